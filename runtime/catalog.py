@@ -1,0 +1,156 @@
+"""The node catalog: what every invocation type accepts and produces.
+
+Generated from InvokeAI's OpenAPI by ``ivkgen fields`` into ``catalog.json`` beside the generated
+field classes, and loaded lazily: importing ``runtime`` reads nothing until a catalog is needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+InputKind = Literal["any", "connection", "direct"]
+
+CATALOG_FILE = "catalog.json"
+FIELDS_MODULE = "fields.py"
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """One input of an invocation, as the OpenAPI schema describes it.
+
+    ``type`` is a type expression over the schema's names: ``int``, ``float``, ``str``, ``bool``,
+    ``Any``, a component schema name (``ImageField``), ``list[T]`` or ``T | list[T]``; ``choices``
+    holds an enum's values (``type`` is then ``str``). ``ivk_class`` names the ``Ivk*`` class that
+    holds a value of this input. ``required`` is the schema's ``orig_required``.
+    """
+
+    name: str
+    type: str
+    ivk_class: str
+    required: bool
+    input: InputKind
+    connection_only: bool
+    nullable: bool = False
+    has_default: bool = False
+    default: Any = None
+    title: str = ""
+    description: str = ""
+    field_kind: str = "input"
+    ui_hidden: bool = False
+    ui_type: str | None = None
+    choices: tuple[str, ...] | None = None
+    constraints: dict[str, int | float] = field(default_factory=dict)
+
+    @property
+    def display_title(self) -> str:
+        """The GUI's label for the field: the schema title, else the field name in words."""
+        return self.title or self.name.replace("_", " ").title()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """One output field of an invocation."""
+
+    name: str
+    type: str
+    title: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """One invocation type."""
+
+    type: str
+    version: str
+    title: str
+    category: str
+    description: str
+    classification: str
+    output_type: str
+    inputs: dict[str, InputSpec]
+    outputs: dict[str, OutputSpec]
+
+
+class UnknownNodeTypeError(KeyError):
+    """The catalog has no invocation of that type."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Node specs plus the module of generated ``Ivk*`` classes that go with them."""
+
+    invokeai_version: str
+    openapi_sha256: str
+    nodes: dict[str, NodeSpec]
+    fields_module: ModuleType
+
+    def node(self, node_type: str) -> NodeSpec:
+        try:
+            return self.nodes[node_type]
+        except KeyError:
+            raise UnknownNodeTypeError(node_type) from None
+
+    def field_class(self, name: str) -> type[Any]:
+        """The ``Ivk*`` class called ``name``: a runtime primitive or a generated class."""
+        from runtime import fields
+
+        cls = getattr(fields, name, None) or getattr(self.fields_module, name, None)
+        if not isinstance(cls, type):
+            raise LookupError(f"no Ivk field class {name!r} in runtime or {self.fields_module}")
+        return cls
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], fields_module: ModuleType) -> Catalog:
+        nodes = {
+            node["type"]: NodeSpec(
+                **{
+                    **node,
+                    "inputs": {i["name"]: _input_spec(i) for i in node["inputs"]},
+                    "outputs": {o["name"]: OutputSpec(**o) for o in node["outputs"]},
+                }
+            )
+            for node in data["nodes"]
+        }
+        return cls(data["invokeai_version"], data["openapi_sha256"], nodes, fields_module)
+
+    @classmethod
+    def from_dir(cls, folder: str | Path) -> Catalog:
+        """Load a catalog written by ``ivkgen fields -o FOLDER`` (for another InvokeAI version)."""
+        folder = Path(folder)
+        data = json.loads((folder / CATALOG_FILE).read_text(encoding="utf-8"))
+        return cls.from_json(data, _load_module(folder / FIELDS_MODULE))
+
+
+def _input_spec(raw: dict[str, Any]) -> InputSpec:
+    choices = raw.get("choices")
+    return InputSpec(**{**raw, "choices": tuple(choices) if choices is not None else None})
+
+
+def _load_module(path: Path) -> ModuleType:
+    name = f"_ivkgen_fields_{abs(hash(str(path.resolve())))}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load field classes from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def default_catalog() -> Catalog:
+    """The catalog committed in ``generated/`` for the bundled InvokeAI OpenAPI."""
+    module = importlib.import_module("generated.fields")
+    path = Path(module.__file__ or "").with_name(CATALOG_FILE)
+    return Catalog.from_json(json.loads(path.read_text(encoding="utf-8")), module)

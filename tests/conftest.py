@@ -1,0 +1,87 @@
+"""Shared fixtures. Tests under ``tests/live/`` are marked ``live`` and get a real InvokeAI server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.server import InvokeAIServer
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("IVKGEN_SHARED", REPO.parent / "shared"))
+LIVE_DIR = Path(__file__).resolve().parent / "live"
+
+_servers: list[InvokeAIServer] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LIVE_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed and item.get_closest_marker("live"):
+        for server in _servers:
+            report.sections.append((f"InvokeAI log tail ({server.url})", server.log_tail()))
+    return report
+
+
+def _start(multiuser: bool) -> InvokeAIServer:
+    server = InvokeAIServer(multiuser=multiuser)
+    _servers.append(server)
+    return server.start()
+
+
+@pytest.fixture(scope="session")
+def invokeai() -> Iterator[InvokeAIServer]:
+    """A single-user InvokeAI 6.14.2 with the tiny SD1.5, SDXL and VAE models installed."""
+    server = _start(multiuser=False)
+    try:
+        server.install_tiny_models()
+        yield server
+    finally:
+        server.stop()
+        server.remove_root()
+
+
+@pytest.fixture(scope="session")
+def server_url(invokeai: InvokeAIServer) -> str:
+    return invokeai.url
+
+
+def model_identifier(config: dict[str, Any]) -> dict[str, Any]:
+    """The ModelIdentifierField value for an installed model's config."""
+    keys = ("key", "hash", "name", "base", "type")
+    return {**{k: config[k] for k in keys}, "submodel_type": None}
+
+
+@pytest.fixture(scope="session")
+def tiny_models(invokeai: InvokeAIServer) -> dict[str, dict[str, Any]]:
+    """Model identifiers by name: ``tiny-sd15``, ``tiny-sdxl``, ``tiny-vae``."""
+    return {name: model_identifier(config) for name, config in invokeai.models.items()}
+
+
+@pytest.fixture(scope="session")
+def multiuser_invokeai() -> Iterator[InvokeAIServer]:
+    """A second server started with ``multiuser: true`` (no models)."""
+    server = _start(multiuser=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove_root()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder beside the checkout (GUI exports, recorded runs, specs)."""
+    if not SHARED.is_dir():
+        pytest.fail(f"shared data not found at {SHARED}; set IVKGEN_SHARED")
+    return SHARED
