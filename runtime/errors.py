@@ -1,0 +1,145 @@
+"""The errors ivkgen raises. Catch ``IvkgenError`` for all of them.
+
+::
+
+    IvkgenError
+    ├── TransportError                 the request did not get an HTTP answer
+    │   ├── ServerUnreachableError     connection refused or lost, name not resolved
+    │   └── RequestTimeoutError        no answer within the client's timeout (also a TimeoutError)
+    ├── HTTPStatusError                the server answered 4xx/5xx; carries its ``detail``
+    │   ├── AuthError                  401/403: log in, or use an account allowed to do this
+    │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
+    │   └── ServerValidationError      422: the server rejected a body; names the node and field
+    └── JobError                       a queue item did not complete
+        ├── JobFailedError             a node raised: error type, message, traceback, node id, label
+        ├── JobCanceledError           the item was canceled
+        └── JobTimeoutError            the wait ran out before the item ended (also a TimeoutError)
+
+Messages name the request (method and path, never headers or bodies, so tokens and passwords
+never appear) or the queue item, what the server said, and what to do next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IvkgenError(Exception):
+    """Base class of every error raised by ivkgen."""
+
+
+class TransportError(IvkgenError):
+    """The request to the server got no HTTP answer."""
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+class ServerUnreachableError(TransportError):
+    """The server refused or dropped the connection, or its name did not resolve."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The server did not answer within the client's timeout."""
+
+
+class HTTPStatusError(IvkgenError):
+    """The server answered with an error status; ``detail`` is its ``detail`` field."""
+
+    def __init__(self, message: str, *, method: str, path: str, status_code: int, detail: Any) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status_code = status_code
+        self.detail = detail
+
+
+class AuthError(HTTPStatusError):
+    """401 (not logged in, bad credentials, expired token) or 403 (not allowed)."""
+
+
+class NotFoundError(HTTPStatusError):
+    """404: the requested object does not exist on the server."""
+
+
+class ServerValidationError(HTTPStatusError):
+    """422: the server rejected the request body.
+
+    ``errors`` are the server's entries (``loc``, ``msg``, ``type``); ``node_id`` and ``field`` name
+    the first graph node and node field the server complained about, when it named one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        detail: Any,
+        errors: list[dict[str, Any]],
+        node_id: str | None,
+        field: str | None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, status_code=status_code, detail=detail)
+        self.errors = errors
+        self.node_id = node_id
+        self.field = field
+
+
+class JobError(IvkgenError):
+    """A queue item ended without completing, or did not end in time."""
+
+    def __init__(self, message: str, *, item_id: int | None, batch_id: str | None = None) -> None:
+        super().__init__(message)
+        self.item_id = item_id
+        self.batch_id = batch_id
+
+
+class JobFailedError(JobError):
+    """A node of the job raised on the server."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        item_id: int | None,
+        batch_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        error_traceback: str | None = None,
+        node_id: str | None = None,
+        node_label: str | None = None,
+    ) -> None:
+        super().__init__(message, item_id=item_id, batch_id=batch_id)
+        self.error_type = error_type
+        self.error_message = error_message
+        self.error_traceback = error_traceback
+        self.node_id = node_id
+        self.node_label = node_label
+
+
+class JobCanceledError(JobError):
+    """The job was canceled (by this client, another client or a server restart)."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """The job did not reach a terminal status within the wait's timeout."""
+
+
+__all__ = [
+    "AuthError",
+    "HTTPStatusError",
+    "IvkgenError",
+    "JobCanceledError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "NotFoundError",
+    "RequestTimeoutError",
+    "ServerUnreachableError",
+    "ServerValidationError",
+    "TransportError",
+]
