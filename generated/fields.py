@@ -1,0 +1,1 @@
+"""Ivk field classes for the bundled InvokeAI OpenAPI (placeholder until ivkgen fields runs)."""
