@@ -10,10 +10,15 @@
     │   ├── AuthError                  401/403: log in, or use an account allowed to do this
     │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
     │   └── ServerValidationError      422: the server rejected a body; names the node and field
-    └── JobError                       a queue item did not complete
-        ├── JobFailedError             a node raised: error type, message, traceback, node id, label
-        ├── JobCanceledError           the item was canceled
-        └── JobTimeoutError            the wait ran out before the item ended (also a TimeoutError)
+    ├── JobError                       a queue item did not complete
+    │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
+    │   ├── JobCanceledError           the item was canceled
+    │   └── JobTimeoutError            the wait ran out before the item ended (also a TimeoutError)
+    └── WorkflowError                  a workflow file the GUI would reject; names file, node, field
+        └── InputLookupError           no form input, or several, match an index, label or node/field
+                                       (also a LookupError)
+
+``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently.
 
 Messages name the request (method and path, never headers or bodies, so tokens and passwords
 never appear) or the queue item, what the server said, and what to do next.
@@ -129,9 +134,37 @@ class JobTimeoutError(JobError, TimeoutError):
     """The job did not reach a terminal status within the wait's timeout."""
 
 
+class WorkflowError(IvkgenError):
+    """A workflow cannot be loaded or converted; names the file, node and field when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        node_id: str | None = None,
+        node_type: str | None = None,
+        field_name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.node_id = node_id
+        self.node_type = node_type
+        self.field_name = field_name
+
+
+class InputLookupError(WorkflowError, LookupError):
+    """No form input, or more than one, matches the index, label or node and field asked for."""
+
+
+class WorkflowWarning(UserWarning):
+    """Something in a workflow was skipped on load (a form field pointing nowhere)."""
+
+
 __all__ = [
     "AuthError",
     "HTTPStatusError",
+    "InputLookupError",
     "IvkgenError",
     "JobCanceledError",
     "JobError",
@@ -142,4 +175,6 @@ __all__ = [
     "ServerUnreachableError",
     "ServerValidationError",
     "TransportError",
+    "WorkflowError",
+    "WorkflowWarning",
 ]
