@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests under ``tests/live/`` are marked ``live`` and get a real InvokeAI server."""
+"""Shared fixtures; tests under ``tests/live/`` are marked ``live`` and get a real server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m tests.harness serve`` (for ``make server``) and ``openapi OUT`` (for ``make openapi``)."""
+"""``python -m tests.harness serve`` (``make server``) and ``openapi OUT`` (``make openapi``)."""
 
 from __future__ import annotations
 

@@ -74,7 +74,9 @@ def _ensure_server_venv() -> Path:
         return venv_python()
     log = cache_dir() / "install.log"
     shutil.rmtree(venv, ignore_errors=True)
-    print(f"ivkgen: installing InvokeAI {INVOKEAI_VERSION} into {venv} (log: {log})", file=sys.stderr)
+    print(
+        f"ivkgen: installing InvokeAI {INVOKEAI_VERSION} into {venv} (log: {log})", file=sys.stderr
+    )
     python = shutil.which("python3.11") or sys.executable
     steps = [
         [python, "-m", "venv", str(venv)],

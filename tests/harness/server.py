@@ -86,7 +86,7 @@ class InvokeAIServer:
     def start(self) -> InvokeAIServer:
         ensure_server_venv()
         config = [
-            "schema_version: 4.0.2",
+            "schema_version: 4.0.3",
             "host: 127.0.0.1",
             f"port: {self.port}",
             f"multiuser: {'true' if self.multiuser else 'false'}",
@@ -117,9 +117,13 @@ class InvokeAIServer:
                 pass
             time.sleep(0.5)
         self.stop()
-        raise ServerError(f"invokeai-web did not answer in {START_TIMEOUT:.0f} s:\n{self.log_tail()}")
+        raise ServerError(
+            f"invokeai-web did not answer in {START_TIMEOUT:.0f} s:\n{self.log_tail()}"
+        )
 
-    def install_tiny_models(self, headers: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    def install_tiny_models(
+        self, headers: dict[str, str] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """Install the tiny models in place; return their configs by folder name."""
         folder = ensure_tiny_models()
         with httpx.Client(base_url=self.url, timeout=30, headers=headers) as http:
