@@ -84,6 +84,13 @@ class UnknownNodeTypeError(KeyError):
     """The catalog has no invocation of that type."""
 
 
+class UnknownFieldError(KeyError):
+    """The invocation has no input of that name."""
+
+
+MISSING: Any = object()
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Node specs plus the module of generated ``Ivk*`` classes that go with them."""
@@ -107,6 +114,23 @@ class Catalog:
         if not isinstance(cls, type):
             raise LookupError(f"no Ivk field class {name!r} in runtime or {self.fields_module}")
         return cls
+
+    def make_field(self, node_type: str, field_name: str, value: Any = MISSING) -> Any:
+        """The ``Ivk*`` instance for one input: its class, ``value`` (the schema default when
+        missing) and the schema's constraints. A list given to a ``T | list[T]`` input is held by
+        ``IvkCollectionField``.
+        """
+        from runtime.fields import field_from_spec
+
+        try:
+            spec = self.node(node_type).inputs[field_name]
+        except KeyError:
+            raise UnknownFieldError(
+                f"invocation {node_type!r} has no input {field_name!r}"
+            ) from None
+        if value is MISSING:
+            value = spec.default if spec.has_default else None
+        return field_from_spec(spec, value, self.field_class(spec.ivk_class))
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fields_module: ModuleType) -> Catalog:

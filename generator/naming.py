@@ -1,0 +1,83 @@
+"""Python names from user text: workflow names, form labels, node labels and field names.
+
+Text is NFKC-normalised, accents are dropped and anything that is not an ASCII letter or digit
+separates words. Keywords, builtins and names pydantic reserves get a trailing ``_``; a leading
+digit gets a prefix; clashes are numbered in order (``width``, ``width_2``), never hashed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", re.ASCII)
+_RESERVED = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | frozenset(dir(builtins))
+    | frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
+)
+
+
+def words(text: str) -> list[str]:
+    """The ASCII words of ``text``: ``"CFG Scale (é)"`` -> ``["CFG", "Scale", "e"]``."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _WORD.findall(ascii_text)
+
+
+def snake(text: str, *, digit_prefix: str) -> str:
+    """``snake_case`` of ``text``; empty when the text has no ASCII letter or digit."""
+    name = "_".join(word.lower() for word in words(text))
+    if name[:1].isdigit():
+        name = f"{digit_prefix}_{name}"
+    return f"{name}_" if name in _RESERVED or name.startswith("model_") else name
+
+
+def pascal(text: str, *, digit_prefix: str) -> str:
+    """``PascalCase`` of ``text``; empty when the text has no ASCII letter or digit."""
+    name = "".join(word[:1].upper() + word[1:].lower() for word in words(text))
+    return f"{digit_prefix}{name}" if name[:1].isdigit() else name
+
+
+def first_name(candidates: Iterable[str], *, digit_prefix: str, fallback: str) -> str:
+    """The snake name of the first candidate that has one, else ``fallback``."""
+    for text in candidates:
+        if name := snake(text, digit_prefix=digit_prefix):
+            return name
+    return fallback
+
+
+def input_name(label: str, node_label: str, field_name: str) -> str:
+    """An input's attribute name: the form label, else node label + field, else the field name."""
+    candidates = [label, f"{node_label} {field_name}" if node_label.strip() else "", field_name]
+    return first_name(candidates, digit_prefix="input", fallback="input")
+
+
+def module_name(workflow_name: str, file_stem: str) -> str:
+    """A workflow module's name: the workflow's name, else the file's name."""
+    return first_name([workflow_name, file_stem], digit_prefix="workflow", fallback="workflow")
+
+
+def class_name(module: str) -> str:
+    """The workflow class name of a module name: ``sdxl_flux_refine`` -> ``SdxlFluxRefine``."""
+    return pascal(module.rstrip("_"), digit_prefix="Workflow")
+
+
+def numbered(names: Iterable[str]) -> list[str]:
+    """Make names unique in order: the second ``width`` becomes ``width_2``."""
+    taken: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, number = name, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{name.rstrip('_')}_{number}"
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique

@@ -1,0 +1,86 @@
+"""Shared rendering: jinja2 templates, in-process black, a syntax check and atomic writes."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import black
+import jinja2
+from black.mode import Mode, TargetVersion
+
+from generator import GeneratorError
+
+LINE_LENGTH = 100
+
+
+def templates_dir() -> Path:
+    """The repository's ``templates/`` folder, or the copy packaged inside ``generator``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates", here / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise GeneratorError(f"no templates folder beside {here}")
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["pyrepr"] = repr
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render ``templates/<template>`` with ``context`` (unknown names are errors)."""
+    return environment().get_template(template).render(**context)
+
+
+def format_python(source: str, label: str) -> str:
+    """Black-format ``source`` and check that it parses; ``label`` names it in errors."""
+    try:
+        formatted = black.format_str(
+            source,
+            mode=Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311}),
+        )
+        ast.parse(formatted, filename=label)
+    except (black.parsing.InvalidInput, SyntaxError) as exc:
+        raise GeneratorError(f"{label}: generated code does not parse ({exc})") from None
+    return formatted
+
+
+def render_python(template: str, label: str, **context: Any) -> str:
+    return format_python(render(template, **context), label)
+
+
+def write_files(files: Mapping[Path, str]) -> list[Path]:
+    """Write every file or none: all go to temporary files first, then each is renamed in place."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise GeneratorError(f"cannot write generated files ({exc})") from None
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    return list(files)
