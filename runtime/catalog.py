@@ -14,7 +14,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from runtime.fields import IvkField
 
 InputKind = Literal["any", "connection", "direct"]
 
@@ -115,22 +118,23 @@ class Catalog:
             raise LookupError(f"no Ivk field class {name!r} in runtime or {self.fields_module}")
         return cls
 
-    def make_field(self, node_type: str, field_name: str, value: Any = MISSING) -> Any:
+    def make_field(self, spec: InputSpec, value: Any = MISSING) -> IvkField[Any]:
         """The ``Ivk*`` instance for one input: its class, ``value`` (the schema default when
         missing) and the schema's constraints. A list given to a ``T | list[T]`` input is held by
         ``IvkCollectionField``.
         """
         from runtime.fields import field_from_spec
 
-        try:
-            spec = self.node(node_type).inputs[field_name]
-        except KeyError:
-            raise UnknownFieldError(
-                f"invocation {node_type!r} has no input {field_name!r}"
-            ) from None
         if value is MISSING:
             value = spec.default if spec.has_default else None
         return field_from_spec(spec, value, self.field_class(spec.ivk_class))
+
+    def input_field(self, node_type: str, field_name: str, value: Any = MISSING) -> IvkField[Any]:
+        """:meth:`make_field` for the input ``field_name`` of invocation ``node_type``."""
+        spec = self.node(node_type).inputs.get(field_name)
+        if spec is None:
+            raise UnknownFieldError(f"invocation {node_type!r} has no input {field_name!r}")
+        return self.make_field(spec, value)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fields_module: ModuleType) -> Catalog:

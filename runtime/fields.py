@@ -290,7 +290,7 @@ def field_from_spec(spec: InputSpec, value: Any, cls: type[Any]) -> IvkField[Any
             raise ValueError(f"input {spec.name!r} of type {spec.type} does not take a list")
         cls = IvkCollectionField
     if issubclass(cls, IvkValueField):
-        limits = dict(spec.constraints)
+        limits: dict[str, Any] = dict(spec.constraints)
         if spec.choices is not None:
             limits["choices"] = spec.choices
         field: IvkField[Any] = cls(value=value, **limits)
