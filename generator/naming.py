@@ -15,7 +15,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", re.ASCII)
+_CHUNK = re.compile(r"[A-Za-z0-9]+", re.ASCII)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)
@@ -25,10 +26,10 @@ _RESERVED = (
 
 
 def words(text: str) -> list[str]:
-    """The ASCII words of ``text``: ``"CFG Scale (é)"`` -> ``["CFG", "Scale", "e"]``."""
+    """The ASCII words of ``text``: ``"CFGScale (é)"`` -> ``["CFG", "Scale", "e"]``."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _WORD.findall(ascii_text)
+    return [word for chunk in _CHUNK.findall(ascii_text) for word in _CAMEL.split(chunk)]
 
 
 def snake(text: str, *, digit_prefix: str) -> str:
