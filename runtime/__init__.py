@@ -1,0 +1,81 @@
+"""ivkgen runtime: load InvokeAI workflows, submit them to a server, track them, collect outputs.
+
+The public API is re-exported here once; the modules behind it are private.
+"""
+
+from runtime.client import AsyncInvokeAIClient, InvokeAIClient
+from runtime.errors import (
+    AuthError,
+    HTTPStatusError,
+    IvkgenError,
+    JobCanceledError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    RequestTimeoutError,
+    ServerUnreachableError,
+    ServerValidationError,
+    TransportError,
+)
+from runtime.models import (
+    BatchStatus,
+    BoardDTO,
+    EnqueueBatchResult,
+    ImageDTO,
+    ModelConfig,
+    QueueAndProcessorStatus,
+    SessionQueueItem,
+    WorkflowRecord,
+)
+from runtime.repositories import (
+    AsyncBoardHandle,
+    AsyncBoardRepository,
+    AsyncImageRepository,
+    AsyncModelRepository,
+    AsyncQueueRepository,
+    AsyncWorkflowRepository,
+    BoardHandle,
+    BoardRepository,
+    ImageRepository,
+    ModelRepository,
+    QueueRepository,
+    WorkflowRepository,
+)
+
+__all__ = [
+    "AsyncBoardHandle",
+    "AsyncBoardRepository",
+    "AsyncImageRepository",
+    "AsyncInvokeAIClient",
+    "AsyncModelRepository",
+    "AsyncQueueRepository",
+    "AsyncWorkflowRepository",
+    "AuthError",
+    "BatchStatus",
+    "BoardDTO",
+    "BoardHandle",
+    "BoardRepository",
+    "EnqueueBatchResult",
+    "HTTPStatusError",
+    "ImageDTO",
+    "ImageRepository",
+    "InvokeAIClient",
+    "IvkgenError",
+    "JobCanceledError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "ModelConfig",
+    "ModelRepository",
+    "NotFoundError",
+    "QueueAndProcessorStatus",
+    "QueueRepository",
+    "RequestTimeoutError",
+    "ServerUnreachableError",
+    "ServerValidationError",
+    "SessionQueueItem",
+    "TransportError",
+    "WorkflowRecord",
+    "WorkflowRepository",
+]

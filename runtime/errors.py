@@ -15,7 +15,7 @@
     │   ├── JobCanceledError           the item was canceled
     │   └── JobTimeoutError            the wait ran out before the item ended (also a TimeoutError)
     └── WorkflowError                  a workflow file the GUI would reject; names file, node, field
-        └── InputLookupError           no form input, or several, match an index, label or node/field
+        └── InputLookupError           no input, or several, match an index, label or node/field
                                        (also a LookupError)
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently.
@@ -53,7 +53,9 @@ class RequestTimeoutError(TransportError, TimeoutError):
 class HTTPStatusError(IvkgenError):
     """The server answered with an error status; ``detail`` is its ``detail`` field."""
 
-    def __init__(self, message: str, *, method: str, path: str, status_code: int, detail: Any) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, status_code: int, detail: Any
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path

@@ -1,0 +1,310 @@
+"""``InvokeAIClient`` (sync, httpx.Client) and ``AsyncInvokeAIClient`` (async, httpx.AsyncClient).
+
+Both are thin shells over ``runtime._core.ClientCore``: they send the ``Call`` objects that the
+repositories build and return the parsed answers. Every request has a timeout; GET requests are
+retried a bounded number of times on connection errors, other methods never. With ``email`` and
+``password`` the client logs in before its first request (InvokeAI multi-user mode), sends
+``Authorization: Bearer``, and adopts the ``X-Refreshed-Token`` the server returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from runtime._core import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncBound,
+    Call,
+    ClientCore,
+    SyncBound,
+    operation,
+    parse_key,
+    parse_model,
+)
+from runtime.auth import AuthState
+from runtime.models import AuthStatus, UserDTO
+from runtime.repositories.boards import AsyncBoardRepository, BoardRepository
+from runtime.repositories.images import AsyncImageRepository, ImageRepository
+from runtime.repositories.model_manager import AsyncModelRepository, ModelRepository
+from runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+from runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+
+T = TypeVar("T")
+
+
+class _ClientBase:
+    """What both clients share: the core, the socket options, the repr."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None,
+        email: str | None,
+        password: str | None,
+        timeout: float,
+        retries: int,
+    ) -> None:
+        auth = AuthState(token=token, email=email, password=password)
+        self._core = ClientCore(base_url, auth=auth, timeout=timeout, retries=retries)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether the client holds a token."""
+        return self._core.auth.token is not None
+
+    def socketio_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``socketio.AsyncClient().connect(**options)``: server URL,
+        socket path, websocket transport and ``auth={"token": ...}`` when logged in."""
+        return self._core.socketio_options()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._core!r})"
+
+    # Auth ------------------------------------------------------------------------------------
+
+    @operation
+    def login(
+        self, email: str | None = None, password: str | None = None, *, remember_me: bool = False
+    ) -> Call[UserDTO]:
+        """Log in (multi-user mode) with these or the client's credentials; keeps the token."""
+        auth = self._core.auth
+        if email is not None or password is not None:
+            auth.email, auth.password = email, password
+            auth.__post_init__()
+        if auth.email is None or auth.password is None:
+            raise ValueError("login needs email= and password= (here or in from_url)")
+
+        def parse(response: httpx.Response) -> UserDTO:
+            body = response.json()
+            auth.token = str(body["token"])
+            return UserDTO.model_validate(body["user"])
+
+        body = {"email": auth.email, "password": auth.password, "remember_me": remember_me}
+        return Call(
+            "POST", "/api/v1/auth/login", parse, json=body, authenticated=False, sensitive=True
+        )
+
+    @operation
+    def logout(self) -> Call[None]:
+        """Log out and forget the token."""
+        auth = self._core.auth
+
+        def parse(response: httpx.Response) -> None:
+            auth.token = None
+
+        return Call("POST", "/api/v1/auth/logout", parse)
+
+    @operation
+    def get_auth_status(self) -> Call[AuthStatus]:
+        """Whether the server runs in multi-user mode and still needs its first admin."""
+        return Call("GET", "/api/v1/auth/status", parse_model(AuthStatus), authenticated=False)
+
+    @operation
+    def setup_admin(
+        self, email: str, password: str, *, display_name: str | None = None
+    ) -> Call[UserDTO]:
+        """Create the first administrator of a multi-user server (once per server)."""
+
+        def parse(response: httpx.Response) -> UserDTO:
+            return UserDTO.model_validate(response.json()["user"])
+
+        body = {"email": email, "password": password, "display_name": display_name}
+        return Call(
+            "POST", "/api/v1/auth/setup", parse, json=body, authenticated=False, sensitive=True
+        )
+
+    @operation
+    def get_me(self) -> Call[UserDTO]:
+        """The logged-in user."""
+        return Call("GET", "/api/v1/auth/me", parse_model(UserDTO))
+
+    @operation
+    def get_version(self) -> Call[str]:
+        """The server's InvokeAI version, e.g. ``"6.14.2"``."""
+        return Call("GET", "/api/v1/app/version", parse_key("version", str))
+
+
+class InvokeAIClient(_ClientBase, SyncBound):
+    """A synchronous client of one InvokeAI server.
+
+    ``board_repo``, ``image_repo``, ``workflow_repo``, ``model_repo`` and ``queue_repo`` hold the
+    operations; use the client as a context manager (or call ``close()``) to release connections.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, token=token, email=email, password=password, timeout=timeout, retries=retries
+        )
+        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self.board_repo = BoardRepository(self)
+        self.image_repo = ImageRepository(self)
+        self.workflow_repo = WorkflowRepository(self)
+        self.model_repo = ModelRepository(self)
+        self.queue_repo = QueueRepository(self)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Self:
+        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:9090``); ``timeout`` is in
+        seconds per request. No request is made until the first call."""
+        return cls(
+            url,
+            token=token,
+            email=email,
+            password=password,
+            timeout=timeout,
+            retries=retries,
+            transport=transport,
+        )
+
+    def execute(self, call: Call[T]) -> T:
+        """Send a ``Call`` (logging in first if needed) and return its parsed answer."""
+        if self._core.needs_login(call):
+            self.login()
+        attempt = 0
+        while True:
+            request = self._http.build_request(**self._core.request_args(call))
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                delay = self._core.retry_delay(call, attempt, exc)
+                if delay is None:
+                    raise self._core.transport_error(call, exc) from exc
+                time.sleep(delay)
+                attempt += 1
+            else:
+                return self._core.handle(call, response)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncInvokeAIClient(_ClientBase, AsyncBound):
+    """An asyncio client of one InvokeAI server; every repository method is awaited.
+
+    Use it as an async context manager (or ``await client.aclose()``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, token=token, email=email, password=password, timeout=timeout, retries=retries
+        )
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._login_lock = asyncio.Lock()
+        self.board_repo = AsyncBoardRepository(self)
+        self.image_repo = AsyncImageRepository(self)
+        self.workflow_repo = AsyncWorkflowRepository(self)
+        self.model_repo = AsyncModelRepository(self)
+        self.queue_repo = AsyncQueueRepository(self)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Self:
+        """A client of the server at ``url``; ``timeout`` is in seconds per request. No request
+        is made until the first awaited call."""
+        return cls(
+            url,
+            token=token,
+            email=email,
+            password=password,
+            timeout=timeout,
+            retries=retries,
+            transport=transport,
+        )
+
+    async def execute(self, call: Call[T]) -> T:
+        """Send a ``Call`` (logging in first if needed) and return its parsed answer."""
+        if self._core.needs_login(call):
+            async with self._login_lock:
+                if self._core.needs_login(call):
+                    await self.login()
+        attempt = 0
+        while True:
+            request = self._http.build_request(**self._core.request_args(call))
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                delay = self._core.retry_delay(call, attempt, exc)
+                if delay is None:
+                    raise self._core.transport_error(call, exc) from exc
+                await asyncio.sleep(delay)
+                attempt += 1
+            else:
+                return self._core.handle(call, response)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+__all__ = ["AsyncInvokeAIClient", "InvokeAIClient"]

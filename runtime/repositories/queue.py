@@ -1,0 +1,143 @@
+"""The session queue (``/api/v1/queue/{queue_id}``): enqueue, status, items, cancel, clean up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from runtime._core import (
+    AsyncBound,
+    Call,
+    SyncBound,
+    operation,
+    parse_key,
+    parse_model,
+    parse_model_list,
+    parse_none,
+)
+from runtime.models import (
+    BatchStatus,
+    EnqueueBatchResult,
+    ProcessorStatus,
+    QueueAndProcessorStatus,
+    SessionQueueItem,
+)
+from runtime.repositories._base import AsyncRepository, SyncRepository
+from runtime.repositories.images import segment
+
+DEFAULT_QUEUE = "default"
+MAX_ITEMS_PER_CALL = 1000
+
+
+class QueueOps:
+    """Queue operations, written once for the sync and async repositories."""
+
+    queue_id: str
+
+    def _path(self, tail: str) -> str:
+        return f"/api/v1/queue/{segment(self.queue_id)}{tail}"
+
+    @operation
+    def enqueue_batch(self, body: Mapping[str, Any]) -> Call[EnqueueBatchResult]:
+        """Enqueue ``{"batch": Batch, "prepend": bool}`` (never retried: a lost answer may still
+        have enqueued)."""
+        if "batch" not in body or "graph" not in body["batch"]:
+            raise ValueError('an enqueue body is {"batch": {"graph": ..., ...}, "prepend": ...}')
+        return Call(
+            "POST", self._path("/enqueue_batch"), parse_model(EnqueueBatchResult), json=dict(body)
+        )
+
+    @operation
+    def get_status(self) -> Call[QueueAndProcessorStatus]:
+        """Item counts by status, the current item, and whether the processor runs."""
+        return Call("GET", self._path("/status"), parse_model(QueueAndProcessorStatus))
+
+    @operation
+    def get_queue_item(self, item_id: int) -> Call[SessionQueueItem]:
+        """One item with its session (results are final once the status is terminal)."""
+        return Call("GET", self._path(f"/i/{int(item_id)}"), parse_model(SessionQueueItem))
+
+    @operation
+    def get_queue_items(self, item_ids: Sequence[int]) -> Call[list[SessionQueueItem]]:
+        """Items in the order asked for (at most 1000 ids; missing ids are left out)."""
+        if len(item_ids) > MAX_ITEMS_PER_CALL:
+            raise ValueError(f"{len(item_ids)} item ids: the server takes at most 1000")
+        return Call(
+            "POST",
+            self._path("/items_by_ids"),
+            parse_model_list(SessionQueueItem),
+            json={"item_ids": [int(i) for i in item_ids]},
+        )
+
+    @operation
+    def list_item_ids(self, *, order_dir: Literal["ASC", "DESC"] = "DESC") -> Call[list[int]]:
+        """Every item id of the queue, by creation time."""
+        return Call(
+            "GET",
+            self._path("/item_ids"),
+            parse_key("item_ids", list),
+            params={"order_dir": order_dir},
+        )
+
+    @operation
+    def get_batch_status(self, batch_id: str) -> Call[BatchStatus]:
+        """Item counts by status for one batch."""
+        return Call("GET", self._path(f"/b/{segment(batch_id)}/status"), parse_model(BatchStatus))
+
+    @operation
+    def cancel_queue_item(self, item_id: int) -> Call[SessionQueueItem]:
+        """Cancel one item (a no-op for an item that already ended); returns the item."""
+        return Call("PUT", self._path(f"/i/{int(item_id)}/cancel"), parse_model(SessionQueueItem))
+
+    @operation
+    def cancel_by_batch_ids(self, batch_ids: Sequence[str]) -> Call[int]:
+        """Cancel every unfinished item of these batches; returns how many were canceled."""
+        if isinstance(batch_ids, str):
+            raise TypeError("give a list of batch ids, not one string")
+        return Call(
+            "PUT",
+            self._path("/cancel_by_batch_ids"),
+            parse_key("canceled", int),
+            json={"batch_ids": list(batch_ids)},
+        )
+
+    @operation
+    def delete_queue_item(self, item_id: int) -> Call[None]:
+        """Delete one item (canceled first if it has not ended)."""
+        return Call("DELETE", self._path(f"/i/{int(item_id)}"), parse_none)
+
+    @operation
+    def prune(self) -> Call[int]:
+        """Delete every completed, failed and canceled item; returns how many."""
+        return Call("PUT", self._path("/prune"), parse_key("deleted", int))
+
+    @operation
+    def clear(self) -> Call[int]:
+        """Cancel the running item and delete every item of the queue; returns how many."""
+        return Call("PUT", self._path("/clear"), parse_key("deleted", int))
+
+    @operation
+    def pause_processor(self) -> Call[ProcessorStatus]:
+        """Stop dequeuing (admin); pending items stay pending."""
+        return Call("PUT", self._path("/processor/pause"), parse_model(ProcessorStatus))
+
+    @operation
+    def resume_processor(self) -> Call[ProcessorStatus]:
+        """Resume dequeuing (admin)."""
+        return Call("PUT", self._path("/processor/resume"), parse_model(ProcessorStatus))
+
+
+class QueueRepository(SyncRepository, QueueOps):
+    """``client.queue_repo``: one session queue (``"default"`` unless told otherwise)."""
+
+    def __init__(self, client: SyncBound, queue_id: str = DEFAULT_QUEUE) -> None:
+        super().__init__(client)
+        self.queue_id = queue_id
+
+
+class AsyncQueueRepository(AsyncRepository, QueueOps):
+    """``async_client.queue_repo``: one session queue (``"default"`` unless told otherwise)."""
+
+    def __init__(self, client: AsyncBound, queue_id: str = DEFAULT_QUEUE) -> None:
+        super().__init__(client)
+        self.queue_id = queue_id

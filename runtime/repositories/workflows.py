@@ -1,0 +1,166 @@
+"""The server's workflow library (``/api/v1/workflows``) and workflow handles."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from runtime._core import Call, operation, parse_model, parse_none
+from runtime.models import WorkflowPage, WorkflowRecord
+from runtime.repositories._base import AsyncRepository, SyncRepository
+from runtime.repositories.images import query, segment
+
+if TYPE_CHECKING:
+    from runtime.handle import WorkflowHandle
+    from runtime.workflow import WorkflowDefinition
+
+OrderBy = Literal["name", "created_at", "updated_at", "opened_at"]
+Category = Literal["user", "default", "project"]
+
+
+def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow as the library stores it: a deep copy, without ``id``, in category ``user``
+    (the server refuses to create ``default`` workflows, so a copy of one becomes a user workflow).
+    """
+    data = workflow.to_dict() if hasattr(workflow, "to_dict") else copy.deepcopy(dict(workflow))
+    if not isinstance(data.get("nodes"), list) or not isinstance(data.get("meta"), dict):
+        raise ValueError("not an InvokeAI workflow: 'nodes' (a list) and 'meta' are required")
+    data.pop("id", None)
+    data["meta"] = {**data["meta"], "category": "user"}
+    return data
+
+
+def _definition(workflow_id: str) -> Callable[[httpx.Response], WorkflowDefinition]:
+    def parse(response: httpx.Response) -> WorkflowDefinition:
+        from runtime.workflow import WorkflowDefinition
+
+        record = WorkflowRecord.model_validate(response.json())
+        return WorkflowDefinition.from_dict(
+            record.workflow, source=f"library workflow {workflow_id}"
+        )
+
+    return parse
+
+
+def _write_file(path: Path) -> Callable[[httpx.Response], Path]:
+    def parse(response: httpx.Response) -> Path:
+        workflow = WorkflowRecord.model_validate(response.json()).workflow
+        path.write_text(json.dumps(workflow, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    return parse
+
+
+class WorkflowOps:
+    """Workflow library operations, written once for the sync and async repositories."""
+
+    @operation
+    def list_workflows(
+        self,
+        *,
+        page: int = 0,
+        per_page: int | None = None,
+        order_by: OrderBy = "name",
+        direction: Literal["ASC", "DESC"] = "ASC",
+        categories: Sequence[Category] | None = None,
+        tags: Sequence[str] | None = None,
+        query_text: str | None = None,
+        has_been_opened: bool | None = None,
+        is_public: bool | None = None,
+    ) -> Call[WorkflowPage]:
+        """One page of library entries (``per_page=None``: all); ``query_text`` matches name and
+        description."""
+        params = query(
+            page=page,
+            per_page=per_page,
+            order_by=order_by,
+            direction=direction,
+            query=query_text,
+            has_been_opened=has_been_opened,
+            is_public=is_public,
+        )
+        pairs = [
+            *params.items(),
+            *(("categories", c) for c in categories or ()),
+            *(("tags", t) for t in tags or ()),
+        ]
+        return Call("GET", "/api/v1/workflows/", parse_model(WorkflowPage), params=pairs)
+
+    @operation
+    def get_workflow(self, workflow_id: str) -> Call[WorkflowRecord]:
+        """A library entry with its workflow JSON."""
+        return Call(
+            "GET", f"/api/v1/workflows/i/{segment(workflow_id)}", parse_model(WorkflowRecord)
+        )
+
+    @operation
+    def create_workflow(
+        self, workflow: WorkflowDefinition | Mapping[str, Any]
+    ) -> Call[WorkflowRecord]:
+        """Save a workflow in the library as a new user workflow; the server assigns the id."""
+        body = {"workflow": workflow_json(workflow)}
+        return Call("POST", "/api/v1/workflows/", parse_model(WorkflowRecord), json=body)
+
+    @operation
+    def update_workflow(
+        self, workflow_id: str, workflow: WorkflowDefinition | Mapping[str, Any]
+    ) -> Call[WorkflowRecord]:
+        """Replace a user workflow's JSON (default workflows are read-only)."""
+        body = {"workflow": {**workflow_json(workflow), "id": workflow_id}}
+        return Call(
+            "PATCH",
+            f"/api/v1/workflows/i/{segment(workflow_id)}",
+            parse_model(WorkflowRecord),
+            json=body,
+        )
+
+    @operation
+    def delete_workflow(self, workflow_id: str) -> Call[None]:
+        """Delete a user workflow from the library."""
+        return Call("DELETE", f"/api/v1/workflows/i/{segment(workflow_id)}", parse_none)
+
+    @operation
+    def upload_workflow_file(self, path: str | Path) -> Call[WorkflowRecord]:
+        """Load a workflow file exported from the GUI (checked like ``WorkflowDefinition``) and
+        save it in the library."""
+        from runtime.workflow import WorkflowDefinition
+
+        return WorkflowOps.create_workflow.call(self, WorkflowDefinition.from_file(path))
+
+    @operation
+    def download_workflow(self, workflow_id: str) -> Call[WorkflowDefinition]:
+        """A library workflow as a ``WorkflowDefinition``."""
+        return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", _definition(workflow_id))
+
+    @operation
+    def download_workflow_file(self, workflow_id: str, path: str | Path) -> Call[Path]:
+        """Write a library workflow to ``path`` as JSON the GUI can import; returns the path."""
+        return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", _write_file(Path(path)))
+
+    def create_workflow_handle(
+        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
+    ) -> WorkflowHandle:
+        """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
+        and run it; each call returns a new, independent handle. No request is made."""
+        from runtime.handle import WorkflowHandle
+        from runtime.workflow import WorkflowDefinition
+
+        if isinstance(definition, str | Path):
+            definition = WorkflowDefinition.from_file(definition)
+        elif not isinstance(definition, WorkflowDefinition):
+            definition = WorkflowDefinition.from_dict(definition)
+        # Seam: the handle will take this repository's client (self._client) to submit and track.
+        return WorkflowHandle(definition)
+
+
+class WorkflowRepository(SyncRepository, WorkflowOps):
+    """``client.workflow_repo``: the server's workflow library and workflow handles."""
+
+
+class AsyncWorkflowRepository(AsyncRepository, WorkflowOps):
+    """``async_client.workflow_repo``: the server's workflow library and workflow handles."""
