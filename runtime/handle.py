@@ -1,0 +1,167 @@
+"""``WorkflowHandle``: one workflow's form inputs, edited by index, label or node and field.
+
+The handle owns its input fields (one ``IvkWorkflowInput`` list, the only state) and never
+changes its ``WorkflowDefinition``, so several handles on one definition are independent. It
+does no I/O: ``build_enqueue_body()`` writes the current values into a copy of the workflow and
+converts it the way the GUI does; sending it is the client's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from runtime.catalog import Catalog, InputSpec, default_catalog
+from runtime.convert import build_enqueue_body
+from runtime.errors import InputLookupError, WorkflowError
+from runtime.fields import IvkField, IvkStructField, constraint_problem
+from runtime.form import IvkWorkflowInput, discover_inputs
+from runtime.workflow import WorkflowDefinition
+
+_UNSET = object()
+
+
+class WorkflowHandle:
+    """The inputs of one workflow, ready to be set, validated and turned into an enqueue body."""
+
+    def __init__(self, definition: WorkflowDefinition, catalog: Catalog | None = None) -> None:
+        self._definition = definition
+        self._catalog = catalog or default_catalog()
+        self._inputs = discover_inputs(definition, self._catalog)
+        self._specs = [
+            self._catalog.node(self._node_type(i.node_id)).inputs[i.field_name] for i in self._inputs
+        ]
+        self._saved = [_json_value(i.field) for i in self._inputs]
+
+    @property
+    def definition(self) -> WorkflowDefinition:
+        """The workflow as loaded; the handle's edits live in its inputs, not here."""
+        return self._definition
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    def list_inputs(self) -> list[IvkWorkflowInput]:
+        """The form inputs in form order; ``input_index`` is the position in this list."""
+        return list(self._inputs)
+
+    def get_input(self, index: int) -> IvkWorkflowInput:
+        if not 0 <= index < len(self._inputs):
+            raise InputLookupError(
+                f"workflow {self._definition.name!r} has inputs 0..{len(self._inputs) - 1}, "
+                f"not {index}"
+            )
+        return self._inputs[index]
+
+    def get_input_value(self, index: int) -> IvkField[Any]:
+        """The ``Ivk*`` field of input ``index``; assigning to its attributes sets the input."""
+        return self.get_input(index).field
+
+    def set_input_value(self, index: int, field: IvkField[Any]) -> None:
+        """Replace the field of input ``index`` by ``field``, which must be of the same class."""
+        current = self.get_input(index)
+        if type(field) is not type(current.field):
+            raise TypeError(
+                f"input [{index}] {current.label!r} holds a {type(current.field).__name__}, "
+                f"not a {type(field).__name__}"
+            )
+        self._inputs[index] = current.model_copy(update={"field": field})
+
+    def find_input(
+        self, label: str | None = None, *, node: str | None = None, field: str | None = None
+    ) -> IvkWorkflowInput:
+        """The one input with this ``label``, or on this ``node`` (name or id) and ``field``."""
+        if (label is None) == (node is None and field is None):
+            raise TypeError("find_input takes a label, or node= and field=")
+        matches: Callable[[IvkWorkflowInput], bool]
+        if label is not None:
+            wanted = f"label {label!r}"
+            matches = lambda i: i.label == label  # noqa: E731
+        else:
+            wanted = f"node {node!r} field {field!r}"
+            matches = lambda i: node in (i.node_name, i.node_id) and i.field_name == field  # noqa: E731
+        found = [i for i in self._inputs if matches(i)]
+        if len(found) != 1:
+            problem = "no input has" if not found else f"{len(found)} inputs have"
+            listing = "; ".join(f"[{i.input_index}] {i.label} ({i.node_name}.{i.field_name})" for i in found)
+            raise InputLookupError(
+                f"workflow {self._definition.name!r}: {problem} {wanted}"
+                + (f": {listing}; use the index" if found else "")
+            )
+        return found[0]
+
+    def validate_inputs(self) -> dict[int, list[str]]:
+        """Problems per input index: required values missing, schema constraints broken,
+        saved values the field could not hold (while still unset)."""
+        problems: dict[int, list[str]] = {}
+        for index, (item, spec) in enumerate(zip(self._inputs, self._specs, strict=True)):
+            messages = _field_problems(item.field, spec)
+            value = _json_value(item.field)
+            if item.saved_value_error and value is None:
+                messages.append(item.saved_value_error)
+            elif item.required and not messages and value is None:
+                messages.append("required: set a value")
+            if messages:
+                problems[index] = messages
+        return problems
+
+    def workflow_with_values(self) -> dict[str, Any]:
+        """A copy of the workflow dict holding the inputs' current values (as the GUI saves it)."""
+        workflow = self._definition.to_dict()
+        nodes = {node["id"]: node for node in workflow["nodes"]}
+        for item, saved in zip(self._inputs, self._saved, strict=True):
+            value = _json_value(item.field, label=item.label)
+            if value == saved:
+                continue
+            slot = nodes[item.node_id]["data"]["inputs"][item.field_name]
+            if value is None:
+                slot.pop("value", None)
+            else:
+                slot["value"] = value
+        return workflow
+
+    def build_enqueue_body(
+        self,
+        *,
+        runs: int = 1,
+        prepend: bool = False,
+        board: str | None = None,
+        origin: str = "workflows",
+        destination: str = "gallery",
+    ) -> dict[str, Any]:
+        """The enqueue body for the current values; ``board`` stands in for ``"auto"`` boards."""
+        return build_enqueue_body(
+            self.workflow_with_values(),
+            self._catalog,
+            runs=runs,
+            prepend=prepend,
+            board=board,
+            origin=origin,
+            destination=destination,
+        )
+
+    def _node_type(self, node_id: str) -> str:
+        node = self._definition.node_by_id(node_id)
+        assert node is not None  # discover_inputs only lists existing nodes
+        node_type: str = node["data"]["type"]
+        return node_type
+
+
+def _json_value(field: IvkField[Any], label: str | None = None) -> Any:
+    try:
+        return field.to_json_dict()
+    except ValueError as exc:
+        if label is None:
+            return _UNSET
+        raise WorkflowError(f"input {label!r}: {exc}") from exc
+
+
+def _field_problems(field: IvkField[Any], spec: InputSpec) -> list[str]:
+    if isinstance(field, IvkStructField):
+        missing = field.missing_keys()
+        return [f"incomplete: missing {', '.join(missing)}"] if missing else []
+    value = _json_value(field)
+    limits: dict[str, Any] = {**spec.constraints, "choices": spec.choices}
+    problem = constraint_problem(value, limits)
+    return [problem] if problem else []
