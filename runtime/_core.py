@@ -209,8 +209,10 @@ def error_from_response(call: Call[Any], response: httpx.Response) -> HTTPStatus
     }
     if status == 401:
         hint = (
-            "log in: InvokeAIClient.from_url(url, email=..., password=...) or pass a valid token= "
-            "(the token may have expired)"
+            "check the email and password"
+            if call.sensitive
+            else "log in: InvokeAIClient.from_url(url, email=..., password=...) or pass a valid "
+            "token= (the token may have expired)"
         )
         return AuthError(f"{where} was refused (401): {_short(detail)}; {hint}", **args)
     if status == 403:
@@ -302,7 +304,7 @@ class ClientCore:
         """
         if not call.idempotent or attempt >= self.retries:
             return None
-        if isinstance(exc, httpx.TimeoutException) or not isinstance(exc, httpx.NetworkError):
+        if not isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
             return None
         log.debug("%s %s: %s, retry %d", call.method, call.path, type(exc).__name__, attempt + 1)
         return float(RETRY_BACKOFF * 2**attempt)

@@ -1,0 +1,303 @@
+"""Both clients over a mock transport: auth, token refresh, timeouts, retries, errors, secrecy."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from runtime import (
+    AsyncInvokeAIClient,
+    AuthError,
+    InvokeAIClient,
+    RequestTimeoutError,
+    ServerUnreachableError,
+)
+
+URL = "http://invoke.test:9090"
+TOKEN = "tok-0123456789-secret"
+REFRESHED = "tok-refreshed-9876-secret"
+PASSWORD = "pw-very-secret-42"
+Handler = Callable[[httpx.Request], httpx.Response]
+AnyClient = InvokeAIClient | AsyncInvokeAIClient
+
+
+async def run(result: Any) -> Any:
+    """The value of a sync call, or of an awaited async one."""
+    return await result if inspect.isawaitable(result) else result
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., AnyClient]]:
+    """Builds the sync or the async client over a mock transport."""
+
+    def make(handler: Handler, **options: Any) -> AnyClient:
+        transport = httpx.MockTransport(handler)
+        if request.param == "sync":
+            return InvokeAIClient.from_url(URL, transport=transport, **options)
+        return AsyncInvokeAIClient.from_url(URL, transport=transport, **options)
+
+    yield make
+
+
+class Server:
+    """A fake server: records requests; logs in ``admin@x.io`` and serves ``/boards/``."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.refresh = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path == "/api/v1/auth/login":
+            body = httpx.Response(200, content=request.content).json()
+            if body["password"] != PASSWORD:
+                return httpx.Response(401, json={"detail": "Incorrect email or password"})
+            user = {"user_id": "u1", "email": body["email"], "is_admin": True}
+            return httpx.Response(200, json={"token": TOKEN, "user": user, "expires_in": 86400})
+        auth = request.headers.get("authorization")
+        if auth not in (f"Bearer {TOKEN}", f"Bearer {REFRESHED}"):
+            return httpx.Response(401, json={"detail": "Authentication required"})
+        headers = {"X-Refreshed-Token": REFRESHED} if self.refresh else {}
+        return httpx.Response(200, json=[], headers=headers)
+
+    def paths(self) -> list[str]:
+        return [f"{r.method} {r.url.path}" for r in self.requests]
+
+
+async def test_logs_in_once_before_the_first_request_and_sends_bearer(
+    make_client: Callable[..., AnyClient],
+) -> None:
+    server = Server()
+    client = make_client(server, email="admin@x.io", password=PASSWORD)
+    assert not client.is_authenticated
+    assert await run(client.board_repo.list_boards()) == []
+    assert await run(client.board_repo.list_boards()) == []
+    assert server.paths() == [
+        "POST /api/v1/auth/login",
+        "GET /api/v1/boards/",
+        "GET /api/v1/boards/",
+    ]
+    assert server.requests[1].headers["authorization"] == f"Bearer {TOKEN}"
+    assert "authorization" not in server.requests[0].headers
+
+
+async def test_adopts_the_refreshed_token(make_client: Callable[..., AnyClient]) -> None:
+    server = Server()
+    client = make_client(server, token=TOKEN)
+    server.refresh = True
+    await run(client.board_repo.list_boards())
+    server.refresh = False
+    await run(client.board_repo.list_boards())
+    assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert server.requests[1].headers["authorization"] == f"Bearer {REFRESHED}"
+    assert client.socketio_options()["auth"] == {"token": REFRESHED}
+
+
+async def test_401_is_an_auth_error_telling_how_to_log_in(
+    make_client: Callable[..., AnyClient],
+) -> None:
+    client = make_client(Server())
+    with pytest.raises(AuthError, match=r"GET /api/v1/boards/ was refused \(401\).*log in"):
+        await run(client.board_repo.list_boards())
+
+
+async def test_wrong_password_is_an_auth_error_without_secrets(
+    make_client: Callable[..., AnyClient],
+) -> None:
+    client = make_client(Server(), email="admin@x.io", password="wrong-" + PASSWORD)
+    with pytest.raises(AuthError, match="check the email and password") as caught:
+        await run(client.board_repo.list_boards())
+    assert PASSWORD not in str(caught.value) + repr(caught.value.detail)
+
+
+async def test_secrets_never_in_repr_errors_or_logs(
+    make_client: Callable[..., AnyClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = Server()
+    client = make_client(server, email="admin@x.io", password=PASSWORD)
+    await run(client.board_repo.list_boards())
+    assert client.is_authenticated
+    server.requests.clear()
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"detail": "Admin only"})
+
+    client._http._transport = httpx.MockTransport(refuse)
+    with pytest.raises(AuthError) as caught:
+        await run(client.queue_repo.pause_processor())
+    seen = " ".join(
+        [repr(client), str(client), str(caught.value), repr(caught.value.args), caplog.text]
+    )
+    assert "admin only" in seen.lower()
+    for secret in (TOKEN, PASSWORD):
+        assert secret not in seen
+    assert "auth='token'" in repr(client)
+
+
+def test_email_without_password_is_refused() -> None:
+    with pytest.raises(ValueError, match="email= and password="):
+        InvokeAIClient.from_url(URL, email="a@b.c")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:9090", "ftp://host", "http://"])
+def test_bad_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="http"):
+        InvokeAIClient.from_url(url)
+
+
+async def test_every_request_carries_the_timeout(make_client: Callable[..., AnyClient]) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"version": "6.14.2"})
+
+    client = make_client(handler, timeout=7.5)
+    assert await run(client.get_version()) == "6.14.2"
+    assert seen == [{"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}]
+
+
+def failing(exc: Exception, calls: list[str]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise exc
+
+    return handler
+
+
+async def test_get_is_retried_a_bounded_number_of_times(
+    make_client: Callable[..., AnyClient],
+) -> None:
+    calls: list[str] = []
+    client = make_client(failing(httpx.ConnectError("refused"), calls), retries=2)
+    with pytest.raises(ServerUnreachableError, match=r"cannot connect to http://invoke\.test:9090"):
+        await run(client.queue_repo.get_status())
+    assert calls == ["GET", "GET", "GET"]
+
+
+async def test_a_get_that_recovers_returns_the_answer(
+    make_client: Callable[..., AnyClient],
+) -> None:
+    calls: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("server disconnected")
+        return httpx.Response(200, json={"version": "6.14.2"})
+
+    client = make_client(flaky)
+    assert await run(client.get_version()) == "6.14.2"
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.board_repo.create_board("b"),
+        lambda c: c.queue_repo.enqueue_batch({"batch": {"graph": {}}, "prepend": False}),
+        lambda c: c.queue_repo.cancel_queue_item(3),
+        lambda c: c.image_repo.delete_image("x.png"),
+    ],
+    ids=["POST", "enqueue", "PUT", "DELETE"],
+)
+async def test_non_idempotent_requests_are_never_retried(
+    make_client: Callable[..., AnyClient], call: Callable[[AnyClient], Awaitable[Any] | Any]
+) -> None:
+    calls: list[str] = []
+    client = make_client(failing(httpx.ReadError("connection reset"), calls), retries=5)
+    with pytest.raises(ServerUnreachableError, match="lost"):
+        await run(call(client))
+    assert len(calls) == 1
+
+
+async def test_timeouts_are_not_retried(make_client: Callable[..., AnyClient]) -> None:
+    calls: list[str] = []
+    client = make_client(failing(httpx.ReadTimeout("slow"), calls), retries=5)
+    with pytest.raises(RequestTimeoutError) as caught:
+        await run(client.queue_repo.get_status())
+    assert isinstance(caught.value, TimeoutError)
+    assert calls == ["GET"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_refused_connection_fails_fast_with_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    for client in (InvokeAIClient.from_url(url), AsyncInvokeAIClient.from_url(url)):
+        start = time.monotonic()
+        with pytest.raises(ServerUnreachableError, match="is InvokeAI running"):
+            await run(client.get_version())
+        assert time.monotonic() - start < 5
+
+
+async def test_silent_server_times_out_within_the_timeout() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        for client in (
+            InvokeAIClient.from_url(url, timeout=0.3),
+            AsyncInvokeAIClient.from_url(url, timeout=0.3),
+        ):
+            start = time.monotonic()
+            with pytest.raises(RequestTimeoutError):
+                await run(client.get_version())
+            assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize(
+    ("url", "token", "expected"),
+    [
+        (
+            "http://h:9090",
+            None,
+            {"url": "http://h:9090", "socketio_path": "/ws/socket.io", "auth": None},
+        ),
+        (
+            "https://h/invoke/",
+            TOKEN,
+            {"url": "https://h", "socketio_path": "/invoke/ws/socket.io", "auth": {"token": TOKEN}},
+        ),
+    ],
+)
+def test_socketio_options(url: str, token: str | None, expected: dict[str, Any]) -> None:
+    options = InvokeAIClient.from_url(url, token=token).socketio_options()
+    assert options == {**expected, "transports": ["websocket"]}
+
+
+def test_base_path_prefixes_every_request() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"version": "6.14.2"})
+
+    client = InvokeAIClient.from_url(
+        "http://h:9090/invoke/", transport=httpx.MockTransport(handler)
+    )
+    client.get_version()
+    assert seen == ["http://h:9090/invoke/api/v1/app/version"]
+
+
+def test_importing_runtime_does_not_load_socketio() -> None:
+    import subprocess
+    import sys
+
+    code = "import runtime, sys; print('socketio' in sys.modules, 'aiohttp' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
