@@ -61,8 +61,8 @@ def input_name(label: str, node_label: str, field_name: str) -> str:
 
 
 def module_name(workflow_name: str, file_stem: str) -> str:
-    """A workflow module's name: the workflow's name, else the file's name."""
-    return first_name([workflow_name, file_stem], digit_prefix="workflow", fallback="workflow")
+    """A workflow module's name: the file's name (what `make gen` was given), else the workflow's."""
+    return first_name([file_stem, workflow_name], digit_prefix="workflow", fallback="workflow")
 
 
 def class_name(module: str) -> str:

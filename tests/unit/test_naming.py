@@ -54,12 +54,13 @@ def test_clashes_are_numbered_in_order() -> None:
 @pytest.mark.parametrize(
     ("workflow", "stem", "module", "cls"),
     [
-        ("SDXL then FLUX", "sdxl-flux-refine", "sdxl_then_flux", "SdxlThenFlux"),
+        ("SDXL then FLUX", "sdxl-flux-refine", "sdxl_flux_refine", "SdxlFluxRefine"),
         ("", "sdxl-flux-refine", "sdxl_flux_refine", "SdxlFluxRefine"),
-        ("Text to Image - SD1.5", "x", "text_to_image_sd1_5", "TextToImageSd15"),
-        ("3D Render", "x", "workflow_3d_render", "Workflow3dRender"),
+        ("x", "Text to Image - SD1.5", "text_to_image_sd1_5", "TextToImageSd15"),
+        ("x", "3D Render", "workflow_3d_render", "Workflow3dRender"),
+        ("SDXL then FLUX", "???", "sdxl_then_flux", "SdxlThenFlux"),
         ("???", "!!!", "workflow", "Workflow"),
-        ("import", "x", "import_", "Import"),
+        ("x", "import", "import_", "Import"),
     ],
 )
 def test_module_and_class_names(workflow: str, stem: str, module: str, cls: str) -> None:

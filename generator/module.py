@@ -1,0 +1,212 @@
+"""Emit one typed module per workflow: ``<Name>Inputs``, ``<Name>Outputs`` and ``<Name>``.
+
+The declarations come from the workflow's form inputs (in form order, typed from the node
+catalog) and its output nodes. User text reaches the module only through ``repr()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import GeneratorError, generator_version
+from generator.naming import class_name, input_name, module_name, numbered
+from generator.render import render_python, write_files
+from runtime.catalog import Catalog, InputSpec
+from runtime.errors import WorkflowError
+from runtime.fields import IvkValueField
+from runtime.form import IvkWorkflowInput
+from runtime.handle import WorkflowHandle
+from runtime.outputs import output_nodes
+from runtime.workflow import WorkflowDefinition
+
+_PRIMITIVES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "Any": "Any"}
+_VALUE_TYPES = {
+    "IvkIntegerField": "int",
+    "IvkFloatField": "float",
+    "IvkStringField": "str",
+    "IvkBooleanField": "bool",
+}
+_ALSO_ACCEPTED = {"IvkModelIdentifierField": "str", "IvkImageField": "ImageSource"}
+_IMPORTED_FROM = {
+    **dict.fromkeys(("Annotated", "Any", "ClassVar", "Literal"), "typing"),
+    "Field": "pydantic",
+    **dict.fromkeys(
+        ("At", "ImageSource", "OutputAt", "OutputImage", "Workflow", "WorkflowInputs"),
+        "runtime.typed",
+    ),
+    "WorkflowOutputs": "runtime.typed",
+}
+_SECTIONS = {"typing": 0, "pydantic": 1}
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    """One attribute of the Inputs class; ``names`` are the names its code needs imported."""
+
+    name: str
+    annotation: str
+    default: str | None
+    doc: str
+    names: frozenset[str]
+
+
+@dataclass(frozen=True)
+class OutputDecl:
+    """One attribute of the Outputs class."""
+
+    name: str
+    node_id: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class WorkflowModule:
+    """A rendered module and where it goes."""
+
+    path: Path
+    source: str
+    class_name: str
+
+
+def value_type(spec: InputSpec, field_class: str) -> tuple[str, set[str]]:
+    """The Python type of an input's value, from the catalog (never from the value)."""
+    if spec.choices is not None:
+        return f"Literal[{', '.join(repr(choice) for choice in spec.choices)}]", {"Literal"}
+    if field_class in _ALSO_ACCEPTED:
+        also = _ALSO_ACCEPTED[field_class]
+        return f"{field_class} | {also}", {field_class, also}
+    if field_class in _VALUE_TYPES:
+        return _VALUE_TYPES[field_class], set()
+    if spec.type in _PRIMITIVES:
+        return spec.type, {spec.type}
+    item = spec.type.removeprefix("list[").removesuffix("]")
+    if spec.type.startswith("list[") and item in _PRIMITIVES:
+        return f"list[{item}]", {item}
+    return field_class, {field_class}
+
+
+def _declaration(name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type: str) -> InputDecl:
+    field_class = type(entry.field).__name__
+    value = entry.field.to_json_dict()
+    names = {"Annotated", "At"}
+    if value is None:
+        default = None if entry.required else "None"
+    elif isinstance(entry.field, IvkValueField):
+        default = repr(value)
+    else:
+        default = f"{field_class}.model_validate({value!r})"
+        names.add(field_class)
+    python_type, type_names = value_type(spec, field_class)
+    names |= type_names
+    if default == "None" or (spec.nullable and default is not None):
+        python_type += " | None"
+    parts = [python_type]
+    if spec.constraints and spec.choices is None:
+        args = ", ".join(f"{key}={value!r}" for key, value in sorted(spec.constraints.items()))
+        parts.append(f"Field({args})")
+        names.add("Field")
+    parts.append(f"At({entry.node_id!r}, {entry.field_name!r})")
+    where = f'{entry.label} -- node "{entry.node_name}" ({node_type}), field {entry.field_name}.'
+    return InputDecl(
+        name=name,
+        annotation=f"Annotated[{', '.join(parts)}]",
+        default=default,
+        doc=repr(f"{where} {entry.description}".strip()),
+        names=frozenset(names - {"int", "float", "str", "bool"}),
+    )
+
+
+def input_decls(handle: WorkflowHandle) -> list[InputDecl]:
+    nodes = {node["id"]: node["data"] for node in handle.definition.nodes}
+    entries = handle.list_inputs()
+    names = numbered(
+        input_name(
+            nodes[e.node_id]["inputs"][e.field_name].get("label") or "",
+            nodes[e.node_id].get("label") or "",
+            e.field_name,
+        )
+        for e in entries
+    )
+    decls = []
+    for name, entry in zip(names, entries, strict=True):
+        node_type = nodes[entry.node_id]["type"]
+        spec = handle.catalog.node(node_type).inputs[entry.field_name]
+        decls.append(_declaration(name, entry, spec, node_type))
+    return decls
+
+
+def output_decls(definition: WorkflowDefinition, catalog: Catalog) -> list[OutputDecl]:
+    found = output_nodes(definition, catalog)
+    names = numbered(input_name("", "", node.title) for node in found)
+    return [
+        OutputDecl(
+            name=name,
+            node_id=node.node_id,
+            doc=repr(f'Images saved by node "{node.title}" ({node.node_type}).'),
+        )
+        for name, node in zip(names, found, strict=True)
+    ]
+
+
+def import_sections(names: set[str]) -> list[list[str]]:
+    """``from X import a, b`` lines for ``names``: standard library, third party, first party."""
+    by_module: dict[str, list[str]] = {}
+    for name in sorted(names):
+        module = _IMPORTED_FROM.get(name) or ("generated.fields" if name.startswith("Ivk") else "")
+        if not module:
+            raise GeneratorError(f"no import known for {name!r}")
+        by_module.setdefault(module, []).append(name)
+    sections: list[list[str]] = [[], [], []]
+    for module in sorted(by_module):
+        section = _SECTIONS.get(module.split(".")[0], 2)
+        sections[section].append(f"from {module} import {', '.join(by_module[module])}")
+    return [lines for lines in sections if lines]
+
+
+def _relative(source: Path, out_dir: Path) -> str:
+    return Path(os.path.relpath(source.resolve(), out_dir.resolve())).as_posix()
+
+
+def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModule:
+    """Render the module of the workflow at ``source`` for the folder ``out_dir``."""
+    raw = source.read_bytes()
+    try:
+        definition = WorkflowDefinition.from_file(source)
+        handle = WorkflowHandle(definition, catalog)
+        inputs, outputs = input_decls(handle), output_decls(definition, catalog)
+    except WorkflowError as exc:
+        raise GeneratorError(str(exc)) from None
+    module = module_name(definition.name, source.stem)
+    name = class_name(module)
+    names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
+    names |= {n for decl in inputs for n in decl.names}
+    if outputs:
+        names |= {"Annotated", "OutputAt", "OutputImage"}
+    context: dict[str, Any] = {
+        "version": generator_version(),
+        "source": _relative(source, out_dir),
+        "source_sha256": hashlib.sha256(raw).hexdigest(),
+        "invokeai_version": catalog.invokeai_version,
+        "openapi_sha256": catalog.openapi_sha256,
+        "workflow_name": repr(definition.name),
+        "class_name": name,
+        "inputs": inputs,
+        "outputs": outputs,
+        "import_sections": import_sections(names),
+    }
+    label = f"{source} -> {module}.py"
+    text = render_python("workflow_module.py.j2", label, **context)
+    return WorkflowModule(out_dir / f"{module}.py", text, name)
+
+
+def generate_module(source: Path, out_dir: Path, catalog: Catalog) -> Path:
+    """Write the module of ``source`` into ``out_dir`` atomically; return its path."""
+    if not source.is_file():
+        raise GeneratorError(f"{source}: no such workflow file")
+    module = render_module(source, out_dir, catalog)
+    write_files({module.path: module.source})
+    return module.path
