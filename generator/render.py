@@ -66,8 +66,10 @@ def render_python(template: str, label: str, **context: Any) -> str:
 
 
 def write_files(files: Mapping[Path, str]) -> list[Path]:
-    """Write every file or none: all go to temporary files first, then each is renamed in place."""
+    """Write every file or none: each goes to a temporary file first and is then renamed in
+    place; if a rename fails, the files already replaced get their old content back."""
     staged: list[tuple[str, Path]] = []
+    done: list[tuple[Path, bytes | None]] = []
     try:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,11 +78,22 @@ def write_files(files: Mapping[Path, str]) -> list[Path]:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
         for tmp, path in staged:
+            old = path.read_bytes() if path.is_file() else None
             os.replace(tmp, path)
+            done.append((path, old))
     except OSError as exc:
+        _restore(done)
         raise GeneratorError(f"cannot write generated files ({exc})") from None
     finally:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     return list(files)
+
+
+def _restore(done: list[tuple[Path, bytes | None]]) -> None:
+    for path, old in reversed(done):
+        if old is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(old)
