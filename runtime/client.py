@@ -34,6 +34,7 @@ from runtime.repositories.images import AsyncImageRepository, ImageRepository
 from runtime.repositories.model_manager import AsyncModelRepository, ModelRepository
 from runtime.repositories.queue import AsyncQueueRepository, QueueRepository
 from runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+from runtime.socket import EventSocket
 
 T = TypeVar("T")
 
@@ -67,6 +68,10 @@ class _ClientBase:
         """Keyword arguments for ``socketio.AsyncClient().connect(**options)``: server URL,
         socket path, websocket transport and ``auth={"token": ...}`` when logged in."""
         return self._core.socketio_options()
+
+    def connect_socketio(self) -> EventSocket:
+        """The server's event socket; ``async with client.connect_socketio() as socket:``."""
+        return EventSocket(self.socketio_options)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core!r})"

@@ -8,7 +8,6 @@ converts it the way the GUI does; sending it is the client's job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from runtime.catalog import Catalog, InputSpec, default_catalog
@@ -16,12 +15,13 @@ from runtime.convert import build_enqueue_body
 from runtime.errors import InputLookupError, WorkflowError
 from runtime.fields import IvkField, IvkStructField, constraint_problem
 from runtime.form import IvkWorkflowInput, discover_inputs
+from runtime.submission import SubmissionMixin
 from runtime.workflow import WorkflowDefinition
 
 _UNSET = object()
 
 
-class WorkflowHandle:
+class WorkflowHandle(SubmissionMixin):
     """The inputs of one workflow, ready to be set, validated and turned into an enqueue body."""
 
     def __init__(self, definition: WorkflowDefinition, catalog: Catalog | None = None) -> None:
@@ -29,7 +29,8 @@ class WorkflowHandle:
         self._catalog = catalog or default_catalog()
         self._inputs = discover_inputs(definition, self._catalog)
         self._specs = [
-            self._catalog.node(self._node_type(i.node_id)).inputs[i.field_name] for i in self._inputs
+            self._catalog.node(self._node_type(i.node_id)).inputs[i.field_name]
+            for i in self._inputs
         ]
         self._saved = [_json_value(i.field) for i in self._inputs]
 
@@ -74,17 +75,21 @@ class WorkflowHandle:
         """The one input with this ``label``, or on this ``node`` (name or id) and ``field``."""
         if (label is None) == (node is None and field is None):
             raise TypeError("find_input takes a label, or node= and field=")
-        matches: Callable[[IvkWorkflowInput], bool]
         if label is not None:
             wanted = f"label {label!r}"
-            matches = lambda i: i.label == label  # noqa: E731
+            found = [i for i in self._inputs if i.label == label]
         else:
             wanted = f"node {node!r} field {field!r}"
-            matches = lambda i: node in (i.node_name, i.node_id) and i.field_name == field  # noqa: E731
-        found = [i for i in self._inputs if matches(i)]
+            found = [
+                i
+                for i in self._inputs
+                if node in (i.node_name, i.node_id) and i.field_name == field
+            ]
         if len(found) != 1:
             problem = "no input has" if not found else f"{len(found)} inputs have"
-            listing = "; ".join(f"[{i.input_index}] {i.label} ({i.node_name}.{i.field_name})" for i in found)
+            listing = "; ".join(
+                f"[{i.input_index}] {i.label} ({i.node_name}.{i.field_name})" for i in found
+            )
             raise InputLookupError(
                 f"workflow {self._definition.name!r}: {problem} {wanted}"
                 + (f": {listing}; use the index" if found else "")

@@ -108,8 +108,8 @@ class JobTracker:
         return event.concerns(self._items.keys(), (self.batch_id,))
 
     def feed(self, event: Event) -> bool:
-        """Take in an event; True when the owner should poll its items now (an item ended and
-        its session results or errors are to be read, or the queue was cleared)."""
+        """Take in an event; True when the owner should poll its unfinished items now (the queue
+        was cleared). Items that ended are listed by ``needs_session()``."""
         if not self.concerns(event):
             return False
         if isinstance(event, QueueItemStatusChangedEvent) and isinstance(event.item_id, int):
@@ -117,7 +117,7 @@ class JobTracker:
             if state is None:
                 return False
             self._status(state, event)
-            return event.is_terminal
+            return False
         if isinstance(event, InvocationErrorEvent) and isinstance(event.item_id, int):
             state = self._items.get(event.item_id)
             if state is not None:

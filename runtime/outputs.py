@@ -9,6 +9,7 @@ session: ``source_prepared_mapping[node_id]`` lists its prepared copies (several
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ class OutputImage(BaseModel):
         image.load()
         return image
 
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the image into ``folder`` (created if needed) under its server name."""
         target = Path(folder) / safe_file_name(self.image_name)
         target.parent.mkdir(parents=True, exist_ok=True)

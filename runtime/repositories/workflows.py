@@ -59,6 +59,8 @@ def _write_file(path: Path) -> Callable[[httpx.Response], Path]:
 class WorkflowOps:
     """Workflow library operations, written once for the sync and async repositories."""
 
+    _client: Any  # set by the repository classes below
+
     @operation
     def list_workflows(
         self,
@@ -154,8 +156,7 @@ class WorkflowOps:
             definition = WorkflowDefinition.from_file(definition)
         elif not isinstance(definition, WorkflowDefinition):
             definition = WorkflowDefinition.from_dict(definition)
-        # Seam: the handle will take this repository's client (self._client) to submit and track.
-        return WorkflowHandle(definition)
+        return WorkflowHandle(definition).bind_client(self._client)
 
 
 class WorkflowRepository(SyncRepository, WorkflowOps):
