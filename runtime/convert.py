@@ -35,10 +35,12 @@ BATCH_FIELDS = {
     "integer_batch": "integers",
     "float_batch": "floats",
 }
-GENERATOR_TYPES = frozenset({"image_generator", "string_generator", "integer_generator", "float_generator"})
+GENERATOR_TYPES = frozenset(
+    {"image_generator", "string_generator", "integer_generator", "float_generator"}
+)
 EXTRA_INPUTS_TYPES = frozenset({"core_metadata"})
-WORKFLOW_KEYS = ("name", "author", "description", "version", "contact", "tags", "notes")
-WORKFLOW_KEYS += ("exposedFields", "meta", "form")
+WORKFLOW_KEYS: tuple[str, ...] = ("name", "author", "description", "version", "contact", "tags")
+WORKFLOW_KEYS += ("notes", "exposedFields", "meta", "form")
 CONNECTOR_IN = "in"
 BOARD_SENTINELS = ("auto", "none")
 
@@ -235,7 +237,7 @@ def workflow_for_batch(workflow: Workflow) -> dict[str, Any]:
 
 
 def _edge_for_batch(edge: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("id", "type", "source", "target")
+    keys: tuple[str, ...] = ("id", "type", "source", "target")
     if edge["type"] == "default":
         keys += ("sourceHandle", "targetHandle", "hidden")
     return {key: edge[key] for key in keys if key in edge}

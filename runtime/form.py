@@ -45,7 +45,7 @@ def form_field_refs(workflow: Mapping[str, Any]) -> list[FieldRef]:
     form = workflow.get("form") or {}
     elements = form.get("elements") or {}
     root = elements.get(form.get("rootElementId", "root"))
-    if _children(root):
+    if isinstance(root, Mapping) and _children(root):
         return list(_walk(root, elements, set()))
     return [
         (field["nodeId"], field["fieldName"])
@@ -61,7 +61,9 @@ def _children(element: Any) -> list[Any]:
     return children if isinstance(children, list) else []
 
 
-def _walk(element: Mapping[str, Any], elements: Mapping[str, Any], seen: set[str]) -> Iterator[FieldRef]:
+def _walk(
+    element: Mapping[str, Any], elements: Mapping[str, Any], seen: set[str]
+) -> Iterator[FieldRef]:
     for child_id in _children(element):
         child = elements.get(child_id)
         if not isinstance(child, Mapping) or child_id in seen:
@@ -69,7 +71,7 @@ def _walk(element: Mapping[str, Any], elements: Mapping[str, Any], seen: set[str
         seen.add(child_id)
         if child.get("type") == "node-field":
             ident = (child.get("data") or {}).get("fieldIdentifier") or {}
-            yield ident.get("nodeId"), ident.get("fieldName")
+            yield str(ident.get("nodeId")), str(ident.get("fieldName"))
         else:
             yield from _walk(child, elements, seen)
 
@@ -122,7 +124,9 @@ def discover_inputs(
     return inputs
 
 
-def _input_spec(node: Mapping[str, Any] | None, field_name: str, catalog: Catalog) -> InputSpec | None:
+def _input_spec(
+    node: Mapping[str, Any] | None, field_name: str, catalog: Catalog
+) -> InputSpec | None:
     if node is None or node.get("type") != "invocation":
         return None
     data = node["data"]
@@ -136,7 +140,7 @@ def _make_field(
 ) -> tuple[IvkField[Any], str | None]:
     """The field holding the saved value (absent = the schema default), or unset and why."""
     try:
-        return catalog.make_field(spec, saved["value"] if "value" in saved else MISSING), None
+        return catalog.make_field(spec, saved.get("value", MISSING)), None
     except ValueError as exc:
         reason = str(exc).splitlines()[-1].strip() if str(exc) else type(exc).__name__
         return catalog.make_field(spec, None), f"saved value {saved['value']!r} rejected: {reason}"

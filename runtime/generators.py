@@ -56,7 +56,9 @@ def _arithmetic(value: Mapping[str, Any], cast: type, step: float) -> list[Any]:
 def _float_linear(value: Mapping[str, Any]) -> list[Any]:
     start, end = float(value.get("start", 0)), float(value.get("end", 1))
     count = int(value.get("count", 10))
-    return [start] if count == 1 else [start + (end - start) * (i / (count - 1)) for i in range(count)]
+    return (
+        [start] if count == 1 else [start + (end - start) * (i / (count - 1)) for i in range(count)]
+    )
 
 
 def _int_linear(value: Mapping[str, Any]) -> list[Any]:
@@ -79,7 +81,9 @@ def _int_random(value: Mapping[str, Any]) -> list[Any]:
     return [math.floor(draw() * (high - low + 1)) + low for _ in range(int(value.get("count", 10)))]
 
 
-def _parse_numbers(pattern: re.Pattern[str], cast: Callable[[str], Any]) -> Callable[..., list[Any]]:
+def _parse_numbers(
+    pattern: re.Pattern[str], cast: Callable[[str], Any]
+) -> Callable[..., list[Any]]:
     def parse(value: Mapping[str, Any]) -> list[Any]:
         matches = (pattern.match(part.strip()) for part in _split(value, ""))
         return [cast(match.group().replace("Infinity", "inf")) for match in matches if match]

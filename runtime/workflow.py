@@ -175,7 +175,9 @@ def _check_node(index: int, node: Any) -> str:
         inputs = data.get("inputs")
         if not isinstance(inputs, dict) or not all(isinstance(i, dict) for i in inputs.values()):
             raise _StructureError(
-                f"node {node_id!r} ({data['type']}) has no valid 'inputs' map", node_id, data["type"]
+                f"node {node_id!r} ({data['type']}) has no valid 'inputs' map",
+                node_id,
+                data["type"],
             )
     return node_id
 
