@@ -115,7 +115,7 @@ def _declaration(name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type:
         name=name,
         annotation=f"Annotated[{', '.join(parts)}]",
         default=default,
-        doc=repr(f"{where} {entry.description}".strip()),
+        doc=repr(f"{where} {entry.description}" if entry.description else where),
         names=frozenset(names - {"int", "float", "str", "bool"}),
     )
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime
 from pydantic import BaseModel, ConfigDict
 
 from runtime.errors import WorkflowError
-from runtime.fields import IvkField
+from runtime.fields import IvkField, IvkValueField
 from runtime.handle import WorkflowHandle
 from runtime.outputs import OutputImage
 from runtime.workflow import WorkflowDefinition
@@ -87,7 +87,7 @@ class WorkflowInputs(BaseModel):
             value = getattr(self, name)
             if isinstance(value, IvkField):
                 handle.set_input_value(entry.input_index, value)
-            elif hasattr(entry.field, "value"):
+            elif isinstance(entry.field, IvkValueField):
                 entry.field.value = value
             elif value is None:
                 handle.set_input_value(entry.input_index, type(entry.field)())

@@ -1,0 +1,184 @@
+"""Typed workflow modules: golden files, safety of user text, and mypy on user code."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import GeneratorError
+from generator.module import generate_module, render_module
+from runtime.catalog import default_catalog
+from runtime.handle import WorkflowHandle
+from runtime.workflow import WorkflowDefinition
+from tests.conftest import REPO
+
+GENERATED = REPO / "generated"
+TEAM = REPO / "data" / "workflows"
+NASTY = [
+    'He said "hi"',
+    "it's",
+    '"""; import os; os.system("echo pwned") #',
+    "back\\slash \\n \\",
+    "line one\nline two\r\n",
+    "# not a comment",
+    "__import__('os').system('x')",
+    "Ünïcödé ☃ 日本語",
+    "'''",
+    "\t\x00\x1b",
+]
+
+
+def _sources(shared_dir: Path) -> list[Path]:
+    return sorted(TEAM.glob("*.json")) + sorted((shared_dir / "data" / "workflows").glob("*.json"))
+
+
+def test_committed_modules_are_what_regeneration_writes(shared_dir: Path) -> None:
+    catalog = default_catalog()
+    for source in _sources(shared_dir):
+        module = render_module(source, GENERATED, catalog)
+        assert (
+            module.path.read_text(encoding="utf-8") == module.source
+        ), f"{module.path} is stale: run `make regen`"
+
+
+def test_regenerating_is_byte_identical(tmp_path: Path) -> None:
+    source = TEAM / "sd15-text-to-image.json"
+    first = generate_module(source, tmp_path, default_catalog()).read_bytes()
+    second = generate_module(source, tmp_path, default_catalog()).read_bytes()
+    assert first == second
+
+
+def test_sdxl_flux_refine_reads_naturally(shared_dir: Path) -> None:
+    from generated.sdxl_flux_refine import SdxlFluxRefine, SdxlFluxRefineInputs
+
+    inputs = SdxlFluxRefineInputs(
+        positive_prompt="a lighthouse", negative_prompt="", output_width=1024,
+        sdxl_model="any", flux_model="f", t5_encoder_model="t", clip_embed_model="c",
+        vae_model="v", model="m", flux_model_2="f2",
+    )  # fmt: skip
+    assert inputs.output_width == 1024
+    assert list(SdxlFluxRefineInputs.model_fields)[:4] == [
+        "positive_prompt",
+        "negative_prompt",
+        "output_width",
+        "output_height",
+    ]
+    assert SdxlFluxRefine.SOURCE.endswith("sdxl-flux-refine.json")
+
+
+def _nasty_workflow(texts: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The image pipeline with user text from ``texts`` everywhere; also the form labels set."""
+    workflow = json.loads((TEAM / "image-pipeline.json").read_text())
+    workflow["name"], workflow["description"] = texts[0], texts[1]
+    text = itertools.cycle(texts)
+    for node in workflow["nodes"]:
+        node["data"]["label"] = next(text)
+        for field in node["data"]["inputs"].values():
+            field["description"] = next(text)
+    form = workflow["form"]["elements"]
+    fields = [form[child]["data"]["fieldIdentifier"] for child in form["root"]["data"]["children"]]
+    nodes = {node["id"]: node["data"] for node in workflow["nodes"]}
+    for ref, label in zip(fields, text, strict=False):
+        nodes[ref["nodeId"]]["inputs"][ref["fieldName"]]["label"] = label
+    return workflow, [nodes[r["nodeId"]]["inputs"][r["fieldName"]]["label"] for r in fields]
+
+
+@pytest.mark.parametrize("rotation", range(len(NASTY)))
+def test_user_text_never_becomes_code(tmp_path: Path, rotation: int) -> None:
+    workflow, labels = _nasty_workflow(NASTY[rotation:] + NASTY[:rotation])
+    source = tmp_path / "nasty.json"
+    source.write_text(json.dumps(workflow), encoding="utf-8")
+    path = generate_module(source, tmp_path, default_catalog())
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    top = [n for n in tree.body if not isinstance(n, ast.Expr | ast.ImportFrom)]
+    defined = [n.targets[0].id if isinstance(n, ast.Assign) else n.name for n in top]  # type: ignore[attr-defined]
+    assert defined == ["__all__", "NastyInputs", "NastyOutputs", "Nasty"]
+    calls = {
+        n.func.id if isinstance(n.func, ast.Name) else n.func.attr  # type: ignore[attr-defined]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
+    assert calls <= {"At", "OutputAt", "Field", "model_validate"}
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    assert workflow["name"] in strings
+    docs = [s for s in strings if isinstance(s, str)]
+    for label in labels:
+        assert any(doc.startswith(f"{label} -- node") for doc in docs), f"{label!r} was lost"
+
+
+def test_labels_that_normalise_to_nothing_give_stable_names(tmp_path: Path) -> None:
+    workflow, _ = _nasty_workflow(["☃☃☃", "!!!"])
+    source = tmp_path / "☃.json"
+    source.write_text(json.dumps(workflow), encoding="utf-8")
+    first = generate_module(source, tmp_path, default_catalog())
+    assert first.name == "workflow.py"
+    names = list(ast.parse(first.read_text()).body)
+    again = generate_module(source, tmp_path, default_catalog())
+    assert ast.dump(ast.parse(again.read_text())) == ast.dump(ast.Module(names, []))
+
+
+def test_a_bad_workflow_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "broken.json"
+    source.write_text('{"nodes": [}', encoding="utf-8")
+    with pytest.raises(GeneratorError, match=r"broken\.json"):
+        generate_module(source, tmp_path / "out", default_catalog())
+    assert not (tmp_path / "out").exists()
+
+
+def _mypy(script: str, folder: Path) -> str:
+    (folder / "pipeline.py").write_text(script, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(folder / "pipeline.py")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return result.stdout
+
+
+def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
+    good = (
+        "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
+        "inputs = Sd15TextToImageInputs(model='tiny-sd15', width=64, steps=4)\n"
+        "inputs.positive_prompt = 'a fox'\n"
+    )
+    assert "Success" in _mypy(good, tmp_path)
+    bad = (
+        "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
+        "a = Sd15TextToImageInputs(model='m', width='wide')\n"
+        "b = Sd15TextToImageInputs(model='m', widht=64)\n"
+        "c = Sd15TextToImageInputs(width=64)\n"
+        "a.scheduler = 'not-a-scheduler'\n"
+    )
+    report = _mypy(bad, tmp_path)
+    assert 'pipeline.py:2: error: Argument "width"' in report
+    assert 'pipeline.py:3: error: Unexpected keyword argument "widht"' in report
+    assert 'pipeline.py:4: error: Missing named argument "model"' in report
+    assert "pipeline.py:5: error: Incompatible types in assignment" in report
+
+
+def test_generated_inputs_give_the_same_enqueue_body_as_the_dynamic_api() -> None:
+    from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
+
+    typed = ImagePipeline().handle(ImagePipelineInputs(canvas_width=128, blur_radius=4.5))
+    dynamic = WorkflowHandle(WorkflowDefinition.from_file(TEAM / "image-pipeline.json"))
+    width = dynamic.find_input("Canvas Width").field
+    replacement = type(width)(value=128, **width.constraints())
+    dynamic.set_input_value(dynamic.find_input("Canvas Width").input_index, replacement)
+    dynamic.find_input("Blur Radius").field.value = 4.5  # type: ignore[attr-defined]
+
+    bodies = [copy.deepcopy(h.build_enqueue_body()) for h in (typed, dynamic)]
+    for body in bodies:
+        body["batch"]["graph"].pop("id")
+    assert bodies[0] == bodies[1]
+    nodes = bodies[0]["batch"]["graph"]["nodes"]
+    assert {n["type"]: n.get("width") for n in nodes.values()}["blank_image"] == 128
