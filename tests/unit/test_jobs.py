@@ -1,0 +1,155 @@
+"""The job state machine: events and polled items in, terminal state and errors out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
+from runtime.events import parse_event
+from runtime.jobs import JobTracker
+from runtime.models import SessionQueueItem
+
+
+def status(item_id: int, value: str, sequence: int, batch_id: str = "b1", **extra: Any) -> Any:
+    payload = {"item_id": item_id, "batch_id": batch_id, "status": value}
+    return parse_event(
+        "queue_item_status_changed", {**payload, "status_sequence": sequence, **extra}
+    )
+
+
+def queue_item(item_id: int, value: str, sequence: int = 9, **extra: Any) -> SessionQueueItem:
+    return SessionQueueItem.model_validate(
+        {
+            "item_id": item_id,
+            "status": value,
+            "status_sequence": sequence,
+            "batch_id": "b1",
+            "queue_id": "default",
+            "session_id": f"s{item_id}",
+            "created_at": "2026-01-01 10:00:00.000",
+            "updated_at": "2026-01-01 10:00:02.000",
+            "session": {},
+            **extra,
+        }
+    )
+
+
+def tracker(*item_ids: int) -> JobTracker:
+    labels = {"crop:1": "Crop it"}
+    return JobTracker("default", "b1", list(item_ids) or [1], node_labels=labels)
+
+
+def test_a_job_ends_only_on_its_own_terminal_status() -> None:
+    job = tracker(1)
+    empty_queue = {"queue_status": {"pending": 0, "in_progress": 0}}
+    job.feed(status(2, "completed", 3, batch_id="other", **empty_queue))
+    job.feed(status(1, "in_progress", 1))
+    assert not job.done and job.jobs()[0].status == "in_progress"
+    job.feed(status(1, "completed", 2, started_at="2026-01-01 10:00:00.500"))
+    assert job.done
+    assert job.needs_session() == [1]
+
+
+def test_the_final_session_is_read_once_after_the_end() -> None:
+    job = tracker(1)
+    job.feed(status(1, "completed", 2))
+    job.feed_item(queue_item(1, "completed"))
+    assert job.needs_session() == []
+    job.raise_for_status()
+
+
+def test_stale_reports_never_move_an_item_back() -> None:
+    job = tracker(1)
+    job.feed(status(1, "in_progress", 5))
+    job.feed_item(queue_item(1, "pending", sequence=1))
+    assert job.jobs()[0].status == "in_progress"
+    job.feed(status(1, "canceled", 6))
+    job.feed(status(1, "in_progress", 7))
+    assert job.jobs()[0].status == "canceled"
+
+
+def test_a_failure_names_the_node_from_the_error_event() -> None:
+    job = tracker(1)
+    job.feed(status(1, "failed", 3, error_type="ValueError", error_message="bad crop"))
+    error_event = {
+        "item_id": 1,
+        "batch_id": "b1",
+        "invocation": {"id": "p1", "type": "img_crop"},
+        "invocation_source_id": "crop:1",
+        "error_type": "ValueError",
+        "error_message": "bad crop",
+        "error_traceback": "Traceback ...",
+    }
+    job.feed(parse_event("invocation_error", error_event))
+    with pytest.raises(JobFailedError) as caught:
+        job.raise_for_status()
+    error = caught.value
+    assert (error.node_id, error.node_label, error.item_id) == ("crop:1", "Crop it", 1)
+    assert (error.error_type, error.error_message, error.error_traceback) == (
+        "ValueError",
+        "bad crop",
+        "Traceback ...",
+    )
+    assert "'Crop it'" in str(error) and "ValueError: bad crop" in str(error)
+
+
+def test_a_failure_names_the_node_from_the_session_errors() -> None:
+    job = tracker(1)
+    session = {
+        "errors": {"p1": "ValueError: bad crop"},
+        "prepared_source_mapping": {"p1": "crop:1"},
+    }
+    job.feed_item(queue_item(1, "failed", error_type="ValueError", session=session))
+    with pytest.raises(JobFailedError) as caught:
+        job.raise_for_status()
+    assert caught.value.node_id == "crop:1"
+
+
+def test_bulk_cancel_and_deletion_end_items_as_canceled() -> None:
+    job = tracker(1, 2, 3)
+    job.feed(parse_event("queue_items_canceled", {"canceled_item_ids": [1, 99], "user_ids": []}))
+    job.item_deleted(2)
+    assert job.unfinished_ids == [3]
+    assert job.needs_session() == [1]
+    job.feed(status(3, "completed", 2))
+    with pytest.raises(JobCanceledError, match=r"item 1 .* canceled"):
+        job.raise_for_status()
+    assert [j.status for j in job.jobs()] == ["canceled", "canceled", "completed"]
+
+
+def test_a_cleared_queue_asks_for_a_poll() -> None:
+    job = tracker(1)
+    assert job.feed(parse_event("queue_cleared", {"queue_id": "default"}))
+    assert not job.feed(status(1, "in_progress", 1))
+
+
+def test_durations_come_from_the_server_timestamps() -> None:
+    job = tracker(1)
+    job.feed_item(
+        queue_item(
+            1,
+            "completed",
+            started_at="2026-01-01 10:00:00.250",
+            completed_at="2026-01-01 10:00:02.000",
+        )
+    )
+    assert job.job(1).duration_seconds == pytest.approx(1.75)
+    assert job.job(1)["status"] == "completed"
+
+
+def test_the_timeout_error_lists_unfinished_items_and_is_a_timeout() -> None:
+    job = tracker(4, 5)
+    job.feed(status(4, "completed", 2))
+    job.feed(status(5, "in_progress", 1))
+    error = job.timeout_error(2.5)
+    assert isinstance(error, JobTimeoutError) and isinstance(error, TimeoutError)
+    assert "5: in_progress" in str(error) and "4:" not in str(error)
+    assert error.item_id == 5
+
+
+def test_items_are_kept_in_id_order_whatever_the_server_order() -> None:
+    assert JobTracker("default", "b", [9, 3, 5]).item_ids == [3, 5, 9]
+    with pytest.raises(ValueError, match="no queue items"):
+        JobTracker("default", "b", [])

@@ -1,0 +1,238 @@
+"""Output nodes, images per node from a final session, safe names, model resolution, uploads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime.catalog import default_catalog
+from runtime.errors import WorkflowError
+from runtime.models import ImageDTO, ModelConfig, SessionQueueItem
+from runtime.outputs import (
+    OutputImage,
+    collect_outputs,
+    created_image_names,
+    output_nodes,
+    safe_file_name,
+)
+from runtime.resolve import apply_patches, resolve_models
+from runtime.uploads import PendingImage, UploadTracker
+from runtime.workflow import WorkflowDefinition
+from tests.unit._workflows import node, workflow
+
+REPO = Path(__file__).resolve().parents[2]
+CATALOG = default_catalog()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def test_output_nodes_are_savers_kept_out_of_the_intermediates() -> None:
+    data = workflow(
+        [
+            node("blank", "blank_image"),
+            node("blur", "img_blur", is_intermediate=False, label="Blurred"),
+            node("boarded", "img_resize", board={"board_id": "b1"}),
+            node("save", "save_image"),
+            node("passthrough", "image", is_intermediate=False),
+            node("text", "string", is_intermediate=False),
+        ]
+    )
+    found = output_nodes(data, CATALOG)
+    assert [(n.node_id, n.node_type, n.title) for n in found] == [
+        ("blur", "img_blur", "Blurred"),
+        ("boarded", "img_resize", "img_resize"),
+        ("save", "save_image", "save_image"),
+    ]
+
+
+def test_team_workflows_have_the_expected_output_nodes() -> None:
+    def ids(name: str) -> list[str]:
+        definition = WorkflowDefinition.from_file(REPO / "data" / "workflows" / name)
+        return [n.node_id for n in output_nodes(definition, CATALOG)]
+
+    assert ids("image-pipeline.json") == ["save_image:ZkSBvrjn9W"]
+    assert ids("width-sweep.json") == ["img_blur:evbLJoLoae"]
+    assert ids("sd15-text-to-image.json") == ["l2i:R3pzh84KpL"]
+
+
+def test_outputs_of_a_recorded_gui_run(shared_dir: Path) -> None:
+    raw = json.loads(
+        (shared_dir / "data/recorded-gui-runs/sdxl-flux-refine.queue-item.json").read_text()
+    )
+    item = SessionQueueItem.model_validate(raw)
+    outputs = collect_outputs(item, output_nodes(raw["workflow"], CATALOG))
+    names = {o.image_name for o in outputs}
+    assert "2436c4fd-4207-497d-89d0-86d6d4ef8b5a.png" in names
+    assert all(o.item_id == item.item_id and o.session_id == item.session_id for o in outputs)
+    save = next(o for o in outputs if o.image_name == "2436c4fd-4207-497d-89d0-86d6d4ef8b5a.png")
+    assert (save.node_id, save.node_type) == ("4414d4b5-82c3-4513-8c3f-86d88c24aadc", "save_image")
+    created = created_image_names(item, CATALOG)
+    assert names <= set(created) and "f3edf77d-31c4-4934-b7c3-d5155f080da0.png" in created
+
+
+def session_item(session: dict[str, Any]) -> SessionQueueItem:
+    return SessionQueueItem.model_validate(
+        {
+            "item_id": 3,
+            "status": "completed",
+            "batch_id": "b",
+            "queue_id": "default",
+            "session_id": "s3",
+            "created_at": "",
+            "updated_at": "",
+            "session": session,
+        }
+    )
+
+
+def image_result(name: str) -> dict[str, Any]:
+    return {"type": "image_output", "image": {"image_name": name}, "width": 8, "height": 8}
+
+
+def test_every_iterate_copy_of_a_node_gives_an_output_with_its_board() -> None:
+    data = workflow([node("blur", "img_blur", is_intermediate=False, label="Blur")])
+    item = session_item(
+        {
+            "graph": {"nodes": {"blur": {"type": "img_blur", "board": {"board_id": "bd"}}}},
+            "execution_graph": {"nodes": {p: {"type": "img_blur"} for p in ("p1", "p2", "p3")}},
+            "source_prepared_mapping": {"blur": ["p1", "p2", "p3"]},
+            "results": {p: image_result(f"{p}.png") for p in ("p3", "p1", "p2")},
+        }
+    )
+    outputs = collect_outputs(item, output_nodes(data, CATALOG))
+    assert [(o.image_name, o.node_label, o.board_id) for o in outputs] == [
+        ("p1.png", "Blur", "bd"),
+        ("p2.png", "Blur", "bd"),
+        ("p3.png", "Blur", "bd"),
+    ]
+
+
+def test_created_images_leave_out_pass_through_nodes() -> None:
+    item = session_item(
+        {
+            "execution_graph": {"nodes": {"a": {"type": "image"}, "b": {"type": "img_blur"}}},
+            "results": {"a": image_result("input.png"), "b": image_result("made.png")},
+        }
+    )
+    assert created_image_names(item, CATALOG) == ["made.png"]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../x.png", "a/b.png", "a\\b.png", "x\x00.png"])
+def test_server_names_that_could_escape_the_folder_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="path separator"):
+        safe_file_name(name)
+
+
+def test_an_output_saves_under_its_name_and_needs_a_client(tmp_path: Path) -> None:
+    image = OutputImage(
+        image_name="x.png",
+        node_id="n",
+        node_label="N",
+        node_type="save_image",
+        prepared_node_id="p",
+        item_id=1,
+        session_id="s",
+    )
+    with pytest.raises(RuntimeError, match="not bound"):
+        image.to_bytes()
+    bound = image.bind(lambda name: PNG)
+    assert bound.save(tmp_path / "out") == tmp_path / "out" / "x.png"
+    assert (tmp_path / "out" / "x.png").read_bytes() == PNG
+    evil = image.model_copy(update={"image_name": "../evil.png"}).bind(lambda name: PNG)
+    with pytest.raises(ValueError):
+        evil.save(tmp_path)
+    assert not (tmp_path.parent / "evil.png").exists()
+
+
+# Model resolution ----------------------------------------------------------------------------
+
+INSTALLED = [
+    ModelConfig(key="k-sd15", hash="blake3:aa", name="tiny-sd15", base="sd-1", type="main"),
+    ModelConfig(key="k-sdxl", hash="blake3:bb", name="tiny-sdxl", base="sdxl", type="main"),
+    ModelConfig(key="k-vae", hash="blake3:cc", name="tiny-vae", base="sd-1", type="vae"),
+]
+
+
+def model_graph(value: dict[str, Any]) -> dict[str, Any]:
+    return {"nodes": {"loader": {"id": "loader", "type": "main_model_loader", "model": value}}}
+
+
+def ident(key: str, hash: str, name: str, base: str = "sd-1") -> dict[str, Any]:
+    return {"key": key, "hash": hash, "name": name, "base": base, "type": "main"}
+
+
+def test_models_resolve_by_key_then_hash_then_name_base_and_type() -> None:
+    by_key = ident("k-sd15", "blake3:aa", "tiny-sd15")
+    assert resolve_models(model_graph(by_key), CATALOG, INSTALLED) == {}
+    by_hash = ident("elsewhere", "blake3:bb", "renamed", "sdxl")
+    patch = resolve_models(model_graph(by_hash), CATALOG, INSTALLED)[("loader", "model")]
+    assert (patch["key"], patch["name"]) == ("k-sdxl", "tiny-sdxl")
+    by_name = ident("elsewhere", "blake3:zz", "tiny-sd15")
+    patch = resolve_models(model_graph(by_name), CATALOG, INSTALLED)[("loader", "model")]
+    assert (patch["key"], patch["hash"]) == ("k-sd15", "blake3:aa")
+
+
+def test_a_missing_model_names_the_node_field_and_close_candidates() -> None:
+    missing = ident("gone", "blake3:zz", "tiny-sd1.5")
+    with pytest.raises(WorkflowError) as caught:
+        resolve_models(model_graph(missing), CATALOG, INSTALLED, labels={"loader": "Loader"})
+    error = caught.value
+    assert (error.node_id, error.field_name) == ("loader", "model")
+    assert "'Loader'" in str(error) and "'tiny-sd15' (sd-1 main)" in str(error)
+    assert "tiny-vae" not in str(error)
+
+
+def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:
+    user_value = ident("gone", "blake3:aa", "tiny-sd15")
+    with pytest.raises(WorkflowError, match="not installed"):
+        resolve_models(model_graph(user_value), CATALOG, INSTALLED, user_set={("loader", "model")})
+
+
+def test_patches_reach_the_graph_and_the_embedded_workflow() -> None:
+    value = ident("elsewhere", "blake3:aa", "tiny-sd15")
+    graph = model_graph(value)
+    wf_node = node("loader", "main_model_loader", model=value)
+    body = {"batch": {"graph": graph, "workflow": workflow([wf_node])}}
+    apply_patches(body, resolve_models(graph, CATALOG, INSTALLED))
+    assert body["batch"]["graph"]["nodes"]["loader"]["model"]["key"] == "k-sd15"
+    workflow_value = body["batch"]["workflow"]["nodes"][0]["data"]["inputs"]["model"]["value"]
+    assert workflow_value["key"] == "k-sd15"
+
+
+# Uploads -------------------------------------------------------------------------------------
+
+
+def dto(name: str) -> ImageDTO:
+    return ImageDTO.model_validate(
+        {
+            "image_name": name,
+            "image_url": "",
+            "thumbnail_url": "",
+            "image_origin": "external",
+            "image_category": "user",
+            "width": 1,
+            "height": 1,
+            "created_at": "",
+            "updated_at": "",
+            "is_intermediate": False,
+            "starred": False,
+            "has_workflow": False,
+        }
+    )
+
+
+def test_an_upload_deleted_by_clean_up_is_made_again_next_time() -> None:
+    tracker = UploadTracker()
+    tracker.add(PendingImage(0, PNG))
+    assert [p.index for p in tracker.to_upload()] == [0]
+    tracker.record(0, dto("u.png"))
+    assert tracker.to_upload() == [] and [d.image_name for d in tracker.assets()] == ["u.png"]
+    tracker.forget("u.png")
+    assert [p.index for p in tracker.to_upload()] == [0] and tracker.assets() == []
+
+
+def test_a_non_image_is_refused_when_given_not_at_submission() -> None:
+    with pytest.raises(ValueError, match="not a PNG"):
+        UploadTracker().add(PendingImage(0, b"plain text"))
