@@ -1,0 +1,252 @@
+"""Every shipped workflow loads, lists its form inputs, converts, and is either accepted by the
+server or blocked, before anything is sent, by ``validate_inputs()`` naming exactly the inputs
+at fault. The tiny-model text-to-image defaults run to completion.
+
+``BLOCKERS`` was derived from the real server: each blocked workflow's naive enqueue body is
+rejected (422) for one of the named inputs, or accepted only to fail at run time because a
+required input (a model, an image) is missing. Every listed blocker is a required model or image
+with no saved value. Three default workflows use ``canny_image_processor``, which InvokeAI 6.14.2
+no longer has; they fail to load with a ``WorkflowError`` naming that node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runtime.errors import WorkflowError
+from runtime.form import form_field_refs
+from runtime.handle import WorkflowHandle
+from runtime.workflow import WorkflowDefinition
+from tests.conftest import REPO, SHARED
+from tests.harness.install import venv_dir
+from tests.live._queue import discard, enqueue, paused, produced_images, wait_until_ended
+
+DEFAULTS = (
+    venv_dir()
+    / "lib/python3.11/site-packages/invokeai/app/services/workflow_records/default_workflows"
+)
+FILES = [
+    *sorted(DEFAULTS.glob("*.json")),
+    *sorted((SHARED / "data" / "workflows").glob("*.json")),
+    *sorted((REPO / "data" / "workflows").glob("*.json")),
+]
+UNKNOWN_NODE = "canny_image_processor"
+LOAD_ERRORS = {
+    "ESRGAN Upscaling with Canny ControlNet.json": "1d887701-df21-4966-ae6e-a7d82307d7bd",
+    "Face Detailer with IP-Adapter & Canny (See Note in Details).json": (
+        "8fe598c6-d447-44fa-a165-4975af77d080"
+    ),
+    "Multi ControlNet (Canny & Depth).json": "c826ba5e-9676-4475-b260-07b85e88753c",
+}
+TRANSFORMER_AND_LORAS = {
+    "Transformer (High Noise)",
+    "Lightning LoRA (High Noise)",
+    "Lightning LoRA (Low Noise)",
+}
+BLOCKERS: dict[str, dict[int, str]] = {
+    "CogView4_TextToImage.json": {2: "Model"},
+    "Extend Video - Wan 2.2 Lightning w_ Concept LoRAs.json": {
+        1: "Initial Video",
+        7: "Transformer (High Noise)",
+        11: "Lightning LoRA (High Noise)",
+        13: "Lightning LoRA (Low Noise)",
+    },
+    "Extend Video - Wan 2.2 Lightning.json": {
+        1: "Initial Video",
+        7: "Transformer (High Noise)",
+        11: "Lightning LoRA (High Noise)",
+        13: "Lightning LoRA (Low Noise)",
+    },
+    "Extend Video to Image - Wan 2.2 Lightning.json": {
+        1: "Initial Video",
+        4: "Destination Image",
+        8: "Transformer (High Noise)",
+        12: "Lightning LoRA (High Noise)",
+        14: "Lightning LoRA (Low Noise)",
+    },
+    "FLUX Image to Image.json": {
+        0: "Model (dev variant recommended for Image-to-Image)",
+        5: "Image",
+    },
+    "Flux Text to Image.json": {0: "Model"},
+    "Image to Video - Wan 2.2 Lightning w_ Concept LoRAs.json": {
+        1: "Starting Image",
+        6: "Transformer (High Noise)",
+        10: "Lightning LoRA (High Noise)",
+        11: "Lightning LoRA (Low Noise)",
+    },
+    "Image to Video - Wan 2.2 Lightning.json": {
+        1: "Starting Image",
+        6: "Transformer (High Noise)",
+        10: "Lightning LoRA (High Noise)",
+        12: "Lightning LoRA (Low Noise)",
+    },
+    "Image to Video - Wan 2.2 TI2V-5B (Low Quality).json": {
+        1: "Initial Image",
+        5: "Transformer (High Noise)",
+    },
+    "Interpolate 2 Images to Video - Wan 2.2 Lightning.json": {
+        1: "Starting Image",
+        2: "Ending Image",
+        7: "Transformer (High Noise)",
+        11: "Lightning LoRA (High Noise)",
+        13: "Lightning LoRA (Low Noise)",
+    },
+    "MultiDiffusion SD1.5.json": {
+        0: "Image to Upscale",
+        7: "Model",
+        8: "Image-to-Image Model",
+        9: "ControlNet Model - Choose a Tile ControlNet",
+    },
+    "MultiDiffusion SDXL.json": {
+        0: "Image to Upscale",
+        7: "SDXL Model",
+        8: "VAE",
+        10: "ControlNet Model - Choose a Tile ControlNet",
+    },
+    "Prompt from File.json": {0: "Model"},
+    "SD3.5 Text to Image.json": {0: "Model"},
+    "Text to Image - SD1.5.json": {0: "Model"},
+    "Text to Image - SDXL.json": {2: "Model", 3: "VAE (use the FP16 model)"},
+    "Text to Image with LoRA.json": {0: "Model", 1: "LoRA"},
+    "Text to Video - Wan 2.2 Lightning w_ Concept LoRAs.json": {
+        6: "Transformer (High Noise)",
+        10: "Lightning LoRA (High Noise)",
+        11: "Lightning LoRA (Low Noise)",
+    },
+    "Text to Video - Wan 2.2 Lightning.json": {
+        6: "Transformer (High Noise)",
+        10: "Lightning LoRA (High Noise)",
+        12: "Lightning LoRA (Low Noise)",
+    },
+    "Text to Video - Wan 2.2 TI2V-5B (Low Quality).json": {9: "Transformer"},
+    "Tiled Upscaling (Beta).json": {
+        0: "Model",
+        1: "Image to Upscale",
+        6: "IP-Adapter Model (select ip_adapter_sd15)",
+        7: "Control Model (select control_v11f1e_sd15_tile)",
+    },
+    "Wan 2.2 Image to Image.json": {0: "Transformer", 5: "Reference Image"},
+    "Wan 2.2 Text to Image.json": {0: "Transformer"},
+    "sd15-text-to-image.json": {7: "Model"},
+}
+SERVER_ONLY_CHECKS = {"Prompt from File.json": ("prompt_from_file", "file_path")}
+"""Inputs the server also rejects for reasons no schema states (the prompts file must exist)."""
+
+
+@pytest.fixture(scope="module")
+def http(server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server_url, timeout=60) as client:
+        yield client
+
+
+def test_all_workflow_sources_are_found() -> None:
+    assert len(list(DEFAULTS.glob("*.json"))) == 26
+    assert len(list((SHARED / "data" / "workflows").glob("*.json"))) >= 3
+    names = {p.name for p in FILES}
+    assert set(LOAD_ERRORS) | set(BLOCKERS) <= names
+
+
+def _rejected_input(response: httpx.Response) -> tuple[str, str]:
+    """(node id, field) of the first node input a 422 enqueue response complains about."""
+    location = response.json()["detail"][0]["loc"]
+    nodes_at = location.index("nodes")
+    return location[nodes_at + 1], location[nodes_at + 3]
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_shipped_workflow(http: httpx.Client, path: Path) -> None:
+    if path.name in LOAD_ERRORS:
+        with pytest.raises(WorkflowError) as info:
+            WorkflowDefinition.from_file(path)
+        assert (info.value.node_id, info.value.node_type) == (LOAD_ERRORS[path.name], UNKNOWN_NODE)
+        assert path.name in str(info.value)
+        return
+    definition = WorkflowDefinition.from_file(path)
+    assert definition.to_dict() == json.loads(path.read_text(encoding="utf-8"))
+    handle = WorkflowHandle(definition)
+    inputs = handle.list_inputs()
+    if form_field_refs(definition.to_dict()):
+        assert inputs, "the GUI shows a form for this workflow"
+    body = handle.build_enqueue_body(prepend=True)
+    problems = handle.validate_inputs()
+    expected = BLOCKERS.get(path.name, {})
+    assert {i: handle.get_input(i).label for i in problems} == expected
+    blockers = {(inputs[i].node_id, inputs[i].field_name) for i in problems}
+    with paused(http):
+        response = enqueue(http, body)
+        if response.status_code == 200:
+            discard(http, response.json()["item_ids"])
+    if not expected:
+        assert response.status_code == 200, response.text
+    elif response.status_code != 200:
+        assert response.status_code == 422, response.text
+        node_id, field = _rejected_input(response)
+        allowed = SERVER_ONLY_CHECKS.get(path.name)
+        node_type = definition.node_by_id(node_id)["data"]["type"]  # type: ignore[index]
+        assert (node_id, field) in blockers or (node_type, field) == allowed, response.text
+
+
+def _set_model(handle: WorkflowHandle, label: str, identifier: dict[str, Any]) -> None:
+    index = handle.find_input(label).input_index
+    handle.set_input_value(index, type(handle.get_input_value(index)).model_validate(identifier))
+
+
+def test_prompt_from_file_is_rejected_only_for_its_missing_file(
+    http: httpx.Client, tiny_models: dict[str, dict[str, Any]]
+) -> None:
+    handle = WorkflowHandle(WorkflowDefinition.from_file(DEFAULTS / "Prompt from File.json"))
+    _set_model(handle, "Model", tiny_models["tiny-sd15"])
+    assert handle.validate_inputs() == {}
+    with paused(http):
+        response = enqueue(http, handle.build_enqueue_body(prepend=True))
+    assert response.status_code == 422
+    node_id, field = _rejected_input(response)
+    assert (node_id, field) == (handle.find_input("Prompts File Path").node_id, "file_path")
+
+
+def _small_noise(path: Path) -> WorkflowDefinition:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for node in data["nodes"]:
+        if node["data"].get("type") == "noise":
+            node["data"]["inputs"]["width"]["value"] = 64
+            node["data"]["inputs"]["height"]["value"] = 64
+    return WorkflowDefinition.from_dict(data, source=path.name)
+
+
+@pytest.mark.parametrize(
+    ("name", "models"),
+    [
+        ("Text to Image - SD1.5.json", {"Model": "tiny-sd15"}),
+        (
+            "Text to Image - SDXL.json",
+            {"Model": "tiny-sdxl", "VAE (use the FP16 model)": "tiny-vae"},
+        ),
+    ],
+)
+def test_tiny_model_defaults_run_to_completion(
+    http: httpx.Client, tiny_models: dict[str, dict[str, Any]], name: str, models: dict[str, str]
+) -> None:
+    handle = WorkflowHandle(_small_noise(DEFAULTS / name))
+    for label, model in models.items():
+        _set_model(handle, label, tiny_models[model])
+    assert handle.validate_inputs() == {}
+    response = enqueue(http, handle.build_enqueue_body())
+    assert response.status_code == 200, response.text
+    (item_id,) = response.json()["item_ids"]
+    images: list[str] = []
+    try:
+        finished = wait_until_ended(http, item_id)
+        images = produced_images(finished["session"])
+        assert finished["status"] == "completed", finished.get("error_traceback")
+        assert images
+    finally:
+        for image in images:
+            http.delete(f"/api/v1/images/i/{image}")
+        discard(http, [item_id])
