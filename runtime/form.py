@@ -43,8 +43,9 @@ class IvkWorkflowInput(BaseModel):
 def form_field_refs(workflow: Mapping[str, Any]) -> list[FieldRef]:
     """The node inputs the form shows, in order (before checking that they exist)."""
     form = workflow.get("form") or {}
-    elements = form.get("elements") or {}
-    root = elements.get(form.get("rootElementId", "root"))
+    elements = form.get("elements")
+    elements = elements if isinstance(elements, Mapping) else {}
+    root = elements.get(str(form.get("rootElementId", "root")))
     if isinstance(root, Mapping) and _children(root):
         return list(_walk(root, elements, set()))
     return [
@@ -65,7 +66,7 @@ def _walk(
     element: Mapping[str, Any], elements: Mapping[str, Any], seen: set[str]
 ) -> Iterator[FieldRef]:
     for child_id in _children(element):
-        child = elements.get(child_id)
+        child = elements.get(child_id) if isinstance(child_id, str) else None
         if not isinstance(child, Mapping) or child_id in seen:
             continue
         seen.add(child_id)

@@ -65,6 +65,21 @@ def test_a_form_with_only_text_shows_no_inputs_even_with_exposed_fields() -> Non
     assert _inputs(data) == []
 
 
+EXPOSED = [("i1", "value")]
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ({"elements": [], "rootElementId": "root"}, EXPOSED),
+        ({"elements": {"root": {"type": "heading", "data": {"children": ["a"]}}}}, EXPOSED),
+        ({"elements": {"root": {"type": "container", "data": {"children": [["x"], 5]}}}}, []),
+    ],
+)
+def test_malformed_forms_do_not_raise(layout: dict[str, object], expected: list[object]) -> None:
+    assert _refs(_inputs(workflow(NODES, form=layout, exposed=EXPOSED))) == expected
+
+
 def test_a_form_with_children_wins_over_exposed_fields() -> None:
     data = workflow(NODES, form=form(node_field("i2", "value")), exposed=[("i1", "value")])
     assert _refs(_inputs(data)) == [("i2", "value")]
