@@ -517,10 +517,10 @@ class SubmissionMixin:
                     continue
                 live = subscription is not None and run.socket is not None and run.socket.connected
                 if subscription is None or not live:
-                    if subscription is not None:
-                        await subscription.get(timeout=poll_interval)
-                    else:
+                    if subscription is None or subscription.closed:
                         await asyncio.sleep(poll_interval)
+                    else:  # wakes up early when the socket reconnects
+                        await subscription.get(timeout=poll_interval)
                     await self._run(_poll_plan(tracker, tracker.unfinished_ids))
                     continue
                 message = await subscription.get(timeout=SAFETY_POLL)
@@ -786,6 +786,8 @@ async def _drain_errors(run: _Run, subscription: Subscription) -> None:
     deadline = time.monotonic() + ERROR_GRACE
     while waiting and (remaining := deadline - time.monotonic()) > 0:
         message = await subscription.get(timeout=remaining)
+        if message is None and subscription.closed:
+            return
         if isinstance(message, Event):
             run.tracker.feed(message)
             _dispatch(run, message)

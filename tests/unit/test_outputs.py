@@ -21,7 +21,7 @@ from runtime.outputs import (
 from runtime.resolve import apply_patches, resolve_models
 from runtime.uploads import PendingImage, UploadTracker
 from runtime.workflow import WorkflowDefinition
-from tests.unit._workflows import node, workflow
+from tests.unit._workflows import field, node, workflow
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = default_catalog()
@@ -193,7 +193,7 @@ def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:
 def test_patches_reach_the_graph_and_the_embedded_workflow() -> None:
     value = ident("elsewhere", "blake3:aa", "tiny-sd15")
     graph = model_graph(value)
-    wf_node = node("loader", "main_model_loader", model=value)
+    wf_node = node("loader", "main_model_loader", model=field("model", value))
     body = {"batch": {"graph": graph, "workflow": workflow([wf_node])}}
     apply_patches(body, resolve_models(graph, CATALOG, INSTALLED))
     assert body["batch"]["graph"]["nodes"]["loader"]["model"]["key"] == "k-sd15"

@@ -1,0 +1,183 @@
+"""Submission plans against a fake server (httpx.MockTransport): bodies, rollback, polling."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from runtime import AsyncInvokeAIClient, InvokeAIClient, JobCanceledError, ServerValidationError
+from tests.unit._workflows import field, node, workflow
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+MODEL = {"key": "k1", "hash": "blake3:1", "name": "tiny", "base": "sd-1", "type": "main"}
+
+
+class FakeServer:
+    """Answers the few routes a submission uses; ``statuses`` are served in turn per poll."""
+
+    def __init__(self, statuses: list[str] | None = None, enqueue_status: int = 200) -> None:
+        self.requests: list[tuple[str, str, Any]] = []
+        self.statuses = list(statuses or ["completed"])
+        self.enqueue_status = enqueue_status
+        self.images: set[str] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        body = (
+            json.loads(request.content)
+            if request.headers.get("content-type") == "application/json"
+            else None
+        )
+        self.requests.append((method, path, body))
+        if path == "/api/v1/images/upload":
+            name = f"upload-{len(self.images)}.png"
+            self.images.add(name)
+            return httpx.Response(201, json=image_dto(name))
+        if method == "DELETE" and path.startswith("/api/v1/images/i/"):
+            name = path.rsplit("/", 1)[1]
+            self.images.discard(name)
+            return httpx.Response(200, json={"deleted_images": [name]})
+        if path == "/api/v2/models/":
+            return httpx.Response(200, json={"models": [MODEL]})
+        if path.endswith("/enqueue_batch"):
+            if self.enqueue_status != 200:
+                detail = [{"loc": ["body", "batch"], "msg": "bad batch", "type": "value_error"}]
+                return httpx.Response(self.enqueue_status, json={"detail": detail})
+            batch = body["batch"]
+            return httpx.Response(
+                200,
+                json={
+                    "queue_id": "default",
+                    "enqueued": 2,
+                    "requested": 2,
+                    "batch": batch,
+                    "priority": 0,
+                    "item_ids": [12, 11],
+                },
+            )
+        if method == "GET" and "/api/v1/queue/default/i/" in path:
+            item_id = int(path.rsplit("/", 1)[1])
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            if status == "gone":
+                return httpx.Response(404, json={"detail": "Queue item not found"})
+            return httpx.Response(200, json=queue_item(item_id, status))
+        return httpx.Response(500, json={"detail": f"unexpected {method} {path}"})
+
+
+def image_dto(name: str) -> dict[str, Any]:
+    return {
+        "image_name": name,
+        "image_url": "",
+        "thumbnail_url": "",
+        "image_origin": "external",
+        "image_category": "user",
+        "width": 1,
+        "height": 1,
+        "created_at": "",
+        "updated_at": "",
+        "is_intermediate": False,
+        "starred": False,
+        "has_workflow": False,
+    }
+
+
+def queue_item(item_id: int, status: str) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "status": status,
+        "batch_id": "b",
+        "queue_id": "default",
+        "session_id": f"s{item_id}",
+        "created_at": "",
+        "updated_at": "",
+        "session": {},
+    }
+
+
+def client_for(server: Callable[[httpx.Request], httpx.Response]) -> InvokeAIClient:
+    return InvokeAIClient.from_url("http://invokeai.test", transport=httpx.MockTransport(server))
+
+
+def image_workflow() -> dict[str, Any]:
+    moved_model = {**MODEL, "key": "key-elsewhere", "hash": "blake3:other"}
+    nodes = [
+        node("blur", "img_blur", radius=1.0, is_intermediate=False, image=field("image")),
+        node("loader", "main_model_loader", model=field("model", moved_model)),
+    ]
+    return workflow(nodes, exposed=[("blur", "image"), ("blur", "radius")])
+
+
+def enqueued_batch(server: FakeServer) -> dict[str, Any]:
+    return next(b for m, p, b in server.requests if p.endswith("/enqueue_batch"))["batch"]
+
+
+def test_submit_uploads_resolves_models_and_sends_the_sweep_in_one_enqueue() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    handle.set_input_image(0, PNG)
+    result = handle.submit_sync(sweep={1: [1, 2.5]})
+    batch = enqueued_batch(server)
+    assert result.batch_id == batch["batch_id"] and result.item_ids == [11, 12]
+    assert batch["graph"]["nodes"]["blur"]["image"] == {"image_name": "upload-0.png"}
+    assert batch["graph"]["nodes"]["loader"]["model"]["key"] == "k1"
+    assert batch["data"] == [[{"node_path": "blur", "field_name": "radius", "items": [1.0, 2.5]}]]
+    assert handle.get_uploaded_assets() == ["upload-0.png"]
+
+
+def test_a_rejected_enqueue_deletes_the_uploads_it_made() -> None:
+    server = FakeServer(enqueue_status=422)
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    handle.set_input_image(0, PNG)
+    with pytest.raises(ServerValidationError, match="bad batch"):
+        handle.submit_sync()
+    assert server.images == set() and handle.get_uploaded_assets() == []
+    assert ("DELETE", "/api/v1/images/i/upload-0.png", None) in server.requests
+
+
+def test_a_sweep_is_checked_before_anything_is_sent() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    with pytest.raises(ValueError, match="one length"):
+        handle.submit_sync(sweep={1: [1.0, 2.0], "Image": ["a.png"]})
+    with pytest.raises(ValueError, match="sweep value 'wide'"):
+        handle.submit_sync(sweep={1: ["wide"]})
+    assert server.requests == []
+
+
+def test_polling_reports_progress_and_ends_on_terminal_statuses() -> None:
+    server = FakeServer(["pending", "in_progress", "in_progress", "completed"])
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    handle.submit_sync()
+    seen: list[str] = []
+    final = handle.wait_for_completion_sync(
+        poll_interval=0.01, timeout=5, progress_callback=lambda item: seen.append(item.status)
+    )
+    assert final.item_id == 11 and final.status == "completed"
+    assert seen[:3] == ["pending", "in_progress", "in_progress"]
+    assert [job.status for job in handle.jobs] == ["completed", "completed"]
+
+
+def test_an_item_deleted_from_the_queue_ends_the_wait_as_canceled() -> None:
+    server = FakeServer(["in_progress", "gone"])
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    handle.submit_sync()
+    with pytest.raises(JobCanceledError, match="deleted from the queue"):
+        handle.wait_for_completion_sync(poll_interval=0.01, timeout=5)
+
+
+def test_sync_methods_on_an_async_client_say_what_to_do() -> None:
+    client = AsyncInvokeAIClient.from_url("http://invokeai.test")
+    handle = client.workflow_repo.create_workflow_handle(image_workflow())
+    with pytest.raises(TypeError, match="await the async methods"):
+        handle.submit_sync()
+
+
+def test_nothing_to_wait_for_before_a_submission() -> None:
+    handle = client_for(FakeServer()).workflow_repo.create_workflow_handle(image_workflow())
+    with pytest.raises(RuntimeError, match="not submitted"):
+        handle.wait_for_completion_sync()
+    assert handle.batch_id is None and handle.item_ids == []
