@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from runtime.auth import AuthState
+from runtime.auth import AuthState, mask_secret_headers_in_http_logs
 from runtime.errors import (
     AuthError,
     HTTPStatusError,
@@ -267,6 +267,7 @@ class ClientCore:
             raise ValueError(f"retries must be >= 0, got {retries!r}")
         self.base_url = base_url.rstrip("/")
         self.auth = auth
+        mask_secret_headers_in_http_logs()
         self.timeout = timeout
         self.retries = retries
 

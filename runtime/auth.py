@@ -6,7 +6,16 @@ ever appears in a ``repr``, a log line or an error message.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
+
+# httpcore's DEBUG trace logs response headers, which carry the refreshed token and the
+# media-token cookie; these loggers get a filter that masks those header values.
+_HTTP_TRACE_LOGGERS = ("httpcore.http11", "httpcore.http2", "httpcore.proxy")
+_SECRET_HEADER = re.compile(
+    r"\(b'(authorization|cookie|set-cookie|x-refreshed-token)', b'[^']*'\)", re.IGNORECASE
+)
 
 
 @dataclass(eq=False)
@@ -33,3 +42,22 @@ class AuthState:
         if self.token:
             return "auth='token'"
         return "auth='credentials'" if self.email else "auth=None"
+
+
+class _MaskSecretHeaders(logging.Filter):
+    """Masks secret header values in httpcore's trace messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _SECRET_HEADER.sub(r"(b'\1', b'***')", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_secret_headers_in_http_logs() -> None:
+    """Install the masking filter on httpcore's trace loggers (once)."""
+    for name in _HTTP_TRACE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _MaskSecretHeaders) for f in logger.filters):
+            logger.addFilter(_MaskSecretHeaders())

@@ -301,3 +301,20 @@ def test_importing_runtime_does_not_load_socketio() -> None:
     code = "import runtime, sys; print('socketio' in sys.modules, 'aiohttp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_http_trace_logs_mask_tokens_and_cookies(caplog: pytest.LogCaptureFixture) -> None:
+    InvokeAIClient.from_url(URL)  # installs the mask
+    caplog.set_level(logging.DEBUG, logger="httpcore")
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"X-Refreshed-Token", TOKEN.encode()),
+        (b"set-cookie", f"invokeai_media_token={TOKEN}; HttpOnly".encode()),
+    ]
+    message = (
+        f"receive_response_headers.complete return_value={(b'HTTP/1.1', 200, b'OK', headers)!r}"
+    )
+    logging.getLogger("httpcore.http11").debug(message)
+    assert TOKEN not in caplog.text
+    assert "(b'X-Refreshed-Token', b'***')" in caplog.text
+    assert "application/json" in caplog.text

@@ -1,0 +1,133 @@
+"""Multi-user mode against a real server started with ``multiuser: true``.
+
+The first test creates the administrator (``POST /api/v1/auth/setup``); the others log in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+import socketio
+
+from runtime import AsyncInvokeAIClient, AuthError, InvokeAIClient
+from runtime._core import Call, parse_json
+from tests.harness.server import InvokeAIServer
+
+ADMIN = "admin@ivkgen.test"
+ADMIN_PASSWORD = "Admin-pass-0042"
+USER = "user@ivkgen.test"
+USER_PASSWORD = "User-pass-0042"
+
+
+@pytest.fixture(scope="module")
+def url(multiuser_invokeai: InvokeAIServer) -> str:
+    """The server's URL once its administrator and one ordinary user exist."""
+    with InvokeAIClient.from_url(multiuser_invokeai.url) as anonymous:
+        status = anonymous.get_auth_status()
+        assert status.multiuser_enabled
+        if status.setup_required:
+            admin = anonymous.setup_admin(ADMIN, ADMIN_PASSWORD, display_name="Admin")
+            assert admin.is_admin
+    with InvokeAIClient.from_url(multiuser_invokeai.url, email=ADMIN, password=ADMIN_PASSWORD) as c:
+        user = {"email": USER, "password": USER_PASSWORD, "display_name": "U", "is_admin": False}
+        c.execute(Call("POST", "/api/v1/auth/users", parse_json, json=user, sensitive=True))
+    return multiuser_invokeai.url
+
+
+@pytest.fixture
+def admin(url: str) -> Iterator[InvokeAIClient]:
+    with InvokeAIClient.from_url(url, email=ADMIN, password=ADMIN_PASSWORD) as client:
+        yield client
+
+
+def test_requests_without_login_get_a_clear_401(url: str) -> None:
+    with InvokeAIClient.from_url(url) as client:
+        assert client.get_auth_status().setup_required is False
+        with pytest.raises(AuthError, match=r"\(401\).*log in") as caught:
+            client.board_repo.list_boards()
+    assert caught.value.status_code == 401
+
+
+def test_login_sends_bearer_and_adopts_the_refreshed_token(admin: InvokeAIClient) -> None:
+    assert admin.get_me().email == ADMIN  # logs in first
+    first = admin._core.auth.token
+    assert first
+    time.sleep(1.1)  # the refreshed token's expiry is in whole seconds
+    board = admin.board_repo.create_board("ivkgen auth board")
+    refreshed = admin._core.auth.token
+    assert refreshed and refreshed != first
+    assert admin.board_repo.get_board(board.board_id).board_name == "ivkgen auth board"
+    admin.board_repo.delete_board(board.board_id)
+
+
+def test_a_token_can_be_given_instead_of_credentials(url: str, admin: InvokeAIClient) -> None:
+    admin.login()
+    with InvokeAIClient.from_url(url, token=admin._core.auth.token) as client:
+        assert client.get_me().email == ADMIN
+
+
+def test_wrong_password_is_a_clear_auth_error(url: str) -> None:
+    with InvokeAIClient.from_url(url, email=ADMIN, password="not-" + ADMIN_PASSWORD) as client:
+        with pytest.raises(AuthError, match="check the email and password") as caught:
+            client.get_me()
+    assert ADMIN_PASSWORD not in str(caught.value)
+
+
+def test_non_admin_gets_a_clear_403(url: str) -> None:
+    with InvokeAIClient.from_url(url, email=USER, password=USER_PASSWORD) as user:
+        assert user.get_me().is_admin is False
+        with pytest.raises(AuthError, match=r"\(403\).*admin") as caught:
+            user.queue_repo.pause_processor()
+    assert caught.value.status_code == 403
+
+
+async def test_async_client_logs_in_once_for_concurrent_requests(url: str) -> None:
+    async with AsyncInvokeAIClient.from_url(url, email=USER, password=USER_PASSWORD) as client:
+        import asyncio
+
+        mes = await asyncio.gather(*(client.get_me() for _ in range(4)))
+        assert {me.email for me in mes} == {USER}
+
+
+async def test_the_token_opens_the_socket_and_nothing_else_does(admin: InvokeAIClient) -> None:
+    anonymous = socketio.AsyncClient()
+    options = InvokeAIClient.from_url(admin.base_url).socketio_options()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await anonymous.connect(**options, wait_timeout=10)
+
+    admin.login()
+    options = admin.socketio_options()
+    assert options["auth"] == {"token": admin._core.auth.token}
+    sio = socketio.AsyncClient()
+    await sio.connect(**options, wait_timeout=10)
+    try:
+        assert sio.connected
+    finally:
+        await sio.disconnect()
+
+
+def test_tokens_and_passwords_never_appear_in_reprs_logs_or_errors(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    with InvokeAIClient.from_url(url, email=ADMIN, password=ADMIN_PASSWORD) as client:
+        seen.append(repr(client))
+        client.board_repo.list_boards()
+        token = client._core.auth.token
+        assert token
+        seen += [repr(client), str(client), repr(client._core.auth)]
+        with InvokeAIClient.from_url(url, email=USER, password=USER_PASSWORD) as user:
+            user.get_me()
+            with pytest.raises(AuthError) as forbidden:
+                user.queue_repo.pause_processor()
+            seen += [repr(user), str(forbidden.value), repr(forbidden.value.detail)]
+            user_token = user._core.auth.token
+    seen.append(caplog.text)
+    text = "\n".join(seen)
+    assert "auth='token'" in text and "403" in text and "/api/v1/auth/login" in caplog.text
+    for secret in (token, user_token, ADMIN_PASSWORD, USER_PASSWORD):
+        assert secret and secret not in text
