@@ -63,6 +63,21 @@ class Job(BaseModel):
         return getattr(self, key)
 
 
+class SubmitResult(BaseModel):
+    """What one submission enqueued: ``item_ids`` ascending (the order they run at equal
+    priority). ``result["batch_id"]`` works as well as ``result.batch_id``."""
+
+    batch_id: str
+    queue_id: str
+    enqueued: int
+    requested: int
+    priority: int
+    item_ids: list[int]
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
 @dataclass
 class _ItemState:
     item_id: int
@@ -290,4 +305,4 @@ def _timestamp(value: str | None) -> datetime | None:
         return None
 
 
-__all__ = ["Job", "JobTracker"]
+__all__ = ["Job", "JobTracker", "SubmitResult"]

@@ -1,16 +1,14 @@
 """Submit a ``WorkflowHandle`` to the server, track it, collect its outputs and clean up after it.
 
-``SubmissionMixin`` gives ``WorkflowHandle`` its server side. Each step is written once as a
-*plan*: a generator that yields ``Call`` objects and receives their answers. ``_run_sync`` sends
-them with a sync client, ``_run`` with an async client (or a sync one in a worker thread), so the
-sync and async methods share every decision.
+``SubmissionMixin`` gives ``WorkflowHandle`` its server side. Every server step is a plan
+(``runtime.plans``) run by the sync methods with a sync client and by the async methods with an
+async client (or a sync one in a worker thread), so both share every decision.
 
 Tracking: ``wait_for_completion_sync`` polls ``GET /queue/{q}/i/{id}``. The async ``submit``
-subscribes to the event socket *before* enqueueing (the batch id is chosen by the client, so the
-subscription filter is known in advance) and a watcher task feeds the events to a ``JobTracker``,
-calls the per-job callbacks and polls once at start, after every terminal status (to read the
-final session), while the socket is down, and every ``SAFETY_POLL`` seconds otherwise. A job ends
-only on a terminal status of its own items.
+subscribes to the event socket *before* enqueueing (the client chooses the batch id, so the
+subscription's filter is known in advance) and starts ``runtime.tracking.watch``, which follows
+the job by events with polling as the safety net. A job ends only on a terminal status of its
+own items.
 
 Clean-up removes only what this handle created: the images it uploaded, the images its queue
 items saved (checked by ``session_id``), its queue items. Using the handle as a (async) context
@@ -24,15 +22,13 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from pydantic import BaseModel
-
-from runtime._core import AsyncBound, Call, SyncBound
+from runtime._core import AsyncBound, SyncBound
 from runtime.errors import IvkgenError, NotFoundError
 from runtime.events import (
     Event,
@@ -41,14 +37,27 @@ from runtime.events import (
     InvocationProgressEvent,
     InvocationStartedEvent,
 )
-from runtime.jobs import Job, JobTracker
+from runtime.jobs import Job, JobTracker, SubmitResult
 from runtime.models import EnqueueBatchResult, ImageCategory, ImageDTO, SessionQueueItem
 from runtime.outputs import OutputImage, collect_outputs, created_image_names, output_nodes
+from runtime.plans import (
+    IMAGES,
+    MODELS,
+    Plan,
+    cancel_plan,
+    delete_images_plan,
+    drive,
+    drive_sync,
+    poll_plan,
+    queue_ops,
+    settle_plan,
+)
 from runtime.repositories.images import ImageOps, ImageSource
 from runtime.repositories.model_manager import ModelOps
 from runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
 from runtime.resolve import FieldRef, apply_patches, model_fields, resolve_models
-from runtime.socket import ConnectionChanged, EventSocket, Subscription
+from runtime.socket import EventSocket
+from runtime.tracking import POLL_INTERVAL, EventCallback, Run, watch
 from runtime.uploads import PendingImage, UploadTracker
 
 if TYPE_CHECKING:
@@ -60,108 +69,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("runtime.submission")
 
 T = TypeVar("T")
-Plan = Generator[Call[Any], Any, T]
-EventCallback = Callable[[Any], None]
 
 DEFAULT_TIMEOUT = 60.0
-POLL_INTERVAL = 0.5
-SAFETY_POLL = 5.0
-ERROR_GRACE = 1.0
-
-
-class SubmitResult(BaseModel):
-    """What one submission enqueued: ``item_ids`` ascending (the order they run at equal
-    priority). ``result["batch_id"]`` works as well as ``result.batch_id``."""
-
-    batch_id: str
-    queue_id: str
-    enqueued: int
-    requested: int
-    priority: int
-    item_ids: list[int]
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
-
-
-@dataclass(eq=False)
-class _Run:
-    """One submission and everything tracking it."""
-
-    result: SubmitResult
-    tracker: JobTracker
-    callbacks: dict[type[Event], EventCallback] = field(default_factory=dict)
-    socket: EventSocket | None = None
-    owns_socket: bool = False
-    subscription: Subscription | None = None
-    watcher: asyncio.Task[None] | None = None
 
 
 @dataclass
 class _State:
     client: SyncBound | AsyncBound | None = None
     uploads: UploadTracker = field(default_factory=UploadTracker)
-    runs: list[_Run] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
     deleted_outputs: set[str] = field(default_factory=set)
-
-
-# Plans ---------------------------------------------------------------------------------------
-
-
-def _queue(queue_id: str) -> QueueOps:
-    ops = QueueOps()
-    ops.queue_id = queue_id
-    return ops
-
-
-_IMAGES = ImageOps()
-_MODELS = ModelOps()
-
-
-def _poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
-    """Read these items; an item gone from the queue counts as canceled."""
-    queue = _queue(tracker.queue_id)
-    items: list[SessionQueueItem] = []
-    for item_id in item_ids:
-        try:
-            item = yield QueueOps.get_queue_item.call(queue, item_id)
-        except NotFoundError:
-            tracker.item_deleted(item_id)
-            continue
-        tracker.feed_item(item)
-        items.append(item)
-    return items
-
-
-def _settle_plan(tracker: JobTracker) -> Plan[None]:
-    """Read the final session of items that ended but were not read since."""
-    yield from _poll_plan(tracker, tracker.needs_session())
-
-
-def _cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
-    queue = _queue(tracker.queue_id)
-    canceled: list[int] = []
-    for item_id in tracker.unfinished_ids:
-        try:
-            item = yield QueueOps.cancel_queue_item.call(queue, item_id)
-        except NotFoundError:
-            tracker.item_deleted(item_id)
-            continue
-        tracker.feed_item(item)
-        canceled.append(item_id)
-    return canceled
-
-
-def _delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
-    deleted: list[str] = []
-    for name in names:
-        try:
-            result = yield ImageOps.delete_image.call(_IMAGES, name)
-        except NotFoundError:
-            deleted.append(name)
-            continue
-        deleted.extend(n for n in result.deleted_images if n == name)
-    return deleted
 
 
 # The mixin -----------------------------------------------------------------------------------
@@ -185,6 +102,8 @@ class SubmissionMixin:
         ) -> IvkWorkflowInput: ...
 
         def list_inputs(self) -> list[IvkWorkflowInput]: ...
+
+        def workflow_with_values(self) -> dict[str, Any]: ...
 
         def build_enqueue_body(
             self,
@@ -222,7 +141,7 @@ class SubmissionMixin:
         return client
 
     @property
-    def _run_now(self) -> _Run:
+    def _run_now(self) -> Run:
         if not self._state.runs:
             raise RuntimeError("the workflow was not submitted yet: call submit_sync() or submit()")
         return self._state.runs[-1]
@@ -252,30 +171,10 @@ class SubmissionMixin:
                 "this handle uses an async client: await the async methods (submit, "
                 "wait_for_completion, cancel_async, ...)"
             )
-        return _drive(plan, client.execute)
+        return drive_sync(plan, client.execute)
 
     async def _run(self, plan: Plan[T]) -> T:
-        client = self.client
-        try:
-            call = next(plan)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        while True:
-            try:
-                if isinstance(client, AsyncBound):
-                    answer = await client.execute(call)
-                else:
-                    answer = await asyncio.to_thread(client.execute, call)
-            except Exception as exc:
-                try:
-                    call = plan.throw(exc)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                continue
-            try:
-                call = plan.send(answer)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+        return await drive(plan, self.client)
 
     # Inputs ----------------------------------------------------------------------------------
 
@@ -323,7 +222,7 @@ class SubmissionMixin:
         try:
             for pending in uploads.to_upload():
                 dto: ImageDTO = yield ImageOps.upload_image.call(
-                    _IMAGES,
+                    IMAGES,
                     pending.source,
                     category=pending.category,
                     is_intermediate=pending.is_intermediate,
@@ -333,10 +232,12 @@ class SubmissionMixin:
                 self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
             body = self.build_enqueue_body(runs=runs, prepend=priority > 0, board=board_id)
             body["batch"]["batch_id"] = batch_id
+            if board_id:
+                self._board_outputs(body["batch"]["graph"], board_id)
             if sweep:
                 body["batch"]["data"] = [*(body["batch"].get("data") or []), self._sweep(sweep)]
             if model_fields(body["batch"]["graph"], self.catalog):
-                models = yield ModelOps.list_models.call(_MODELS)
+                models = yield ModelOps.list_models.call(MODELS)
                 patches = resolve_models(
                     body["batch"]["graph"],
                     self.catalog,
@@ -345,12 +246,14 @@ class SubmissionMixin:
                     labels=node_labels(self.definition, self.catalog),
                 )
                 apply_patches(body, patches)
-            enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(_queue(queue_id), body)
+            enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
+                queue_ops(queue_id), body
+            )
         except BaseException:
             for name in made:
                 uploads.forget(name)
             if made:
-                yield from _delete_images_plan(made)
+                yield from delete_images_plan(made)
             raise
         return SubmitResult(
             batch_id=enqueued.batch_id,
@@ -360,6 +263,14 @@ class SubmissionMixin:
             priority=enqueued.priority,
             item_ids=sorted(enqueued.item_ids),
         )
+
+    def _board_outputs(self, graph: dict[str, Any], board_id: str) -> None:
+        """Send the output nodes whose board is unset (or "auto") to ``board_id``."""
+        nodes = {n["id"]: n for n in self.workflow_with_values()["nodes"]}
+        for output in output_nodes(self.definition, self.catalog):
+            value = nodes[output.node_id]["data"]["inputs"].get("board", {}).get("value")
+            if (value in (None, "", "auto")) and output.node_id in graph["nodes"]:
+                graph["nodes"][output.node_id]["board"] = {"board_id": board_id}
 
     def _sweep(self, sweep: Mapping[int | str, Sequence[Any]]) -> list[dict[str, Any]]:
         """One zipped batch group: each input (index or label) takes its list of values in turn."""
@@ -392,14 +303,14 @@ class SubmissionMixin:
                 changed.add((entry.node_id, entry.field_name))
         return changed
 
-    def _new_run(self, result: SubmitResult) -> _Run:
+    def _new_run(self, result: SubmitResult) -> Run:
         tracker = JobTracker(
             result.queue_id,
             result.batch_id,
             result.item_ids,
             node_labels=node_labels(self.definition, self.catalog),
         )
-        run = _Run(result, tracker)
+        run = Run(result, tracker)
         self._state.runs.append(run)
         return run
 
@@ -414,9 +325,10 @@ class SubmissionMixin:
     ) -> SubmitResult:
         """Enqueue the workflow with the current inputs; returns batch id, count and item ids.
 
-        ``board_id`` is the board for outputs whose board is "auto"; ``priority > 0`` puts the
-        items ahead of the pending ones; ``runs`` repeats the batch; ``sweep`` maps inputs (index
-        or label) to lists of values, zipped, one queue item per value (times ``runs``).
+        ``board_id`` is the board for output nodes whose board is unset or "auto";
+        ``priority > 0`` puts the items ahead of the pending ones; ``runs`` repeats the batch;
+        ``sweep`` maps inputs (index or label) to lists of values, zipped, one queue item per
+        value (times ``runs``).
         """
         plan = self._submit_plan(
             queue_id=queue_id,
@@ -483,7 +395,7 @@ class SubmissionMixin:
             InvocationErrorEvent: on_invocation_error,
         }
         run.callbacks = {kind: fn for kind, fn in callbacks.items() if fn is not None}
-        run.watcher = asyncio.create_task(self._watch(run), name=f"ivkgen watch {batch_id}")
+        run.watcher = asyncio.create_task(watch(run, self._run), name=f"ivkgen watch {batch_id}")
         return result
 
     async def _open_socket(self, queue_id: str, socket: EventSocket | None) -> EventSocket | None:
@@ -506,38 +418,6 @@ class SubmissionMixin:
 
     # Tracking --------------------------------------------------------------------------------
 
-    async def _watch(self, run: _Run, poll_interval: float = POLL_INTERVAL) -> None:
-        """Follow a run until every item ended and its final session is read."""
-        tracker, subscription = run.tracker, run.subscription
-        try:
-            await self._run(_poll_plan(tracker, tracker.item_ids))
-            while not tracker.done or tracker.needs_session():
-                if tracker.needs_session():
-                    await self._run(_settle_plan(tracker))
-                    continue
-                live = subscription is not None and run.socket is not None and run.socket.connected
-                if subscription is None or not live:
-                    if subscription is None or subscription.closed:
-                        await asyncio.sleep(poll_interval)
-                    else:  # wakes up early when the socket reconnects
-                        await subscription.get(timeout=poll_interval)
-                    await self._run(_poll_plan(tracker, tracker.unfinished_ids))
-                    continue
-                message = await subscription.get(timeout=SAFETY_POLL)
-                if message is None or isinstance(message, ConnectionChanged):
-                    await self._run(_poll_plan(tracker, tracker.unfinished_ids))
-                    continue
-                if tracker.feed(message):
-                    await self._run(_poll_plan(tracker, tracker.unfinished_ids))
-                _dispatch(run, message)
-            if subscription is not None:
-                await _drain_errors(run, subscription)
-        finally:
-            if subscription is not None:
-                subscription.close()
-            if run.owns_socket and run.socket is not None:
-                await run.socket.close()
-
     async def wait_for_completion(self, timeout: float = DEFAULT_TIMEOUT) -> Job:
         """Wait until every item of the latest submission ended; returns the first item's
         ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
@@ -552,7 +432,7 @@ class SubmissionMixin:
                 run.subscription = connection.listen_events(
                     batch_ids=[run.result.batch_id], item_ids=run.result.item_ids
                 )
-            run.watcher = asyncio.create_task(self._watch(run))
+            run.watcher = asyncio.create_task(watch(run, self._run))
         try:
             await asyncio.wait_for(asyncio.shield(run.watcher), timeout)
         except TimeoutError:
@@ -572,12 +452,12 @@ class SubmissionMixin:
         tracker = self._run_now.tracker
         deadline = time.monotonic() + timeout
         while True:
-            items = self._run_sync(_poll_plan(tracker, tracker.unfinished_ids))
+            items = self._run_sync(poll_plan(tracker, tracker.unfinished_ids))
             for item in items:
                 if progress_callback is not None:
                     progress_callback(item)
             if tracker.done:
-                self._run_sync(_settle_plan(tracker))
+                self._run_sync(settle_plan(tracker))
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -589,7 +469,7 @@ class SubmissionMixin:
     def get_queue_item(self) -> SessionQueueItem:
         """The first queue item of the latest submission, read now."""
         tracker = self._run_now.tracker
-        items = self._run_sync(_poll_plan(tracker, tracker.item_ids[:1]))
+        items = self._run_sync(poll_plan(tracker, tracker.item_ids[:1]))
         if not items:
             raise NotFoundError(
                 f"queue item {tracker.item_ids[0]} is no longer in the queue",
@@ -603,19 +483,19 @@ class SubmissionMixin:
     def get_queue_items(self) -> list[SessionQueueItem]:
         """Every queue item of the latest submission still in the queue, read now."""
         tracker = self._run_now.tracker
-        return self._run_sync(_poll_plan(tracker, tracker.item_ids))
+        return self._run_sync(poll_plan(tracker, tracker.item_ids))
 
     def cancel(self) -> list[int]:
         """Cancel the unfinished items of the latest submission; returns their ids."""
-        return self._run_sync(_cancel_plan(self._run_now.tracker))
+        return self._run_sync(cancel_plan(self._run_now.tracker))
 
     async def cancel_async(self) -> list[int]:
         """Like ``cancel``, awaited."""
-        return await self._run(_cancel_plan(self._run_now.tracker))
+        return await self._run(cancel_plan(self._run_now.tracker))
 
     # Outputs ---------------------------------------------------------------------------------
 
-    def _outputs(self, runs: Sequence[_Run]) -> list[OutputImage]:
+    def _outputs(self, runs: Sequence[Run]) -> list[OutputImage]:
         nodes = output_nodes(self.definition, self.catalog)
         client = self._state.client
         fetch: Callable[[str], bytes] | None = None
@@ -623,7 +503,7 @@ class SubmissionMixin:
             bound: SyncBound = client
 
             def download(name: str) -> bytes:
-                return bound.execute(ImageOps.download_image.call(_IMAGES, name))
+                return bound.execute(ImageOps.download_image.call(IMAGES, name))
 
             fetch = download
 
@@ -638,12 +518,12 @@ class SubmissionMixin:
         """The images the output nodes produced in the latest submission, per item (``item_id``),
         node and prepared copy (several under ``iterate``). Reads final sessions if needed."""
         run = self._run_now
-        self._run_sync(_settle_plan(run.tracker))
+        self._run_sync(settle_plan(run.tracker))
         return self._outputs([run])
 
     async def get_outputs_async(self) -> list[OutputImage]:
         run = self._run_now
-        await self._run(_settle_plan(run.tracker))
+        await self._run(settle_plan(run.tracker))
         return self._outputs([run])
 
     def download_outputs(self, folder: str | os.PathLike[str]) -> list[Path]:
@@ -655,7 +535,7 @@ class SubmissionMixin:
     def _cleanup_inputs_plan(self) -> Plan[list[str]]:
         uploads = self._state.uploads
         names = [dto.image_name for dto in uploads.assets()]
-        deleted = yield from _delete_images_plan(names)
+        deleted = yield from delete_images_plan(names)
         for name in deleted:
             uploads.forget(name)
         return deleted
@@ -664,7 +544,7 @@ class SubmissionMixin:
         state = self._state
         sessions: dict[str, str] = {}
         for run in state.runs:
-            yield from _settle_plan(run.tracker)
+            yield from settle_plan(run.tracker)
             for item in run.tracker.queue_items():
                 for name in created_image_names(item, self.catalog):
                     sessions.setdefault(name, item.session_id)
@@ -673,20 +553,20 @@ class SubmissionMixin:
             if name in state.deleted_outputs:
                 continue
             try:
-                dto: ImageDTO = yield ImageOps.get_image_dto.call(_IMAGES, name)
+                dto: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
             except NotFoundError:
                 state.deleted_outputs.add(name)
                 continue
             if dto.session_id == session_id:
                 mine.append(name)
-        deleted = yield from _delete_images_plan(mine)
+        deleted = yield from delete_images_plan(mine)
         state.deleted_outputs.update(deleted)
         return deleted
 
     def _cleanup_queue_plan(self) -> Plan[list[int]]:
         deleted: list[int] = []
         for run in self._state.runs:
-            queue = _queue(run.result.queue_id)
+            queue = queue_ops(run.result.queue_id)
             for item_id in run.result.item_ids:
                 try:
                     yield QueueOps.delete_queue_item.call(queue, item_id)
@@ -722,7 +602,7 @@ class SubmissionMixin:
     def _exit_plan(self) -> Plan[None]:
         for run in self._state.runs:
             if not run.tracker.done:
-                yield from _cancel_plan(run.tracker)
+                yield from cancel_plan(run.tracker)
         yield from self._cleanup_inputs_plan()
 
     def __enter__(self) -> Self:
@@ -765,46 +645,6 @@ class SubmissionMixin:
                     await asyncio.gather(run.watcher, return_exceptions=True)
 
 
-def _drive(plan: Plan[T], send: Callable[[Call[Any]], Any]) -> T:
-    """Run a plan, sending each call with ``send``; errors go back into the plan."""
-    try:
-        call = next(plan)
-        while True:
-            try:
-                answer = send(call)
-            except Exception as exc:
-                call = plan.throw(exc)
-                continue
-            call = plan.send(answer)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-
-
-async def _drain_errors(run: _Run, subscription: Subscription) -> None:
-    """Deliver the ``invocation_error`` events that follow a failed status, for a short while."""
-    waiting = {job.id for job in run.tracker.jobs() if job.status == "failed"}
-    deadline = time.monotonic() + ERROR_GRACE
-    while waiting and (remaining := deadline - time.monotonic()) > 0:
-        message = await subscription.get(timeout=remaining)
-        if message is None and subscription.closed:
-            return
-        if isinstance(message, Event):
-            run.tracker.feed(message)
-            _dispatch(run, message)
-            if isinstance(message, InvocationErrorEvent):
-                waiting.discard(message.item_id)
-
-
-def _dispatch(run: _Run, event: Event) -> None:
-    callback = run.callbacks.get(type(event))
-    if callback is None:
-        return
-    try:
-        callback(event)
-    except Exception:
-        log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
-
-
 def _json_item(entry: IvkWorkflowInput, value: Any) -> Any:
     """A sweep value checked by the input's field class, as the JSON the server takes."""
     field: IvkField[Any] = entry.field
@@ -825,4 +665,4 @@ def node_labels(definition: WorkflowDefinition, catalog: Catalog) -> dict[str, s
     return labels
 
 
-__all__ = ["SubmissionMixin", "SubmitResult", "node_labels"]
+__all__ = ["SubmissionMixin", "node_labels"]

@@ -1,0 +1,128 @@
+"""Server steps written once for sync and async use: generators of ``Call`` objects.
+
+A *plan* yields each ``Call`` it needs and receives the parsed answer (or, thrown into it, the
+error). ``drive_sync`` runs a plan with a sync client, ``drive`` with an async client or with a
+sync one in a worker thread; the decisions stay in the plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, TypeVar
+
+from runtime._core import AsyncBound, Call, SyncBound
+from runtime.errors import NotFoundError
+from runtime.jobs import JobTracker
+from runtime.models import SessionQueueItem
+from runtime.repositories.images import ImageOps
+from runtime.repositories.model_manager import ModelOps
+from runtime.repositories.queue import QueueOps
+
+T = TypeVar("T")
+Plan = Generator[Call[Any], Any, T]
+
+IMAGES = ImageOps()
+MODELS = ModelOps()
+
+
+def queue_ops(queue_id: str) -> QueueOps:
+    """The queue operations of one queue, for building calls."""
+    ops = QueueOps()
+    ops.queue_id = queue_id
+    return ops
+
+
+def drive_sync(plan: Plan[T], send: Callable[[Call[Any]], Any]) -> T:
+    """Run a plan, sending each call with ``send``; errors go back into the plan."""
+    try:
+        call = next(plan)
+        while True:
+            try:
+                answer = send(call)
+            except Exception as exc:
+                call = plan.throw(exc)
+                continue
+            call = plan.send(answer)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def drive(plan: Plan[T], client: SyncBound | AsyncBound) -> T:
+    """Run a plan with an async client, or with a sync client in a worker thread."""
+    try:
+        call = next(plan)
+        while True:
+            try:
+                if isinstance(client, AsyncBound):
+                    answer = await client.execute(call)
+                else:
+                    answer = await asyncio.to_thread(client.execute, call)
+            except Exception as exc:
+                call = plan.throw(exc)
+                continue
+            call = plan.send(answer)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
+    """Read these items into the tracker; an item gone from the queue counts as canceled."""
+    queue = queue_ops(tracker.queue_id)
+    items: list[SessionQueueItem] = []
+    for item_id in item_ids:
+        try:
+            item = yield QueueOps.get_queue_item.call(queue, item_id)
+        except NotFoundError:
+            tracker.item_deleted(item_id)
+            continue
+        tracker.feed_item(item)
+        items.append(item)
+    return items
+
+
+def settle_plan(tracker: JobTracker) -> Plan[None]:
+    """Read the final session of items that ended but were not read since."""
+    yield from poll_plan(tracker, tracker.needs_session())
+
+
+def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
+    """Cancel the tracker's unfinished items; returns the ids canceled."""
+    queue = queue_ops(tracker.queue_id)
+    canceled: list[int] = []
+    for item_id in tracker.unfinished_ids:
+        try:
+            item = yield QueueOps.cancel_queue_item.call(queue, item_id)
+        except NotFoundError:
+            tracker.item_deleted(item_id)
+            continue
+        tracker.feed_item(item)
+        canceled.append(item_id)
+    return canceled
+
+
+def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
+    """Delete images one by one; an image already gone counts as deleted."""
+    deleted: list[str] = []
+    for name in names:
+        try:
+            result = yield ImageOps.delete_image.call(IMAGES, name)
+        except NotFoundError:
+            deleted.append(name)
+            continue
+        deleted.extend(n for n in result.deleted_images if n == name)
+    return deleted
+
+
+__all__ = [
+    "IMAGES",
+    "MODELS",
+    "Plan",
+    "cancel_plan",
+    "delete_images_plan",
+    "drive",
+    "drive_sync",
+    "poll_plan",
+    "queue_ops",
+    "settle_plan",
+]

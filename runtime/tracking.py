@@ -1,0 +1,114 @@
+"""Following one submission in the background: events first, polling as the safety net.
+
+``watch`` feeds a run's events to its ``JobTracker`` and calls the run's callbacks. It polls the
+items once at start (a job may have ended before the subscription), after every terminal status
+(to read the final session), while the socket is down, and every ``SAFETY_POLL`` seconds
+otherwise. After a failure it waits up to ``ERROR_GRACE`` seconds for the ``invocation_error``
+events, which the server sends after the failed status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.events import Event, InvocationErrorEvent
+from runtime.jobs import JobTracker, SubmitResult
+from runtime.plans import Plan, poll_plan, settle_plan
+from runtime.socket import ConnectionChanged, EventSocket, Subscription
+
+log = logging.getLogger("runtime.tracking")
+
+POLL_INTERVAL = 0.5
+SAFETY_POLL = 5.0
+ERROR_GRACE = 1.0
+
+EventCallback = Callable[[Any], None]
+Send = Callable[[Plan[Any]], Awaitable[Any]]
+
+
+@dataclass(eq=False)
+class Run:
+    """One submission and everything tracking it."""
+
+    result: SubmitResult
+    tracker: JobTracker
+    callbacks: dict[type[Event], EventCallback] = field(default_factory=dict)
+    socket: EventSocket | None = None
+    owns_socket: bool = False
+    subscription: Subscription | None = None
+    watcher: asyncio.Task[None] | None = None
+
+
+async def watch(run: Run, send: Send, poll_interval: float = POLL_INTERVAL) -> None:
+    """Follow a run until every item ended and its final session is read; ``send`` runs plans."""
+    tracker, subscription = run.tracker, run.subscription
+    try:
+        await send(poll_plan(tracker, tracker.item_ids))
+        while not tracker.done or tracker.needs_session():
+            if tracker.needs_session():
+                await send(settle_plan(tracker))
+                continue
+            live = subscription is not None and run.socket is not None and run.socket.connected
+            if subscription is None or not live:
+                if subscription is None or subscription.closed:
+                    await asyncio.sleep(poll_interval)
+                else:  # wakes up early when the socket reconnects
+                    await subscription.get(timeout=poll_interval)
+                await send(poll_plan(tracker, tracker.unfinished_ids))
+                continue
+            message = await subscription.get(timeout=SAFETY_POLL)
+            if message is None or isinstance(message, ConnectionChanged):
+                await send(poll_plan(tracker, tracker.unfinished_ids))
+                continue
+            if tracker.feed(message):
+                await send(poll_plan(tracker, tracker.unfinished_ids))
+            dispatch(run, message)
+        if subscription is not None:
+            await _drain_errors(run, subscription)
+    finally:
+        if subscription is not None:
+            subscription.close()
+        if run.owns_socket and run.socket is not None:
+            await run.socket.close()
+
+
+async def _drain_errors(run: Run, subscription: Subscription) -> None:
+    """Deliver the ``invocation_error`` events that follow a failed status, for a short while."""
+    waiting = {job.id for job in run.tracker.jobs() if job.status == "failed"}
+    deadline = time.monotonic() + ERROR_GRACE
+    while waiting and (remaining := deadline - time.monotonic()) > 0:
+        message = await subscription.get(timeout=remaining)
+        if message is None and subscription.closed:
+            return
+        if isinstance(message, Event):
+            run.tracker.feed(message)
+            dispatch(run, message)
+            if isinstance(message, InvocationErrorEvent):
+                waiting.discard(message.item_id)
+
+
+def dispatch(run: Run, event: Event) -> None:
+    """Call the run's callback for this kind of event; a callback's error is logged."""
+    callback = run.callbacks.get(type(event))
+    if callback is None:
+        return
+    try:
+        callback(event)
+    except Exception:
+        log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
+
+
+__all__ = [
+    "ERROR_GRACE",
+    "POLL_INTERVAL",
+    "SAFETY_POLL",
+    "EventCallback",
+    "Run",
+    "dispatch",
+    "watch",
+]

@@ -1,0 +1,127 @@
+"""Events from the real server: the raw socket, per-job isolation, polling fallback, latency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runtime import InvokeAIClient
+from runtime.events import Event, QueueItemStatusChangedEvent, SessionEvent
+from tests.live._runs import TEAM, seconds_since, slow_workflow
+
+
+@pytest.fixture(scope="module")
+def client(server_url: str) -> Iterator[InvokeAIClient]:
+    with InvokeAIClient.from_url(server_url, timeout=30) as client:
+        yield client
+
+
+async def test_the_socket_streams_one_items_events_in_order(client: InvokeAIClient) -> None:
+    handle = client.workflow_repo.create_workflow_handle(TEAM / "prompt-arithmetic.json")
+    handle.find_input("Subject").field.value = "a socket"  # type: ignore[attr-defined]
+    kinds: list[SessionEvent] = []
+    async with client.connect_socketio() as socket:
+        await socket.subscribe("default")
+        everything = socket.listen_events()
+        result = await asyncio.to_thread(handle.submit_sync)
+        mine = socket.listen_events(batch_ids=[result.batch_id], item_ids=result.item_ids)
+        async for event in everything:
+            if event.get("batch_id") != result.batch_id:
+                continue
+            kinds.append(event.type)
+            if isinstance(event, QueueItemStatusChangedEvent) and event.is_terminal:
+                assert event.status == "completed"
+                break
+    assert kinds[0] is SessionEvent.BATCH_ENQUEUED
+    assert kinds[1] is SessionEvent.QUEUE_ITEM_STATUS_CHANGED
+    assert kinds.count(SessionEvent.INVOCATION_STARTED) == kinds.count(
+        SessionEvent.INVOCATION_COMPLETE
+    )
+    assert kinds.count(SessionEvent.INVOCATION_COMPLETE) >= 5
+    assert mine.closed  # leaving the block ended every subscription
+    handle.cleanup_outputs()
+    handle.cleanup_queue_items()
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one socket", "a socket each"])
+async def test_two_concurrent_jobs_each_get_only_their_own_events(
+    client: InvokeAIClient, shared: bool
+) -> None:
+    pipeline = client.workflow_repo.create_workflow_handle(TEAM / "image-pipeline.json")
+    sweep = client.workflow_repo.create_workflow_handle(TEAM / "width-sweep.json")
+    pipeline.find_input("Canvas Width").field.value = 80 + shared  # type: ignore[attr-defined]
+    sweep.find_input("Height").field.value = 24 + shared  # type: ignore[attr-defined]
+    seen: dict[str, list[Event]] = {"pipeline": [], "sweep": []}
+
+    async def run(name: str, handle: Any, socket: Any) -> Any:
+        record = seen[name].append
+        await handle.submit(
+            socket=socket,
+            on_invocation_started=record,
+            on_invocation_progress=record,
+            on_invocation_complete=record,
+            on_invocation_error=record,
+        )
+        return await handle.wait_for_completion(timeout=60)
+
+    async with client.connect_socketio() as socket:
+        jobs = await asyncio.gather(
+            run("pipeline", pipeline, socket if shared else None),
+            run("sweep", sweep, socket if shared else None),
+        )
+    assert [job.status for job in jobs] == ["completed", "completed"]
+    for name, handle in (("pipeline", pipeline), ("sweep", sweep)):
+        assert seen[name], f"{name} got no events"
+        assert {(e["batch_id"], e["item_id"]) for e in seen[name]} == {
+            (handle.batch_id, handle.item_ids[0])
+        }
+    pipeline_nodes = {e["node_id"] for e in seen["pipeline"]}
+    sweep_nodes = {e["node_id"] for e in seen["sweep"]}
+    assert "save_image:ZkSBvrjn9W" in pipeline_nodes and "iterate:n7IWUSmTtz" in sweep_nodes
+    assert not pipeline_nodes & sweep_nodes
+    for handle in (pipeline, sweep):
+        handle.cleanup_outputs()
+        handle.cleanup_queue_items()
+
+
+async def test_a_dropped_socket_falls_back_to_polling(client: InvokeAIClient) -> None:
+    handle = client.workflow_repo.create_workflow_handle(slow_workflow(size=1024, blurs=3))
+    started = asyncio.Event()
+    async with client.connect_socketio() as socket:
+        await handle.submit(socket=socket, on_invocation_started=lambda e: started.set())
+        await asyncio.wait_for(started.wait(), timeout=30)
+    assert not socket.connected
+    job = await handle.wait_for_completion(timeout=60)
+    assert job.status == "completed"
+    handle.cleanup_queue_items()
+
+
+async def test_completion_latency_events_versus_polling(client: InvokeAIClient) -> None:
+    """Time from the server's completion to the wait returning (printed with -s)."""
+    figures: dict[str, list[float]] = {"events": [], "polling (0.5 s)": []}
+    for round_ in range(3):
+        handle = client.workflow_repo.create_workflow_handle(TEAM / "image-pipeline.json")
+        handle.find_input("Blur Radius").field.value = 5.0 + round_  # type: ignore[attr-defined]
+        await handle.submit()
+        job = await handle.wait_for_completion(timeout=60)
+        figures["events"].append(seconds_since(job.completed_at))
+        handle.cleanup_outputs()
+        handle.cleanup_queue_items()
+
+        handle = client.workflow_repo.create_workflow_handle(TEAM / "image-pipeline.json")
+        handle.find_input("Blur Radius").field.value = 9.0 + round_  # type: ignore[attr-defined]
+        handle.submit_sync()
+        item = handle.wait_for_completion_sync(poll_interval=0.5, timeout=60)
+        figures["polling (0.5 s)"].append(seconds_since(item.completed_at))
+        handle.cleanup_outputs()
+        handle.cleanup_queue_items()
+    for name, values in figures.items():
+        print(
+            f"completion -> wait returned, {name}: "
+            + ", ".join(f"{v * 1000:.0f} ms" for v in values)
+        )
+    assert max(figures["events"]) < 0.5
+    assert max(figures["polling (0.5 s)"]) < 1.5
