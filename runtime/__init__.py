@@ -18,6 +18,8 @@ from runtime.errors import (
     ServerValidationError,
     TransportError,
 )
+from runtime.events import Event, SessionEvent
+from runtime.jobs import Job, SubmitResult
 from runtime.models import (
     BatchStatus,
     BoardDTO,
@@ -28,6 +30,7 @@ from runtime.models import (
     SessionQueueItem,
     WorkflowRecord,
 )
+from runtime.outputs import OutputImage
 from runtime.repositories import (
     AsyncBoardHandle,
     AsyncBoardRepository,
@@ -42,6 +45,7 @@ from runtime.repositories import (
     QueueRepository,
     WorkflowRepository,
 )
+from runtime.socket import EventSocket
 
 __all__ = [
     "AsyncBoardHandle",
@@ -57,11 +61,14 @@ __all__ = [
     "BoardHandle",
     "BoardRepository",
     "EnqueueBatchResult",
+    "Event",
+    "EventSocket",
     "HTTPStatusError",
     "ImageDTO",
     "ImageRepository",
     "InvokeAIClient",
     "IvkgenError",
+    "Job",
     "JobCanceledError",
     "JobError",
     "JobFailedError",
@@ -69,12 +76,15 @@ __all__ = [
     "ModelConfig",
     "ModelRepository",
     "NotFoundError",
+    "OutputImage",
     "QueueAndProcessorStatus",
     "QueueRepository",
     "RequestTimeoutError",
     "ServerUnreachableError",
     "ServerValidationError",
+    "SessionEvent",
     "SessionQueueItem",
+    "SubmitResult",
     "TransportError",
     "WorkflowRecord",
     "WorkflowRepository",
