@@ -11,9 +11,18 @@ from __future__ import annotations
 import hashlib
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    TypeAlias,
+    TypeVar,
+    cast,
+)
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,7 +30,12 @@ from runtime.errors import WorkflowError
 from runtime.fields import IvkField, IvkValueField
 from runtime.handle import WorkflowHandle
 from runtime.outputs import OutputImage
+from runtime.repositories.images import SupportsSave
 from runtime.workflow import WorkflowDefinition
+
+if TYPE_CHECKING:
+    from runtime.client import AsyncInvokeAIClient, InvokeAIClient
+    from runtime.models import ModelConfig
 
 __all__ = [
     "At",
@@ -35,14 +49,7 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class SavesImages(Protocol):
-    """What the runtime needs of a PIL image to upload it."""
-
-    def save(self, fp: Any, format: str | None = None) -> None: ...
-
-
-ImageSource: TypeAlias = Path | bytes | SavesImages
+ImageSource: TypeAlias = Path | bytes | SupportsSave
 """An image input given as a file path, encoded bytes or a PIL image; uploaded at run time."""
 
 
@@ -80,19 +87,42 @@ class WorkflowInputs(BaseModel):
             for name, info in cls.model_fields.items()
         }
 
-    def apply_to(self, handle: WorkflowHandle) -> None:
-        """Set every input of ``handle`` from these attributes."""
+    def apply_to(self, handle: WorkflowHandle) -> dict[int, str]:
+        """Set every input of ``handle`` from these attributes; image sources are queued for
+        upload. Returns the model inputs given by name (index -> name) for the caller to resolve."""
+        by_name: dict[int, str] = {}
         for name, at in self.locations().items():
             entry = handle.find_input(node=at.node_id, field=at.field)
             value = getattr(self, name)
+            index = entry.input_index
             if isinstance(value, IvkField):
-                handle.set_input_value(entry.input_index, value)
+                handle.set_input_value(index, value)
             elif isinstance(entry.field, IvkValueField):
                 entry.field.value = value
             elif value is None:
-                handle.set_input_value(entry.input_index, type(entry.field)())
+                handle.set_input_value(index, type(entry.field)())
+            elif isinstance(value, str):
+                by_name[index] = value
             else:
-                handle.set_input_value(entry.input_index, type(entry.field).model_validate(value))
+                handle.set_input_image(index, value)
+        return by_name
+
+
+def pick_model(handle: WorkflowHandle, index: int, name: str, found: list[ModelConfig]) -> None:
+    """Set model input ``index`` to the installed model called ``name`` (of the saved base and
+    type when several share the name)."""
+    entry = handle.get_input(index)
+    saved = entry.field.to_json_dict() or {}
+    same_kind = [m for m in found if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
+    chosen = (same_kind or found)[:1]
+    if not chosen:
+        raise WorkflowError(
+            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): no model "
+            f"named {name!r} is installed on the server",
+            node_id=entry.node_id,
+            field_name=entry.field_name,
+        )
+    handle.set_input_value(index, type(entry.field).model_validate(chosen[0].identifier()))
 
 
 class WorkflowOutputs(BaseModel):
@@ -152,8 +182,92 @@ class Workflow(Generic[InputsT, OutputsT]):
             self._definition = WorkflowDefinition.from_file(self.source)
         return self._definition
 
-    def handle(self, inputs: InputsT, **options: Any) -> WorkflowHandle:
-        """A fresh ``WorkflowHandle`` with ``inputs`` applied (``options`` go to the handle)."""
-        handle = WorkflowHandle(self.definition, **options)
-        inputs.apply_to(handle)
+    def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
+        """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model
+        names are then resolved against its server)."""
+        handle = WorkflowHandle(self.definition)
+        by_name = inputs.apply_to(handle)
+        if client is not None:
+            handle.bind_client(client)
+            for index, name in by_name.items():
+                pick_model(handle, index, name, client.model_repo.find_models(name=name))
+        elif by_name:
+            raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
         return handle
+
+    async def ahandle(self, inputs: InputsT, client: AsyncInvokeAIClient) -> WorkflowHandle:
+        """``handle()`` for an async client."""
+        handle = WorkflowHandle(self.definition)
+        by_name = inputs.apply_to(handle)
+        handle.bind_client(client)
+        for index, name in by_name.items():
+            pick_model(handle, index, name, await client.model_repo.find_models(name=name))
+        return handle
+
+    def outputs(self, images: Sequence[OutputImage]) -> OutputsT:
+        """The typed outputs of one queue item's images."""
+        by_node: dict[str, list[OutputImage]] = {}
+        for image in images:
+            by_node.setdefault(image.node_id, []).append(image)
+        values = {
+            name: by_node.get(at.node_id, []) for name, at in self.outputs_class.locations().items()
+        }
+        return cast(OutputsT, self.outputs_class(**values))
+
+    def run(
+        self,
+        client: InvokeAIClient,
+        inputs: InputsT,
+        *,
+        board_id: str | None = None,
+        timeout: float = 600.0,
+    ) -> OutputsT:
+        """Submit, wait and return the outputs; uploads are deleted, a failed job is canceled."""
+        with self.handle(inputs, client) as handle:
+            handle.submit_sync(board_id=board_id)
+            handle.wait_for_completion_sync(timeout=timeout)
+            return self.outputs(handle.get_outputs())
+
+    async def arun(
+        self,
+        client: AsyncInvokeAIClient,
+        inputs: InputsT,
+        *,
+        board_id: str | None = None,
+        timeout: float = 600.0,
+    ) -> OutputsT:
+        """``run()`` with an async client, tracked through the event socket."""
+        async with await self.ahandle(inputs, client) as handle:
+            await handle.submit(board_id=board_id)
+            await handle.wait_for_completion(timeout=timeout)
+            return self.outputs(await handle.get_outputs_async())
+
+    def submit(
+        self, client: InvokeAIClient, inputs: InputsT, *, board_id: str | None = None
+    ) -> WorkflowHandle:
+        """Enqueue and return the handle, to wait, read outputs and clean up yourself."""
+        handle = self.handle(inputs, client)
+        handle.submit_sync(board_id=board_id)
+        return handle
+
+    def sweep(
+        self,
+        client: InvokeAIClient,
+        inputs: InputsT,
+        attribute: str,
+        values: Sequence[Any],
+        *,
+        board_id: str | None = None,
+        timeout: float = 600.0,
+    ) -> list[OutputsT]:
+        """One enqueue with one queue item per value of input ``attribute``; outputs in order."""
+        at = self.inputs_class.locations()[attribute]
+        with self.handle(inputs, client) as handle:
+            index = handle.find_input(node=at.node_id, field=at.field).input_index
+            result = handle.submit_sync(board_id=board_id, sweep={index: list(values)})
+            handle.wait_for_completion_sync(timeout=timeout)
+            images = handle.get_outputs()
+            return [
+                self.outputs([image for image in images if image.item_id == item_id])
+                for item_id in result.item_ids
+            ]

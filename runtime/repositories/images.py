@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +36,7 @@ _EXTENSIONS = {
 }
 
 
+@runtime_checkable
 class SupportsSave(Protocol):
     """A PIL image (anything with ``save(fp, format=...)``)."""
 

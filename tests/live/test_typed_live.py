@@ -1,0 +1,57 @@
+"""Generated modules run on the real server through run(), arun() and sweep()."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs
+from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
+from generated.width_sweep import WidthSweep, WidthSweepInputs
+from runtime.client import AsyncInvokeAIClient, InvokeAIClient
+
+
+@pytest.fixture(scope="module")
+def client(server_url: str) -> Iterator[InvokeAIClient]:
+    with InvokeAIClient.from_url(server_url) as client:
+        yield client
+
+
+def test_run_returns_typed_outputs_whose_images_download(client: InvokeAIClient) -> None:
+    outputs = ImagePipeline().run(client, ImagePipelineInputs(canvas_width=80, crop_size=40))
+    assert isinstance(outputs, ImagePipelineOutputs)
+    (image,) = outputs.save
+    assert image.to_pil().size == (40, 48)
+    assert image.node_label == "Save"
+    client.image_repo.delete_image(image.image_name)
+
+
+def test_model_given_by_name_is_resolved_and_the_sd15_module_runs(client: InvokeAIClient) -> None:
+    inputs = Sd15TextToImageInputs(model="tiny-sd15", width=64, height=64, steps=2)
+    outputs = Sd15TextToImage().run(client, inputs, timeout=300)
+    (image,) = outputs.decode
+    assert image.to_pil().size == (64, 64)
+    client.image_repo.delete_image(image.image_name)
+
+
+def test_unknown_model_name_is_reported_before_submission(client: InvokeAIClient) -> None:
+    with pytest.raises(Exception, match="no model named 'no-such-model'"):
+        Sd15TextToImage().run(client, Sd15TextToImageInputs(model="no-such-model"))
+
+
+async def test_arun_tracks_events_and_collects_every_iterated_image(server_url: str) -> None:
+    async with AsyncInvokeAIClient.from_url(server_url) as client:
+        outputs = await WidthSweep().arun(client, WidthSweepInputs(count=2, height=16))
+        dtos = [await client.image_repo.get_image_dto(i.image_name) for i in outputs.blur]
+        assert sorted((dto.width, dto.height) for dto in dtos) == [(32, 16), (48, 16)]
+        for dto in dtos:
+            await client.image_repo.delete_image(dto.image_name)
+
+
+def test_sweep_returns_one_output_per_value(client: InvokeAIClient) -> None:
+    results = ImagePipeline().sweep(client, ImagePipelineInputs(), "crop_size", [16, 24, 32])
+    sizes = [result.save[0].to_pil().size for result in results]
+    assert sizes == [(16, 48), (24, 48), (32, 48)]
+    for result in results:
+        client.image_repo.delete_image(result.save[0].image_name)
