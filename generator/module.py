@@ -15,6 +15,7 @@ from typing import Any
 from generator import GeneratorError, generator_version
 from generator.naming import class_name, input_name, module_name, numbered
 from generator.render import render_python, write_files
+from runtime import fields
 from runtime.catalog import Catalog, InputSpec
 from runtime.errors import WorkflowError
 from runtime.fields import IvkValueField
@@ -29,6 +30,8 @@ _VALUE_TYPES = {
     "IvkFloatField": "float",
     "IvkStringField": "str",
     "IvkBooleanField": "bool",
+    "IvkCollectionField": "list[Any]",
+    "IvkAnyField": "Any",
 }
 _ALSO_ACCEPTED = {"IvkModelIdentifierField": "str", "IvkImageField": "ImageSource"}
 _IMPORTED_FROM = {
@@ -79,13 +82,14 @@ def value_type(spec: InputSpec, field_class: str) -> tuple[str, set[str]]:
     if field_class in _ALSO_ACCEPTED:
         also = _ALSO_ACCEPTED[field_class]
         return f"{field_class} | {also}", {field_class, also}
-    if field_class in _VALUE_TYPES:
-        return _VALUE_TYPES[field_class], set()
-    if spec.type in _PRIMITIVES:
-        return spec.type, {spec.type}
     item = spec.type.removeprefix("list[").removesuffix("]")
     if spec.type.startswith("list[") and item in _PRIMITIVES:
         return f"list[{item}]", {item}
+    if field_class in _VALUE_TYPES:
+        python_type = _VALUE_TYPES[field_class]
+        return python_type, {"Any"} if "Any" in python_type else set()
+    if spec.type in _PRIMITIVES:
+        return spec.type, {spec.type}
     return field_class, {field_class}
 
 
@@ -152,11 +156,18 @@ def output_decls(definition: WorkflowDefinition, catalog: Catalog) -> list[Outpu
     ]
 
 
+def _field_module(name: str) -> str:
+    """Where an ``Ivk*`` class lives: the runtime's primitives, else the generated classes."""
+    if not name.startswith("Ivk"):
+        return ""
+    return "runtime.fields" if hasattr(fields, name) else "generated.fields"
+
+
 def import_sections(names: set[str]) -> list[list[str]]:
     """``from X import a, b`` lines for ``names``: standard library, third party, first party."""
     by_module: dict[str, list[str]] = {}
     for name in sorted(names):
-        module = _IMPORTED_FROM.get(name) or ("generated.fields" if name.startswith("Ivk") else "")
+        module = _IMPORTED_FROM.get(name) or _field_module(name)
         if not module:
             raise GeneratorError(f"no import known for {name!r}")
         by_module.setdefault(module, []).append(name)

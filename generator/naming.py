@@ -61,7 +61,7 @@ def input_name(label: str, node_label: str, field_name: str) -> str:
 
 
 def module_name(workflow_name: str, file_stem: str) -> str:
-    """A workflow module's name: the file's name (what `make gen` was given), else the workflow's."""
+    """A workflow module's name: the file's name (as given to `make gen`), else the workflow's."""
     return first_name([file_stem, workflow_name], digit_prefix="workflow", fallback="workflow")
 
 

@@ -100,3 +100,9 @@ def _probe_ok(venv: Path) -> bool:
         return subprocess.run(probe, capture_output=True, timeout=300).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def default_workflows_dir() -> Path:
+    """The default workflows shipped inside the installed ``invokeai`` package."""
+    site = venv_dir() / "lib" / "python3.11" / "site-packages"
+    return site / "invokeai" / "app" / "services" / "workflow_records" / "default_workflows"

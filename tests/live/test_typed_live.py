@@ -55,3 +55,14 @@ def test_sweep_returns_one_output_per_value(client: InvokeAIClient) -> None:
     assert sizes == [(16, 48), (24, 48), (32, 48)]
     for result in results:
         client.image_repo.delete_image(result.save[0].image_name)
+
+
+def test_the_sdxl_module_runs_with_the_tiny_model(client: InvokeAIClient) -> None:
+    from generated.sdxl_text_to_image import SdxlTextToImage, SdxlTextToImageInputs
+
+    inputs = SdxlTextToImageInputs(model="tiny-sdxl", width=64, height=64, steps=2)
+    outputs = SdxlTextToImage().run(client, inputs, timeout=300)
+    images = [image for node in outputs.model_dump().values() for image in node]
+    assert images, "the SDXL module produced no output image"
+    for image in images:
+        client.image_repo.delete_image(image["image_name"])

@@ -182,3 +182,29 @@ def test_generated_inputs_give_the_same_enqueue_body_as_the_dynamic_api() -> Non
     assert bodies[0] == bodies[1]
     nodes = bodies[0]["batch"]["graph"]["nodes"]
     assert {n["type"]: n.get("width") for n in nodes.values()}["blank_image"] == 128
+
+
+def test_every_loadable_default_workflow_generates_a_mypy_clean_module(tmp_path: Path) -> None:
+    from tests.harness.install import default_workflows_dir, ensure_server_venv
+
+    ensure_server_venv()
+    written, refused = [], {}
+    for source in sorted(default_workflows_dir().glob("*.json")):
+        try:
+            written.append(generate_module(source, tmp_path, default_catalog()))
+        except GeneratorError as exc:
+            refused[source.stem] = str(exc)
+    assert len(written) + len(refused) == 26
+    assert sorted(refused) == [
+        "ESRGAN Upscaling with Canny ControlNet",
+        "Face Detailer with IP-Adapter & Canny (See Note in Details)",
+        "Multi ControlNet (Canny & Depth)",
+    ]
+    assert all("processor" in message for message in refused.values())
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", *map(str, written)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout
