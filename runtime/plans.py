@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from runtime._core import AsyncBound, Call, SyncBound
 from runtime.errors import NotFoundError
 from runtime.jobs import JobTracker
-from runtime.models import SessionQueueItem
+from runtime.models import QueueAndProcessorStatus, SessionQueueItem
 from runtime.repositories.images import ImageOps
 from runtime.repositories.model_manager import ModelOps
 from runtime.repositories.queue import QueueOps
@@ -64,6 +64,12 @@ async def drive(plan: Plan[T], client: SyncBound | AsyncBound) -> T:
             call = plan.send(answer)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+def status_plan(queue_id: str) -> Plan[QueueAndProcessorStatus]:
+    """The queue's status (a cheap authenticated request)."""
+    status: QueueAndProcessorStatus = yield QueueOps.get_status.call(queue_ops(queue_id))
+    return status
 
 
 def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
@@ -125,4 +131,5 @@ __all__ = [
     "poll_plan",
     "queue_ops",
     "settle_plan",
+    "status_plan",
 ]

@@ -51,6 +51,7 @@ from runtime.plans import (
     poll_plan,
     queue_ops,
     settle_plan,
+    status_plan,
 )
 from runtime.repositories.images import ImageOps, ImageSource
 from runtime.repositories.model_manager import ModelOps
@@ -406,6 +407,9 @@ class SubmissionMixin:
         options = getattr(self.client, "socketio_options", None)
         if options is None:
             return None
+        if getattr(self.client, "is_authenticated", True) is False:
+            # a first request logs in when the client has credentials: the socket needs the token
+            await self._run(status_plan(queue_id))
         connection = EventSocket(options)
         try:
             await connection.connect()

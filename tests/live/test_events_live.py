@@ -10,7 +10,9 @@ import pytest
 
 from runtime import InvokeAIClient
 from runtime.events import Event, QueueItemStatusChangedEvent, SessionEvent
+from tests.harness.server import InvokeAIServer
 from tests.live._runs import TEAM, seconds_since, slow_workflow
+from tests.live.test_auth_live import ADMIN, ADMIN_PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +127,23 @@ async def test_completion_latency_events_versus_polling(client: InvokeAIClient) 
         )
     assert max(figures["events"]) < 0.5
     assert max(figures["polling (0.5 s)"]) < 1.5
+
+
+async def test_a_logged_in_users_job_gets_its_events_through_the_token_socket(
+    multiuser_invokeai: InvokeAIServer,
+) -> None:
+    with InvokeAIClient.from_url(multiuser_invokeai.url) as anonymous:
+        if anonymous.get_auth_status().setup_required:
+            anonymous.setup_admin(ADMIN, ADMIN_PASSWORD, display_name="Admin")
+    with InvokeAIClient.from_url(
+        multiuser_invokeai.url, email=ADMIN, password=ADMIN_PASSWORD
+    ) as client:
+        handle = client.workflow_repo.create_workflow_handle(TEAM / "prompt-arithmetic.json")
+        completed: list[str] = []
+        await handle.submit(on_invocation_complete=lambda e: completed.append(e.node_id))
+        job = await handle.wait_for_completion(timeout=60)
+        assert job.status == "completed"
+        assert "blank_image:WrXPvhsBkD" in completed
+        assert ADMIN_PASSWORD not in repr(client)
+        handle.cleanup_outputs()
+        handle.cleanup_queue_items()
