@@ -208,3 +208,16 @@ def test_every_loadable_default_workflow_generates_a_mypy_clean_module(tmp_path:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_a_changed_workflow_json_warns_at_run_time(tmp_path: Path) -> None:
+    from generated.image_pipeline import ImagePipeline
+    from runtime.typed import SourceChangedWarning
+
+    assert ImagePipeline().definition.name == "Image Pipeline"
+    edited = json.loads((TEAM / "image-pipeline.json").read_text())
+    edited["description"] = "edited after generation"
+    source = tmp_path / "image-pipeline.json"
+    source.write_text(json.dumps(edited), encoding="utf-8")
+    with pytest.warns(SourceChangedWarning, match="changed since ImagePipeline was generated"):
+        assert ImagePipeline(source).definition.description == "edited after generation"
