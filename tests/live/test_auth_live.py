@@ -70,9 +70,9 @@ def test_a_token_can_be_given_instead_of_credentials(url: str, admin: InvokeAICl
 
 
 def test_wrong_password_is_a_clear_auth_error(url: str) -> None:
-    with InvokeAIClient.from_url(url, email=ADMIN, password="not-" + ADMIN_PASSWORD) as client:
-        with pytest.raises(AuthError, match="check the email and password") as caught:
-            client.get_me()
+    client = InvokeAIClient.from_url(url, email=ADMIN, password="not-" + ADMIN_PASSWORD)
+    with client, pytest.raises(AuthError, match="check the email and password") as caught:
+        client.get_me()
     assert ADMIN_PASSWORD not in str(caught.value)
 
 
