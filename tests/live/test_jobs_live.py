@@ -244,6 +244,7 @@ async def test_a_server_stopped_mid_job_is_a_clear_error_not_a_hang() -> None:
     finally:
         server.stop()
         server.remove_root()
+    print(f"server stopped mid-job: {type(caught.value).__name__} after {elapsed:.1f} s")
     assert not isinstance(caught.value, JobTimeoutError), caught.value
     assert isinstance(caught.value, ServerUnreachableError | JobCanceledError)
     assert server.url.split("//")[1] in str(caught.value) or "canceled" in str(caught.value)
