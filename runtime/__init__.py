@@ -17,8 +17,21 @@ from runtime.errors import (
     ServerUnreachableError,
     ServerValidationError,
     TransportError,
+    WorkflowError,
 )
 from runtime.events import Event, SessionEvent
+from runtime.fields import (
+    IvkBooleanField,
+    IvkCollectionField,
+    IvkEnumField,
+    IvkField,
+    IvkFloatField,
+    IvkIntegerField,
+    IvkSchedulerField,
+    IvkStringField,
+)
+from runtime.form import IvkWorkflowInput
+from runtime.handle import WorkflowHandle
 from runtime.jobs import Job, SubmitResult
 from runtime.models import (
     BatchStatus,
@@ -46,6 +59,7 @@ from runtime.repositories import (
     WorkflowRepository,
 )
 from runtime.socket import EventSocket
+from runtime.workflow import WorkflowDefinition
 
 __all__ = [
     "AsyncBoardHandle",
@@ -67,6 +81,15 @@ __all__ = [
     "ImageDTO",
     "ImageRepository",
     "InvokeAIClient",
+    "IvkBooleanField",
+    "IvkCollectionField",
+    "IvkEnumField",
+    "IvkField",
+    "IvkFloatField",
+    "IvkIntegerField",
+    "IvkSchedulerField",
+    "IvkStringField",
+    "IvkWorkflowInput",
     "IvkgenError",
     "Job",
     "JobCanceledError",
@@ -86,6 +109,9 @@ __all__ = [
     "SessionQueueItem",
     "SubmitResult",
     "TransportError",
+    "WorkflowDefinition",
+    "WorkflowError",
+    "WorkflowHandle",
     "WorkflowRecord",
     "WorkflowRepository",
 ]
