@@ -7,9 +7,9 @@ The rules are the GUI's (``buildNodesGraph`` and the workflow enqueue hook):
 * a node carries its inputs' values as saved (``null`` stays ``null``, an absent value stays
   absent), inputs the node type does not define are dropped (``core_metadata`` keeps extras),
   plus ``use_cache`` and ``is_intermediate`` from the node;
-* board inputs: ``"auto"`` or empty means the GUI's auto-add board, which ivkgen does not have:
-  the input is omitted (the server then uses no board) unless a ``board`` id is passed; ``"none"``
-  is omitted; ``{"board_id": ...}`` is sent as is;
+* board inputs: ``"auto"``, empty or absent means the GUI's auto-add board, which ivkgen does not
+  have: the board id passed as ``board`` is used, else the input is omitted (the server then uses
+  no board); ``"none"`` is omitted; ``{"board_id": ...}`` is sent as is;
 * only ``default`` edges count; an edge from a connector is rewritten to the invocation output
   feeding the connector chain; edges touching dropped nodes go; duplicates go; every input with
   a kept incoming edge loses its value;
@@ -81,17 +81,17 @@ def _graph_node(node: Mapping[str, Any], catalog: Catalog, board: str | None) ->
     specs = catalog.node(data["type"]).inputs
     out: dict[str, Any] = {"type": data["type"], "id": node["id"]}
     for name, field in data["inputs"].items():
+        spec = specs.get(name)
+        if spec is not None and spec.type == "BoardField":
+            value = board_value(field.get("value"), board)
+            if value is not None:
+                out[name] = value
+            continue
         if "value" not in field:
             continue
-        spec = specs.get(name)
         if spec is None:
             if data["type"] in EXTRA_INPUTS_TYPES:
                 out[name] = copy.deepcopy(field["value"])
-            continue
-        if spec.type == "BoardField":
-            value = board_value(field["value"], board)
-            if value is not None:
-                out[name] = value
             continue
         out[name] = copy.deepcopy(field["value"])
     for key, source in (("use_cache", "useCache"), ("is_intermediate", "isIntermediate")):

@@ -233,8 +233,6 @@ class SubmissionMixin:
                 self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
             body = self.build_enqueue_body(runs=runs, prepend=priority > 0, board=board_id)
             body["batch"]["batch_id"] = batch_id
-            if board_id:
-                self._board_outputs(body["batch"]["graph"], board_id)
             if sweep:
                 body["batch"]["data"] = [*(body["batch"].get("data") or []), self._sweep(sweep)]
             if model_fields(body["batch"]["graph"], self.catalog):
@@ -264,14 +262,6 @@ class SubmissionMixin:
             priority=enqueued.priority,
             item_ids=sorted(enqueued.item_ids),
         )
-
-    def _board_outputs(self, graph: dict[str, Any], board_id: str) -> None:
-        """Send the output nodes whose board is unset (or "auto") to ``board_id``."""
-        nodes = {n["id"]: n for n in self.workflow_with_values()["nodes"]}
-        for output in output_nodes(self.definition, self.catalog):
-            value = nodes[output.node_id]["data"]["inputs"].get("board", {}).get("value")
-            if (value in (None, "", "auto")) and output.node_id in graph["nodes"]:
-                graph["nodes"][output.node_id]["board"] = {"board_id": board_id}
 
     def _sweep(self, sweep: Mapping[int | str, Sequence[Any]]) -> list[dict[str, Any]]:
         """One zipped batch group: each input (index or label) takes its list of values in turn."""

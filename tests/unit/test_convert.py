@@ -108,9 +108,10 @@ def test_board_inputs(value: Any, board: str | None, expected: Any) -> None:
     assert board_value(value, board) == (None if expected is ABSENT else expected)
 
 
-def test_an_absent_board_stays_absent_even_with_a_board_id() -> None:
+def test_an_absent_board_is_the_auto_board_as_in_the_gui() -> None:
     graph = _graph([node("x", "img_blur", board=ABSENT)], board="b1")
-    assert "board" not in graph["nodes"]["x"]
+    assert graph["nodes"]["x"]["board"] == {"board_id": "b1"}
+    assert "board" not in _graph([node("x", "img_blur", board=ABSENT)])["nodes"]["x"]
 
 
 def test_connected_inputs_lose_their_values() -> None:
