@@ -1,20 +1,27 @@
 """The ``ivkgen`` command line: one subcommand per job, each a small function over argparse args.
 
-Errors the user can fix (bad OpenAPI, unwritable folder) end with one line on stderr and exit
-code 1, never a traceback.
+``fields``, ``gen`` and ``regen`` write code; ``inputs``, ``check`` and ``run`` work on one
+workflow (their logic lives in ``generator.commands``). Expected failures (bad OpenAPI or
+workflow file, server unreachable, unknown input, rejected values, failed job) end with the
+error and a hint on stderr and exit code 1, never a traceback; Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from generator import GeneratorError, generator_version
+from generator.commands.errors import CommandError, report
 from runtime.catalog import Catalog, default_catalog
+from runtime.errors import IvkgenError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -129,7 +136,142 @@ def _add_regen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(command=_regen)
 
 
-SUBCOMMANDS = (_add_fields, _add_gen, _add_regen)
+def _add_workflow_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "workflow", metavar="WORKFLOW.json", help="a workflow exported from InvokeAI"
+    )
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
+    parser.add_argument(
+        "--email",
+        default=os.environ.get("INVOKEAI_EMAIL"),
+        help="log in as this user (multi-user servers; default: $INVOKEAI_EMAIL)",
+    )
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("INVOKEAI_PASSWORD"),
+        help="the user's password (default: $INVOKEAI_PASSWORD)",
+    )
+
+
+def _inputs(args: argparse.Namespace) -> int:
+    from generator.commands.inputs import inputs_command
+
+    return inputs_command(args.workflow, as_json_output=args.json)
+
+
+def _add_inputs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "inputs",
+        help="list a workflow's form inputs (no server needed)",
+        description="Name, description, version and author of a workflow, then each form "
+        "input: index, label, attribute name (for run --set), node, field, type, required, "
+        "current value.",
+    )
+    _add_workflow_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.set_defaults(command=_inputs)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from generator.commands.check import check_command
+    from runtime.client import InvokeAIClient
+
+    with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
+        return check_command(args.workflow, client, lambda: _catalog(args))
+
+
+def _add_check(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check that a server can run a workflow (exit 0) or say what is missing (exit 1)",
+        description="Node types and versions the server does not know, models the workflow "
+        "names that are not installed (with the closest installed ones), required inputs "
+        "without a value.",
+    )
+    _add_workflow_argument(parser)
+    _add_server_options(parser)
+    parser.set_defaults(command=_check, openapi=None)
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+        return value
+
+    return parse
+
+
+def _run(args: argparse.Namespace) -> int:
+    from generator.commands.run import RunOptions, run_command
+
+    options = RunOptions(
+        workflow=args.workflow,
+        server=args.server,
+        sets=args.set,
+        images=args.image,
+        out=Path(args.out),
+        runs=args.runs,
+        board=args.board,
+        timeout=args.timeout,
+        email=args.email,
+        password=args.password,
+    )
+    return run_command(options)
+
+
+def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a workflow on a server and save its images",
+        description="Set inputs, upload images, submit, follow the progress, download the "
+        "output images, delete the uploads. Ctrl-C cancels the job and cleans up.",
+    )
+    _add_workflow_argument(parser)
+    _add_server_options(parser)
+    parser.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="set an input by attribute name or label (see `ivkgen inputs`); model inputs "
+        "take an installed model's name, board inputs a board's name, lists and structured "
+        "inputs JSON, colours #RRGGBB (repeatable)",
+    )
+    parser.add_argument(
+        "--image",
+        metavar="NAME=PATH",
+        action="append",
+        default=[],
+        help="upload a local image for an image input (repeatable; deleted after the run)",
+    )
+    parser.add_argument("--out", metavar="DIR", default="outputs", help="where images go")
+    parser.add_argument(
+        "--runs", metavar="N", type=_positive(int), default=1, help="run the workflow N times"
+    )
+    parser.add_argument(
+        "--board",
+        metavar="NAME",
+        help="an existing board for the output images whose board is unset (not created)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive(float),
+        default=600.0,
+        help="cancel the job if it has not finished by then (default 600)",
+    )
+    parser.set_defaults(command=_run)
+
+
+SUBCOMMANDS = (_add_fields, _add_gen, _add_regen, _add_inputs, _add_check, _add_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,13 +285,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(stream: TextIO) -> Iterator[None]:
+    """Show warnings as ``ivkgen: warning: ...`` lines, without source locations."""
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        print(f"ivkgen: warning: {message}", file=stream)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command: Command = args.command
     try:
-        return command(args)
-    except GeneratorError as exc:
-        print(f"ivkgen: error: {exc}", file=sys.stderr)
+        with _warnings_as_lines(sys.stderr):
+            return command(args)
+    except BrokenPipeError:  # the reader went away (`ivkgen inputs ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print("ivkgen: interrupted", file=sys.stderr)
+        return 130
+    except (GeneratorError, IvkgenError, CommandError) as exc:
+        for line in report(exc):
+            print(line, file=sys.stderr)
         return 1
 
 

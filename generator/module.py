@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import GeneratorError, generator_version
-from generator.naming import class_name, input_name, module_name, numbered
+from generator.naming import class_name, input_name, input_names, module_name, numbered
 from generator.render import render_python, write_files
 from runtime import fields
 from runtime.catalog import Catalog, InputSpec
@@ -127,14 +127,7 @@ def _declaration(name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type:
 def input_decls(handle: WorkflowHandle) -> list[InputDecl]:
     nodes = {node["id"]: node["data"] for node in handle.definition.nodes}
     entries = handle.list_inputs()
-    names = numbered(
-        input_name(
-            nodes[e.node_id]["inputs"][e.field_name].get("label") or "",
-            nodes[e.node_id].get("label") or "",
-            e.field_name,
-        )
-        for e in entries
-    )
+    names = input_names(handle)
     decls = []
     for name, entry in zip(names, entries, strict=True):
         node_type = nodes[entry.node_id]["type"]

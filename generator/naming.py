@@ -12,8 +12,12 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from runtime.handle import WorkflowHandle
 
 _CHUNK = re.compile(r"[A-Za-z0-9]+", re.ASCII)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -58,6 +62,19 @@ def input_name(label: str, node_label: str, field_name: str) -> str:
     """An input's attribute name: the form label, else node label + field, else the field name."""
     candidates = [label, f"{node_label} {field_name}" if node_label.strip() else "", field_name]
     return first_name(candidates, digit_prefix="input", fallback="input")
+
+
+def input_names(handle: WorkflowHandle) -> list[str]:
+    """The attribute names of a workflow's form inputs in its generated module, in form order."""
+    nodes = {node["id"]: node["data"] for node in handle.definition.nodes}
+    return numbered(
+        input_name(
+            nodes[entry.node_id]["inputs"][entry.field_name].get("label") or "",
+            nodes[entry.node_id].get("label") or "",
+            entry.field_name,
+        )
+        for entry in handle.list_inputs()
+    )
 
 
 def module_name(workflow_name: str, file_stem: str) -> str:

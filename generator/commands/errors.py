@@ -1,0 +1,63 @@
+"""How an expected failure reads on the command line: the error's message and what to do next.
+
+The library's messages say what failed and where; the hints here add the command-line step
+(an option to pass, a command to run), so that no expected failure ends in a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.errors import (
+    AuthError,
+    InputLookupError,
+    JobCanceledError,
+    JobFailedError,
+    JobTimeoutError,
+    ServerValidationError,
+    TransportError,
+    WorkflowError,
+)
+
+
+class CommandError(Exception):
+    """A command-line value that cannot be used; the message says which and what to pass."""
+
+
+_HINTS: tuple[tuple[type[Exception], str], ...] = (
+    (TransportError, "start InvokeAI or pass the address of a running one with --server URL"),
+    (AuthError, "pass --email and --password (or set INVOKEAI_EMAIL and INVOKEAI_PASSWORD)"),
+    (
+        ServerValidationError,
+        "run `ivkgen check WORKFLOW.json --server URL` to see what the server does not accept",
+    ),
+    (
+        JobFailedError,
+        "fix the failing node's inputs (`ivkgen inputs WORKFLOW.json` lists them) and run "
+        "again; the InvokeAI log has the server's traceback",
+    ),
+    (JobTimeoutError, "the job was canceled; pass a larger --timeout to wait longer"),
+    (
+        JobCanceledError,
+        "the job was canceled on the server (another client or a restart); run it again",
+    ),
+    (InputLookupError, "use a label or name from `ivkgen inputs WORKFLOW.json`"),
+)
+
+
+def hint(exc: Exception) -> str | None:
+    """What to do about ``exc``, on the command line."""
+    if isinstance(exc, WorkflowError) and not isinstance(exc, InputLookupError) and exc.source:
+        if not Path(exc.source).is_file():
+            return "check the workflow file's path"
+        return "export the workflow again from the InvokeAI workflow editor and pass that file"
+    return next((text for kind, text in _HINTS if isinstance(exc, kind)), None)
+
+
+def report(exc: Exception) -> list[str]:
+    """The lines to print on stderr for ``exc``."""
+    lines = [f"ivkgen: error: {exc}"]
+    advice = hint(exc)
+    if advice:
+        lines.append(f"ivkgen: hint: {advice}")
+    return lines

@@ -1,0 +1,147 @@
+"""``ivkgen inputs``: a workflow's form inputs, offline, and finding one by label or name.
+
+Every input is listed with its index, label, generated attribute name (what ``ivkgen run --set``
+and the generated module use), node, field, ``Ivk*`` type, whether it is required and its value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.naming import input_names
+from runtime.errors import InputLookupError
+from runtime.form import IvkWorkflowInput
+from runtime.handle import WorkflowHandle
+from runtime.workflow import WorkflowDefinition
+
+RULE = "=" * 60
+
+
+@dataclass(frozen=True)
+class NamedInput:
+    """A form input with its attribute name in the generated module."""
+
+    name: str
+    entry: IvkWorkflowInput
+
+    def describe(self) -> str:
+        """``[7] 'Model' (model)``: how messages name the input."""
+        return f"[{self.entry.input_index}] {self.entry.label!r} ({self.name})"
+
+
+def load_handle(path: str | Path) -> WorkflowHandle:
+    """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow)."""
+    return WorkflowHandle(WorkflowDefinition.from_file(path))
+
+
+def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
+    """The handle's inputs in form order, with their attribute names."""
+    return [
+        NamedInput(name, entry)
+        for name, entry in zip(input_names(handle), handle.list_inputs(), strict=True)
+    ]
+
+
+def find_named(handle: WorkflowHandle, key: str) -> NamedInput:
+    """The input whose attribute name or label is ``key`` (labels also case-insensitively)."""
+    named = named_inputs(handle)
+    for found in (
+        [n for n in named if n.name == key],
+        [n for n in named if n.entry.label == key],
+        [n for n in named if n.entry.label.casefold() == key.casefold()],
+    ):
+        if len(found) == 1:
+            return found[0]
+        if found:
+            listing = ", ".join(n.describe() for n in found)
+            raise InputLookupError(
+                f"{len(found)} inputs of workflow {handle.definition.name!r} are labelled "
+                f"{key!r}: {listing}; use the attribute name in parentheses"
+            )
+    listing = ", ".join(f"{n.name} ({n.entry.label})" for n in named) or "none"
+    raise InputLookupError(
+        f"workflow {handle.definition.name!r} has no input {key!r}; its inputs are: {listing}"
+    )
+
+
+def current_value(entry: IvkWorkflowInput) -> Any:
+    """The input's value as JSON data (None when unset or incomplete)."""
+    try:
+        return entry.field.to_json_dict()
+    except ValueError:
+        return None
+
+
+def as_json(handle: WorkflowHandle) -> dict[str, Any]:
+    """The listing as JSON-ready data."""
+    definition = handle.definition
+    return {
+        "name": definition.name,
+        "description": definition.description,
+        "version": definition.version,
+        "author": definition.author,
+        "inputs": [
+            {
+                "index": n.entry.input_index,
+                "label": n.entry.label,
+                "name": n.name,
+                "node_name": n.entry.node_name,
+                "node_id": n.entry.node_id,
+                "field": n.entry.field_name,
+                "type": type(n.entry.field).__name__,
+                "required": n.entry.required,
+                "value": current_value(n.entry),
+            }
+            for n in named_inputs(handle)
+        ],
+    }
+
+
+def as_text(handle: WorkflowHandle) -> str:
+    """The listing for a terminal, in the layout of the dynamic API's first use case."""
+    definition = handle.definition
+    named = named_inputs(handle)
+    lines = [
+        f"Workflow: {definition.name}",
+        f"Description: {definition.description}",
+        f"Version: {definition.version}",
+        f"Author: {definition.author}",
+        "",
+        f"Total configurable inputs: {len(named)}",
+        RULE,
+    ]
+    for item in named:
+        entry = item.entry
+        value = current_value(entry)
+        lines += [
+            "",
+            f"[{entry.input_index}] {entry.label}",
+            f"  Name: {item.name}",
+            f"  Node: {entry.node_name} ({entry.node_id})",
+            f"  Field: {entry.field_name}",
+            f"  Type: {type(entry.field).__name__}",
+            f"  Required: {entry.required}",
+        ]
+        if value is not None:
+            lines.append(f"  Current Value: {_short(value)}")
+    missing = [n for n in named if n.entry.required and current_value(n.entry) is None]
+    if missing:
+        lines += ["", "Required inputs still needed:"]
+        lines += [f"  {n.describe()}" for n in missing]
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def inputs_command(workflow: str, *, as_json_output: bool) -> int:
+    handle = load_handle(workflow)
+    if as_json_output:
+        print(json.dumps(as_json(handle), indent=2, ensure_ascii=False))
+    else:
+        print(as_text(handle))
+    return 0

@@ -1,0 +1,277 @@
+"""``ivkgen run``: set a workflow's inputs from the command line, run it, save its images.
+
+``--set NAME=VALUE`` finds the input by generated attribute name or label and parses the text by
+the input's type: numbers, booleans and strings as such, JSON for lists and structured fields,
+``#RRGGBB`` for colours, an installed model's name for model inputs and a board's name for board
+inputs. ``--image NAME=PATH`` uploads a local image for an image input. ``--board NAME`` names an
+existing board (it is never created: the error lists the boards there are).
+
+The job runs with the async client: events drive the progress display, the images of the output
+nodes are downloaded into the output folder, and the uploads are deleted at the end, also when
+the job fails. Ctrl-C cancels the job, deletes the uploads and the images the job made so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from generator.commands.check import input_findings
+from generator.commands.errors import CommandError
+from generator.commands.inputs import NamedInput, find_named, load_handle
+from generator.progress import Progress
+from runtime.client import AsyncInvokeAIClient
+from runtime.errors import IvkgenError
+from runtime.fields import (
+    IvkAnyField,
+    IvkCollectionField,
+    IvkColorMixin,
+    IvkStructField,
+    IvkValueField,
+)
+from runtime.handle import WorkflowHandle
+from runtime.models import BoardDTO, ModelConfig
+from runtime.outputs import OutputImage, safe_file_name
+from runtime.resolve import MODEL_FIELD_TYPE, candidates
+from runtime.submission import node_labels
+from runtime.typed import pick_model
+
+INTERRUPTED = 130
+
+
+@dataclass
+class RunOptions:
+    """What ``ivkgen run`` was asked to do."""
+
+    workflow: str
+    server: str
+    sets: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    out: Path = Path("outputs")
+    runs: int = 1
+    board: str | None = None
+    timeout: float = 600.0
+    email: str | None = None
+    password: str | None = None
+
+
+def split_assignment(text: str, option: str) -> tuple[str, str]:
+    """``"Width=512"`` -> ``("Width", "512")``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise CommandError(f"{option} {text!r}: expected NAME=VALUE, e.g. {option} width=512")
+    return key.strip(), value
+
+
+class ServerLookups:
+    """Installed models and boards, read once per run."""
+
+    def __init__(self, client: AsyncInvokeAIClient) -> None:
+        self._client = client
+        self._models: list[ModelConfig] | None = None
+        self._boards: list[BoardDTO] | None = None
+
+    async def models(self) -> list[ModelConfig]:
+        if self._models is None:
+            self._models = await self._client.model_repo.list_models()
+        return self._models
+
+    async def board_id(self, name: str, option: str) -> str:
+        """The id of the board called ``name`` (or with that id)."""
+        if self._boards is None:
+            self._boards = await self._client.board_repo.list_boards()
+        for board in sorted(self._boards, key=lambda b: b.board_name != name):
+            if name in (board.board_name, board.board_id):
+                return board.board_id
+        names = ", ".join(repr(b.board_name) for b in self._boards)
+        there = f"its boards are {names}" if names else "it has no boards"
+        raise CommandError(
+            f"{option}: the server has no board named {name!r}; {there}. Create the board in "
+            "the InvokeAI gallery first, or leave the option out"
+        )
+
+
+def _spec_type(handle: WorkflowHandle, named: NamedInput) -> str:
+    node = handle.definition.node_by_id(named.entry.node_id) or {}
+    spec = handle.catalog.node(node["data"]["type"]).inputs[named.entry.field_name]
+    return spec.type
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{what}: not valid JSON ({exc.msg})") from None
+
+
+def _first_error(exc: ValidationError | ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)
+
+
+async def set_input(handle: WorkflowHandle, lookups: ServerLookups, text: str) -> None:
+    """Apply one ``--set NAME=VALUE``."""
+    key, value = split_assignment(text, "--set")
+    named = find_named(handle, key)
+    entry, what = named.entry, f"--set {key}={value}"
+    index, current = entry.input_index, entry.field
+    kind = _spec_type(handle, named)
+    try:
+        if MODEL_FIELD_TYPE in kind and not value.lstrip().startswith("{"):
+            await _set_model(handle, lookups, named, value, what)
+        elif kind == "BoardField":
+            board = await lookups.board_id(value, what)
+            handle.set_input_value(index, type(current).model_validate({"board_id": board}))
+        elif isinstance(current, IvkCollectionField):
+            current.value = _json(value, what)
+        elif isinstance(current, IvkAnyField):
+            current.value = _json(value, what) if value.lstrip()[:1] in "[{" else value
+        elif isinstance(current, IvkValueField):
+            current.value = value
+        elif isinstance(current, IvkColorMixin) and value.startswith("#"):
+            current.set_hex(value)
+        elif isinstance(current, IvkStructField):
+            data = _json(value, what) if value.lstrip().startswith("{") else value
+            handle.set_input_value(index, type(current).model_validate(data))
+    except (ValidationError, ValueError) as exc:
+        raise CommandError(
+            f"{what}: input {named.describe()} holds a {type(current).__name__}: "
+            f"{_first_error(exc)}"
+        ) from None
+
+
+async def _set_model(
+    handle: WorkflowHandle, lookups: ServerLookups, named: NamedInput, name: str, what: str
+) -> None:
+    models = await lookups.models()
+    found = [m for m in models if m.name == name]
+    if not found:
+        saved = named.entry.field.to_json_dict() or {}
+        close = candidates({**saved, "name": name}, models)
+        listing = ", ".join(repr(m.name) for m in close) or "none"
+        raise CommandError(
+            f"{what}: no model named {name!r} is installed on the server; closest installed: "
+            f"{listing}"
+        )
+    pick_model(handle, named.entry.input_index, name, found)
+
+
+def add_image(handle: WorkflowHandle, text: str) -> None:
+    """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted."""
+    key, value = split_assignment(text, "--image")
+    named = find_named(handle, key)
+    path = Path(value)
+    if not hasattr(named.entry.field, "image_name"):
+        raise CommandError(
+            f"--image {text}: input {named.describe()} is a {type(named.entry.field).__name__}, "
+            "not an image input; use --set for it"
+        )
+    if not path.is_file():
+        raise CommandError(f"--image {text}: no such file {str(path)!r}")
+    handle.set_input_image(named.entry.input_index, path)
+
+
+async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
+    data = await client.image_repo.download_image(image.image_name)
+    target = folder / safe_file_name(image.image_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+async def run_workflow(options: RunOptions) -> int:
+    """Set, submit, follow, download, clean up; the exit code."""
+    handle = load_handle(options.workflow)
+    started = time.monotonic()
+    async with AsyncInvokeAIClient.from_url(
+        options.server, email=options.email, password=options.password
+    ) as client:
+        handle.bind_client(client)
+        lookups = ServerLookups(client)
+        for text in options.sets:
+            await set_input(handle, lookups, text)
+        for text in options.images:
+            add_image(handle, text)
+        problems = input_findings(handle)
+        if problems:
+            raise CommandError("; ".join(p.message for p in problems))
+        board_id = await lookups.board_id(options.board, "--board") if options.board else None
+        progress = Progress(sys.stderr, node_labels(handle.definition, handle.catalog))
+        try:
+            paths = await _follow(client, handle, progress, options, board_id)
+        except asyncio.CancelledError:
+            progress.close()
+            await _after_interrupt(handle)
+            return INTERRUPTED
+        finally:
+            progress.close()
+    for path in paths:
+        print(path)
+    elapsed = time.monotonic() - started
+    if paths:
+        print(
+            f"ivkgen: saved {len(paths)} image(s) in {options.out}/ ({elapsed:.1f} s)",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"ivkgen: the job completed in {elapsed:.1f} s; the workflow has no output node "
+            "(save_image, or a node saved to the gallery), so there was nothing to download",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _follow(
+    client: AsyncInvokeAIClient,
+    handle: WorkflowHandle,
+    progress: Progress,
+    options: RunOptions,
+    board_id: str | None,
+) -> list[Path]:
+    async with handle:  # cancels an unfinished job and deletes the uploads on the way out
+        result = await handle.submit(
+            board_id=board_id,
+            runs=options.runs,
+            on_invocation_started=progress.started,
+            on_invocation_progress=progress.progress,
+            on_invocation_complete=progress.complete,
+            on_invocation_error=progress.error,
+        )
+        progress.set_items(result.item_ids)
+        await handle.wait_for_completion(timeout=options.timeout)
+        progress.close()
+        images = await handle.get_outputs_async()
+        return [await save_image(client, image, options.out) for image in images]
+
+
+async def _after_interrupt(handle: WorkflowHandle) -> None:
+    """Ctrl-C: the job is canceled and the uploads are gone (``_follow``); delete the images
+    the canceled job made, then report."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+    deleted: list[str] = []
+    if handle.batch_id is not None:
+        try:
+            deleted = await handle.cleanup_outputs_async()
+        except IvkgenError as exc:
+            print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
+    canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
+    print(
+        f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads and "
+        f"{len(deleted)} image(s) the job made",
+        file=sys.stderr,
+    )
+
+
+def run_command(options: RunOptions) -> int:
+    return asyncio.run(run_workflow(options))
