@@ -150,6 +150,7 @@ class EventSocket:
                 **options,
             )
         except socketio.exceptions.ConnectionError as exc:
+            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
             raise ServerUnreachableError(
                 f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
                 f"({exc}); is InvokeAI running there, and is the client logged in?",
@@ -198,7 +199,8 @@ class EventSocket:
         """Disconnect (also stops reconnecting) and end every subscription."""
         sio, self._sio = self._sio, None
         if sio is not None:
-            await sio.disconnect()
+            await sio.shutdown()  # disconnects, or stops a reconnection under way
+            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
         for subscription in list(self._subscriptions):
             subscription.close()
 
