@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OPENAPI := data/openapi/invokeai-6.14.2.json
 OUT ?= generated
+DEMO_OUT ?= out/demo
 PYTEST_FLAGS ?=
 
 .PHONY: setup gen gen-fields regen openapi test test-fast lint format typecheck server bench demo clean
@@ -36,18 +37,21 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not live" $(PYTEST_FLAGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check runtime generator generated tests
-	$(PY) -m black --check runtime generator generated tests
+	$(PY) -m ruff check runtime generator generated tests examples
+	$(PY) -m black --check runtime generator generated tests examples
 
 format: $(STAMP)
-	$(PY) -m ruff check --fix runtime generator generated tests
-	$(PY) -m black runtime generator generated tests
+	$(PY) -m ruff check --fix runtime generator generated tests examples
+	$(PY) -m black runtime generator generated tests examples
 
 typecheck: $(STAMP)
-	$(PY) -m mypy runtime generator generated
+	$(PY) -m mypy runtime generator generated examples
 
 server: $(STAMP)
 	$(PY) -m tests.harness serve
+
+demo: $(STAMP)
+	$(PY) -m tests.harness.demo --out "$(DEMO_OUT)"
 
 bench: $(STAMP)
 	@echo "make bench: not yet implemented (see the benchmarks issue)"; exit 2
