@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from runtime._access import ReadableAsDict
 from runtime.models import TERMINAL_STATUSES
 
 
@@ -39,7 +40,7 @@ class SessionEvent(StrEnum):
     """Any event this module has no model for (``name`` keeps the server's event name)."""
 
 
-class Event(BaseModel):
+class Event(ReadableAsDict, BaseModel):
     """Base of every event: its kind, the server's event name and ``timestamp`` (epoch seconds).
 
     ``event["field"]`` and ``event.get("field")`` read a field or an undeclared payload key.
@@ -51,20 +52,6 @@ class Event(BaseModel):
     name: str
     timestamp: int | None = None
     queue_id: str | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        if key in type(self).model_fields or hasattr(type(self), key):
-            return getattr(self, key)
-        extra = self.model_extra or {}
-        if key in extra:
-            return extra[key]
-        raise KeyError(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
     def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
         """Whether this event is about one of these queue items or batches."""

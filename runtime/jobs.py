@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from runtime._access import ReadableAsDict
 from runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
 from runtime.events import (
     Event,
@@ -29,7 +30,7 @@ from runtime.events import (
 from runtime.models import TERMINAL_STATUSES, SessionQueueItem
 
 
-class Job(BaseModel):
+class Job(ReadableAsDict, BaseModel):
     """One queue item of a submission, as it ended (or stands).
 
     ``duration_seconds`` is the server's ``completed_at - started_at`` when both are known, else
@@ -59,11 +60,8 @@ class Job(BaseModel):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
 
-
-class SubmitResult(BaseModel):
+class SubmitResult(ReadableAsDict, BaseModel):
     """What one submission enqueued: ``item_ids`` ascending (the order they run at equal
     priority). ``result["batch_id"]`` works as well as ``result.batch_id``."""
 
@@ -73,9 +71,6 @@ class SubmitResult(BaseModel):
     requested: int
     priority: int
     item_ids: list[int]
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
 
 
 @dataclass

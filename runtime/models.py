@@ -10,12 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from runtime._access import ReadableAsDict
+
 ImageCategory = Literal["general", "mask", "control", "user", "other"]
 QueueItemStatus = Literal["pending", "in_progress", "waiting", "completed", "failed", "canceled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 
 
-class ServerModel(BaseModel):
+class ServerModel(ReadableAsDict, BaseModel):
     """Base of the DTOs: fields the server adds beyond the declared ones are kept."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)

@@ -147,3 +147,33 @@ def _drain(subscription: Any) -> list[Event]:
 def test_every_kind_parses_from_a_minimal_payload(name: str) -> None:
     payload = {"item_id": 1, "batch_id": "b", "status": "pending", "canceled_item_ids": []}
     assert parse_event(name, payload).type.value == name
+
+
+def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
+    from runtime.jobs import SubmitResult
+    from runtime.models import SessionQueueItem
+
+    item = SessionQueueItem.model_validate(
+        {
+            "item_id": 7,
+            "status": "completed",
+            "batch_id": "b",
+            "queue_id": "default",
+            "session_id": "s",
+            "priority": 0,
+            "created_at": "2026-01-01 00:00:00",
+            "updated_at": "2026-01-01 00:00:01",
+            "session": {"id": "s", "graph": {}},
+            "origin": "ivkgen",
+        }
+    )
+    assert (item["status"], item["item_id"], item.get("origin")) == ("completed", 7, "ivkgen")
+    assert item.get("missing", "N/A") == "N/A"
+    result = SubmitResult(
+        batch_id="b", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[7]
+    )
+    assert result["item_ids"] == [7]
+    import pytest
+
+    with pytest.raises(KeyError):
+        result["nope"]
