@@ -173,7 +173,5 @@ def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
         batch_id="b", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[7]
     )
     assert result["item_ids"] == [7]
-    import pytest
-
     with pytest.raises(KeyError):
         result["nope"]
