@@ -90,7 +90,9 @@ class WorkflowDefinition(BaseModel):
     ) -> WorkflowDefinition:
         """Validate a workflow dict (deep-copied) and check its node types against ``catalog``."""
         if not isinstance(data, Mapping) or "nodes" not in data or "meta" not in data:
-            raise WorkflowError(f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta')")
+            raise WorkflowError(
+                f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta')", source=source
+            )
         try:
             definition = cls.model_validate(copy.deepcopy(dict(data)))
         except ValidationError as exc:

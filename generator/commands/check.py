@@ -9,6 +9,7 @@ Errors make the check fail; warnings (a node saved by an older InvokeAI) do not.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +120,10 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
             if close
             else "the server has no models installed"
         )
-        if named and close:
-            advice += f"; pass --set {named.name}={close[0].name!r} to ivkgen run"
+        same_kind = [m for m in close if (m.base, m.type) == (value.get("base"), value.get("type"))]
+        if named and same_kind:
+            assignment = shlex.quote(f"{named.name}={same_kind[0].name}")
+            advice += f"; pass --set {assignment} to ivkgen run"
         found.append(Finding("error", f"{where}: model {wanted} is not installed; {advice}"))
     return found
 
@@ -171,7 +174,8 @@ def check_command(
         print(f"{finding.severity}: {finding.message}")
     errors = sum(f.severity == "error" for f in findings)
     if errors:
-        print(f"{errors} problem{'s' if errors > 1 else ''}: fix them before running the workflow")
+        what = "1 problem: fix it" if errors == 1 else f"{errors} problems: fix them"
+        print(f"{what} before running the workflow")
         return 1
     print("ok: the server knows every node and model, and every required input has a value")
     return 0

@@ -176,7 +176,10 @@ def add_image(handle: WorkflowHandle, text: str) -> None:
         )
     if not path.is_file():
         raise CommandError(f"--image {text}: no such file {str(path)!r}")
-    handle.set_input_image(named.entry.input_index, path)
+    try:
+        handle.set_input_image(named.entry.input_index, path)
+    except ValueError as exc:
+        raise CommandError(f"--image {text}: {exc}") from None
 
 
 async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
@@ -250,7 +253,8 @@ async def _follow(
         await handle.wait_for_completion(timeout=options.timeout)
         progress.close()
         images = await handle.get_outputs_async()
-        return [await save_image(client, image, options.out) for image in images]
+        unique = {image.image_name: image for image in images}  # cached nodes repeat images
+        return [await save_image(client, image, options.out) for image in unique.values()]
 
 
 async def _after_interrupt(handle: WorkflowHandle) -> None:
