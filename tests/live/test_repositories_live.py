@@ -20,9 +20,7 @@ from PIL import Image
 from runtime import AsyncInvokeAIClient, InvokeAIClient, NotFoundError, SessionQueueItem
 from runtime.catalog import default_catalog
 from runtime.errors import WorkflowError
-from tests.harness.install import venv_dir
-
-DEFAULT_WORKFLOWS = "lib/python3.11/site-packages/invokeai/app/services/workflow_records"
+from tests.harness.install import default_workflows_dir
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +208,7 @@ def test_workflow_library_round_trip(
 
 
 def test_every_default_workflow_downloads_as_a_definition(client: InvokeAIClient) -> None:
-    folder = venv_dir() / DEFAULT_WORKFLOWS / "default_workflows"
+    folder = default_workflows_dir()
     shipped = {json.loads(p.read_text())["id"]: p for p in folder.glob("*.json")}
     page = client.workflow_repo.list_workflows(categories=["default"], per_page=100)
     assert {item.workflow_id for item in page.items} == set(shipped)

@@ -24,13 +24,10 @@ from runtime.form import form_field_refs
 from runtime.handle import WorkflowHandle
 from runtime.workflow import WorkflowDefinition
 from tests.conftest import REPO, SHARED
-from tests.harness.install import venv_dir
+from tests.harness.install import default_workflows_dir
 from tests.live._queue import discard, enqueue, paused, produced_images, wait_until_ended
 
-DEFAULTS = (
-    venv_dir()
-    / "lib/python3.11/site-packages/invokeai/app/services/workflow_records/default_workflows"
-)
+DEFAULTS = default_workflows_dir()
 FILES = [
     *sorted(DEFAULTS.glob("*.json")),
     *sorted((SHARED / "data" / "workflows").glob("*.json")),

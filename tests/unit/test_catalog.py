@@ -16,13 +16,10 @@ from generator.fields import generate_fields
 from generator.openapi import load_file
 from runtime.catalog import Catalog, UnknownNodeTypeError, default_catalog
 from runtime.fields import IvkCollectionField, IvkFloatField, IvkValueField
-from tests.harness.install import ensure_server_venv, venv_dir
+from tests.harness.install import default_workflows_dir, ensure_server_venv
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "data" / "openapi" / "invokeai-6.14.2.json"
-DEFAULT_WORKFLOWS = (
-    "lib/python3.11/site-packages/invokeai/app/services/workflow_records/default_workflows"
-)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +146,7 @@ def test_importing_runtime_and_generated_loads_no_generator_dependencies() -> No
 def _default_workflow_inputs() -> Iterator[tuple[str, str, str, dict[str, Any], bool]]:
     """(workflow file, node type, field name, saved input, connected) for every node input."""
     ensure_server_venv()
-    folder = venv_dir() / DEFAULT_WORKFLOWS
+    folder = default_workflows_dir()
     files = sorted(folder.glob("*.json"))
     assert len(files) >= 26, folder
     for path in files:
