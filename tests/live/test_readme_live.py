@@ -1,0 +1,110 @@
+"""Every code block of README.md, in document order, against the real server.
+
+python blocks run in a subprocess (the README's URL replaced by the test server's) and all of
+them pass ``mypy --strict``; the excerpt of a generated module matches the committed file; bash
+blocks name existing make targets and their ``ivkgen`` and example commands run; each text block
+shows lines of the output of the bash block before it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+README_URL = "http://127.0.0.1:9090"
+EXCERPT = "# excerpt of generated/sd15_text_to_image.py"
+BLOCKS = re.findall(r"^```(\w+)\n(.*?)^```$", (REPO / "README.md").read_text(), re.M | re.S)
+BIN = Path(sys.executable).parent
+MAKE_TARGETS = set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
+
+_last_output: list[str] = [""]
+
+
+def block_id(block: tuple[str, str]) -> str:
+    return f"{block[0]}:{block[1].splitlines()[0][:40]}"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the checkout where the README's relative paths resolve."""
+    folder = tmp_path_factory.mktemp("readme")
+    (folder / "data").symlink_to(REPO / "data")
+    return folder
+
+
+def run(command: list[str], cwd: Path) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=400)
+    assert (
+        done.returncode == 0
+    ), f"{shlex.join(command)}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    return done.stdout + done.stderr
+
+
+def check_command(line: str, url: str, cwd: Path) -> str:
+    words = shlex.split(line.replace(README_URL, url), comments=True)
+    if not words:
+        return ""
+    if words[0] == "make":
+        assert words[1] in MAKE_TARGETS, f"README names `make {words[1]}`, not in the Makefile"
+        return ""
+    if words[:2] == ["source", ".venv/bin/activate"]:
+        assert (BIN / "activate").is_file()
+        return ""
+    if words[0] == "ivkgen":
+        return run([str(BIN / "ivkgen"), *words[1:]], cwd)
+    if words[0] == "python" and words[1].startswith("examples/"):
+        return run([sys.executable, str(REPO / words[1]), *words[2:]], cwd)
+    raise AssertionError(f"README command not covered by this test: {line}")
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=block_id)
+def test_readme_block(block: tuple[str, str], server_url: str, workdir: Path) -> None:
+    language, code = block
+    if language == "bash":
+        _last_output[0] = "".join(
+            check_command(line, server_url, workdir) for line in code.splitlines()
+        )
+    elif language == "text":
+        missing = [line for line in code.splitlines() if line.strip() not in _last_output[0]]
+        assert not missing, f"not in the output of the commands above: {missing}"
+    elif code.startswith(EXCERPT):
+        module = (REPO / "generated" / "sd15_text_to_image.py").read_text()
+        assert [line for line in code.splitlines()[1:] if line.strip() not in module] == []
+    elif "email=" in code:  # a login needs a multi-user server: compiled here, typed below
+        compile(code, "README auth block", "exec")
+    else:
+        script = workdir / "block.py"
+        script.write_text(code.replace(README_URL, server_url))
+        run([sys.executable, str(script)], workdir)
+
+
+def test_every_python_block_passes_mypy_strict(tmp_path: Path) -> None:
+    python = [code for language, code in BLOCKS if language == "python"]
+    assert len(python) >= 6
+    files = []
+    for index, code in enumerate(python):
+        files.append(tmp_path / f"readme_block_{index}.py")
+        files[-1].write_text(code)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(REPO / "pyproject.toml"),
+            *map(str, files),
+        ],
+        REPO,
+    )
+
+
+def test_every_block_is_checked() -> None:
+    assert {language for language, _ in BLOCKS} == {"bash", "text", "python"}
