@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -128,11 +128,14 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
     return found
 
 
-def input_findings(handle: WorkflowHandle) -> list[Finding]:
-    """Form inputs without a required value or with a value the schema rejects."""
+def input_findings(handle: WorkflowHandle, uploading: Collection[int] = ()) -> list[Finding]:
+    """Form inputs without a required value or with a value the schema rejects; inputs in
+    ``uploading`` get their image at submission."""
     named = named_inputs(handle)
     found: list[Finding] = []
     for index, problems in handle.validate_inputs().items():
+        if index in uploading:
+            continue
         item: NamedInput = named[index]
         for problem in problems:
             found.append(

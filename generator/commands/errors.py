@@ -29,7 +29,8 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
     (AuthError, "pass --email and --password (or set INVOKEAI_EMAIL and INVOKEAI_PASSWORD)"),
     (
         ServerValidationError,
-        "run `ivkgen check WORKFLOW.json --server URL` to see what the server does not accept",
+        "fix the node or field named above (with --set, or in the InvokeAI workflow editor, "
+        "then export the workflow again)",
     ),
     (
         JobFailedError,

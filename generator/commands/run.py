@@ -17,6 +17,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from generator.commands.errors import CommandError
 from generator.commands.inputs import NamedInput, find_named, load_handle
 from generator.progress import Progress
 from runtime.client import AsyncInvokeAIClient
-from runtime.errors import IvkgenError
+from runtime.errors import IvkgenError, NotFoundError
+from runtime.events import InvocationCompleteEvent
 from runtime.fields import (
     IvkAnyField,
     IvkCollectionField,
@@ -164,8 +166,9 @@ async def _set_model(
     pick_model(handle, named.entry.input_index, name, found)
 
 
-def add_image(handle: WorkflowHandle, text: str) -> None:
-    """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted."""
+def add_image(handle: WorkflowHandle, text: str) -> int:
+    """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted.
+    Returns the input's index."""
     key, value = split_assignment(text, "--image")
     named = find_named(handle, key)
     path = Path(value)
@@ -180,6 +183,36 @@ def add_image(handle: WorkflowHandle, text: str) -> None:
         handle.set_input_image(named.entry.input_index, path)
     except ValueError as exc:
         raise CommandError(f"--image {text}: {exc}") from None
+    return named.entry.input_index
+
+
+class MadeImages:
+    """The images the job's nodes reported (``invocation_complete``), by name -> session id.
+
+    After Ctrl-C they are deleted: the session the server keeps for a canceled item may not list
+    them yet. An image is deleted only if its record names the job's session (a cached node
+    reports an image an earlier session made)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, str] = {}
+
+    def record(self, event: InvocationCompleteEvent) -> None:
+        if event.image_name and event.session_id:
+            self._sessions[event.image_name] = event.session_id
+
+    async def delete(self, client: AsyncInvokeAIClient, skip: Collection[str]) -> list[str]:
+        deleted: list[str] = []
+        for name, session_id in self._sessions.items():
+            if name in skip:
+                continue
+            try:
+                dto = await client.image_repo.get_image_dto(name)
+                if dto.session_id == session_id:
+                    await client.image_repo.delete_image(name)
+                    deleted.append(name)
+            except NotFoundError:
+                continue
+        return deleted
 
 
 async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
@@ -201,18 +234,18 @@ async def run_workflow(options: RunOptions) -> int:
         lookups = ServerLookups(client)
         for text in options.sets:
             await set_input(handle, lookups, text)
-        for text in options.images:
-            add_image(handle, text)
-        problems = input_findings(handle)
+        uploading = [add_image(handle, text) for text in options.images]
+        problems = input_findings(handle, uploading)
         if problems:
             raise CommandError("; ".join(p.message for p in problems))
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
         progress = Progress(sys.stderr, node_labels(handle.definition, handle.catalog))
+        made = MadeImages()
         try:
-            paths = await _follow(client, handle, progress, options, board_id)
+            paths = await _follow(client, handle, progress, made, options, board_id)
         except asyncio.CancelledError:
             progress.close()
-            await _after_interrupt(handle)
+            await _after_interrupt(client, handle, made)
             return INTERRUPTED
         finally:
             progress.close()
@@ -237,16 +270,21 @@ async def _follow(
     client: AsyncInvokeAIClient,
     handle: WorkflowHandle,
     progress: Progress,
+    made: MadeImages,
     options: RunOptions,
     board_id: str | None,
 ) -> list[Path]:
+    def complete(event: InvocationCompleteEvent) -> None:
+        made.record(event)
+        progress.complete(event)
+
     async with handle:  # cancels an unfinished job and deletes the uploads on the way out
         result = await handle.submit(
             board_id=board_id,
             runs=options.runs,
             on_invocation_started=progress.started,
             on_invocation_progress=progress.progress,
-            on_invocation_complete=progress.complete,
+            on_invocation_complete=complete,
             on_invocation_error=progress.error,
         )
         progress.set_items(result.item_ids)
@@ -257,7 +295,9 @@ async def _follow(
         return [await save_image(client, image, options.out) for image in unique.values()]
 
 
-async def _after_interrupt(handle: WorkflowHandle) -> None:
+async def _after_interrupt(
+    client: AsyncInvokeAIClient, handle: WorkflowHandle, made: MadeImages
+) -> None:
     """Ctrl-C: the job is canceled and the uploads are gone (``_follow``); delete the images
     the canceled job made, then report."""
     task = asyncio.current_task()
@@ -267,6 +307,7 @@ async def _after_interrupt(handle: WorkflowHandle) -> None:
     if handle.batch_id is not None:
         try:
             deleted = await handle.cleanup_outputs_async()
+            deleted += await made.delete(client, deleted)
         except IvkgenError as exc:
             print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
     canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
