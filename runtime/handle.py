@@ -90,9 +90,10 @@ class WorkflowHandle(SubmissionMixin):
             listing = "; ".join(
                 f"[{i.input_index}] {i.label} ({i.node_name}.{i.field_name})" for i in found
             )
+            labels = ", ".join(repr(i.label) for i in self._inputs) or "none"
             raise InputLookupError(
                 f"workflow {self._definition.name!r}: {problem} {wanted}"
-                + (f": {listing}; use the index" if found else "")
+                + (f": {listing}; use the index" if found else f"; its inputs are {labels}")
             )
         return found[0]
 

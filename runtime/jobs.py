@@ -262,7 +262,8 @@ class JobTracker:
                 )
                 raise JobFailedError(
                     f"queue item {job.id} of batch {self.batch_id} failed{where}: "
-                    f"{job.error_type}: {job.error_message}",
+                    f"{job.error_type}: {job.error_message}; fix that node's inputs and submit "
+                    "again",
                     item_id=job.id,
                     batch_id=self.batch_id,
                     error_type=job.error_type,

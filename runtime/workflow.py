@@ -91,14 +91,16 @@ class WorkflowDefinition(BaseModel):
         """Validate a workflow dict (deep-copied) and check its node types against ``catalog``."""
         if not isinstance(data, Mapping) or "nodes" not in data or "meta" not in data:
             raise WorkflowError(
-                f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta')", source=source
+                f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta'); pass a workflow "
+                "exported from the InvokeAI workflow editor",
+                source=source,
             )
         try:
             definition = cls.model_validate(copy.deepcopy(dict(data)))
         except ValidationError as exc:
             cause = _structure_error(exc)
             raise WorkflowError(
-                f"{source}: {_describe(exc)}",
+                f"{source}: {_describe(exc)}; export it again from the InvokeAI workflow editor",
                 source=source,
                 node_id=cause.node_id if cause else None,
                 node_type=cause.node_type if cause else None,
@@ -113,9 +115,14 @@ class WorkflowDefinition(BaseModel):
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise WorkflowError(f"{source}: cannot read: {exc.strerror}", source=source) from None
+            raise WorkflowError(
+                f"{source}: cannot read: {exc.strerror}; check the path", source=source
+            ) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise WorkflowError(f"{source}: not JSON: {exc}", source=source) from None
+            raise WorkflowError(
+                f"{source}: not JSON: {exc}; export it again from the InvokeAI workflow editor",
+                source=source,
+            ) from None
         return cls.from_dict(data, catalog=catalog, source=source)
 
     def to_dict(self) -> dict[str, Any]:

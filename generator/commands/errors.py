@@ -6,8 +6,6 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from runtime.errors import (
     AuthError,
     InputLookupError,
@@ -16,7 +14,6 @@ from runtime.errors import (
     JobTimeoutError,
     ServerValidationError,
     TransportError,
-    WorkflowError,
 )
 
 
@@ -34,8 +31,8 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
     ),
     (
         JobFailedError,
-        "fix the failing node's inputs (`ivkgen inputs WORKFLOW.json` lists them) and run "
-        "again; the InvokeAI log has the server's traceback",
+        "`ivkgen inputs WORKFLOW.json` lists the inputs; the InvokeAI log has the server's "
+        "traceback",
     ),
     (JobTimeoutError, "the job was canceled; pass a larger --timeout to wait longer"),
     (
@@ -48,10 +45,6 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
 
 def hint(exc: Exception) -> str | None:
     """What to do about ``exc``, on the command line."""
-    if isinstance(exc, WorkflowError) and not isinstance(exc, InputLookupError) and exc.source:
-        if not Path(exc.source).is_file():
-            return "check the workflow file's path"
-        return "export the workflow again from the InvokeAI workflow editor and pass that file"
     return next((text for kind, text in _HINTS if isinstance(exc, kind)), None)
 
 

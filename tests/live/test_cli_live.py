@@ -148,7 +148,8 @@ def test_failed_job_exits_1_with_the_servers_error(
     assert "ivkgen: error: queue item " in err
     assert "failed in node 'Crop Missing' (crop)" in err
     assert "ImageRecordNotFoundException" in err
-    assert "ivkgen: hint: fix the failing node's inputs" in err
+    assert "fix that node's inputs and submit again" in err
+    assert "ivkgen: hint: `ivkgen inputs WORKFLOW.json` lists the inputs" in err
     assert list(tmp_path.glob("*.png")) == []
 
 

@@ -126,8 +126,7 @@ def test_missing_workflow_file_says_to_check_the_path(
 ) -> None:
     code, _, err = run_main(capsys, "inputs", str(tmp_path / "nope.json"))
     assert code == 1
-    assert "nope.json: cannot read: No such file or directory" in err
-    assert "hint: check the workflow file's path" in err
+    assert "nope.json: cannot read: No such file or directory; check the path" in err
 
 
 @pytest.mark.parametrize(
@@ -146,7 +145,7 @@ def test_bad_workflow_file_says_to_export_it_again(
     code, _, err = run_main(capsys, "inputs", str(path))
     assert code == 1
     assert message in err
-    assert "hint: export the workflow again from the InvokeAI workflow editor" in err
+    assert "the InvokeAI workflow editor" in err
 
 
 def test_unreachable_server_says_to_start_one_or_fix_the_url(
@@ -228,8 +227,8 @@ def test_job_errors_get_the_command_line_step() -> None:
     failed = JobFailedError("queue item 3 failed in node 'Crop'", item_id=3)
     assert report(failed) == [
         "ivkgen: error: queue item 3 failed in node 'Crop'",
-        "ivkgen: hint: fix the failing node's inputs (`ivkgen inputs WORKFLOW.json` lists them) "
-        "and run again; the InvokeAI log has the server's traceback",
+        "ivkgen: hint: `ivkgen inputs WORKFLOW.json` lists the inputs; the InvokeAI log has the "
+        "server's traceback",
     ]
     timeout = JobTimeoutError("batch b: still unfinished", item_id=3)
     assert report(timeout)[1] == (
