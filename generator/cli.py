@@ -252,7 +252,9 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         help="upload a local image for an image input (repeatable; deleted after the run)",
     )
-    parser.add_argument("--out", metavar="DIR", default="outputs", help="where images go")
+    parser.add_argument(
+        "--out", metavar="DIR", default="outputs", help="where images go (default: outputs)"
+    )
     parser.add_argument(
         "--runs", metavar="N", type=_positive(int), default=1, help="run the workflow N times"
     )

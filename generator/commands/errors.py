@@ -34,7 +34,7 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
         "`ivkgen inputs WORKFLOW.json` lists the inputs; the InvokeAI log has the server's "
         "traceback",
     ),
-    (JobTimeoutError, "the job was canceled; pass a larger --timeout to wait longer"),
+    (JobTimeoutError, "pass a larger --timeout to wait longer"),
     (
         JobCanceledError,
         "the job was canceled on the server (another client or a restart); run it again",

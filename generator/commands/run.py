@@ -8,7 +8,8 @@ existing board (it is never created: the error lists the boards there are).
 
 The job runs with the async client: events drive the progress display, the images of the output
 nodes are downloaded into the output folder, and the uploads are deleted at the end, also when
-the job fails. Ctrl-C cancels the job, deletes the uploads and the images the job made so far.
+the job fails. Ctrl-C (or ``--timeout``) cancels the job, deletes the uploads and the images
+the job made so far.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from generator.commands.errors import CommandError
 from generator.commands.inputs import NamedInput, find_named, load_handle
 from generator.progress import Progress
 from runtime.client import AsyncInvokeAIClient
-from runtime.errors import IvkgenError, NotFoundError
+from runtime.errors import IvkgenError, JobTimeoutError, NotFoundError
 from runtime.events import InvocationCompleteEvent
 from runtime.fields import (
     IvkAnyField,
@@ -244,9 +245,25 @@ async def run_workflow(options: RunOptions) -> int:
         try:
             paths = await _follow(client, handle, progress, made, options, board_id)
         except asyncio.CancelledError:
+            _uncancel()
             progress.close()
-            await _after_interrupt(client, handle, made)
+            deleted = await _delete_made(client, handle, made)
+            canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
+            print(
+                f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads "
+                f"and {len(deleted)} image(s) the job made",
+                file=sys.stderr,
+            )
             return INTERRUPTED
+        except JobTimeoutError as exc:
+            progress.close()
+            await _delete_made(client, handle, made)
+            raise JobTimeoutError(
+                f"queue item(s) {', '.join(map(str, handle.item_ids))} did not finish within "
+                f"{options.timeout:g} s; they were canceled",
+                item_id=exc.item_id,
+                batch_id=exc.batch_id,
+            ) from None
         finally:
             progress.close()
     for path in paths:
@@ -295,27 +312,26 @@ async def _follow(
         return [await save_image(client, image, options.out) for image in unique.values()]
 
 
-async def _after_interrupt(
-    client: AsyncInvokeAIClient, handle: WorkflowHandle, made: MadeImages
-) -> None:
-    """Ctrl-C: the job is canceled and the uploads are gone (``_follow``); delete the images
-    the canceled job made, then report."""
+def _uncancel() -> None:
+    """Ctrl-C was handled here: the task goes on (to clean up and return the exit code)."""
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
-    deleted: list[str] = []
-    if handle.batch_id is not None:
-        try:
-            deleted = await handle.cleanup_outputs_async()
-            deleted += await made.delete(client, deleted)
-        except IvkgenError as exc:
-            print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
-    canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
-    print(
-        f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads and "
-        f"{len(deleted)} image(s) the job made",
-        file=sys.stderr,
-    )
+
+
+async def _delete_made(
+    client: AsyncInvokeAIClient, handle: WorkflowHandle, made: MadeImages
+) -> list[str]:
+    """After ``_follow`` canceled the job and deleted the uploads: delete the images the
+    canceled job made."""
+    if handle.batch_id is None:
+        return []
+    try:
+        deleted = await handle.cleanup_outputs_async()
+        return deleted + await made.delete(client, deleted)
+    except IvkgenError as exc:
+        print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
+        return []
 
 
 def run_command(options: RunOptions) -> int:

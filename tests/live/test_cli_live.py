@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,13 @@ def test_graph_the_server_rejects_exits_1_naming_the_edge(
     assert "ivkgen: hint: fix the node or field named above" in err
 
 
+def wait_until_idle(client: InvokeAIClient, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while client.queue_repo.get_status().processor.is_processing:
+        assert time.monotonic() < deadline, "the server is still processing"
+        time.sleep(0.2)
+
+
 def slow_workflow_with_an_image_input(blurs: int = 12) -> dict[str, Any]:
     """The uploaded image scaled to 2048 px, then blurred again and again: seconds of work."""
     nodes = [
@@ -188,12 +196,30 @@ def slow_workflow_with_an_image_input(blurs: int = 12) -> dict[str, Any]:
     return workflow(nodes, edges, exposed=[("resize", "image")], name="slow")
 
 
+def test_timeout_cancels_the_job_and_says_how_to_wait_longer(
+    capsys: pytest.CaptureFixture[str], server_url: str, client: InvokeAIClient, tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png(32, 32))
+    path = write(tmp_path, slow_workflow_with_an_image_input(), "slow.json")
+    code, _, err = run_main(
+        capsys, "run", path, "--server", server_url, "--image", f"Photo={photo}", "--timeout", "1"
+    )
+    assert code == 1
+    assert "did not finish within 1 s; they were canceled" in err
+    assert "ivkgen: hint: pass a larger --timeout to wait longer" in err
+    item_id = int(err.split("queue item(s) ")[1].split()[0])
+    assert client.queue_repo.get_queue_item(item_id).status == "canceled"
+    wait_until_idle(client)  # the node running when it was canceled still finishes
+
+
 def test_ctrl_c_cancels_the_job_and_deletes_what_the_run_made(
     server_url: str, client: InvokeAIClient, tmp_path: Path
 ) -> None:
     photo = tmp_path / "photo.png"
     photo.write_bytes(png(32, 32))
     path = write(tmp_path, slow_workflow_with_an_image_input(), "slow.json")
+    wait_until_idle(client)
     before = image_count(client)
     command = [sys.executable, "-m", "generator.cli", "run", path, "--server", server_url]
     process = subprocess.Popen(
