@@ -7,6 +7,7 @@ OPENAPI := data/openapi/invokeai-6.14.2.json
 OUT ?= generated
 DEMO_OUT ?= out/demo
 PYTEST_FLAGS ?=
+BENCH_FLAGS ?=
 
 .PHONY: setup gen gen-fields regen openapi test test-fast lint format typecheck server bench demo clean
 
@@ -54,7 +55,7 @@ demo: $(STAMP)
 	$(PY) -m tests.harness.demo --out "$(DEMO_OUT)"
 
 bench: $(STAMP)
-	@echo "make bench: not yet implemented (see the benchmarks issue)"; exit 2
+	$(PY) -m bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,189 @@
+"""Benchmarks without a server: generation, import time and client CPU per job."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Figure, Row, scaled, timed
+
+REPO = Path(__file__).resolve().parent.parent
+OPENAPI = REPO / "data" / "openapi" / "invokeai-6.14.2.json"
+IVKGEN = Path(sys.executable).parent / "ivkgen"
+IMPORT_IVKGEN = "import runtime, generated.sd15_text_to_image"
+IMPORT_PYCLIENT = "import invokeai_py_client"
+DRIVE_PYCLIENT = Path(__file__).with_name("drive_pyclient.py")
+
+
+@dataclass(frozen=True)
+class Offline:
+    """Where the inputs are and how many times each figure is measured."""
+
+    workflows: tuple[Path, ...]
+    largest: Path
+    cpu_workflow: Path
+    pyclient_python: Path
+    cold_runs: int
+    cpu_runs: int
+
+
+def _target(seconds: float, unit: str, factor: float) -> Figure:
+    return Figure((seconds * factor,), unit)
+
+
+def _cold(command: list[str], runs: int) -> tuple[float, ...]:
+    def once() -> None:
+        subprocess.run(command, check=True, capture_output=True, cwd=REPO)
+
+    return timed(once, runs)
+
+
+def generation_rows(cfg: Offline) -> list[Row]:
+    from generator.module import generate_module
+    from runtime.catalog import default_catalog
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ivkgen-bench-") as out:
+        gen = [str(IVKGEN), "gen", "-o", out, "--openapi", str(OPENAPI)]
+        cold = _cold([*gen, str(cfg.largest)], cfg.cold_runs)
+        catalog = default_catalog()
+        warm = timed(lambda: generate_module(cfg.largest, Path(out), catalog), cfg.cpu_runs)
+        every = _cold([*gen, *map(str, cfg.workflows)], cfg.cold_runs)
+        fields = _cold([str(IVKGEN), "fields", "--openapi", str(OPENAPI), "-o", out], cfg.cold_runs)
+    largest = cfg.largest.name
+    for metric, samples, limit in (
+        (f"`ivkgen gen` {largest}, cold process", cold, 0.5),
+        (f"`ivkgen gen` {largest}, in-process", warm, 0.5),
+        (f"`ivkgen gen` all {len(cfg.workflows)} committed workflows, one process", every, 3.0),
+        ("`ivkgen fields` on the 6.14.2 spec, cold process", fields, 3.0),
+    ):
+        figure = scaled(samples, 1.0, "s")
+        rows.append(
+            Row(
+                "1 generation",
+                metric,
+                figure,
+                "target",
+                _target(limit, "s", 1.0),
+                f"< {limit} s",
+                figure.median < limit,
+            )
+        )
+    return rows
+
+
+def import_seconds(python: Path, statement: str) -> float:
+    """Seconds spent importing in a fresh interpreter (``-X importtime``, top-level imports)."""
+    done = subprocess.run(
+        [str(python), "-X", "importtime", "-c", statement],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    total = 0
+    for line in done.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].startswith(" ") and not parts[2].startswith("  "):
+            total += int(parts[1]) if parts[1].strip().isdigit() else 0
+    return total / 1e6
+
+
+def import_rows(cfg: Offline) -> list[Row]:
+    ivkgen = tuple(
+        import_seconds(Path(sys.executable), IMPORT_IVKGEN) for _ in range(cfg.cold_runs)
+    )
+    pyclient = tuple(
+        import_seconds(cfg.pyclient_python, IMPORT_PYCLIENT) for _ in range(cfg.cold_runs)
+    )
+    mine, theirs = scaled(ivkgen, 1e3, "ms"), scaled(pyclient, 1e3, "ms")
+    return [
+        Row(
+            "2 import",
+            "`import runtime, generated.sd15_text_to_image`, cold process",
+            mine,
+            "`import invokeai_py_client`",
+            theirs,
+            "< 150 ms and <= 0.25x",
+            mine.median < 150 and mine.median <= theirs.median / 4,
+        )
+    ]
+
+
+def _set_and_build(cfg: Offline) -> Callable[[], Any]:
+    from runtime import WorkflowDefinition, WorkflowHandle
+
+    handle = WorkflowHandle(WorkflowDefinition.from_file(cfg.cpu_workflow))
+    prompt, width = handle.find_input("Positive Prompt"), handle.find_input("Output Width")
+    take = iter(range(10**9))
+
+    def once() -> Any:
+        n = next(take)
+        prompt.field.value = f"a lighthouse at dusk, take {n}"  # type: ignore[attr-defined]
+        width.field.value = 1024 + 64 * (n % 2)  # type: ignore[attr-defined]
+        return handle.build_enqueue_body()
+
+    return once
+
+
+def dict_floor(workflow: dict[str, Any]) -> dict[str, Any]:
+    """The least a conversion can do: invocation nodes with their values, default edges."""
+    nodes = {
+        node["id"]: {
+            "id": node["id"],
+            "type": node["data"]["type"],
+            **{k: f["value"] for k, f in node["data"]["inputs"].items() if "value" in f},
+        }
+        for node in workflow["nodes"]
+        if node["type"] == "invocation"
+    }
+    edges = [
+        {
+            "source": {"node_id": e["source"], "field": e["sourceHandle"]},
+            "destination": {"node_id": e["target"], "field": e["targetHandle"]},
+        }
+        for e in workflow["edges"]
+        if e["type"] == "default"
+    ]
+    return {"batch": {"graph": {"id": "g", "nodes": nodes, "edges": edges}, "runs": 1}}
+
+
+def _floor(cfg: Offline) -> Callable[[], Any]:
+    from runtime import WorkflowDefinition, WorkflowHandle
+
+    workflow = json.loads(cfg.cpu_workflow.read_text())
+    nodes = {node["id"]: node for node in workflow["nodes"]}
+    handle = WorkflowHandle(WorkflowDefinition.from_file(cfg.cpu_workflow))
+    prompt, width = (
+        nodes[entry.node_id]["data"]["inputs"][entry.field_name]
+        for entry in (handle.find_input("Positive Prompt"), handle.find_input("Output Width"))
+    )
+    take = iter(range(10**9))
+
+    def once() -> Any:
+        n = next(take)
+        prompt["value"] = f"a lighthouse at dusk, take {n}"
+        width["value"] = 1024 + 64 * (n % 2)
+        return dict_floor(workflow)
+
+    return once
+
+
+def cpu_rows(cfg: Offline) -> list[Row]:
+    mine = scaled(timed(_set_and_build(cfg), cfg.cpu_runs, warmup=5), 1e3, "ms")
+    floor = scaled(timed(_floor(cfg), cfg.cpu_runs, warmup=5), 1e3, "ms")
+    command = [str(cfg.pyclient_python), str(DRIVE_PYCLIENT), "cpu", str(cfg.cpu_workflow)]
+    done = subprocess.run([*command, str(cfg.cpu_runs)], check=True, capture_output=True)
+    theirs = scaled(json.loads(done.stdout)["samples"], 1e3, "ms")
+    metric = f"set 2 inputs + enqueue body, {cfg.cpu_workflow.name}, in-process"
+    met = mine.median <= 0.3
+    return [
+        Row("3 client CPU", metric, mine, "invokeai-py-client", theirs, "<= 0.3 ms", met),
+        Row("3 client CPU", metric, mine, "bare dict comprehension", floor, "<= 0.3 ms", met),
+    ]
