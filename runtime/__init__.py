@@ -1,65 +1,70 @@
 """ivkgen runtime: load InvokeAI workflows, submit them to a server, track them, collect outputs.
 
-The public API is re-exported here once; the modules behind it are private.
+The public API is re-exported here once; the modules behind it are private and load on first
+use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap.
 """
 
-from runtime.client import AsyncInvokeAIClient, InvokeAIClient
-from runtime.errors import (
-    AuthError,
-    HTTPStatusError,
-    IvkgenError,
-    JobCanceledError,
-    JobError,
-    JobFailedError,
-    JobTimeoutError,
-    NotFoundError,
-    RequestTimeoutError,
-    ServerUnreachableError,
-    ServerValidationError,
-    TransportError,
-    WorkflowError,
-)
-from runtime.events import Event, SessionEvent
-from runtime.fields import (
-    IvkBooleanField,
-    IvkCollectionField,
-    IvkEnumField,
-    IvkField,
-    IvkFloatField,
-    IvkIntegerField,
-    IvkSchedulerField,
-    IvkStringField,
-)
-from runtime.form import IvkWorkflowInput
-from runtime.handle import WorkflowHandle
-from runtime.jobs import Job, SubmitResult
-from runtime.models import (
-    BatchStatus,
-    BoardDTO,
-    EnqueueBatchResult,
-    ImageDTO,
-    ModelConfig,
-    QueueAndProcessorStatus,
-    SessionQueueItem,
-    WorkflowRecord,
-)
-from runtime.outputs import OutputImage
-from runtime.repositories import (
-    AsyncBoardHandle,
-    AsyncBoardRepository,
-    AsyncImageRepository,
-    AsyncModelRepository,
-    AsyncQueueRepository,
-    AsyncWorkflowRepository,
-    BoardHandle,
-    BoardRepository,
-    ImageRepository,
-    ModelRepository,
-    QueueRepository,
-    WorkflowRepository,
-)
-from runtime.socket import EventSocket
-from runtime.workflow import WorkflowDefinition
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.client import AsyncInvokeAIClient, InvokeAIClient
+    from runtime.errors import (
+        AuthError,
+        HTTPStatusError,
+        IvkgenError,
+        JobCanceledError,
+        JobError,
+        JobFailedError,
+        JobTimeoutError,
+        NotFoundError,
+        RequestTimeoutError,
+        ServerUnreachableError,
+        ServerValidationError,
+        TransportError,
+        WorkflowError,
+    )
+    from runtime.events import Event, SessionEvent
+    from runtime.fields import (
+        IvkBooleanField,
+        IvkCollectionField,
+        IvkEnumField,
+        IvkField,
+        IvkFloatField,
+        IvkIntegerField,
+        IvkSchedulerField,
+        IvkStringField,
+    )
+    from runtime.form import IvkWorkflowInput
+    from runtime.handle import WorkflowHandle
+    from runtime.jobs import Job, SubmitResult
+    from runtime.models import (
+        BatchStatus,
+        BoardDTO,
+        EnqueueBatchResult,
+        ImageDTO,
+        ModelConfig,
+        QueueAndProcessorStatus,
+        SessionQueueItem,
+        WorkflowRecord,
+    )
+    from runtime.outputs import OutputImage
+    from runtime.repositories import (
+        AsyncBoardHandle,
+        AsyncBoardRepository,
+        AsyncImageRepository,
+        AsyncModelRepository,
+        AsyncQueueRepository,
+        AsyncWorkflowRepository,
+        BoardHandle,
+        BoardRepository,
+        ImageRepository,
+        ModelRepository,
+        QueueRepository,
+        WorkflowRepository,
+    )
+    from runtime.socket import EventSocket
+    from runtime.workflow import WorkflowDefinition
 
 __all__ = [
     "AsyncBoardHandle",
@@ -115,3 +120,71 @@ __all__ = [
     "WorkflowRecord",
     "WorkflowRepository",
 ]
+
+_HOME = {
+    "AsyncBoardHandle": "runtime.repositories",
+    "AsyncBoardRepository": "runtime.repositories",
+    "AsyncImageRepository": "runtime.repositories",
+    "AsyncInvokeAIClient": "runtime.client",
+    "AsyncModelRepository": "runtime.repositories",
+    "AsyncQueueRepository": "runtime.repositories",
+    "AsyncWorkflowRepository": "runtime.repositories",
+    "AuthError": "runtime.errors",
+    "BatchStatus": "runtime.models",
+    "BoardDTO": "runtime.models",
+    "BoardHandle": "runtime.repositories",
+    "BoardRepository": "runtime.repositories",
+    "EnqueueBatchResult": "runtime.models",
+    "Event": "runtime.events",
+    "EventSocket": "runtime.socket",
+    "HTTPStatusError": "runtime.errors",
+    "ImageDTO": "runtime.models",
+    "ImageRepository": "runtime.repositories",
+    "InvokeAIClient": "runtime.client",
+    "IvkBooleanField": "runtime.fields",
+    "IvkCollectionField": "runtime.fields",
+    "IvkEnumField": "runtime.fields",
+    "IvkField": "runtime.fields",
+    "IvkFloatField": "runtime.fields",
+    "IvkIntegerField": "runtime.fields",
+    "IvkSchedulerField": "runtime.fields",
+    "IvkStringField": "runtime.fields",
+    "IvkWorkflowInput": "runtime.form",
+    "IvkgenError": "runtime.errors",
+    "Job": "runtime.jobs",
+    "JobCanceledError": "runtime.errors",
+    "JobError": "runtime.errors",
+    "JobFailedError": "runtime.errors",
+    "JobTimeoutError": "runtime.errors",
+    "ModelConfig": "runtime.models",
+    "ModelRepository": "runtime.repositories",
+    "NotFoundError": "runtime.errors",
+    "OutputImage": "runtime.outputs",
+    "QueueAndProcessorStatus": "runtime.models",
+    "QueueRepository": "runtime.repositories",
+    "RequestTimeoutError": "runtime.errors",
+    "ServerUnreachableError": "runtime.errors",
+    "ServerValidationError": "runtime.errors",
+    "SessionEvent": "runtime.events",
+    "SessionQueueItem": "runtime.models",
+    "SubmitResult": "runtime.jobs",
+    "TransportError": "runtime.errors",
+    "WorkflowDefinition": "runtime.workflow",
+    "WorkflowError": "runtime.errors",
+    "WorkflowHandle": "runtime.handle",
+    "WorkflowRecord": "runtime.models",
+    "WorkflowRepository": "runtime.repositories",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runtime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -36,7 +36,7 @@ class IvkField(BaseModel, Generic[T]):
     construction and on every assignment, and never appear in ``to_json_dict()``.
     """
 
-    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+    model_config = ConfigDict(validate_assignment=True, extra="forbid", defer_build=True)
 
     ge: int | float | None = Field(default=None, exclude=True, repr=False)
     le: int | float | None = Field(default=None, exclude=True, repr=False)
