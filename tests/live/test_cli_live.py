@@ -18,7 +18,9 @@ from PIL import Image
 from generator.cli import main
 from runtime.client import InvokeAIClient
 from tests.conftest import REPO
+from tests.harness.server import InvokeAIServer
 from tests.live._runs import blur_inputs_workflow, failing_workflow, image_count, png
+from tests.live.test_auth_live import ADMIN, ADMIN_PASSWORD
 from tests.unit._workflows import edge, field, node, workflow
 
 TEAM = REPO / "data" / "workflows"
@@ -245,3 +247,23 @@ def test_ctrl_c_cancels_the_job_and_deletes_what_the_run_made(
     assert client.queue_repo.get_queue_item(item_id).status == "canceled"
     assert image_count(client) == before  # the upload and the resized image are deleted
     assert out == ""
+
+
+def test_multi_user_server_needs_a_login_and_says_how(
+    capsys: pytest.CaptureFixture[str], multiuser_invokeai: InvokeAIServer
+) -> None:
+    url = multiuser_invokeai.url
+    with InvokeAIClient.from_url(url) as anonymous:
+        if anonymous.get_auth_status().setup_required:
+            anonymous.setup_admin(ADMIN, ADMIN_PASSWORD, display_name="Admin")
+    code, _, err = run_main(capsys, "check", PIPELINE, "--server", url)
+    assert code == 1
+    assert "was refused (401)" in err
+    assert "ivkgen: hint: pass --email and --password (or set INVOKEAI_EMAIL and " in err
+    login = ["--email", ADMIN, "--password", ADMIN_PASSWORD]
+    code, out, err = run_main(capsys, "check", PIPELINE, "--server", url, *login)
+    assert code == 0, err
+    assert out.endswith(
+        "ok: the server knows every node and model, and every required input " "has a value\n"
+    )
+    assert ADMIN_PASSWORD not in out + err
