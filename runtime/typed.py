@@ -28,13 +28,13 @@ from pydantic import BaseModel, ConfigDict
 
 from runtime.errors import WorkflowError
 from runtime.fields import IvkField, IvkValueField
-from runtime.handle import WorkflowHandle
 from runtime.outputs import OutputImage
 from runtime.repositories.images import SupportsSave
 from runtime.workflow import WorkflowDefinition
 
 if TYPE_CHECKING:
     from runtime.client import AsyncInvokeAIClient, InvokeAIClient
+    from runtime.handle import WorkflowHandle
     from runtime.models import ModelConfig
 
 __all__ = [
@@ -182,10 +182,16 @@ class Workflow(Generic[InputsT, OutputsT]):
             self._definition = WorkflowDefinition.from_file(self.source)
         return self._definition
 
+    def _new_handle(self) -> WorkflowHandle:
+        # imported here: the handle brings the client stack, which a module import does not need
+        from runtime.handle import WorkflowHandle
+
+        return WorkflowHandle(self.definition)
+
     def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
         """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model
         names are then resolved against its server)."""
-        handle = WorkflowHandle(self.definition)
+        handle = self._new_handle()
         by_name = inputs.apply_to(handle)
         if client is not None:
             handle.bind_client(client)
@@ -197,7 +203,7 @@ class Workflow(Generic[InputsT, OutputsT]):
 
     async def ahandle(self, inputs: InputsT, client: AsyncInvokeAIClient) -> WorkflowHandle:
         """``handle()`` for an async client."""
-        handle = WorkflowHandle(self.definition)
+        handle = self._new_handle()
         by_name = inputs.apply_to(handle)
         handle.bind_client(client)
         for index, name in by_name.items():
