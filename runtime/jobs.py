@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from runtime._access import ReadableAsDict
 from runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
 from runtime.events import (
     Event,
+    InvocationCompleteEvent,
     InvocationErrorEvent,
     InvocationEvent,
     QueueClearedEvent,
@@ -88,6 +89,11 @@ class _ItemState:
     ended: float | None = None
     deleted: bool = False
     item: SessionQueueItem | None = None
+    images: dict[str, str] = field(default_factory=dict)
+
+    def record_image(self, event: InvocationCompleteEvent) -> None:
+        if event.image_name and event.session_id:
+            self.images[event.image_name] = event.session_id
 
 
 class JobTracker:
@@ -140,6 +146,8 @@ class JobTracker:
             state = self._items.get(event.item_id)
             if state is not None and state.status == "pending":
                 state.status = "in_progress"
+            if state is not None and isinstance(event, InvocationCompleteEvent):
+                state.record_image(event)
             return False
         if isinstance(event, QueueItemsCanceledEvent):
             for item_id in event.canceled_item_ids:
@@ -215,6 +223,11 @@ class JobTracker:
         if not self._terminal(state) or state.deleted:
             return False
         return state.item is None or not state.item.is_terminal
+
+    def reported_images(self) -> dict[str, str]:
+        """Images the items' nodes reported as made (``invocation_complete``): name -> session
+        id. A canceled item's stored session may not list them yet."""
+        return {name: sid for state in self._items.values() for name, sid in state.images.items()}
 
     def queue_items(self) -> list[SessionQueueItem]:
         """The last polled queue item of each item (those polled at least once)."""

@@ -542,6 +542,8 @@ class SubmissionMixin:
             for item in run.tracker.queue_items():
                 for name in created_image_names(item, self.catalog):
                     sessions.setdefault(name, item.session_id)
+            for name, session_id in run.tracker.reported_images().items():
+                sessions.setdefault(name, session_id)
         mine: list[str] = []
         for name, session_id in sessions.items():
             if name in state.deleted_outputs:

@@ -18,7 +18,6 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,7 @@ from generator.commands.errors import CommandError
 from generator.commands.inputs import NamedInput, find_named, load_handle
 from generator.progress import Progress
 from runtime.client import AsyncInvokeAIClient
-from runtime.errors import IvkgenError, JobTimeoutError, NotFoundError
-from runtime.events import InvocationCompleteEvent
+from runtime.errors import IvkgenError, JobTimeoutError
 from runtime.fields import (
     IvkAnyField,
     IvkCollectionField,
@@ -187,35 +185,6 @@ def add_image(handle: WorkflowHandle, text: str) -> int:
     return named.entry.input_index
 
 
-class MadeImages:
-    """The images the job's nodes reported (``invocation_complete``), by name -> session id.
-
-    After Ctrl-C they are deleted: the session the server keeps for a canceled item may not list
-    them yet. An image is deleted only if its record names the job's session (a cached node
-    reports an image an earlier session made)."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, str] = {}
-
-    def record(self, event: InvocationCompleteEvent) -> None:
-        if event.image_name and event.session_id:
-            self._sessions[event.image_name] = event.session_id
-
-    async def delete(self, client: AsyncInvokeAIClient, skip: Collection[str]) -> list[str]:
-        deleted: list[str] = []
-        for name, session_id in self._sessions.items():
-            if name in skip:
-                continue
-            try:
-                dto = await client.image_repo.get_image_dto(name)
-                if dto.session_id == session_id:
-                    await client.image_repo.delete_image(name)
-                    deleted.append(name)
-            except NotFoundError:
-                continue
-        return deleted
-
-
 async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
     data = await client.image_repo.download_image(image.image_name)
     target = folder / safe_file_name(image.image_name)
@@ -241,13 +210,12 @@ async def run_workflow(options: RunOptions) -> int:
             raise CommandError("; ".join(p.message for p in problems))
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
         progress = Progress(sys.stderr, node_labels(handle.definition, handle.catalog))
-        made = MadeImages()
         try:
-            paths = await _follow(client, handle, progress, made, options, board_id)
+            paths = await _follow(client, handle, progress, options, board_id)
         except asyncio.CancelledError:
             _uncancel()
             progress.close()
-            deleted = await _delete_made(client, handle, made)
+            deleted = await _delete_outputs(handle)
             canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
             print(
                 f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads "
@@ -257,7 +225,7 @@ async def run_workflow(options: RunOptions) -> int:
             return INTERRUPTED
         except JobTimeoutError as exc:
             progress.close()
-            await _delete_made(client, handle, made)
+            await _delete_outputs(handle)
             raise JobTimeoutError(
                 f"queue item(s) {', '.join(map(str, handle.item_ids))} did not finish within "
                 f"{options.timeout:g} s; they were canceled",
@@ -287,21 +255,16 @@ async def _follow(
     client: AsyncInvokeAIClient,
     handle: WorkflowHandle,
     progress: Progress,
-    made: MadeImages,
     options: RunOptions,
     board_id: str | None,
 ) -> list[Path]:
-    def complete(event: InvocationCompleteEvent) -> None:
-        made.record(event)
-        progress.complete(event)
-
     async with handle:  # cancels an unfinished job and deletes the uploads on the way out
         result = await handle.submit(
             board_id=board_id,
             runs=options.runs,
             on_invocation_started=progress.started,
             on_invocation_progress=progress.progress,
-            on_invocation_complete=complete,
+            on_invocation_complete=progress.complete,
             on_invocation_error=progress.error,
         )
         progress.set_items(result.item_ids)
@@ -319,16 +282,13 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-async def _delete_made(
-    client: AsyncInvokeAIClient, handle: WorkflowHandle, made: MadeImages
-) -> list[str]:
+async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
     """After ``_follow`` canceled the job and deleted the uploads: delete the images the
-    canceled job made."""
+    canceled job made (the ones its session lists and the ones its events reported)."""
     if handle.batch_id is None:
         return []
     try:
-        deleted = await handle.cleanup_outputs_async()
-        return deleted + await made.delete(client, deleted)
+        return await handle.cleanup_outputs_async()
     except IvkgenError as exc:
         print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
         return []

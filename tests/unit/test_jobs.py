@@ -153,3 +153,16 @@ def test_items_are_kept_in_id_order_whatever_the_server_order() -> None:
     assert JobTracker("default", "b", [9, 3, 5]).item_ids == [3, 5, 9]
     with pytest.raises(ValueError, match="no queue items"):
         JobTracker("default", "b", [])
+
+
+def test_images_reported_by_complete_events_are_remembered_per_item() -> None:
+    jobs = tracker(1, 2)
+
+    def complete(item_id: int, result: dict[str, Any], batch_id: str = "b1") -> Any:
+        payload = {"item_id": item_id, "batch_id": batch_id, "session_id": f"s{item_id}"}
+        return parse_event("invocation_complete", {**payload, "result": result})
+
+    jobs.feed(complete(1, {"type": "image_output", "image": {"image_name": "a.png"}}))
+    jobs.feed(complete(2, {"type": "integer_output", "value": 3}))
+    jobs.feed(complete(9, {"type": "image_output", "image": {"image_name": "x.png"}}, "other"))
+    assert jobs.reported_images() == {"a.png": "s1"}
