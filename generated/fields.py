@@ -12,11 +12,46 @@ be "not set"); each ``Ivk<Name>Field`` class adds what the runtime needs to hold
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, RootModel
 
 from runtime.fields import IvkBoundingBoxMixin, IvkColorMixin, IvkResourceMixin, IvkStructField
+
+SchedulerName: TypeAlias = Literal[
+    "ddim",
+    "ddpm",
+    "deis",
+    "deis_k",
+    "lms",
+    "lms_k",
+    "pndm",
+    "heun",
+    "heun_k",
+    "euler",
+    "euler_k",
+    "euler_a",
+    "kdpm_2",
+    "kdpm_2_k",
+    "kdpm_2_a",
+    "kdpm_2_a_k",
+    "dpmpp_2s",
+    "dpmpp_2s_k",
+    "dpmpp_2m",
+    "dpmpp_2m_k",
+    "dpmpp_2m_sde",
+    "dpmpp_2m_sde_k",
+    "dpmpp_3m",
+    "dpmpp_3m_k",
+    "dpmpp_sde",
+    "dpmpp_sde_k",
+    "er_sde",
+    "unipc",
+    "unipc_k",
+    "lcm",
+    "tcd",
+]
+"""The scheduler names this InvokeAI accepts (inputs whose ``ui_type`` is ``SchedulerField``)."""
 
 
 class BaseModelType(StrEnum):

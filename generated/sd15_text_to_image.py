@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from generated.fields import IvkBoardField, IvkModelIdentifierField
+from generated.fields import IvkBoardField, IvkModelIdentifierField, SchedulerName
 from runtime.typed import At, OutputAt, OutputImage, Workflow, WorkflowInputs, WorkflowOutputs
 
 __all__ = ["Sd15TextToImage", "Sd15TextToImageInputs", "Sd15TextToImageOutputs"]
@@ -39,42 +39,7 @@ class Sd15TextToImageInputs(WorkflowInputs):
     cfg_scale: Annotated[float, At("denoise_latents:kd9Gf2leMe", "cfg_scale")] = 7.5
     'CFG Scale -- node "Denoise" (denoise_latents), field cfg_scale. Classifier-Free Guidance scale'
 
-    scheduler: Annotated[
-        Literal[
-            "ddim",
-            "ddpm",
-            "deis",
-            "deis_k",
-            "lms",
-            "lms_k",
-            "pndm",
-            "heun",
-            "heun_k",
-            "euler",
-            "euler_k",
-            "euler_a",
-            "kdpm_2",
-            "kdpm_2_k",
-            "kdpm_2_a",
-            "kdpm_2_a_k",
-            "dpmpp_2s",
-            "dpmpp_2s_k",
-            "dpmpp_2m",
-            "dpmpp_2m_k",
-            "dpmpp_2m_sde",
-            "dpmpp_2m_sde_k",
-            "dpmpp_3m",
-            "dpmpp_3m_k",
-            "dpmpp_sde",
-            "dpmpp_sde_k",
-            "er_sde",
-            "unipc",
-            "unipc_k",
-            "lcm",
-            "tcd",
-        ],
-        At("denoise_latents:kd9Gf2leMe", "scheduler"),
-    ] = "euler"
+    scheduler: Annotated[SchedulerName, At("denoise_latents:kd9Gf2leMe", "scheduler")] = "euler"
     'Scheduler -- node "Denoise" (denoise_latents), field scheduler. Scheduler to use during inference'
 
     model: Annotated[IvkModelIdentifierField | str, At("main_model_loader:2pkAFEn3z5", "model")]

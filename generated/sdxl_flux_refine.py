@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from generated.fields import IvkBoardField, IvkModelIdentifierField
+from generated.fields import IvkBoardField, IvkModelIdentifierField, SchedulerName
 from runtime.typed import At, OutputAt, OutputImage, Workflow, WorkflowInputs, WorkflowOutputs
 
 __all__ = ["SdxlFluxRefine", "SdxlFluxRefineInputs", "SdxlFluxRefineOutputs"]
@@ -52,40 +52,7 @@ class SdxlFluxRefineInputs(WorkflowInputs):
     'Output Board -- node "save_image" (save_image), field board. The board to save the image to'
 
     sdxl_generation_scheduler: Annotated[
-        Literal[
-            "ddim",
-            "ddpm",
-            "deis",
-            "deis_k",
-            "lms",
-            "lms_k",
-            "pndm",
-            "heun",
-            "heun_k",
-            "euler",
-            "euler_k",
-            "euler_a",
-            "kdpm_2",
-            "kdpm_2_k",
-            "kdpm_2_a",
-            "kdpm_2_a_k",
-            "dpmpp_2s",
-            "dpmpp_2s_k",
-            "dpmpp_2m",
-            "dpmpp_2m_k",
-            "dpmpp_2m_sde",
-            "dpmpp_2m_sde_k",
-            "dpmpp_3m",
-            "dpmpp_3m_k",
-            "dpmpp_sde",
-            "dpmpp_sde_k",
-            "er_sde",
-            "unipc",
-            "unipc_k",
-            "lcm",
-            "tcd",
-        ],
-        At("f7a96570-59e0-400d-8fc9-889a438534c0", "scheduler"),
+        SchedulerName, At("f7a96570-59e0-400d-8fc9-889a438534c0", "scheduler")
     ] = "euler_a"
     'Scheduler -- node "SDXL Generation" (denoise_latents_meta), field scheduler. Scheduler to use during inference'
 

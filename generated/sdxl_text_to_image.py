@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from generated.fields import IvkBoardField, IvkModelIdentifierField
+from generated.fields import IvkBoardField, IvkModelIdentifierField, SchedulerName
 from runtime.typed import At, OutputAt, OutputImage, Workflow, WorkflowInputs, WorkflowOutputs
 
 __all__ = ["SdxlTextToImage", "SdxlTextToImageInputs", "SdxlTextToImageOutputs"]
@@ -54,42 +54,9 @@ class SdxlTextToImageInputs(WorkflowInputs):
     cfg_scale: Annotated[float, At("denoise_latents:TRC0Y88EWe", "cfg_scale")] = 7.5
     'CFG Scale -- node "denoise_latents" (denoise_latents), field cfg_scale. Classifier-Free Guidance scale'
 
-    scheduler: Annotated[
-        Literal[
-            "ddim",
-            "ddpm",
-            "deis",
-            "deis_k",
-            "lms",
-            "lms_k",
-            "pndm",
-            "heun",
-            "heun_k",
-            "euler",
-            "euler_k",
-            "euler_a",
-            "kdpm_2",
-            "kdpm_2_k",
-            "kdpm_2_a",
-            "kdpm_2_a_k",
-            "dpmpp_2s",
-            "dpmpp_2s_k",
-            "dpmpp_2m",
-            "dpmpp_2m_k",
-            "dpmpp_2m_sde",
-            "dpmpp_2m_sde_k",
-            "dpmpp_3m",
-            "dpmpp_3m_k",
-            "dpmpp_sde",
-            "dpmpp_sde_k",
-            "er_sde",
-            "unipc",
-            "unipc_k",
-            "lcm",
-            "tcd",
-        ],
-        At("denoise_latents:TRC0Y88EWe", "scheduler"),
-    ] = "dpmpp_3m_k"
+    scheduler: Annotated[SchedulerName, At("denoise_latents:TRC0Y88EWe", "scheduler")] = (
+        "dpmpp_3m_k"
+    )
     'Scheduler -- node "denoise_latents" (denoise_latents), field scheduler. Scheduler to use during inference'
 
     board: Annotated[IvkBoardField | None, At("canvas_output:JbPTiAJ26r", "board")] = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from datamodel_code_generator.format import PythonVersion
 
 from generator import GeneratorError, generator_version
 from generator.openapi import Schemas, Spec, build_catalog, input_structs, ivk_class_name, ref_name
-from generator.render import render_python, write_files
+from generator.render import import_sections, render_python, write_files
 from runtime.catalog import CATALOG_FILE, FIELDS_MODULE
 
 BASE_CLASS = "runtime.fields.IvkStructField"
@@ -153,23 +152,6 @@ def _models(schemas: Schemas, names: list[str]) -> tuple[dict[str, set[str]], st
     return imports, body
 
 
-def _import_sections(imports: dict[str, set[str]]) -> list[list[tuple[str, list[str]]]]:
-    """``from`` imports grouped like isort: __future__, stdlib, third party, first party."""
-
-    def section(module: str) -> int:
-        top = module.split(".")[0]
-        if top == "__future__":
-            return 0
-        if top in sys.stdlib_module_names:
-            return 1
-        return 3 if top in ("runtime", "generated", "generator") else 2
-
-    groups: list[list[tuple[str, list[str]]]] = [[], [], [], []]
-    for module in sorted(imports):
-        groups[section(module)].append((module, sorted(imports[module])))
-    return [group for group in groups if group]
-
-
 def render_fields(spec: Spec) -> str:
     """The source of ``fields.py`` for ``spec``."""
     schemas = spec.schemas
@@ -178,6 +160,9 @@ def render_fields(spec: Spec) -> str:
     imports, body = _models(schemas, ref_closure(schemas, roots))
     imports.setdefault("__future__", set()).add("annotations")
     imports.setdefault("typing", set()).add("ClassVar")
+    schedulers = scheduler_names(build_catalog(spec))
+    if schedulers:
+        imports["typing"].update({"Literal", "TypeAlias"})
     imports.setdefault("runtime.fields", set()).update(
         base for cls in classes for base in cls.bases if base.startswith("Ivk")
     )
@@ -185,10 +170,20 @@ def render_fields(spec: Spec) -> str:
         "fields.py.j2",
         str(Path(spec.source).name) if "://" not in spec.source else spec.source,
         header=_header(spec),
-        import_sections=_import_sections(imports),
+        import_sections=import_sections(imports),
         models=body,
         classes=classes,
+        scheduler_names=schedulers,
     )
+
+
+def scheduler_names(catalog: dict[str, Any]) -> list[str]:
+    """The scheduler names of the first input typed ``SchedulerField`` (they all share them)."""
+    for node in catalog["nodes"]:
+        for spec in node["inputs"]:
+            if spec["ui_type"] == "SchedulerField" and spec["choices"]:
+                return list(spec["choices"])
+    return []
 
 
 def render_catalog(spec: Spec) -> str:

@@ -10,11 +10,11 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from generator import GeneratorError, generator_version
 from generator.naming import class_name, input_name, input_names, module_name, numbered
-from generator.render import render_python, write_files
+from generator.render import import_sections, render_python, write_files
 from runtime import fields
 from runtime.catalog import Catalog, InputSpec
 from runtime.errors import WorkflowError
@@ -37,13 +37,13 @@ _ALSO_ACCEPTED = {"IvkModelIdentifierField": "str", "IvkImageField": "ImageSourc
 _IMPORTED_FROM = {
     **dict.fromkeys(("Annotated", "Any", "ClassVar", "Literal"), "typing"),
     "Field": "pydantic",
+    "SchedulerName": "generated.fields",
     **dict.fromkeys(
         ("At", "ImageSource", "OutputAt", "OutputImage", "Workflow", "WorkflowInputs"),
         "runtime.typed",
     ),
     "WorkflowOutputs": "runtime.typed",
 }
-_SECTIONS = {"typing": 0, "pydantic": 1}
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,11 @@ class WorkflowModule:
     class_name: str
 
 
-def value_type(spec: InputSpec, field_class: str) -> tuple[str, set[str]]:
+def value_type(spec: InputSpec, field_class: str, catalog: Catalog) -> tuple[str, set[str]]:
     """The Python type of an input's value, from the catalog (never from the value)."""
+    schedulers = getattr(catalog.fields_module, "SchedulerName", None)
+    if spec.choices is not None and schedulers and spec.choices == get_args(schedulers):
+        return "SchedulerName", {"SchedulerName"}
     if spec.choices is not None:
         return f"Literal[{', '.join(repr(choice) for choice in spec.choices)}]", {"Literal"}
     if field_class in _ALSO_ACCEPTED:
@@ -93,7 +96,9 @@ def value_type(spec: InputSpec, field_class: str) -> tuple[str, set[str]]:
     return field_class, {field_class}
 
 
-def _declaration(name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type: str) -> InputDecl:
+def _declaration(
+    name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type: str, catalog: Catalog
+) -> InputDecl:
     field_class = type(entry.field).__name__
     value = entry.field.to_json_dict()
     names = {"Annotated", "At"}
@@ -104,7 +109,7 @@ def _declaration(name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type:
     else:
         default = f"{field_class}.model_validate({value!r})"
         names.add(field_class)
-    python_type, type_names = value_type(spec, field_class)
+    python_type, type_names = value_type(spec, field_class, catalog)
     names |= type_names
     if default == "None" or (spec.nullable and default is not None):
         python_type += " | None"
@@ -132,7 +137,7 @@ def input_decls(handle: WorkflowHandle) -> list[InputDecl]:
     for name, entry in zip(names, entries, strict=True):
         node_type = nodes[entry.node_id]["type"]
         spec = handle.catalog.node(node_type).inputs[entry.field_name]
-        decls.append(_declaration(name, entry, spec, node_type))
+        decls.append(_declaration(name, entry, spec, node_type, handle.catalog))
     return decls
 
 
@@ -156,19 +161,15 @@ def _field_module(name: str) -> str:
     return "runtime.fields" if hasattr(fields, name) else "generated.fields"
 
 
-def import_sections(names: set[str]) -> list[list[str]]:
-    """``from X import a, b`` lines for ``names``: standard library, third party, first party."""
-    by_module: dict[str, list[str]] = {}
-    for name in sorted(names):
+def imports_of(names: set[str]) -> dict[str, set[str]]:
+    """Module -> names to import, for the names a module's code uses."""
+    by_module: dict[str, set[str]] = {"__future__": {"annotations"}}
+    for name in names:
         module = _IMPORTED_FROM.get(name) or _field_module(name)
         if not module:
             raise GeneratorError(f"no import known for {name!r}")
-        by_module.setdefault(module, []).append(name)
-    sections: list[list[str]] = [[], [], []]
-    for module in sorted(by_module):
-        section = _SECTIONS.get(module.split(".")[0], 2)
-        sections[section].append(f"from {module} import {', '.join(by_module[module])}")
-    return [lines for lines in sections if lines]
+        by_module.setdefault(module, set()).add(name)
+    return by_module
 
 
 def _relative(source: Path, out_dir: Path) -> str:
@@ -200,7 +201,7 @@ def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModu
         "class_name": name,
         "inputs": inputs,
         "outputs": outputs,
-        "import_sections": import_sections(names),
+        "import_sections": import_sections(imports_of(names)),
     }
     label = f"{source} -> {module}.py"
     text = render_python("workflow_module.py.j2", label, **context)

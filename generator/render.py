@@ -6,6 +6,7 @@ import ast
 import contextlib
 import functools
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,3 +98,20 @@ def _restore(done: list[tuple[Path, bytes | None]]) -> None:
             path.unlink(missing_ok=True)
         else:
             path.write_bytes(old)
+
+
+def import_sections(imports: dict[str, set[str]]) -> list[list[tuple[str, list[str]]]]:
+    """``from`` imports grouped like isort: __future__, stdlib, third party, first party."""
+
+    def section(module: str) -> int:
+        top = module.split(".")[0]
+        if top == "__future__":
+            return 0
+        if top in sys.stdlib_module_names:
+            return 1
+        return 3 if top in ("runtime", "generated", "generator") else 2
+
+    groups: list[list[tuple[str, list[str]]]] = [[], [], [], []]
+    for module in sorted(imports):
+        groups[section(module)].append((module, sorted(imports[module])))
+    return [group for group in groups if group]
