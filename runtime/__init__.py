@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from runtime.form import IvkWorkflowInput
     from runtime.handle import WorkflowHandle
+    from runtime.imaging import OutputImage
     from runtime.jobs import Job, SubmitResult
     from runtime.models import (
         BatchStatus,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
         SessionQueueItem,
         WorkflowRecord,
     )
-    from runtime.outputs import OutputImage
     from runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
@@ -159,7 +159,7 @@ _HOME = {
     "ModelConfig": "runtime.models",
     "ModelRepository": "runtime.repositories",
     "NotFoundError": "runtime.errors",
-    "OutputImage": "runtime.outputs",
+    "OutputImage": "runtime.imaging",
     "QueueAndProcessorStatus": "runtime.models",
     "QueueRepository": "runtime.repositories",
     "RequestTimeoutError": "runtime.errors",

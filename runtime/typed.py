@@ -3,7 +3,8 @@
 A generated module declares ``<Name>Inputs(WorkflowInputs)`` whose attributes carry an
 ``At(node_id, field)`` marker, ``<Name>Outputs(WorkflowOutputs)`` whose attributes carry an
 ``OutputAt(node_id)``, and ``<Name>(Workflow[...])`` with the source's path and sha256. Everything
-that runs lives here, so a runtime fix never needs a regeneration.
+that runs lives here, so a runtime fix never needs a regeneration. What runs loads on first use
+(the workflow model, the handle and its client stack): a generated module's import stays light.
 """
 
 from __future__ import annotations
@@ -28,14 +29,13 @@ from pydantic import BaseModel, ConfigDict
 
 from runtime.errors import WorkflowError
 from runtime.fields import IvkField, IvkValueField
-from runtime.outputs import OutputImage
-from runtime.repositories.images import SupportsSave
-from runtime.workflow import WorkflowDefinition
+from runtime.imaging import OutputImage, SupportsSave
 
 if TYPE_CHECKING:
     from runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from runtime.handle import WorkflowHandle
     from runtime.models import ModelConfig
+    from runtime.workflow import WorkflowDefinition
 
 __all__ = [
     "At",
@@ -179,11 +179,12 @@ class Workflow(Generic[InputsT, OutputsT]):
                     SourceChangedWarning,
                     stacklevel=2,
                 )
+            from runtime.workflow import WorkflowDefinition
+
             self._definition = WorkflowDefinition.from_file(self.source)
         return self._definition
 
     def _new_handle(self) -> WorkflowHandle:
-        # imported here: the handle brings the client stack, which a module import does not need
         from runtime.handle import WorkflowHandle
 
         return WorkflowHandle(self.definition)

@@ -7,12 +7,13 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
 from runtime._core import Call, operation, parse_bytes, parse_json, parse_model
+from runtime.imaging import SupportsSave
 from runtime.models import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
 from runtime.repositories._base import AsyncRepository, SyncRepository
 
@@ -34,13 +35,6 @@ _EXTENSIONS = {
     "image/tiff": ".tif",
     "image/webp": ".webp",
 }
-
-
-@runtime_checkable
-class SupportsSave(Protocol):
-    """A PIL image (anything with ``save(fp, format=...)``)."""
-
-    def save(self, fp: Any, format: Any = ..., **params: Any) -> None: ...
 
 
 ImageSource = str | os.PathLike[str] | bytes | bytearray | SupportsSave
