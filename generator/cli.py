@@ -37,8 +37,11 @@ def _fields(args: argparse.Namespace) -> int:
         spec = load_file(args.openapi, args.invokeai_version)
     written = generate_fields(spec, args.output)
     elapsed = time.perf_counter() - started
-    names = ", ".join(str(path) for path in written)
-    print(f"ivkgen: wrote {names} for InvokeAI {spec.invokeai_version} in {elapsed:.2f} s")
+    folders = sorted({str(path.parent) for path in written})
+    print(
+        f"ivkgen: wrote {len(written)} files in {', '.join(folders)} for InvokeAI "
+        f"{spec.invokeai_version} in {elapsed:.2f} s"
+    )
     return 0
 
 

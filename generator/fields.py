@@ -1,18 +1,24 @@
-"""Emit ``generated/fields.py`` (the ``Ivk*`` struct classes) and ``generated/catalog.json``.
+"""Emit the ``generated/fields`` package (the ``Ivk*`` struct classes) and ``catalog.json``.
 
 datamodel-code-generator turns the ``$ref`` closure of the struct schemas that invocation inputs
 can hold into pydantic models (every property optional, so an input can be "not set"; closed
-enums become ``StrEnum``s). The ``fields.py.j2`` template wraps each input struct in an
+enums become ``StrEnum``s). The ``fields_part.py.j2`` template wraps each input struct in an
 ``Ivk<Name>Field`` class with its required keys, its ``.value`` key for resources, and the
 hand-written helpers from :mod:`runtime.fields`.
+
+The classes are split into small private modules so that importing a generated workflow module
+builds only the classes it uses: each input struct (with its ``Ivk`` class) anchors a module,
+and a model goes into the module of its only user, else into a module of its own. The package's
+``__init__.py`` (``fields.py.j2``) names every class and loads its module on first use.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +27,10 @@ from datamodel_code_generator.enums import DataModelType
 from datamodel_code_generator.format import PythonVersion
 
 from generator import GeneratorError, generator_version
+from generator.naming import numbered
 from generator.openapi import Schemas, Spec, build_catalog, input_structs, ivk_class_name, ref_name
-from generator.render import import_sections, render_python, write_files
-from runtime.catalog import CATALOG_FILE, FIELDS_MODULE
+from generator.render import all_order, import_sections, render_python, write_files
+from runtime.catalog import CATALOG_FILE, FIELDS_PACKAGE
 
 BASE_CLASS = "runtime.fields.IvkStructField"
 MIXINS = {"ColorField": "IvkColorMixin", "BoundingBoxField": "IvkBoundingBoxMixin"}
@@ -53,19 +60,27 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-def ref_closure(schemas: Schemas, roots: list[str]) -> list[str]:
-    """``roots`` and every schema they reach through ``$ref``, sorted."""
+def reachable(roots: Iterable[str], edges: Callable[[str], Iterable[str]]) -> set[str]:
+    """``roots`` and every name they reach through ``edges``."""
     seen: set[str] = set()
     pending = list(roots)
     while pending:
         name = pending.pop()
-        if name in seen:
-            continue
+        if name not in seen:
+            seen.add(name)
+            pending.extend(edges(name))
+    return seen
+
+
+def ref_closure(schemas: Schemas, roots: list[str]) -> list[str]:
+    """``roots`` and every schema they reach through ``$ref``, sorted."""
+
+    def refs(name: str) -> Iterator[str]:
         if name not in schemas:
             raise GeneratorError(f"schema {name!r} is referenced but not defined")
-        seen.add(name)
-        pending.extend(_refs(schemas[name]))
-    return sorted(seen)
+        return _refs(schemas[name])
+
+    return sorted(reachable(roots, refs))
 
 
 def _value_key(schema: dict[str, Any]) -> str | None:
@@ -152,29 +167,161 @@ def _models(schemas: Schemas, names: list[str]) -> tuple[dict[str, set[str]], st
     return imports, body
 
 
-def render_fields(spec: Spec) -> str:
-    """The source of ``fields.py`` for ``spec``."""
+@dataclass(frozen=True)
+class Definition:
+    """One top-level statement of the models' module: the name it defines (for a statement that
+    defines none, such as ``Model.model_rebuild()``, the first name it uses), its source and
+    the names its code reads."""
+
+    name: str
+    source: str
+    uses: frozenset[str]
+    defines: bool
+    mutable_default: bool
+
+
+def definitions(body: str) -> list[Definition]:
+    """The top-level statements of ``body``, in order."""
+    lines = body.splitlines()
+    found: list[Definition] = []
+    for node in ast.parse(body).body:
+        uses = [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and type(n.ctx) is ast.Load]
+        name = _defined_name(node) or next((u for u in uses if u in {d.name for d in found}), "")
+        if not name:
+            raise GeneratorError(f"unexpected statement in the generated models: {ast.dump(node)}")
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        found.append(
+            Definition(
+                name=name,
+                source="\n".join(lines[start - 1 : node.end_lineno]),
+                uses=frozenset(uses),
+                defines=_defined_name(node) is not None,
+                mutable_default=any(
+                    isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.List | ast.Dict)
+                    for n in ast.walk(node)
+                ),
+            )
+        )
+    return found
+
+
+def _defined_name(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.ClassDef):
+        return node.name
+    target: ast.expr
+    if isinstance(node, ast.AnnAssign):
+        target = node.target
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def module_heads(defs: list[Definition], anchors: set[str]) -> dict[str, str]:
+    """Defined name -> the name its module is named after. Each of ``anchors`` (the input
+    structs) heads a module; models that use each other share one; a model that the code of one
+    module only uses joins that module; any other model heads a module of its own."""
+    order = [d.name for d in defs if d.defines]
+    deps = {d.name: sorted((d.uses & set(order)) - {d.name}) for d in defs if d.defines}
+    reach = {name: reachable(deps[name], deps.__getitem__) for name in order}
+    cycle = {
+        name: next(m for m in order if m == name or (m in reach[name] and name in reach[m]))
+        for name in order
+    }
+    after: dict[str, set[str]] = {cycle[name]: set() for name in order}
+    users: dict[str, set[str]] = {cycle[name]: set() for name in order}
+    for name in order:
+        for dep in deps[name]:
+            if cycle[dep] != cycle[name]:
+                after[cycle[name]].add(cycle[dep])
+                users[cycle[dep]].add(cycle[name])
+    anchored = {cycle[name] for name in anchors}
+    head: dict[str, str] = {}
+    for name in reversed(list(TopologicalSorter(after).static_order())):
+        user_heads = {head[user] for user in users[name]}
+        head[name] = user_heads.pop() if len(user_heads) == 1 and name not in anchored else name
+    return {name: head[cycle[name]] for name in order}
+
+
+@dataclass
+class FieldsPart:
+    """One private module of the ``fields`` package."""
+
+    head: str
+    module: str
+    definitions: list[Definition] = field(default_factory=list)
+    classes: list[FieldClass] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        """The public names this module defines, in order."""
+        models = [d.name for d in self.definitions if d.defines]
+        return models + [cls.name for cls in self.classes]
+
+
+def field_parts(defs: list[Definition], classes: list[FieldClass]) -> list[FieldsPart]:
+    """The modules of the ``fields`` package, in the order of their first model."""
+    heads = module_heads(defs, {cls.schema for cls in classes})
+    order = list(dict.fromkeys(heads[d.name] for d in defs))
+    modules = numbered(f"_{head.lower()}" for head in order)
+    parts = {head: FieldsPart(head, module) for head, module in zip(order, modules, strict=True)}
+    for definition in sorted(defs, key=lambda d: not d.defines):
+        parts[heads[definition.name]].definitions.append(definition)
+    for cls in classes:
+        parts[heads[cls.schema]].classes.append(cls)
+    return list(parts.values())
+
+
+def _part_imports(
+    part: FieldsPart, located: dict[str, str], external: dict[str, str]
+) -> dict[str, set[str]]:
+    """Module -> names for one part: sibling modules, the models' imports, the runtime bases."""
+    uses = {name for d in part.definitions for name in d.uses}
+    uses |= {base for cls in part.classes for base in cls.bases}
+    uses |= {"ClassVar"} if part.classes else set()
+    imports: dict[str, set[str]] = {"__future__": {"annotations"}}
+    for name in uses - set(part.names()):
+        module = f".{located[name]}" if name in located else external.get(name)
+        if module:
+            imports.setdefault(module, set()).add(name)
+    return imports
+
+
+def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
+    """File name -> source of every module of the ``fields`` package for ``spec``."""
     schemas = spec.schemas
     roots = input_structs(spec)
     classes = field_classes(schemas, roots)
     imports, body = _models(schemas, ref_closure(schemas, roots))
-    imports.setdefault("__future__", set()).add("annotations")
-    imports.setdefault("typing", set()).add("ClassVar")
-    schedulers = scheduler_names(build_catalog(spec))
-    if schedulers:
-        imports["typing"].update({"Literal", "TypeAlias"})
-    imports.setdefault("runtime.fields", set()).update(
-        base for cls in classes for base in cls.bases if base.startswith("Ivk")
-    )
-    return render_python(
+    parts = field_parts(definitions(body), classes)
+    located = {name: part.module for part in parts for name in part.names()}
+    external = {name: module for module, names in imports.items() for name in names}
+    external |= {base: "runtime.fields" for cls in classes for base in cls.bases}
+    external["ClassVar"] = "typing"
+    label = str(Path(spec.source).name) if "://" not in spec.source else spec.source
+    schedulers = scheduler_names(catalog)
+    files = {
+        f"{part.module}.py": render_python(
+            "fields_part.py.j2",
+            f"{label} -> {part.module}.py",
+            header=_header(spec),
+            mutable_defaults=any(d.mutable_default for d in part.definitions),
+            import_sections=import_sections(_part_imports(part, located, external)),
+            models="\n\n\n".join(d.source for d in part.definitions),
+            classes=part.classes,
+        )
+        for part in parts
+    }
+    files["__init__.py"] = render_python(
         "fields.py.j2",
-        str(Path(spec.source).name) if "://" not in spec.source else spec.source,
+        f"{label} -> __init__.py",
         header=_header(spec),
-        import_sections=import_sections(imports),
-        models=body,
-        classes=classes,
         scheduler_names=schedulers,
+        type_imports=import_sections({f".{p.module}": set(p.names()) for p in parts}),
+        all_names=sorted([*located, *(["SchedulerName"] if schedulers else [])], key=all_order),
+        homes=sorted(located.items()),
     )
+    return files
 
 
 def scheduler_names(catalog: dict[str, Any]) -> list[str]:
@@ -186,9 +333,9 @@ def scheduler_names(catalog: dict[str, Any]) -> list[str]:
     return []
 
 
-def render_catalog(spec: Spec) -> str:
+def render_catalog(catalog: dict[str, Any]) -> str:
     """The text of ``catalog.json``: indented by one, keys sorted, nodes sorted by type."""
-    data = {"generator": f"ivkgen {generator_version()}", **build_catalog(spec)}
+    data = {"generator": f"ivkgen {generator_version()}", **catalog}
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -201,7 +348,15 @@ def _header(spec: Spec) -> dict[str, str]:
 
 
 def generate_fields(spec: Spec, out_dir: str | Path) -> list[Path]:
-    """Render ``fields.py`` and ``catalog.json`` in memory, then write both (or neither)."""
+    """Render the ``fields`` package and ``catalog.json`` in memory, then write them all (or
+    none) and delete the package's modules that are no longer generated."""
     out = Path(out_dir)
-    files = {out / FIELDS_MODULE: render_fields(spec), out / CATALOG_FILE: render_catalog(spec)}
-    return write_files(files)
+    package = out / FIELDS_PACKAGE
+    catalog = build_catalog(spec)
+    files = {package / name: text for name, text in render_fields(spec, catalog).items()}
+    files[out / CATALOG_FILE] = render_catalog(catalog)
+    stale = set(package.glob("_*.py")) - set(files)
+    written = write_files(files)
+    for path in sorted(stale):
+        path.unlink()
+    return written

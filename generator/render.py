@@ -68,12 +68,14 @@ def render_python(template: str, label: str, **context: Any) -> str:
 
 def write_files(files: Mapping[Path, str]) -> list[Path]:
     """Write every file or none: each goes to a temporary file first and is then renamed in
-    place; if a rename fails, the files already replaced get their old content back."""
+    place; if a rename fails, the files already replaced get their old content back and the
+    folders made for them are removed."""
     staged: list[tuple[str, Path]] = []
     done: list[tuple[Path, bytes | None]] = []
+    made: list[Path] = []
     try:
         for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            made += _make_folder(path.parent)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -89,7 +91,17 @@ def write_files(files: Mapping[Path, str]) -> list[Path]:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        for folder in reversed(made if len(done) < len(files) else []):
+            with contextlib.suppress(OSError):  # not empty: the interrupted write left files
+                folder.rmdir()
     return list(files)
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created, outermost first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def _restore(done: list[tuple[Path, bytes | None]]) -> None:
@@ -100,18 +112,35 @@ def _restore(done: list[tuple[Path, bytes | None]]) -> None:
             path.write_bytes(old)
 
 
+def _kind(name: str) -> int:
+    return 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+
+
+def name_order(name: str) -> tuple[int, str]:
+    """isort's order of imported names: constants, classes, others, ignoring case."""
+    return _kind(name), name.lower()
+
+
+def all_order(name: str) -> tuple[int, str]:
+    """ruff's order of ``__all__`` (RUF022): constants, classes, others, case first."""
+    return _kind(name), name
+
+
 def import_sections(imports: dict[str, set[str]]) -> list[list[tuple[str, list[str]]]]:
-    """``from`` imports grouped like isort: __future__, stdlib, third party, first party."""
+    """``from`` imports grouped and sorted like isort (and ruff): __future__, stdlib, third
+    party, first party, relative; names as constants, classes, then the rest."""
 
     def section(module: str) -> int:
         top = module.split(".")[0]
+        if not top:
+            return 4
         if top == "__future__":
             return 0
         if top in sys.stdlib_module_names:
             return 1
         return 3 if top in ("runtime", "generated", "generator") else 2
 
-    groups: list[list[tuple[str, list[str]]]] = [[], [], [], []]
+    groups: list[list[tuple[str, list[str]]]] = [[], [], [], [], []]
     for module in sorted(imports):
-        groups[section(module)].append((module, sorted(imports[module])))
+        groups[section(module)].append((module, sorted(imports[module], key=name_order)))
     return [group for group in groups if group]

@@ -4,8 +4,9 @@ The public API is re-exported here once; the modules behind it are private and l
 use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runtime.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from runtime.client import AsyncInvokeAIClient, InvokeAIClient
@@ -177,14 +178,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runtime' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _HOME)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 InputKind = Literal["any", "connection", "direct"]
 
 CATALOG_FILE = "catalog.json"
-FIELDS_MODULE = "fields.py"
+FIELDS_PACKAGE = "fields"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,7 @@ class Catalog:
         """Load a catalog written by ``ivkgen fields -o FOLDER`` (for another InvokeAI version)."""
         folder = Path(folder)
         data = json.loads((folder / CATALOG_FILE).read_text(encoding="utf-8"))
-        return cls.from_json(data, _load_module(folder / FIELDS_MODULE))
+        return cls.from_json(data, _load_package(folder / FIELDS_PACKAGE))
 
 
 def _input_spec(raw: dict[str, Any]) -> InputSpec:
@@ -163,11 +163,13 @@ def _input_spec(raw: dict[str, Any]) -> InputSpec:
     return InputSpec(**{**raw, "choices": tuple(choices) if choices is not None else None})
 
 
-def _load_module(path: Path) -> ModuleType:
+def _load_package(path: Path) -> ModuleType:
     name = f"_ivkgen_fields_{abs(hash(str(path.resolve())))}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(
+        name, path / "__init__.py", submodule_search_locations=[str(path)]
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load field classes from {path}")
     module = importlib.util.module_from_spec(spec)
@@ -180,5 +182,5 @@ def _load_module(path: Path) -> ModuleType:
 def default_catalog() -> Catalog:
     """The catalog committed in ``generated/`` for the bundled InvokeAI OpenAPI."""
     module = importlib.import_module("generated.fields")
-    path = Path(module.__file__ or "").with_name(CATALOG_FILE)
+    path = Path(module.__file__ or "").parent.parent / CATALOG_FILE
     return Catalog.from_json(json.loads(path.read_text(encoding="utf-8")), module)
