@@ -30,28 +30,14 @@ CONSTRAINTS = ("ge", "le", "gt", "lt", "multiple_of", "min_length", "max_length"
 
 
 class IvkField(BaseModel, Generic[T]):
-    """Base of every ``Ivk*`` field; ``T`` is the Python type of the value it holds.
-
-    The constraints are per instance (a catalog input gives them from the schema), are checked on
-    construction and on every assignment, and never appear in ``to_json_dict()``.
-    """
+    """Base of every ``Ivk*`` field; ``T`` is the Python type of the value it holds."""
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid", defer_build=True)
 
-    ge: int | float | None = Field(default=None, exclude=True, repr=False)
-    le: int | float | None = Field(default=None, exclude=True, repr=False)
-    gt: int | float | None = Field(default=None, exclude=True, repr=False)
-    lt: int | float | None = Field(default=None, exclude=True, repr=False)
-    multiple_of: int | float | None = Field(default=None, exclude=True, repr=False)
-    min_length: int | None = Field(default=None, exclude=True, repr=False)
-    max_length: int | None = Field(default=None, exclude=True, repr=False)
-    choices: tuple[Any, ...] | None = Field(default=None, exclude=True, repr=False)
-
     def constraints(self) -> dict[str, Any]:
-        """The constraints set on this instance."""
-        return {
-            name: getattr(self, name) for name in CONSTRAINTS if getattr(self, name) is not None
-        }
+        """The constraints set on this instance (only fields with a ``.value`` have any)."""
+        found = {name: getattr(self, name, None) for name in CONSTRAINTS}
+        return {name: limit for name, limit in found.items() if limit is not None}
 
     def to_json_dict(self) -> Any:
         """The JSON value the server expects for this input; ``None`` when not set."""
@@ -117,8 +103,20 @@ def _num(bound: float) -> str:
 
 
 class IvkValueField(IvkField[T]):
-    """A field with a single ``.value`` (``None`` = not set)."""
+    """A field with a single ``.value`` (``None`` = not set).
 
+    The constraints are per instance (a catalog input gives them from the schema), are checked on
+    construction and on every assignment, and never appear in ``to_json_dict()``.
+    """
+
+    ge: int | float | None = Field(default=None, exclude=True, repr=False)
+    le: int | float | None = Field(default=None, exclude=True, repr=False)
+    gt: int | float | None = Field(default=None, exclude=True, repr=False)
+    lt: int | float | None = Field(default=None, exclude=True, repr=False)
+    multiple_of: int | float | None = Field(default=None, exclude=True, repr=False)
+    min_length: int | None = Field(default=None, exclude=True, repr=False)
+    max_length: int | None = Field(default=None, exclude=True, repr=False)
+    choices: tuple[Any, ...] | None = Field(default=None, exclude=True, repr=False)
     value: T | None = None
 
     @field_validator("value")

@@ -76,7 +76,7 @@ class WorkflowInputs(BaseModel):
     """Named form inputs; each attribute's ``At`` says which node field it sets."""
 
     model_config = ConfigDict(
-        validate_assignment=True, extra="forbid", arbitrary_types_allowed=True
+        validate_assignment=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True
     )
 
     @classmethod
@@ -128,7 +128,7 @@ def pick_model(handle: WorkflowHandle, index: int, name: str, found: list[ModelC
 class WorkflowOutputs(BaseModel):
     """Named output nodes; each attribute's ``OutputAt`` says which node's images it holds."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     @classmethod
     def locations(cls) -> dict[str, OutputAt]:

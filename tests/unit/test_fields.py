@@ -123,6 +123,7 @@ def test_constraints_stay_out_of_the_json() -> None:
     assert field.to_json_dict() == 64
     assert field.constraints() == {"ge": 64, "multiple_of": 8}
     assert IvkIntegerField().to_json_dict() is None
+    assert IvkImageField(image_name="a.png").constraints() == {}  # structs have none
 
 
 @pytest.mark.parametrize(
