@@ -21,8 +21,9 @@ The rules are the GUI's (``buildNodesGraph`` and the workflow enqueue hook):
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runtime.catalog import Catalog, default_catalog
@@ -43,8 +44,10 @@ WORKFLOW_KEYS: tuple[str, ...] = ("name", "author", "description", "version", "c
 WORKFLOW_KEYS += ("notes", "exposedFields", "meta", "form")
 CONNECTOR_IN = "in"
 BOARD_SENTINELS = ("auto", "none")
+_OMIT = object()
 
 Workflow = Mapping[str, Any]
+FieldRef = tuple[str, str]
 
 
 def is_executable(node: Mapping[str, Any]) -> bool:
@@ -63,41 +66,7 @@ def build_graph(
     graph_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``Graph`` the GUI builds from ``workflow`` (a ``WorkflowDefinition.to_dict()``)."""
-    catalog = catalog or default_catalog()
-    kept = {
-        node["id"]: node
-        for node in workflow["nodes"]
-        if is_executable(node) and node["data"]["type"] in catalog.nodes
-    }
-    nodes = {node_id: _graph_node(node, catalog, board) for node_id, node in kept.items()}
-    edges = _graph_edges(workflow, kept)
-    for edge in edges:
-        nodes[edge["destination"]["node_id"]].pop(edge["destination"]["field"], None)
-    return {"id": graph_id or str(uuid.uuid4()), "nodes": nodes, "edges": edges}
-
-
-def _graph_node(node: Mapping[str, Any], catalog: Catalog, board: str | None) -> dict[str, Any]:
-    data = node["data"]
-    specs = catalog.node(data["type"]).inputs
-    out: dict[str, Any] = {"type": data["type"], "id": node["id"]}
-    for name, field in data["inputs"].items():
-        spec = specs.get(name)
-        if spec is not None and spec.type == "BoardField":
-            value = board_value(field.get("value"), board)
-            if value is not None:
-                out[name] = value
-            continue
-        if "value" not in field:
-            continue
-        if spec is None:
-            if data["type"] in EXTRA_INPUTS_TYPES:
-                out[name] = copy.deepcopy(field["value"])
-            continue
-        out[name] = copy.deepcopy(field["value"])
-    for key, source in (("use_cache", "useCache"), ("is_intermediate", "isIntermediate")):
-        if source in data:
-            out[key] = data[source]
-    return out
+    return Conversion(workflow, catalog).graph(board=board, graph_id=graph_id)
 
 
 def board_value(value: Any, board: str | None) -> dict[str, Any] | None:
@@ -254,14 +223,148 @@ def build_enqueue_body(
     destination: str = "gallery",
 ) -> dict[str, Any]:
     """The ``POST /api/v1/queue/{queue}/enqueue_batch`` body for ``workflow``."""
-    if runs < 1:
-        raise ValueError(f"runs must be at least 1, not {runs}")
-    batch = {
-        "graph": build_graph(workflow, catalog, board=board),
-        "workflow": workflow_for_batch(workflow),
-        "runs": runs,
-        "origin": origin,
-        "destination": destination,
-        "data": build_batch_data(workflow),
-    }
-    return {"batch": batch, "prepend": prepend}
+    return Conversion(workflow, catalog).enqueue_body(
+        runs=runs, prepend=prepend, board=board, origin=origin, destination=destination
+    )
+
+
+def write_value(slot: dict[str, Any], value: Any) -> None:
+    """Give a workflow node input (``{"name": ..., "value": ...}``) a value; ``None`` removes it."""
+    if value is None:
+        slot.pop("value", None)
+    else:
+        slot["value"] = value
+
+
+class Conversion:
+    """A workflow converted once; ``enqueue_body(changes)`` applies changed input values to the
+    cached conversion instead of converting the whole workflow again.
+
+    It keeps its own copy of the workflow (``workflow_for_batch``). Each body has its own body,
+    batch, graph and embedded workflow dicts, node and edge lists, graph nodes, and copies of the
+    workflow nodes it changed; the rest (input values, edges, unchanged workflow nodes, the form)
+    is shared with this object and between bodies: replace it rather than editing it in place.
+    """
+
+    def __init__(self, workflow: Workflow, catalog: Catalog | None = None) -> None:
+        self._catalog = catalog or default_catalog()
+        self._workflow = workflow_for_batch(workflow)
+        nodes = self._workflow["nodes"]
+        self._index = {node["id"]: index for index, node in enumerate(nodes)}
+        kept = {
+            node["id"]: node
+            for node in nodes
+            if is_executable(node) and node["data"]["type"] in self._catalog.nodes
+        }
+        self._edges = _graph_edges(self._workflow, kept)
+        self._connected = {
+            (edge["destination"]["node_id"], edge["destination"]["field"]) for edge in self._edges
+        }
+        self._nodes = {node_id: self._graph_node(node) for node_id, node in kept.items()}
+        self._boards = [
+            (node_id, name)
+            for node_id, node in kept.items()
+            for name, spec in self._catalog.node(node["data"]["type"]).inputs.items()
+            if spec.type == "BoardField"
+            and name in node["data"]["inputs"]
+            and (node_id, name) not in self._connected
+        ]
+
+    @functools.cached_property
+    def _data(self) -> list[list[dict[str, Any]]]:
+        return build_batch_data(self._workflow)
+
+    def graph(self, *, board: str | None = None, graph_id: str | None = None) -> dict[str, Any]:
+        """The graph of the workflow as it was given."""
+        return self._graph(self._workflow["nodes"], (), board, graph_id)
+
+    def enqueue_body(
+        self,
+        changes: Mapping[FieldRef, Any] | None = None,
+        *,
+        runs: int = 1,
+        prepend: bool = False,
+        board: str | None = None,
+        origin: str = "workflows",
+        destination: str = "gallery",
+    ) -> dict[str, Any]:
+        """The enqueue body with ``changes``: ``(node id, input name)`` -> the input's new value
+        (``None``: no value), for inputs that exist in the workflow."""
+        if runs < 1:
+            raise ValueError(f"runs must be at least 1, not {runs}")
+        changes = changes or {}
+        nodes = list(self._workflow["nodes"])
+        for node_id in {node_id for node_id, _ in changes}:
+            nodes[self._index[node_id]] = _node_copy(nodes[self._index[node_id]])
+        for (node_id, name), value in changes.items():
+            write_value(nodes[self._index[node_id]]["data"]["inputs"][name], value)
+        refs = [ref for ref in changes if ref[0] in self._nodes and ref not in self._connected]
+        if any(node_id not in self._nodes for node_id, _ in changes):
+            data = build_batch_data({"nodes": nodes, "edges": self._workflow["edges"]})
+        else:
+            data = list(self._data)
+        batch = {
+            "graph": self._graph(nodes, refs, board, None),
+            "workflow": {**self._workflow, "nodes": nodes, "edges": list(self._workflow["edges"])},
+            "runs": runs,
+            "origin": origin,
+            "destination": destination,
+            "data": data,
+        }
+        return {"batch": batch, "prepend": prepend}
+
+    def _graph(
+        self,
+        nodes: list[dict[str, Any]],
+        changed: Iterable[FieldRef],
+        board: str | None,
+        graph_id: str | None,
+    ) -> dict[str, Any]:
+        """The cached graph nodes with the board inputs and the ``changed`` inputs taken again
+        from ``nodes`` (the workflow's nodes, values written)."""
+        graph_nodes = {node_id: dict(node) for node_id, node in self._nodes.items()}
+        for node_id, name in (*self._boards, *changed):
+            data = nodes[self._index[node_id]]["data"]
+            value = self._graph_value(data["type"], name, data["inputs"][name], board)
+            if value is _OMIT:
+                graph_nodes[node_id].pop(name, None)
+            else:
+                graph_nodes[node_id][name] = value
+        edges = list(self._edges)
+        return {"id": graph_id or str(uuid.uuid4()), "nodes": graph_nodes, "edges": edges}
+
+    def _graph_node(self, node: Mapping[str, Any]) -> dict[str, Any]:
+        """A graph node without its connected inputs (board inputs as for no ``board``)."""
+        data = node["data"]
+        out: dict[str, Any] = {"type": data["type"], "id": node["id"]}
+        for name, slot in data["inputs"].items():
+            if (node["id"], name) in self._connected:
+                continue
+            value = self._graph_value(data["type"], name, slot, None)
+            if value is not _OMIT:
+                out[name] = value
+        for key, source in (("use_cache", "useCache"), ("is_intermediate", "isIntermediate")):
+            if source in data:
+                out[key] = data[source]
+        return out
+
+    def _graph_value(
+        self, node_type: str, name: str, slot: Mapping[str, Any], board: str | None
+    ) -> Any:
+        """The value one input sends in the graph, or ``_OMIT``."""
+        spec = self._catalog.node(node_type).inputs.get(name)
+        if spec is not None and spec.type == "BoardField":
+            value = board_value(slot.get("value"), board)
+            return _OMIT if value is None else value
+        if "value" not in slot or (spec is None and node_type not in EXTRA_INPUTS_TYPES):
+            return _OMIT
+        return slot["value"]
+
+
+def _node_copy(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow node with new dicts down to its inputs (values and position shared)."""
+    data = dict(node["data"])
+    inputs = data.get("inputs")
+    if isinstance(inputs, dict):
+        data["inputs"] = {name: dict(slot) for name, slot in inputs.items()}
+    return {**node, "data": data}

@@ -1,17 +1,26 @@
 """``WorkflowHandle``: one workflow's form inputs, edited by index, label or node and field.
 
-The handle owns its input fields (one ``IvkWorkflowInput`` list, the only state) and never
-changes its ``WorkflowDefinition``, so several handles on one definition are independent. It
-does no I/O: ``build_enqueue_body()`` writes the current values into a copy of the workflow and
-converts it the way the GUI does; sending it is the client's job.
+The handle owns its input fields (one ``IvkWorkflowInput`` list) and never changes its
+``WorkflowDefinition``, so several handles on one definition are independent. It does no I/O:
+``build_enqueue_body()`` converts the workflow the way the GUI does, with the current values;
+sending it is the client's job.
+
+The conversion is made once, from the definition as it is at the first ``build_enqueue_body()``
+(a definition edited after that needs a new handle); each body only applies the inputs whose
+values differ from the saved ones. An input's JSON value is reused while its field is the same
+object holding the same immutable attribute values.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import operator
+from collections.abc import Mapping
 from typing import Any
 
 from runtime.catalog import Catalog, InputSpec, default_catalog
-from runtime.convert import build_enqueue_body
+from runtime.convert import Conversion, FieldRef, write_value
 from runtime.errors import InputLookupError, WorkflowError
 from runtime.fields import IvkField, IvkStructField, constraint_problem
 from runtime.form import IvkWorkflowInput, discover_inputs
@@ -33,6 +42,7 @@ class WorkflowHandle(SubmissionMixin):
             for i in self._inputs
         ]
         self._saved = [_json_value(i.field) for i in self._inputs]
+        self._values: dict[int, _KnownValue] = {}
 
     @property
     def definition(self) -> WorkflowDefinition:
@@ -116,15 +126,8 @@ class WorkflowHandle(SubmissionMixin):
         """A copy of the workflow dict holding the inputs' current values (as the GUI saves it)."""
         workflow = self._definition.to_dict()
         nodes = {node["id"]: node for node in workflow["nodes"]}
-        for item, saved in zip(self._inputs, self._saved, strict=True):
-            value = _json_value(item.field, label=item.label)
-            if value == saved:
-                continue
-            slot = nodes[item.node_id]["data"]["inputs"][item.field_name]
-            if value is None:
-                slot.pop("value", None)
-            else:
-                slot["value"] = value
+        for (node_id, name), value in self._changes().items():
+            write_value(nodes[node_id]["data"]["inputs"][name], value)
         return workflow
 
     def build_enqueue_body(
@@ -136,22 +139,72 @@ class WorkflowHandle(SubmissionMixin):
         origin: str = "workflows",
         destination: str = "gallery",
     ) -> dict[str, Any]:
-        """The enqueue body for the current values; ``board`` stands in for ``"auto"`` boards."""
-        return build_enqueue_body(
-            self.workflow_with_values(),
-            self._catalog,
-            runs=runs,
-            prepend=prepend,
-            board=board,
-            origin=origin,
-            destination=destination,
+        """The enqueue body for the current values; ``board`` stands in for ``"auto"`` boards.
+        Unchanged parts are shared with the handle's cached conversion (see ``Conversion``)."""
+        return self._enqueue_body(
+            {}, runs=runs, prepend=prepend, board=board, origin=origin, destination=destination
         )
+
+    def _enqueue_body(self, overrides: Mapping[FieldRef, Any], **options: Any) -> dict[str, Any]:
+        """The enqueue body with ``overrides`` (node input -> value) over the current values."""
+        return self._conversion.enqueue_body({**self._changes(), **overrides}, **options)
+
+    @functools.cached_property
+    def _conversion(self) -> Conversion:
+        return Conversion(self._definition.to_dict(), self._catalog)
+
+    def _changes(self) -> dict[FieldRef, Any]:
+        """``(node id, field)`` -> a copy of the current value, for the inputs whose value differs
+        from the saved one."""
+        changes: dict[FieldRef, Any] = {}
+        for index, (item, saved) in enumerate(zip(self._inputs, self._saved, strict=True)):
+            value = self._current_value(index)
+            if value != saved:
+                changes[(item.node_id, item.field_name)] = copy.deepcopy(value)
+        return changes
+
+    def _current_value(self, index: int) -> Any:
+        """The JSON value of input ``index``, reused while its field is unchanged."""
+        item = self._inputs[index]
+        known = self._values.get(index)
+        if known is not None and known.holds(item.field):
+            return known.value
+        value = _json_value(item.field, label=item.label)
+        self._values[index] = _KnownValue(item.field, value)
+        return value
 
     def _node_type(self, node_id: str) -> str:
         node = self._definition.node_by_id(node_id)
         assert node is not None  # discover_inputs only lists existing nodes
         node_type: str = node["data"]["type"]
         return node_type
+
+
+class _KnownValue:
+    """A field's JSON value and the attribute values it was computed from; ``attributes`` is
+    ``None`` when one of them is mutable (unhashable), as the value could then change in place."""
+
+    __slots__ = ("attributes", "field", "fields_set", "value")
+
+    def __init__(self, field: IvkField[Any], value: Any) -> None:
+        attributes: tuple[Any, ...] | None = tuple(field.__dict__.values())
+        try:
+            hash(attributes)
+        except TypeError:
+            attributes = None
+        self.field = field
+        self.attributes = attributes
+        self.fields_set = frozenset(field.model_fields_set)
+        self.value = value
+
+    def holds(self, field: IvkField[Any]) -> bool:
+        """Whether ``field`` is the same object, holding the same immutable attribute objects."""
+        return (
+            field is self.field
+            and self.attributes is not None
+            and field.model_fields_set == self.fields_set
+            and all(map(operator.is_, field.__dict__.values(), self.attributes))
+        )
 
 
 def _json_value(field: IvkField[Any], label: str | None = None) -> Any:

@@ -118,15 +118,4 @@ def _missing(
     )
 
 
-def apply_patches(body: dict[str, Any], patches: Mapping[FieldRef, dict[str, Any]]) -> None:
-    """Write resolved identifiers into an enqueue body: graph nodes and the embedded workflow."""
-    batch = body["batch"]
-    workflow_nodes = {n["id"]: n for n in (batch.get("workflow") or {}).get("nodes", [])}
-    for (node_id, field_name), identifier in patches.items():
-        batch["graph"]["nodes"][node_id][field_name] = dict(identifier)
-        slot = workflow_nodes.get(node_id, {}).get("data", {}).get("inputs", {}).get(field_name)
-        if isinstance(slot, dict):
-            slot["value"] = dict(identifier)
-
-
-__all__ = ["apply_patches", "candidates", "find_model", "model_fields", "resolve_models"]
+__all__ = ["candidates", "find_model", "model_fields", "resolve_models"]

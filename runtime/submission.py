@@ -56,7 +56,7 @@ from runtime.plans import (
 from runtime.repositories.images import ImageOps, ImageSource
 from runtime.repositories.model_manager import ModelOps
 from runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
-from runtime.resolve import FieldRef, apply_patches, model_fields, resolve_models
+from runtime.resolve import FieldRef, model_fields, resolve_models
 from runtime.socket import EventSocket
 from runtime.tracking import POLL_INTERVAL, EventCallback, Run, watch
 from runtime.uploads import PendingImage, UploadTracker
@@ -106,14 +106,8 @@ class SubmissionMixin:
 
         def workflow_with_values(self) -> dict[str, Any]: ...
 
-        def build_enqueue_body(
-            self,
-            *,
-            runs: int = 1,
-            prepend: bool = False,
-            board: str | None = None,
-            origin: str = "workflows",
-            destination: str = "gallery",
+        def _enqueue_body(
+            self, overrides: Mapping[FieldRef, Any], **options: Any
         ) -> dict[str, Any]: ...
 
     # State -----------------------------------------------------------------------------------
@@ -231,10 +225,9 @@ class SubmissionMixin:
                 uploads.record(pending.index, dto)
                 made.append(dto.image_name)
                 self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
-            body = self.build_enqueue_body(runs=runs, prepend=priority > 0, board=board_id)
-            body["batch"]["batch_id"] = batch_id
-            if sweep:
-                body["batch"]["data"] = [*(body["batch"].get("data") or []), self._sweep(sweep)]
+            options = {"runs": runs, "prepend": priority > 0, "board": board_id}
+            body = self._enqueue_body({}, **options)
+            datums = self._sweep(sweep) if sweep else None
             if model_fields(body["batch"]["graph"], self.catalog):
                 models = yield ModelOps.list_models.call(MODELS)
                 patches = resolve_models(
@@ -244,7 +237,11 @@ class SubmissionMixin:
                     user_set=self._user_set_models(),
                     labels=node_labels(self.definition, self.catalog),
                 )
-                apply_patches(body, patches)
+                if patches:
+                    body = self._enqueue_body(patches, **options)
+            body["batch"]["batch_id"] = batch_id
+            if datums:
+                body["batch"]["data"] = [*body["batch"]["data"], datums]
             enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
                 queue_ops(queue_id), body
             )

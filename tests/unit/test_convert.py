@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.convert import board_value, build_batch_data, build_enqueue_body, build_graph
+from runtime.convert import (
+    Conversion,
+    board_value,
+    build_batch_data,
+    build_enqueue_body,
+    build_graph,
+)
 from runtime.errors import WorkflowError
 from runtime.workflow import WorkflowDefinition
 from tests.unit._workflows import (
@@ -362,3 +368,31 @@ def test_random_workflows_convert_and_never_send_a_connected_input(data: dict[st
         assert destination["field"] not in graph["nodes"][destination["node_id"]]
     keys = [str(e) for e in graph["edges"]]
     assert len(keys) == len(set(keys))
+
+
+def test_a_conversion_applies_changes_to_its_bodies_only() -> None:
+    data = workflow(
+        [node("a", "integer", value=1), node("b", "integer", value=2), node("s", "add", a=0, b=0)],
+        [edge("a", "value", "s", "a")],
+    )
+    conversion = Conversion(WorkflowDefinition.from_dict(data).to_dict())
+    changed = conversion.enqueue_body({("a", "value"): 5, ("b", "value"): None, ("s", "a"): 9})
+    graph = changed["batch"]["graph"]["nodes"]
+    assert (graph["a"]["value"], "value" in graph["b"], "a" in graph["s"]) == (5, False, False)
+    inputs = {n["id"]: n["data"]["inputs"] for n in changed["batch"]["workflow"]["nodes"]}
+    assert inputs["a"]["value"]["value"] == 5 and "value" not in inputs["b"]["value"]
+    assert inputs["s"]["a"]["value"] == 9
+    plain = conversion.enqueue_body()
+    assert (plain["batch"]["graph"]["nodes"]["a"]["value"], plain["batch"]["data"]) == (1, [])
+    assert plain["batch"]["workflow"]["nodes"] == data["nodes"]
+
+
+def test_a_changed_batch_node_gives_new_batch_data() -> None:
+    data = workflow(
+        [node("x", "string_batch", strings=["a"]), node("s", "string")],
+        [edge("x", "value", "s", "value")],
+    )
+    conversion = Conversion(WorkflowDefinition.from_dict(data).to_dict())
+    items = conversion.enqueue_body({("x", "strings"): ["b", "c"]})["batch"]["data"][0][0]["items"]
+    assert items == ["b", "c"]
+    assert conversion.enqueue_body()["batch"]["data"][0][0]["items"] == ["a"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from runtime.convert import build_enqueue_body
 from runtime.errors import InputLookupError
 from runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
 from runtime.handle import WorkflowHandle
@@ -167,3 +168,47 @@ def test_the_auto_board_uses_the_board_passed_to_the_body(handle: WorkflowHandle
 def test_clearing_a_value_removes_it_from_the_graph(handle: WorkflowHandle) -> None:
     handle.get_input_value(3).value = None  # type: ignore[attr-defined]
     assert "radius" not in _nodes(handle.build_enqueue_body())["blur"]
+
+
+def _without_graph_id(body: dict[str, Any]) -> dict[str, Any]:
+    body["batch"]["graph"].pop("id")
+    return body
+
+
+def test_the_body_is_the_conversion_of_the_workflow_with_values(handle: WorkflowHandle) -> None:
+    handle.get_input_value(0).value = 1024  # type: ignore[attr-defined]
+    handle.get_input_value(3).value = None  # type: ignore[attr-defined]
+    handle.set_input_value(5, type(handle.get_input_value(5)).model_validate(MODEL))
+    handle.get_input_value(6).value = "board-7"  # type: ignore[attr-defined]
+    for board in (None, "b9"):
+        expected = build_enqueue_body(handle.workflow_with_values(), board=board)
+        body = handle.build_enqueue_body(board=board)
+        assert _without_graph_id(body) == _without_graph_id(expected)
+
+
+def test_in_place_edits_of_a_field_reach_the_next_body(handle: WorkflowHandle) -> None:
+    handle.set_input_value(5, type(handle.get_input_value(5)).model_validate(MODEL))
+    first = handle.build_enqueue_body()
+    handle.get_input_value(5).key = "k2"  # type: ignore[attr-defined]
+    handle.get_input_value(6).value = "board-7"  # type: ignore[attr-defined]
+    second = handle.build_enqueue_body()
+    assert _nodes(first)["loader"]["model"]["key"] == "k1" and "board" not in _nodes(first)["blur"]
+    assert _nodes(second)["loader"]["model"]["key"] == "k2"
+    assert _nodes(second)["blur"]["board"] == {"board_id": "board-7"}
+    handle.set_input_value(5, type(handle.get_input_value(5)).model_validate(MODEL))
+    assert _nodes(handle.build_enqueue_body())["loader"]["model"]["key"] == "k1"
+
+
+def test_editing_a_body_leaves_the_next_one_alone() -> None:
+    definition = _definition()
+    handle, expected = WorkflowHandle(definition), WorkflowHandle(definition)
+    for each in (handle, expected):
+        each.get_input_value(0).value = 1024  # type: ignore[attr-defined]
+    first = handle.build_enqueue_body()
+    _nodes(first)["w"]["value"] = 1
+    _nodes(first)["blur"].clear()
+    first["batch"]["graph"]["edges"].clear()
+    first["batch"]["workflow"]["nodes"].pop()
+    first["batch"]["workflow"]["nodes"][0]["data"]["inputs"]["value"]["value"] = 2
+    second = _without_graph_id(handle.build_enqueue_body())
+    assert second == _without_graph_id(expected.build_enqueue_body())

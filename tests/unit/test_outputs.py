@@ -18,10 +18,10 @@ from runtime.outputs import (
     output_nodes,
     safe_file_name,
 )
-from runtime.resolve import apply_patches, resolve_models
+from runtime.resolve import resolve_models
 from runtime.uploads import PendingImage, UploadTracker
 from runtime.workflow import WorkflowDefinition
-from tests.unit._workflows import field, node, workflow
+from tests.unit._workflows import node, workflow
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = default_catalog()
@@ -188,17 +188,6 @@ def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:
     user_value = ident("gone", "blake3:aa", "tiny-sd15")
     with pytest.raises(WorkflowError, match="not installed"):
         resolve_models(model_graph(user_value), CATALOG, INSTALLED, user_set={("loader", "model")})
-
-
-def test_patches_reach_the_graph_and_the_embedded_workflow() -> None:
-    value = ident("elsewhere", "blake3:aa", "tiny-sd15")
-    graph = model_graph(value)
-    wf_node = node("loader", "main_model_loader", model=field("model", value))
-    body = {"batch": {"graph": graph, "workflow": workflow([wf_node])}}
-    apply_patches(body, resolve_models(graph, CATALOG, INSTALLED))
-    assert body["batch"]["graph"]["nodes"]["loader"]["model"]["key"] == "k-sd15"
-    workflow_value = body["batch"]["workflow"]["nodes"][0]["data"]["inputs"]["model"]["value"]
-    assert workflow_value["key"] == "k-sd15"
 
 
 # Uploads -------------------------------------------------------------------------------------
