@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import sys
 import time
@@ -64,13 +65,19 @@ def _add_fields(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    """The catalog for ``--openapi FILE`` or ``--server URL``; the bundled one by default."""
-    from generator.openapi import build_catalog, fetch, load_file
+    """The catalog for ``--openapi FILE`` or ``--server URL``; the bundled one by default and
+    for the bundled schema (recognised by its hash before it is parsed)."""
+    from generator.openapi import build_catalog, fetch, load_file, read_file
 
-    if not (args.openapi or args.server):
-        return default_catalog()
-    spec = fetch(args.server) if args.server else load_file(args.openapi)
     bundled = default_catalog()
+    if args.server:
+        spec = fetch(args.server)
+    elif not args.openapi or hashlib.sha256(read_file(args.openapi)).hexdigest() == (
+        bundled.openapi_sha256
+    ):
+        return bundled
+    else:
+        spec = load_file(args.openapi)
     if spec.sha256 == bundled.openapi_sha256:
         return bundled
     return Catalog.from_json(build_catalog(spec), bundled.fields_module)

@@ -19,8 +19,7 @@ from runtime import fields
 from runtime.catalog import Catalog, InputSpec
 from runtime.errors import WorkflowError
 from runtime.fields import IvkValueField
-from runtime.form import IvkWorkflowInput
-from runtime.handle import WorkflowHandle
+from runtime.form import IvkWorkflowInput, discover_inputs
 from runtime.outputs import output_nodes
 from runtime.workflow import WorkflowDefinition
 
@@ -129,15 +128,15 @@ def _declaration(
     )
 
 
-def input_decls(handle: WorkflowHandle) -> list[InputDecl]:
-    nodes = {node["id"]: node["data"] for node in handle.definition.nodes}
-    entries = handle.list_inputs()
-    names = input_names(handle)
+def input_decls(
+    definition: WorkflowDefinition, inputs: list[IvkWorkflowInput], catalog: Catalog
+) -> list[InputDecl]:
+    nodes = {node["id"]: node["data"] for node in definition.nodes}
     decls = []
-    for name, entry in zip(names, entries, strict=True):
+    for name, entry in zip(input_names(definition, inputs), inputs, strict=True):
         node_type = nodes[entry.node_id]["type"]
-        spec = handle.catalog.node(node_type).inputs[entry.field_name]
-        decls.append(_declaration(name, entry, spec, node_type, handle.catalog))
+        spec = catalog.node(node_type).inputs[entry.field_name]
+        decls.append(_declaration(name, entry, spec, node_type, catalog))
     return decls
 
 
@@ -181,8 +180,8 @@ def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModu
     raw = source.read_bytes()
     try:
         definition = WorkflowDefinition.from_file(source)
-        handle = WorkflowHandle(definition, catalog)
-        inputs, outputs = input_decls(handle), output_decls(definition, catalog)
+        found = discover_inputs(definition, catalog)
+        inputs, outputs = input_decls(definition, found, catalog), output_decls(definition, catalog)
     except WorkflowError as exc:
         raise GeneratorError(str(exc)) from None
     module = module_name(definition.name, source.stem)

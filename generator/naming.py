@@ -11,13 +11,14 @@ import builtins
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from runtime.handle import WorkflowHandle
+    from runtime.form import IvkWorkflowInput
+    from runtime.workflow import WorkflowDefinition
 
 _CHUNK = re.compile(r"[A-Za-z0-9]+", re.ASCII)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -64,16 +65,16 @@ def input_name(label: str, node_label: str, field_name: str) -> str:
     return first_name(candidates, digit_prefix="input", fallback="input")
 
 
-def input_names(handle: WorkflowHandle) -> list[str]:
+def input_names(definition: WorkflowDefinition, inputs: Sequence[IvkWorkflowInput]) -> list[str]:
     """The attribute names of a workflow's form inputs in its generated module, in form order."""
-    nodes = {node["id"]: node["data"] for node in handle.definition.nodes}
+    nodes = {node["id"]: node["data"] for node in definition.nodes}
     return numbered(
         input_name(
             nodes[entry.node_id]["inputs"][entry.field_name].get("label") or "",
             nodes[entry.node_id].get("label") or "",
             entry.field_name,
         )
-        for entry in handle.list_inputs()
+        for entry in inputs
     )
 
 

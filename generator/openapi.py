@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
 from generator import GeneratorError
 
 Schemas = dict[str, dict[str, Any]]
@@ -98,13 +96,18 @@ def parse_spec(raw: bytes, source: str, invokeai_version: str) -> Spec:
     return Spec(data, hashlib.sha256(raw).hexdigest(), source, invokeai_version)
 
 
+def read_file(path: str | Path) -> bytes:
+    """The bytes of a captured ``openapi.json``."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise OpenAPIError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
     """Read a captured ``openapi.json``; the version defaults to the ``invokeai-<v>.json`` name."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise OpenAPIError(f"{path}: cannot read ({exc.strerror})") from None
+    raw = read_file(path)
     if invokeai_version is None:
         match = _VERSION_IN_NAME.search(path.name)
         if match is None:
@@ -118,6 +121,8 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
 
 def fetch(url: str, invokeai_version: str | None = None, timeout: float = 30.0) -> Spec:
     """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
+    import httpx  # here: generating from a file needs no HTTP client
+
     base = url.rstrip("/")
     try:
         with httpx.Client(timeout=timeout) as client:

@@ -39,6 +39,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),  # compiled templates, like .pyc files
     )
     env.filters["pyrepr"] = repr
     return env

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -94,13 +95,43 @@ class UnknownFieldError(KeyError):
 MISSING: Any = object()
 
 
+class NodeSpecs(Mapping[str, NodeSpec]):
+    """Node specs by type, each built from its catalog JSON on first use."""
+
+    def __init__(self, raw: Mapping[str, dict[str, Any]]) -> None:
+        self._raw = raw
+        self._built: dict[str, NodeSpec] = {}
+
+    def __getitem__(self, node_type: str) -> NodeSpec:
+        spec = self._built.get(node_type)
+        if spec is None:
+            node = self._raw[node_type]
+            spec = self._built[node_type] = NodeSpec(
+                **{
+                    **node,
+                    "inputs": {i["name"]: _input_spec(i) for i in node["inputs"]},
+                    "outputs": {o["name"]: OutputSpec(**o) for o in node["outputs"]},
+                }
+            )
+        return spec
+
+    def __contains__(self, node_type: object) -> bool:
+        return node_type in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Node specs plus the module of generated ``Ivk*`` classes that go with them."""
 
     invokeai_version: str
     openapi_sha256: str
-    nodes: dict[str, NodeSpec]
+    nodes: Mapping[str, NodeSpec]
     fields_module: ModuleType
 
     def node(self, node_type: str) -> NodeSpec:
@@ -138,16 +169,7 @@ class Catalog:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], fields_module: ModuleType) -> Catalog:
-        nodes = {
-            node["type"]: NodeSpec(
-                **{
-                    **node,
-                    "inputs": {i["name"]: _input_spec(i) for i in node["inputs"]},
-                    "outputs": {o["name"]: OutputSpec(**o) for o in node["outputs"]},
-                }
-            )
-            for node in data["nodes"]
-        }
+        nodes = NodeSpecs({node["type"]: node for node in data["nodes"]})
         return cls(data["invokeai_version"], data["openapi_sha256"], nodes, fields_module)
 
     @classmethod

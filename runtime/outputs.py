@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.catalog import Catalog, NodeSpec
 from runtime.imaging import OutputImage, safe_file_name
-from runtime.models import SessionQueueItem
 from runtime.workflow import WorkflowDefinition
+
+if TYPE_CHECKING:
+    from runtime.models import SessionQueueItem
 
 SAVE_IMAGE = "save_image"
 

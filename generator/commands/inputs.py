@@ -39,9 +39,10 @@ def load_handle(path: str | Path) -> WorkflowHandle:
 
 def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
     """The handle's inputs in form order, with their attribute names."""
+    inputs = handle.list_inputs()
     return [
         NamedInput(name, entry)
-        for name, entry in zip(input_names(handle), handle.list_inputs(), strict=True)
+        for name, entry in zip(input_names(handle.definition, inputs), inputs, strict=True)
     ]
 
 

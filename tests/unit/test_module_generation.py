@@ -221,3 +221,23 @@ def test_a_changed_workflow_json_warns_at_run_time(tmp_path: Path) -> None:
     source.write_text(json.dumps(edited), encoding="utf-8")
     with pytest.warns(SourceChangedWarning, match="changed since ImagePipeline was generated"):
         assert ImagePipeline(source).definition.description == "edited after generation"
+
+
+def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Path) -> None:
+    """`ivkgen gen` from a file needs no client stack; a generated module needs no generator
+    and builds only the field classes it names."""
+    code = (
+        "import sys;"
+        "from generator.cli import main;"
+        f"main(['gen', '-o', {str(tmp_path)!r}, {str(TEAM / 'image-pipeline.json')!r}]);"
+        "print(sorted(m for m in ('httpx', 'socketio', 'runtime.handle') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.splitlines()[-1] == "[]", out.stderr
+    code = (
+        "import sys, runtime, generated.image_pipeline;"
+        "print(sorted(m for m in sys.modules if m.startswith(('generated.fields.', 'httpx',"
+        " 'jinja2', 'black', 'datamodel_code_generator'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "['generated.fields._boardfield', 'generated.fields._colorfield']"
