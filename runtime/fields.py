@@ -30,9 +30,19 @@ CONSTRAINTS = ("ge", "le", "gt", "lt", "multiple_of", "min_length", "max_length"
 
 
 class IvkField(BaseModel, Generic[T]):
-    """Base of every ``Ivk*`` field; ``T`` is the Python type of the value it holds."""
+    """Base of every ``Ivk*`` field; ``T`` is the Python type of the value it holds.
+
+    ``T`` is for type checkers: at run time ``IvkField[X]`` is ``IvkField`` itself and each class
+    declares the type of its ``value``. (A pydantic generic submodel would build its parent's
+    schema on import; the classes build theirs on first use.)
+    """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid", defer_build=True)
+
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, params: Any) -> Any:
+            return cls
 
     def constraints(self) -> dict[str, Any]:
         """The constraints set on this instance (only fields with a ``.value`` have any)."""
@@ -136,21 +146,31 @@ class IvkStringField(IvkValueField[str]):
 
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
+    value: str | None = None
+
 
 class IvkIntegerField(IvkValueField[int]):
     """An integer input; ``"1024"`` becomes ``1024``."""
+
+    value: int | None = None
 
 
 class IvkFloatField(IvkValueField[float]):
     """A float input; an integer such as ``7`` is kept as ``7.0``."""
 
+    value: float | None = None
+
 
 class IvkBooleanField(IvkValueField[bool]):
     """A boolean input."""
 
+    value: bool | None = None
+
 
 class IvkEnumField(IvkValueField[str]):
     """One of a closed set of strings (``choices``)."""
+
+    value: str | None = None
 
 
 class IvkSchedulerField(IvkEnumField):
@@ -160,9 +180,13 @@ class IvkSchedulerField(IvkEnumField):
 class IvkCollectionField(IvkValueField[list[Any]]):
     """A list input; the constraints apply to its length and to each item."""
 
+    value: list[Any] | None = None
+
 
 class IvkAnyField(IvkValueField[Any]):
     """An input of any type (``Any``, free-form objects): normally fed by a connection."""
+
+    value: Any = None
 
 
 class IvkStructField(IvkField[dict[str, Any]]):

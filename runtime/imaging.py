@@ -27,7 +27,7 @@ class OutputImage(BaseModel):
     handle that made it (a sync client; with an async client use the image repository).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     image_name: str
     node_id: str
