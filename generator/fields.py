@@ -180,6 +180,9 @@ class Definition:
     mutable_default: bool
 
 
+_MUTABLE = (ast.List, ast.Dict, ast.Set)
+
+
 def definitions(body: str) -> list[Definition]:
     """The top-level statements of ``body``, in order."""
     lines = body.splitlines()
@@ -197,7 +200,7 @@ def definitions(body: str) -> list[Definition]:
                 uses=frozenset(uses),
                 defines=_defined_name(node) is not None,
                 mutable_default=any(
-                    isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.List | ast.Dict)
+                    isinstance(n, ast.AnnAssign) and isinstance(n.value, _MUTABLE)
                     for n in ast.walk(node)
                 ),
             )
@@ -248,7 +251,6 @@ def module_heads(defs: list[Definition], anchors: set[str]) -> dict[str, str]:
 class FieldsPart:
     """One private module of the ``fields`` package."""
 
-    head: str
     module: str
     definitions: list[Definition] = field(default_factory=list)
     classes: list[FieldClass] = field(default_factory=list)
@@ -264,7 +266,7 @@ def field_parts(defs: list[Definition], classes: list[FieldClass]) -> list[Field
     heads = module_heads(defs, {cls.schema for cls in classes})
     order = list(dict.fromkeys(heads[d.name] for d in defs))
     modules = numbered(f"_{head.lower()}" for head in order)
-    parts = {head: FieldsPart(head, module) for head, module in zip(order, modules, strict=True)}
+    parts = {head: FieldsPart(module) for head, module in zip(order, modules, strict=True)}
     for definition in sorted(defs, key=lambda d: not d.defines):
         parts[heads[definition.name]].definitions.append(definition)
     for cls in classes:
@@ -296,7 +298,7 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
     parts = field_parts(definitions(body), classes)
     located = {name: part.module for part in parts for name in part.names()}
     external = {name: module for module, names in imports.items() for name in names}
-    external |= {base: "runtime.fields" for cls in classes for base in cls.bases}
+    external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "runtime.fields")
     external["ClassVar"] = "typing"
     label = str(Path(spec.source).name) if "://" not in spec.source else spec.source
     schedulers = scheduler_names(catalog)

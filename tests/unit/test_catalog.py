@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from generator.fields import generate_fields
+from generator.fields import definitions, field_parts, generate_fields, module_heads
 from generator.openapi import load_file
 from runtime.catalog import Catalog, UnknownNodeTypeError, default_catalog
 from runtime.fields import IvkCollectionField, IvkFloatField, IvkValueField
@@ -198,3 +198,53 @@ def test_every_default_workflow_input_resolves_and_validates(catalog: Catalog) -
     assert retired == RETIRED_NODE_TYPES
     assert dropped == {("flux_denoise", "board"), ("flux_denoise", "metadata")}
     assert checked > 300
+
+
+def test_field_modules_group_models_by_their_users() -> None:
+    body = """
+class Mode(StrEnum):
+    a = "a"
+
+
+class Shared(IvkStructField):
+    mode: Mode | None = None
+
+
+class Tree(IvkStructField):
+    children: list[Leaf] | None = []
+
+
+class Leaf(IvkStructField):
+    parent: Tree | None = None
+
+
+class Image(IvkStructField):
+    shared: Shared | None = None
+    tree: Tree | None = None
+
+
+class Mask(IvkStructField):
+    shared: Shared | None = None
+
+
+Tree.model_rebuild()
+"""
+    defs = definitions(body)
+    assert [d.name for d in defs if not d.defines] == ["Tree"]
+    heads = module_heads(defs, {"Image", "Mask"})
+    # Mode has one user; Shared has two; Tree and Leaf use each other and have one user
+    assert heads == {
+        "Mode": "Shared",
+        "Shared": "Shared",
+        "Tree": "Image",
+        "Leaf": "Image",
+        "Image": "Image",
+        "Mask": "Mask",
+    }
+    parts = field_parts(defs, [])
+    assert [(p.module, p.names()) for p in parts] == [
+        ("_shared", ["Mode", "Shared"]),
+        ("_image", ["Tree", "Leaf", "Image"]),
+        ("_mask", ["Mask"]),
+    ]
+    assert parts[1].definitions[-1].source == "Tree.model_rebuild()"
