@@ -219,6 +219,11 @@ class JobTracker:
         """Terminal items whose final queue item (session, results) has not been read yet."""
         return [i for i in self.item_ids if self._needs_session(self._items[i])]
 
+    def unread_failures(self) -> list[int]:
+        """Failed items whose final queue item (its session names the failing node) has not been
+        read yet."""
+        return [i for i in self.needs_session() if self._items[i].status == "failed"]
+
     def _needs_session(self, state: _ItemState) -> bool:
         if not self._terminal(state) or state.deleted:
             return False

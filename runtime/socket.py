@@ -122,6 +122,7 @@ class EventSocket:
         self._options = options
         self._connect_timeout = connect_timeout
         self._queues: list[str] = []
+        self._joined: set[str] = set()
         self._subscriptions: list[Subscription] = []
         self._sio: Any = None
 
@@ -161,15 +162,17 @@ class EventSocket:
         return self
 
     async def subscribe(self, queue_id: str = "default") -> None:
-        """Join the events room of a queue (again after each reconnection)."""
+        """Join the events room of a queue (again after each reconnection); a queue already
+        joined on this connection costs no round trip."""
         if queue_id not in self._queues:
             self._queues.append(queue_id)
-        if self.connected:
+        if self.connected and queue_id not in self._joined:
             await self._join(queue_id)
 
     async def unsubscribe(self, queue_id: str = "default") -> None:
         if queue_id in self._queues:
             self._queues.remove(queue_id)
+            self._joined.discard(queue_id)
             if self.connected:
                 await self._sio.emit("unsubscribe_queue", {"queue_id": queue_id})
 
@@ -177,6 +180,7 @@ class EventSocket:
         """Send ``subscribe_queue`` and wait for the server's acknowledgement, so that events
         of anything enqueued afterwards reach this socket."""
         await self._sio.call("subscribe_queue", {"queue_id": queue_id}, timeout=SUBSCRIBE_TIMEOUT)
+        self._joined.add(queue_id)
 
     def listen_events(
         self,
@@ -214,6 +218,7 @@ class EventSocket:
 
     def _on_disconnect(self, reason: Any = None) -> None:
         log.debug("event socket disconnected: %s", reason)
+        self._joined.clear()
         self._broadcast(ConnectionChanged(False))
 
     def _broadcast(self, message: ConnectionChanged) -> None:

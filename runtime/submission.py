@@ -383,7 +383,9 @@ class SubmissionMixin:
             InvocationErrorEvent: on_invocation_error,
         }
         run.callbacks = {kind: fn for kind, fn in callbacks.items() if fn is not None}
-        run.watcher = asyncio.create_task(watch(run, self._run), name=f"ivkgen watch {batch_id}")
+        run.watcher = asyncio.create_task(
+            watch(run, self._run, poll_first=subscription is None), name=f"ivkgen watch {batch_id}"
+        )
         return result
 
     async def _open_socket(self, queue_id: str, socket: EventSocket | None) -> EventSocket | None:

@@ -1,10 +1,11 @@
 """Following one submission in the background: events first, polling as the safety net.
 
 ``watch`` feeds a run's events to its ``JobTracker`` and calls the run's callbacks. It polls the
-items once at start (a job may have ended before the subscription), after every terminal status
-(to read the final session), while the socket is down, and every ``SAFETY_POLL`` seconds
-otherwise. After a failure it waits up to ``ERROR_GRACE`` seconds for the ``invocation_error``
-events, which the server sends after the failed status.
+items once at start unless the subscription was made before the enqueue (else a job may have
+ended before it), while the socket is down, and every ``SAFETY_POLL`` seconds otherwise. It
+reads the final session of failed items (it names the failing node) and, after a failure, waits
+up to ``ERROR_GRACE`` seconds for the ``invocation_error`` events, which the server sends after
+the failed status. The sessions of completed items are read when their outputs are asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from runtime.events import Event, InvocationErrorEvent
 from runtime.jobs import JobTracker, SubmitResult
-from runtime.plans import Plan, poll_plan, settle_plan
+from runtime.plans import Plan, poll_plan
 from runtime.socket import ConnectionChanged, EventSocket, Subscription
 
 log = logging.getLogger("runtime.tracking")
@@ -44,15 +45,16 @@ class Run:
     watcher: asyncio.Task[None] | None = None
 
 
-async def watch(run: Run, send: Send, poll_interval: float = POLL_INTERVAL) -> None:
-    """Follow a run until every item ended and its final session is read; ``send`` runs plans."""
+async def watch(
+    run: Run, send: Send, poll_interval: float = POLL_INTERVAL, *, poll_first: bool = True
+) -> None:
+    """Follow a run until every item ended; ``send`` runs plans. ``poll_first=False`` when the
+    run's subscription was made before its items were enqueued."""
     tracker, subscription = run.tracker, run.subscription
     try:
-        await send(poll_plan(tracker, tracker.item_ids))
-        while not tracker.done or tracker.needs_session():
-            if tracker.needs_session():
-                await send(settle_plan(tracker))
-                continue
+        if poll_first:
+            await send(poll_plan(tracker, tracker.item_ids))
+        while not tracker.done:
             live = subscription is not None and run.socket is not None and run.socket.connected
             if subscription is None or not live:
                 if subscription is None or subscription.closed:
@@ -68,6 +70,7 @@ async def watch(run: Run, send: Send, poll_interval: float = POLL_INTERVAL) -> N
             if tracker.feed(message):
                 await send(poll_plan(tracker, tracker.unfinished_ids))
             dispatch(run, message)
+        await send(poll_plan(tracker, tracker.unread_failures()))
         if subscription is not None:
             await _drain_errors(run, subscription)
     finally:

@@ -175,3 +175,23 @@ def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
     assert result["item_ids"] == [7]
     with pytest.raises(KeyError):
         result["nope"]
+
+
+async def test_a_queue_is_joined_once_per_connection() -> None:
+    calls: list[str] = []
+
+    class FakeSio:
+        connected = True
+
+        async def call(self, name: str, data: Any, timeout: float) -> None:
+            calls.append(data["queue_id"])
+
+    socket = EventSocket(dict)
+    socket._sio = FakeSio()
+    await socket.subscribe("default")
+    await socket.subscribe("default")
+    await socket.subscribe("other")
+    assert calls == ["default", "other"]
+    socket._on_disconnect("transport close")
+    await socket.subscribe("default")
+    assert calls == ["default", "other", "default"]

@@ -166,3 +166,41 @@ def test_images_reported_by_complete_events_are_remembered_per_item() -> None:
     jobs.feed(complete(2, {"type": "integer_output", "value": 3}))
     jobs.feed(complete(9, {"type": "image_output", "image": {"image_name": "x.png"}}, "other"))
     assert jobs.reported_images() == {"a.png": "s1"}
+
+
+def test_only_failed_items_ask_for_their_session_right_away() -> None:
+    job = tracker(1, 2, 3)
+    job.feed(status(1, "completed", 2))
+    job.feed(status(2, "failed", 2))
+    job.feed(parse_event("queue_items_canceled", {"canceled_item_ids": [3], "user_ids": []}))
+    assert job.needs_session() == [1, 2, 3]
+    assert job.unread_failures() == [2]
+    job.feed_item(queue_item(2, "failed"))
+    assert job.unread_failures() == []
+
+
+async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete() -> None:
+    from runtime.jobs import SubmitResult
+    from runtime.socket import EventSocket
+    from runtime.tracking import Run, watch
+
+    socket = EventSocket(dict)
+    socket._sio = type("Connected", (), {"connected": True})()
+    result = SubmitResult(
+        batch_id="b1", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[1]
+    )
+    run = Run(
+        result, tracker(1), socket=socket, subscription=socket.listen_events(batch_ids=["b1"])
+    )
+    socket._on_event(
+        "queue_item_status_changed", {"item_id": 1, "batch_id": "b1", "status": "completed"}
+    )
+    sent: list[Any] = []
+
+    async def send(plan: Any) -> Any:
+        sent.extend(plan)
+        return []
+
+    await watch(run, send, poll_first=False)
+    assert run.tracker.done and sent == []
+    assert run.subscription is not None and run.subscription.closed
