@@ -321,7 +321,7 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
         scheduler_names=schedulers,
         type_imports=import_sections({f".{p.module}": set(p.names()) for p in parts}),
         all_names=sorted([*located, *(["SchedulerName"] if schedulers else [])], key=all_order),
-        homes=sorted(located.items()),
+        modules=sorted((part.module, part.names()) for part in parts),
     )
     return files
 

@@ -19,6 +19,7 @@ from black.mode import Mode, TargetVersion
 from generator import GeneratorError
 
 LINE_LENGTH = 100
+BLACK_MODE = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311})
 
 
 def templates_dir() -> Path:
@@ -53,10 +54,7 @@ def render(template: str, **context: Any) -> str:
 def format_python(source: str, label: str) -> str:
     """Black-format ``source`` and check that it parses; ``label`` names it in errors."""
     try:
-        formatted = black.format_str(
-            source,
-            mode=Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311}),
-        )
+        formatted = black.format_str(source, mode=BLACK_MODE)
         ast.parse(formatted, filename=label)
     except (black.parsing.InvalidInput, SyntaxError) as exc:
         raise GeneratorError(f"{label}: generated code does not parse ({exc})") from None

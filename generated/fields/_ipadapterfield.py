@@ -3,7 +3,6 @@
 # Do not edit; run `make gen-fields`.
 # pydantic copies list defaults per instance, so class-level [] defaults are safe here.
 # ruff: noqa: RUF012
-"""One module of the ``fields`` package; import its classes from the package."""
 
 from __future__ import annotations
 
