@@ -50,7 +50,7 @@ def _add_fields(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser = subparsers.add_parser(
         "fields",
         help="emit the Ivk field classes and the node catalog from InvokeAI's OpenAPI",
-        description="Write fields.py and catalog.json for one InvokeAI OpenAPI schema.",
+        description="Write the fields package and catalog.json for one InvokeAI OpenAPI schema.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--openapi", metavar="FILE", help="a captured openapi.json")
