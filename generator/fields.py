@@ -277,11 +277,17 @@ def field_parts(defs: list[Definition], classes: list[FieldClass]) -> list[Field
 def _part_imports(
     part: FieldsPart, located: dict[str, str], external: dict[str, str]
 ) -> dict[str, set[str]]:
-    """Module -> names for one part: sibling modules, the models' imports, the runtime bases."""
+    """Module -> names for one part: sibling modules, the models' imports, the runtime bases, and
+    ``from __future__ import annotations`` only for a model that names one defined after it."""
     uses = {name for d in part.definitions for name in d.uses}
     uses |= {base for cls in part.classes for base in cls.bases}
     uses |= {"ClassVar"} if part.classes else set()
-    imports: dict[str, set[str]] = {"__future__": {"annotations"}}
+    pending = set(part.names())
+    imports: dict[str, set[str]] = {}
+    for definition in part.definitions:
+        if definition.uses & pending:
+            imports["__future__"] = {"annotations"}
+        pending.discard(definition.name)
     for name in uses - set(part.names()):
         module = f".{located[name]}" if name in located else external.get(name)
         if module:
@@ -321,7 +327,7 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
         scheduler_names=schedulers,
         type_imports=import_sections({f".{p.module}": set(p.names()) for p in parts}),
         all_names=sorted([*located, *(["SchedulerName"] if schedulers else [])], key=all_order),
-        modules=sorted((part.module, part.names()) for part in parts),
+        homes=sorted(located.items()),
     )
     return files
 

@@ -2,8 +2,6 @@
 # (sha256 759feddb6bb5923889aad28a602c45a857f3432468999c58dbd16a5d72e8d5f9).
 # Do not edit; run `make gen-fields`.
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from runtime.fields import IvkStructField

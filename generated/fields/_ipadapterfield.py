@@ -4,8 +4,6 @@
 # pydantic copies list defaults per instance, so class-level [] defaults are safe here.
 # ruff: noqa: RUF012
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from pydantic import Field
