@@ -247,6 +247,8 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
         )
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._login_lock = asyncio.Lock()
+        self._socket_lock = asyncio.Lock()
+        self._socket: EventSocket | None = None
         self.board_repo = AsyncBoardRepository(self)
         self.image_repo = AsyncImageRepository(self)
         self.workflow_repo = AsyncWorkflowRepository(self)
@@ -297,7 +299,21 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
             else:
                 return self._core.handle(call, response)
 
+    async def event_socket(self) -> EventSocket:
+        """The event socket this client's submissions share: connected on first use (after
+        logging in, when the client has credentials) and closed by ``aclose()``."""
+        async with self._socket_lock:
+            if self._socket is None:
+                if self._core.auth.needs_login:
+                    await self.login()
+                self._socket = await EventSocket(self.socketio_options).connect()
+            return self._socket
+
     async def aclose(self) -> None:
+        """Close the shared event socket, if one was opened, and the HTTP connections."""
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            await socket.close()
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:

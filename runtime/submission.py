@@ -350,9 +350,9 @@ class SubmissionMixin:
         receive this job's typed events only. Await ``wait_for_completion`` for the outcome.
         """
         batch_id = str(uuid.uuid4())
-        connection = None
+        connection, owned = None, False
         if subscribe_events:
-            connection = await self._open_socket(queue_id, socket)
+            connection, owned = await self._open_socket(queue_id, socket)
         subscription = connection.listen_events(batch_ids=[batch_id]) if connection else None
         try:
             result = await self._run(
@@ -368,12 +368,12 @@ class SubmissionMixin:
         except BaseException:
             if subscription is not None:
                 subscription.close()
-            if connection is not None and connection is not socket:
+            if connection is not None and owned:
                 await connection.close()
             raise
         run = self._new_run(result)
         run.socket, run.subscription = connection, subscription
-        run.owns_socket = connection is not socket
+        run.owns_socket = owned
         if subscription is not None:
             subscription.add_item_ids(result.item_ids)
         callbacks: dict[type[Event], EventCallback | None] = {
@@ -388,26 +388,34 @@ class SubmissionMixin:
         )
         return result
 
-    async def _open_socket(self, queue_id: str, socket: EventSocket | None) -> EventSocket | None:
-        """The shared socket, or a new connection; None (poll only) if it cannot be opened."""
-        if socket is not None:
-            await socket.subscribe(queue_id)
-            return socket
+    async def _open_socket(
+        self, queue_id: str, socket: EventSocket | None
+    ) -> tuple[EventSocket | None, bool]:
+        """The socket to track with, and whether the run owns it: ``socket``, else an async
+        client's shared socket, else a connection of the run's own (a sync client's handle
+        awaited in some event loop); ``None`` (poll only) if none can be opened."""
+        shared = getattr(self.client, "event_socket", None)
         options = getattr(self.client, "socketio_options", None)
-        if options is None:
-            return None
-        if getattr(self.client, "is_authenticated", True) is False:
-            # a first request logs in when the client has credentials: the socket needs the token
-            await self._run(status_plan(queue_id))
-        connection = EventSocket(options)
+        owned = socket is None and shared is None
         try:
-            await connection.connect()
-            await connection.subscribe(queue_id)
+            if socket is None and shared is not None:
+                socket = await shared()
+            elif socket is None and options is not None:
+                if getattr(self.client, "is_authenticated", True) is False:
+                    # a first request logs in when the client has credentials: the socket needs
+                    # the token
+                    await self._run(status_plan(queue_id))
+                socket = EventSocket(options)
+                await socket.connect()
+            if socket is None:
+                return None, False
+            await socket.subscribe(queue_id)
         except (IvkgenError, OSError, TimeoutError) as exc:
             log.warning("event socket unavailable, tracking by polling: %s", exc)
-            await connection.close()
-            return None
-        return connection
+            if owned and socket is not None:
+                await socket.close()
+            return None, False
+        return socket, owned
 
     # Tracking --------------------------------------------------------------------------------
 
@@ -419,9 +427,9 @@ class SubmissionMixin:
         polls once, so a job that already ended is seen)."""
         run = self._run_now
         if run.watcher is None:
-            connection = await self._open_socket(run.result.queue_id, None)
+            connection, owned = await self._open_socket(run.result.queue_id, None)
             if connection is not None:
-                run.socket, run.owns_socket = connection, True
+                run.socket, run.owns_socket = connection, owned
                 run.subscription = connection.listen_events(
                     batch_ids=[run.result.batch_id], item_ids=run.result.item_ids
                 )

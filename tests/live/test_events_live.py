@@ -147,3 +147,20 @@ async def test_a_logged_in_users_job_gets_its_events_through_the_token_socket(
         assert ADMIN_PASSWORD not in repr(client)
         handle.cleanup_outputs()
         handle.cleanup_queue_items()
+
+
+async def test_an_async_clients_submissions_share_one_event_socket(server_url: str) -> None:
+    from runtime import AsyncInvokeAIClient
+
+    async with AsyncInvokeAIClient.from_url(server_url) as client:
+        socket = await client.event_socket()
+        for _ in range(2):
+            handle = client.workflow_repo.create_workflow_handle(TEAM / "prompt-arithmetic.json")
+            async with handle:
+                await handle.submit()
+                job = await handle.wait_for_completion(timeout=60)
+                await handle.cleanup_outputs_async()
+            assert job.status == "completed"
+        assert socket is await client.event_socket()
+        assert socket.connected
+    assert not socket.connected
