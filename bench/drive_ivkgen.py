@@ -1,10 +1,10 @@
 """Drive the ivkgen runtime against a server in a process of its own; prints one JSON object.
 
 ``items URL WORKFLOW N events|poll``: N sequential one-item runs, wall seconds each: ``submit`` +
-``wait_for_completion`` on one shared event socket, or ``submit_sync`` +
+``wait_for_completion`` (the client's shared event socket), or ``submit_sync`` +
 ``wait_for_completion_sync``.
 ``batch URL WORKFLOW LABEL N``: one enqueue sweeping input LABEL over N values, then the wait.
-``each URL WORKFLOW LABEL N``: N submissions (one value each) on one socket, then the waits.
+``each URL WORKFLOW LABEL N``: N submissions (one value each), then the waits.
 ``memory URL WORKFLOW LABEL N``: like ``batch``, canceled right after the enqueue; peak RSS.
 Every mode reports the item ids and the process's peak RSS in MiB.
 """
@@ -46,11 +46,11 @@ def items_polling(url: str, definition: WorkflowDefinition, count: int) -> dict[
 
 async def items_events(url: str, definition: WorkflowDefinition, count: int) -> dict[str, Any]:
     walls, ids = [], []
-    async with AsyncInvokeAIClient.from_url(url) as client, client.connect_socketio() as socket:
+    async with AsyncInvokeAIClient.from_url(url) as client:
         handle = WorkflowHandle(definition).bind_client(client)
         for _ in range(count):
             started = time.perf_counter()
-            result = await handle.submit(socket=socket)
+            result = await handle.submit()
             await handle.wait_for_completion()
             walls.append(time.perf_counter() - started)
             ids += result.item_ids
@@ -60,12 +60,10 @@ async def items_events(url: str, definition: WorkflowDefinition, count: int) -> 
 async def batch(
     url: str, definition: WorkflowDefinition, label: str, count: int, cancel: bool = False
 ) -> dict[str, Any]:
-    async with AsyncInvokeAIClient.from_url(url) as client, client.connect_socketio() as socket:
+    async with AsyncInvokeAIClient.from_url(url) as client:
         handle = WorkflowHandle(definition).bind_client(client)
         started = time.perf_counter()
-        result = await handle.submit(
-            socket=socket, sweep={label: [_value(i) for i in range(count)]}
-        )
+        result = await handle.submit(sweep={label: [_value(i) for i in range(count)]})
         if cancel:
             await client.queue_repo.cancel_by_batch_ids([result.batch_id])
         try:
@@ -78,13 +76,13 @@ async def batch(
 
 
 async def each(url: str, definition: WorkflowDefinition, label: str, count: int) -> dict[str, Any]:
-    async with AsyncInvokeAIClient.from_url(url) as client, client.connect_socketio() as socket:
+    async with AsyncInvokeAIClient.from_url(url) as client:
         started = time.perf_counter()
         handles, ids = [], []
         for index in range(count):
             handle = WorkflowHandle(definition).bind_client(client)
             handle.find_input(label).field.value = _value(index)  # type: ignore[attr-defined]
-            ids += (await handle.submit(socket=socket)).item_ids
+            ids += (await handle.submit()).item_ids
             handles.append(handle)
         for handle in handles:
             await handle.wait_for_completion(timeout=3600)
