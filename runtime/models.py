@@ -137,11 +137,9 @@ class ModelConfig(ServerModel):
         }
 
 
-class QueueStatus(ServerModel):
-    queue_id: str
-    item_id: int | None = None
-    batch_id: str | None = None
-    session_id: str | None = None
+class StatusCounts(ServerModel):
+    """Item counts by status, of a queue or of one batch."""
+
     pending: int
     in_progress: int
     waiting: int = 0
@@ -149,6 +147,13 @@ class QueueStatus(ServerModel):
     failed: int
     canceled: int
     total: int
+
+
+class QueueStatus(StatusCounts):
+    queue_id: str
+    item_id: int | None = None
+    batch_id: str | None = None
+    session_id: str | None = None
 
 
 class ProcessorStatus(ServerModel):
@@ -161,18 +166,11 @@ class QueueAndProcessorStatus(ServerModel):
     processor: ProcessorStatus
 
 
-class BatchStatus(ServerModel):
+class BatchStatus(StatusCounts):
     queue_id: str
     batch_id: str
     origin: str | None = None
     destination: str | None = None
-    pending: int
-    in_progress: int
-    waiting: int = 0
-    completed: int
-    failed: int
-    canceled: int
-    total: int
 
 
 class EnqueueBatchResult(ServerModel):
