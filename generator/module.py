@@ -172,7 +172,9 @@ def imports_of(names: set[str]) -> dict[str, set[str]]:
 
 
 def _relative(source: Path, out_dir: Path) -> str:
-    return Path(os.path.relpath(source.resolve(), out_dir.resolve())).as_posix()
+    """``source`` relative to ``out_dir``, as the paths are spelled: symbolic links are kept, so a
+    checkout reached through a link generates the same text as the real one."""
+    return Path(os.path.relpath(os.path.abspath(source), os.path.abspath(out_dir))).as_posix()
 
 
 def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModule:

@@ -10,6 +10,7 @@ that runs lives here, so a runtime fix never needs a regeneration. What runs loa
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -159,7 +160,7 @@ class Workflow(Generic[InputsT, OutputsT]):
     @classmethod
     def default_source(cls) -> Path:
         module_file = getattr(sys.modules[cls.__module__], "__file__", None) or "."
-        return Path(module_file).resolve().parent / cls.SOURCE
+        return Path(os.path.abspath(module_file)).parent / cls.SOURCE
 
     @property
     def definition(self) -> WorkflowDefinition:

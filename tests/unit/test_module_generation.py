@@ -241,3 +241,12 @@ def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Pat
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "['generated.fields._boardfield', 'generated.fields._colorfield']"
+
+
+def test_a_checkout_reached_through_a_link_generates_the_same_module(tmp_path: Path) -> None:
+    link = tmp_path / "checkout"
+    link.symlink_to(REPO)
+    module = render_module(
+        link / "data" / "workflows" / "image-pipeline.json", link / "generated", default_catalog()
+    )
+    assert module.source == (GENERATED / "image_pipeline.py").read_text(encoding="utf-8")
