@@ -243,10 +243,11 @@ def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Pat
     assert out.stdout.strip() == "['generated.fields._boardfield', 'generated.fields._colorfield']"
 
 
-def test_a_checkout_reached_through_a_link_generates_the_same_module(tmp_path: Path) -> None:
-    link = tmp_path / "checkout"
-    link.symlink_to(REPO)
-    module = render_module(
-        link / "data" / "workflows" / "image-pipeline.json", link / "generated", default_catalog()
-    )
-    assert module.source == (GENERATED / "image_pipeline.py").read_text(encoding="utf-8")
+def test_shared_data_reached_through_a_link_generates_the_same_module(
+    tmp_path: Path, shared_dir: Path
+) -> None:
+    (tmp_path / "shared").symlink_to(shared_dir.resolve())
+    (tmp_path / "checkout" / "generated").mkdir(parents=True)
+    source = tmp_path / "shared" / "data" / "workflows" / "sdxl-flux-refine.json"
+    module = render_module(source, tmp_path / "checkout" / "generated", default_catalog())
+    assert module.source == (GENERATED / "sdxl_flux_refine.py").read_text(encoding="utf-8")
