@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from runtime import AsyncInvokeAIClient, InvokeAIClient, JobCanceledError, ServerValidationError
+from tests.unit._dtos import image_dto
 from tests.unit._workflows import field, node, workflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -66,23 +67,6 @@ class FakeServer:
                 return httpx.Response(404, json={"detail": "Queue item not found"})
             return httpx.Response(200, json=queue_item(item_id, status))
         return httpx.Response(500, json={"detail": f"unexpected {method} {path}"})
-
-
-def image_dto(name: str) -> dict[str, Any]:
-    return {
-        "image_name": name,
-        "image_url": "",
-        "thumbnail_url": "",
-        "image_origin": "external",
-        "image_category": "user",
-        "width": 1,
-        "height": 1,
-        "created_at": "",
-        "updated_at": "",
-        "is_intermediate": False,
-        "starred": False,
-        "has_workflow": False,
-    }
 
 
 def queue_item(item_id: int, status: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from runtime.outputs import (
 from runtime.resolve import resolve_models
 from runtime.uploads import PendingImage, UploadTracker
 from runtime.workflow import WorkflowDefinition
+from tests.unit._dtos import image_dto
 from tests.unit._workflows import node, workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,22 +195,7 @@ def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:
 
 
 def dto(name: str) -> ImageDTO:
-    return ImageDTO.model_validate(
-        {
-            "image_name": name,
-            "image_url": "",
-            "thumbnail_url": "",
-            "image_origin": "external",
-            "image_category": "user",
-            "width": 1,
-            "height": 1,
-            "created_at": "",
-            "updated_at": "",
-            "is_intermediate": False,
-            "starred": False,
-            "has_workflow": False,
-        }
-    )
+    return ImageDTO.model_validate(image_dto(name))
 
 
 def test_an_upload_deleted_by_clean_up_is_made_again_next_time() -> None:
