@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
-from runtime._core import AsyncBound, Call, SyncBound
+from runtime._core import AsyncBound, Call, SyncBound, operation
 from runtime.errors import NotFoundError
 from runtime.jobs import JobTracker
 from runtime.models import QueueAndProcessorStatus, SessionQueueItem
@@ -74,11 +74,21 @@ def status_plan(queue_id: str) -> Plan[QueueAndProcessorStatus]:
 
 def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
     """Read these items into the tracker; an item gone from the queue counts as canceled."""
+    return _each_item(tracker, item_ids, QueueOps.get_queue_item)
+
+
+def _each_item(
+    tracker: JobTracker,
+    item_ids: Sequence[int],
+    op: operation[..., SessionQueueItem],
+) -> Plan[list[SessionQueueItem]]:
+    """Apply a queue-item operation ``op`` (read or cancel) to each item and feed the answers to the
+    tracker; an item gone from the queue counts as canceled."""
     queue = queue_ops(tracker.queue_id)
     items: list[SessionQueueItem] = []
     for item_id in item_ids:
         try:
-            item = yield QueueOps.get_queue_item.call(queue, item_id)
+            item = yield op.call(queue, item_id)
         except NotFoundError:
             tracker.item_deleted(item_id)
             continue
@@ -94,17 +104,8 @@ def settle_plan(tracker: JobTracker) -> Plan[None]:
 
 def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
     """Cancel the tracker's unfinished items; returns the ids canceled."""
-    queue = queue_ops(tracker.queue_id)
-    canceled: list[int] = []
-    for item_id in tracker.unfinished_ids:
-        try:
-            item = yield QueueOps.cancel_queue_item.call(queue, item_id)
-        except NotFoundError:
-            tracker.item_deleted(item_id)
-            continue
-        tracker.feed_item(item)
-        canceled.append(item_id)
-    return canceled
+    items = yield from _each_item(tracker, tracker.unfinished_ids, QueueOps.cancel_queue_item)
+    return [item.item_id for item in items]
 
 
 def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
