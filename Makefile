@@ -9,12 +9,20 @@ DEMO_OUT ?= out/demo
 PYTEST_FLAGS ?=
 BENCH_FLAGS ?=
 
-.PHONY: setup gen gen-fields regen openapi test test-fast lint format typecheck server bench demo clean
+.PHONY: setup gen regen openapi test test-fast lint format typecheck server bench demo clean
 
 setup: $(STAMP)
 
+# build/dev/ivkgen/* link the checkout's folders under their import names (see pyproject.toml).
+DEV_LINKS := build/dev/ivkgen
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	mkdir -p $(DEV_LINKS)
+	ln -sfn $(CURDIR)/runtime $(DEV_LINKS)/runtime
+	ln -sfn $(CURDIR)/generator $(DEV_LINKS)/generator
+	ln -sfn $(CURDIR)/templates $(DEV_LINKS)/templates
+	ln -sfn $(CURDIR)/generated/fields_6_14_2 $(DEV_LINKS)/bundled
 	$(PY) -m pip install -e '.[dev]' > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	touch $(STAMP)
 
@@ -22,11 +30,9 @@ gen: $(STAMP)
 	@test -n "$(WORKFLOW)" || { echo "usage: make gen WORKFLOW=path/to/workflow.json [OUT=dir]"; exit 2; }
 	$(VENV)/bin/ivkgen gen "$(WORKFLOW)" -o "$(OUT)" --openapi $(OPENAPI)
 
-gen-fields: $(STAMP)
-	$(VENV)/bin/ivkgen fields --openapi $(OPENAPI) -o generated
-
 regen: $(STAMP)
-	$(VENV)/bin/ivkgen regen --openapi $(OPENAPI)
+	$(VENV)/bin/ivkgen regen generated --openapi $(OPENAPI)
+	$(PY) -m tests.golden
 
 openapi: $(STAMP)
 	$(PY) -m tests.harness openapi $(OPENAPI)
@@ -37,16 +43,19 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not live" $(PYTEST_FLAGS)
 
+CODE := runtime generator generated tests examples bench
+
 lint: $(STAMP)
-	$(PY) -m ruff check runtime generator generated tests examples
-	$(PY) -m black --check runtime generator generated tests examples
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m black --check $(CODE)
 
 format: $(STAMP)
-	$(PY) -m ruff check --fix runtime generator generated tests examples
-	$(PY) -m black runtime generator generated tests examples
+	$(PY) -m ruff check --fix $(CODE)
+	$(PY) -m black $(CODE)
 
 typecheck: $(STAMP)
-	$(PY) -m mypy runtime generator generated examples
+	$(PY) -m mypy -p ivkgen.runtime -p ivkgen.generator
+	$(PY) -m mypy generated examples
 
 server: $(STAMP)
 	$(PY) -m tests.harness serve

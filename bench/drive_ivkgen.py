@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from runtime import (
+from ivkgen.runtime import (
     AsyncInvokeAIClient,
     InvokeAIClient,
     JobCanceledError,

@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
+
 from bench.stats import Figure, Row, scaled
-from runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
 
 HERE = Path(__file__).resolve().parent
 SWEEP_LABEL = "Subject"

@@ -16,7 +16,7 @@ from bench.stats import Figure, Row, scaled, timed
 REPO = Path(__file__).resolve().parent.parent
 OPENAPI = REPO / "data" / "openapi" / "invokeai-6.14.2.json"
 IVKGEN = Path(sys.executable).parent / "ivkgen"
-IMPORT_IVKGEN = "import runtime, generated.sd15_text_to_image"
+IMPORT_IVKGEN = "import ivkgen.runtime, generated.sd15_text_to_image"
 IMPORT_PYCLIENT = "import invokeai_py_client"
 DRIVE_PYCLIENT = Path(__file__).with_name("drive_pyclient.py")
 
@@ -45,15 +45,13 @@ def _cold(command: list[str], runs: int) -> tuple[float, ...]:
 
 
 def generation_rows(cfg: Offline) -> list[Row]:
-    from generator.module import generate_module
-    from runtime.catalog import default_catalog
+    from ivkgen.generator.package import generate_modules
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="ivkgen-bench-") as out:
         gen = [str(IVKGEN), "gen", "-o", out, "--openapi", str(OPENAPI)]
         cold = _cold([*gen, str(cfg.largest)], cfg.cold_runs)
-        catalog = default_catalog()
-        warm = timed(lambda: generate_module(cfg.largest, Path(out), catalog), cfg.cpu_runs)
+        warm = timed(lambda: generate_modules([cfg.largest], Path(out)), cfg.cpu_runs)
         every = _cold([*gen, *map(str, cfg.workflows)], cfg.cold_runs)
         fields = _cold([str(IVKGEN), "fields", "--openapi", str(OPENAPI), "-o", out], cfg.cold_runs)
     largest = cfg.largest.name
@@ -106,7 +104,7 @@ def import_rows(cfg: Offline) -> list[Row]:
     return [
         Row(
             "2 import",
-            "`import runtime, generated.sd15_text_to_image`, cold process",
+            "`import ivkgen.runtime, generated.sd15_text_to_image`, cold process",
             mine,
             "`import invokeai_py_client`",
             theirs,
@@ -117,7 +115,7 @@ def import_rows(cfg: Offline) -> list[Row]:
 
 
 def _set_and_build(cfg: Offline) -> Callable[[], Any]:
-    from runtime import WorkflowDefinition, WorkflowHandle
+    from ivkgen.runtime import WorkflowDefinition, WorkflowHandle
 
     handle = WorkflowHandle(WorkflowDefinition.from_file(cfg.cpu_workflow))
     prompt, width = handle.find_input("Positive Prompt"), handle.find_input("Output Width")
@@ -155,7 +153,7 @@ def dict_floor(workflow: dict[str, Any]) -> dict[str, Any]:
 
 
 def _floor(cfg: Offline) -> Callable[[], Any]:
-    from runtime import WorkflowDefinition, WorkflowHandle
+    from ivkgen.runtime import WorkflowDefinition, WorkflowHandle
 
     workflow = json.loads(cfg.cpu_workflow.read_text())
     nodes = {node["id"]: node for node in workflow["nodes"]}

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from runtime import InvokeAIClient, IvkgenError, ModelConfig
+from ivkgen.runtime import InvokeAIClient, IvkgenError, ModelConfig
 
 REPO = Path(__file__).resolve().parent.parent
 SD15 = REPO / "data" / "workflows" / "sd15-text-to-image.json"

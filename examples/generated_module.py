@@ -13,10 +13,10 @@ import argparse
 import asyncio
 from pathlib import Path
 
-import _common
+from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
 
+from examples import _common
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
-from runtime import AsyncInvokeAIClient, InvokeAIClient
 
 
 def inputs(args: argparse.Namespace) -> Sd15TextToImageInputs:

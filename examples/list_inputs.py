@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import _common
+from ivkgen.runtime import InvokeAIClient, IvkWorkflowInput, WorkflowDefinition, WorkflowHandle
 
-from runtime import InvokeAIClient, IvkWorkflowInput, WorkflowDefinition, WorkflowHandle
+from examples import _common
 
 
 def describe(entry: IvkWorkflowInput) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-import _common
-from set_inputs import prepare
+from ivkgen.runtime import InvokeAIClient
 
-from runtime import InvokeAIClient
+from examples import _common
+from examples.set_inputs import prepare
 
 
 def run() -> None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-import _common
-from pydantic import ValidationError
-
-from generated.fields import IvkModelIdentifierField
-from runtime import (
+from ivkgen.bundled import IvkModelIdentifierField
+from ivkgen.runtime import (
     InvokeAIClient,
     IvkIntegerField,
     IvkSchedulerField,
@@ -21,6 +18,9 @@ from runtime import (
     ModelConfig,
     WorkflowHandle,
 )
+from pydantic import ValidationError
+
+from examples import _common
 
 PROMPT = "a lighthouse on a cliff, watercolor"
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import _common
-from set_inputs import configure, prepare
-
-from runtime import AsyncInvokeAIClient, InvokeAIClient, SessionQueueItem
-from runtime.events import (
+from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, SessionQueueItem
+from ivkgen.runtime.events.messages import (
     InvocationCompleteEvent,
     InvocationErrorEvent,
     InvocationProgressEvent,
     InvocationStartedEvent,
     QueueItemStatusChangedEvent,
 )
+
+from examples import _common
+from examples.set_inputs import configure, prepare
 
 
 def track_sync(client: InvokeAIClient, args: argparse.Namespace) -> None:

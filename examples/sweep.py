@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import _common
+from ivkgen.runtime import InvokeAIClient
 
+from examples import _common
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
-from runtime import InvokeAIClient
 
 
 def run() -> None:

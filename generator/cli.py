@@ -1,7 +1,7 @@
 """The ``ivkgen`` command line: one subcommand per job, each a small function over argparse args.
 
 ``fields``, ``gen`` and ``regen`` write code; ``inputs``, ``check`` and ``run`` work on one
-workflow (their logic lives in ``generator.commands``). Expected failures (bad OpenAPI or
+workflow (their logic lives in ``ivkgen.generator.commands``). Expected failures (bad OpenAPI or
 workflow file, server unreachable, unknown input, rejected values, failed job) end with the
 error and a hint on stderr and exit code 1, never a traceback; Ctrl-C exits with 130.
 """
@@ -17,19 +17,22 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from generator import GeneratorError, generator_version
-from generator.commands.errors import CommandError, report
-from runtime.catalog import Catalog, default_catalog
-from runtime.errors import IvkgenError
+from ivkgen.generator import GeneratorError, generator_version
+from ivkgen.generator.commands.errors import CommandError, report
+from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+
+if TYPE_CHECKING:
+    from ivkgen.generator.openapi import Spec
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _fields(args: argparse.Namespace) -> int:
-    from generator.fields import generate_fields
-    from generator.openapi import fetch, load_file
+    from ivkgen.generator.fields import generate_fields
+    from ivkgen.generator.openapi import fetch, load_file
 
     started = time.perf_counter()
     if args.server:
@@ -64,32 +67,41 @@ def _add_fields(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(command=_fields)
 
 
-def _catalog(args: argparse.Namespace) -> Catalog:
-    """The catalog for ``--openapi FILE`` or ``--server URL``; the bundled one by default and
-    for the bundled schema (recognised by its hash before it is parsed)."""
-    from generator.openapi import build_catalog, fetch, load_file, read_file
+def _spec(args: argparse.Namespace) -> Spec | None:
+    """The schema of ``--openapi FILE`` or ``--server URL``; ``None`` for the bundled one (also
+    when the file is the bundled schema, recognised by its hash before it is parsed)."""
+    from ivkgen.generator.openapi import fetch, load_file, read_file
 
-    bundled = default_catalog()
     if args.server:
-        spec = fetch(args.server)
-    elif not args.openapi or hashlib.sha256(read_file(args.openapi)).hexdigest() == (
-        bundled.openapi_sha256
-    ):
-        return bundled
-    else:
-        spec = load_file(args.openapi)
-    if spec.sha256 == bundled.openapi_sha256:
-        return bundled
-    return Catalog.from_json(build_catalog(spec), bundled.fields_module)
+        return fetch(args.server)
+    bundled = default_catalog().openapi_sha256
+    if not args.openapi or hashlib.sha256(read_file(args.openapi)).hexdigest() == bundled:
+        return None
+    return load_file(args.openapi)
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    """The catalog for ``--openapi FILE`` or ``--server URL``; the bundled one by default."""
+    from ivkgen.generator.openapi import build_catalog
+
+    spec = _spec(args)
+    if spec is None or spec.sha256 == default_catalog().openapi_sha256:
+        return default_catalog()
+    return Catalog.from_json(build_catalog(spec), default_catalog().fields_module)
 
 
 def _gen(args: argparse.Namespace) -> int:
-    from generator.module import generate_module
+    from ivkgen.generator.package import gen_command, generate_modules
 
     started = time.perf_counter()
-    catalog = _catalog(args)
-    for workflow in args.workflows:
-        path = generate_module(Path(workflow), Path(args.output), catalog)
+    commands = [
+        gen_command(workflow, args.output, openapi=args.openapi, server=args.server)
+        for workflow in args.workflows
+    ]
+    written = generate_modules(
+        [Path(w) for w in args.workflows], Path(args.output), _spec(args), commands
+    )
+    for path in written:
         print(f"ivkgen: wrote {path} in {time.perf_counter() - started:.2f} s")
     return 0
 
@@ -113,36 +125,36 @@ def _add_gen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _regen(args: argparse.Namespace) -> int:
-    from generator.fields import generate_fields
-    from generator.module import generate_module
-    from generator.openapi import load_file
+    from ivkgen.generator.openapi import fetch, load_file
+    from ivkgen.generator.package import ensure_fields
+    from ivkgen.generator.regen import find_modules, rerender
+    from ivkgen.generator.render import write_files
 
-    generate_fields(load_file(args.openapi), args.output)
-    default_catalog.cache_clear()
-    catalog = default_catalog()
-    for folder in (Path("data/workflows"), shared_workflows()):
+    spec = fetch(args.server) if args.server else load_file(args.openapi) if args.openapi else None
+    for folder in map(Path, args.folders):
         if not folder.is_dir():
-            print(f"ivkgen: {folder} is absent; its modules were not regenerated")
-            continue
-        for workflow in sorted(folder.glob("*.json")):
-            generate_module(workflow, Path(args.output), catalog)
-    print(f"ivkgen: regenerated {args.output}/")
+            raise GeneratorError(f"{folder}: no such folder")
+        if spec is not None:
+            ensure_fields(folder, spec, replace=True)
+        found = find_modules(folder)
+        modules = [rerender(module, {}) for module in found]
+        write_files({module.path: module.source for module in modules})
+        print(f"ivkgen: regenerated {len(modules)} modules in {folder}/")
     return 0
-
-
-def shared_workflows() -> Path:
-    """The GUI exports beside the checkout (``$IVKGEN_SHARED/data/workflows``)."""
-    return Path(os.environ.get("IVKGEN_SHARED", "../shared")) / "data" / "workflows"
 
 
 def _add_regen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "regen",
-        help="regenerate every committed file in generated/",
-        description="Field classes, catalog and the modules of data/workflows and shared ones.",
+        help="regenerate every module ivkgen gen wrote in a folder",
+        description="Render each generated module in FOLDER again from its workflow JSON and "
+        "the folder's fields package; with --openapi or --server, rewrite the fields "
+        "package from that schema first.",
     )
-    parser.add_argument("--openapi", metavar="FILE", required=True, help="a captured openapi.json")
-    parser.add_argument("-o", "--output", metavar="DIR", default="generated", help="output folder")
+    parser.add_argument(
+        "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
+    )
+    _add_source_options(parser)
     parser.set_defaults(command=_regen)
 
 
@@ -167,7 +179,7 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> int:
-    from generator.commands.inputs import inputs_command
+    from ivkgen.generator.commands.inputs import inputs_command
 
     return inputs_command(args.workflow, as_json_output=args.json)
 
@@ -186,8 +198,8 @@ def _add_inputs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _check(args: argparse.Namespace) -> int:
-    from generator.commands.check import check_command
-    from runtime.client import InvokeAIClient
+    from ivkgen.generator.commands.check import check_command
+    from ivkgen.runtime.client import InvokeAIClient
 
     with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
         return check_command(args.workflow, client, lambda: _catalog(args))
@@ -220,7 +232,7 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator.commands.run import RunOptions, run_command
+    from ivkgen.generator.commands.run import RunOptions, run_command
 
     options = RunOptions(
         workflow=args.workflow,

@@ -1,10 +1,10 @@
-"""Emit the ``generated/fields`` package (the ``Ivk*`` struct classes) and ``catalog.json``.
+"""Emit a ``fields_<version>`` package: the ``Ivk*`` struct classes and the ``catalog.json``.
 
 datamodel-code-generator turns the ``$ref`` closure of the struct schemas that invocation inputs
 can hold into pydantic models (every property optional, so an input can be "not set"; closed
 enums become ``StrEnum``s). The ``fields_part.py.j2`` template wraps each input struct in an
 ``Ivk<Name>Field`` class with its required keys, its ``.value`` key for resources, and the
-hand-written helpers from :mod:`runtime.fields`.
+hand-written helpers from :mod:`ivkgen.runtime.fields`.
 
 The classes are split into small private modules so that importing a generated workflow module
 builds only the classes it uses: each input struct (with its ``Ivk`` class) anchors a module,
@@ -25,14 +25,20 @@ from typing import Any
 from datamodel_code_generator import InputFileType, generate
 from datamodel_code_generator.enums import DataModelType
 from datamodel_code_generator.format import PythonVersion
+from ivkgen.generator import GeneratorError, generator_version
+from ivkgen.generator.naming import numbered
+from ivkgen.generator.openapi import (
+    Schemas,
+    Spec,
+    build_catalog,
+    input_structs,
+    ivk_class_name,
+    ref_name,
+)
+from ivkgen.generator.render import all_order, import_sections, render_python, write_files
+from ivkgen.runtime.workflow.catalog import CATALOG_FILE, fields_package_name
 
-from generator import GeneratorError, generator_version
-from generator.naming import numbered
-from generator.openapi import Schemas, Spec, build_catalog, input_structs, ivk_class_name, ref_name
-from generator.render import all_order, import_sections, render_python, write_files
-from runtime.catalog import CATALOG_FILE, FIELDS_PACKAGE
-
-BASE_CLASS = "runtime.fields.IvkStructField"
+BASE_CLASS = "ivkgen.runtime.fields.IvkStructField"
 MIXINS = {"ColorField": "IvkColorMixin", "BoundingBoxField": "IvkBoundingBoxMixin"}
 RESOURCE_MIXIN = "IvkResourceMixin"
 
@@ -304,7 +310,7 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
     parts = field_parts(definitions(body), classes)
     located = {name: part.module for part in parts for name in part.names()}
     external = {name: module for module, names in imports.items() for name in names}
-    external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "runtime.fields")
+    external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "ivkgen.runtime.fields")
     external["ClassVar"] = "typing"
     label = str(Path(spec.source).name) if "://" not in spec.source else spec.source
     schedulers = scheduler_names(catalog)
@@ -356,13 +362,12 @@ def _header(spec: Spec) -> dict[str, str]:
 
 
 def generate_fields(spec: Spec, out_dir: str | Path) -> list[Path]:
-    """Render the ``fields`` package and ``catalog.json`` in memory, then write them all (or
-    none) and delete the package's modules that are no longer generated."""
-    out = Path(out_dir)
-    package = out / FIELDS_PACKAGE
+    """Render the ``fields_<version>`` package (with its ``catalog.json``) into ``out_dir`` in
+    memory, then write it all (or none) and delete its modules that are no longer generated."""
+    package = Path(out_dir) / fields_package_name(spec.invokeai_version)
     catalog = build_catalog(spec)
     files = {package / name: text for name, text in render_fields(spec, catalog).items()}
-    files[out / CATALOG_FILE] = render_catalog(catalog)
+    files[package / CATALOG_FILE] = render_catalog(catalog)
     stale = set(package.glob("_*.py")) - set(files)
     written = write_files(files)
     for path in sorted(stale):

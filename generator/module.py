@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from generator import GeneratorError, generator_version
-from generator.naming import class_name, input_name, input_names, module_name, numbered
-from generator.render import import_sections, render_python, write_files
-from runtime import fields
-from runtime.catalog import Catalog, InputSpec
-from runtime.errors import WorkflowError
-from runtime.fields import IvkValueField
-from runtime.form import IvkWorkflowInput, discover_inputs
-from runtime.outputs import output_nodes
-from runtime.workflow import WorkflowDefinition
+from ivkgen.generator import GeneratorError, generator_version
+from ivkgen.generator.naming import class_name, input_name, input_names, module_name, numbered
+from ivkgen.generator.render import docstring, import_sections, literal, render_python
+from ivkgen.runtime import fields
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.fields import IvkValueField
+from ivkgen.runtime.jobs.outputs import output_nodes
+from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, fields_package_name
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
 
 _PRIMITIVES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "Any": "Any"}
 _VALUE_TYPES = {
@@ -36,12 +36,11 @@ _ALSO_ACCEPTED = {"IvkModelIdentifierField": "str", "IvkImageField": "ImageSourc
 _IMPORTED_FROM = {
     **dict.fromkeys(("Annotated", "Any", "ClassVar", "Literal"), "typing"),
     "Field": "pydantic",
-    "SchedulerName": "generated.fields",
     **dict.fromkeys(
         ("At", "ImageSource", "OutputAt", "OutputImage", "Workflow", "WorkflowInputs"),
-        "runtime.typed",
+        "ivkgen.runtime.typed",
     ),
-    "WorkflowOutputs": "runtime.typed",
+    "WorkflowOutputs": "ivkgen.runtime.typed",
 }
 
 
@@ -72,6 +71,7 @@ class WorkflowModule:
     path: Path
     source: str
     class_name: str
+    command: list[str]
 
 
 def value_type(spec: InputSpec, field_class: str, catalog: Catalog) -> tuple[str, set[str]]:
@@ -104,9 +104,9 @@ def _declaration(
     if value is None:
         default = None if entry.required else "None"
     elif isinstance(entry.field, IvkValueField):
-        default = repr(value)
+        default = literal(value)
     else:
-        default = f"{field_class}.model_validate({value!r})"
+        default = f"{field_class}.model_validate({literal(value)})"
         names.add(field_class)
     python_type, type_names = value_type(spec, field_class, catalog)
     names |= type_names
@@ -123,7 +123,7 @@ def _declaration(
         name=name,
         annotation=f"Annotated[{', '.join(parts)}]",
         default=default,
-        doc=repr(f"{where} {entry.description}" if entry.description else where),
+        doc=docstring(f"{where} {entry.description}" if entry.description else where),
         names=frozenset(names - {"int", "float", "str", "bool"}),
     )
 
@@ -147,24 +147,29 @@ def output_decls(definition: WorkflowDefinition, catalog: Catalog) -> list[Outpu
         OutputDecl(
             name=name,
             node_id=node.node_id,
-            doc=repr(f'Images saved by node "{node.title}" ({node.node_type}).'),
+            doc=docstring(
+                f'Images saved by node "{node.title}" ({node.node_type}, {node.node_id}).'
+            ),
         )
         for name, node in zip(names, found, strict=True)
     ]
 
 
-def _field_module(name: str) -> str:
-    """Where an ``Ivk*`` class lives: the runtime's primitives, else the generated classes."""
+def _field_module(name: str, fields_package: str) -> str:
+    """Where an ``Ivk*`` class lives: the runtime's primitives, else the fields package beside
+    the module (``SchedulerName`` too)."""
+    if name == "SchedulerName":
+        return f".{fields_package}"
     if not name.startswith("Ivk"):
         return ""
-    return "runtime.fields" if hasattr(fields, name) else "generated.fields"
+    return "ivkgen.runtime.fields" if hasattr(fields, name) else f".{fields_package}"
 
 
-def imports_of(names: set[str]) -> dict[str, set[str]]:
+def imports_of(names: set[str], fields_package: str) -> dict[str, set[str]]:
     """Module -> names to import, for the names a module's code uses."""
     by_module: dict[str, set[str]] = {"__future__": {"annotations"}}
     for name in names:
-        module = _IMPORTED_FROM.get(name) or _field_module(name)
+        module = _IMPORTED_FROM.get(name) or _field_module(name, fields_package)
         if not module:
             raise GeneratorError(f"no import known for {name!r}")
         by_module.setdefault(module, set()).add(name)
@@ -177,8 +182,14 @@ def _relative(source: Path, out_dir: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(source), os.path.abspath(out_dir))).as_posix()
 
 
-def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModule:
-    """Render the module of the workflow at ``source`` for the folder ``out_dir``."""
+def render_module(
+    source: Path, out_dir: Path, catalog: Catalog, command: list[str]
+) -> WorkflowModule:
+    """Render the module of the workflow at ``source`` for the folder ``out_dir``, whose fields
+    package holds ``catalog``; ``command`` is the header's ``ivkgen gen`` command, as lines
+    (:func:`ivkgen.generator.render.shell_lines`)."""
+    if not source.is_file():
+        raise GeneratorError(f"{source}: no such workflow file")
     raw = source.read_bytes()
     try:
         definition = WorkflowDefinition.from_file(source)
@@ -192,8 +203,11 @@ def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModu
     names |= {n for decl in inputs for n in decl.names}
     if outputs:
         names |= {"Annotated", "OutputAt", "OutputImage"}
+    fields_package = fields_package_name(catalog.invokeai_version)
     context: dict[str, Any] = {
         "version": generator_version(),
+        "command_lines": command,
+        "fields_package": fields_package,
         "source": _relative(source, out_dir),
         "source_sha256": hashlib.sha256(raw).hexdigest(),
         "invokeai_version": catalog.invokeai_version,
@@ -202,17 +216,8 @@ def render_module(source: Path, out_dir: Path, catalog: Catalog) -> WorkflowModu
         "class_name": name,
         "inputs": inputs,
         "outputs": outputs,
-        "import_sections": import_sections(imports_of(names)),
+        "import_sections": import_sections(imports_of(names, fields_package)),
     }
     label = f"{source} -> {module}.py"
     text = render_python("workflow_module.py.j2", label, **context)
-    return WorkflowModule(out_dir / f"{module}.py", text, name)
-
-
-def generate_module(source: Path, out_dir: Path, catalog: Catalog) -> Path:
-    """Write the module of ``source`` into ``out_dir`` atomically; return its path."""
-    if not source.is_file():
-        raise GeneratorError(f"{source}: no such workflow file")
-    module = render_module(source, out_dir, catalog)
-    write_files({module.path: module.source})
-    return module.path
+    return WorkflowModule(out_dir / f"{module}.py", text, name, command)

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from runtime.form import IvkWorkflowInput
-    from runtime.workflow import WorkflowDefinition
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
 _CHUNK = re.compile(r"[A-Za-z0-9]+", re.ASCII)
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_ACRONYM = re.compile(r"(LoRAs?|DoRAs?|LyCORIS)", re.ASCII)
+"""Mixed-case acronyms kept whole: ``LoRAs`` -> ``loras``, ``LoRAWeight`` -> ``lora_weight``."""
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s(?:[^a-z]|$))")
+"""Camel-case word breaks; a plural acronym stays whole (``VAEs`` -> ``vaes``)."""
 _RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)
@@ -34,7 +37,13 @@ def words(text: str) -> list[str]:
     """The ASCII words of ``text``: ``"CFGScale (é)"`` -> ``["CFG", "Scale", "e"]``."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return [word for chunk in _CHUNK.findall(ascii_text) for word in _CAMEL.split(chunk)]
+    return [
+        word
+        for chunk in _CHUNK.findall(ascii_text)
+        for part in _ACRONYM.split(chunk)
+        for word in ([part] if _ACRONYM.fullmatch(part) else _CAMEL.split(part))
+        if word
+    ]
 
 
 def snake(text: str, *, digit_prefix: str) -> str:

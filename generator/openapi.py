@@ -2,7 +2,7 @@
 
 Types come from the schema alone: ``type``/``enum``/``const``/``$ref``/``anyOf``/``items`` give the
 type expression and the ``Ivk*`` class; ``orig_required``, ``input``, ``ui_*`` and the numeric and
-length keywords give the rest of an :class:`runtime.catalog.InputSpec`.
+length keywords give the rest of an :class:`ivkgen.runtime.workflow.catalog.InputSpec`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from generator import GeneratorError
+from ivkgen.generator import GeneratorError
 
 Schemas = dict[str, dict[str, Any]]
 Cardinality = Literal["single", "collection", "single_or_collection"]

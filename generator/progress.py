@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from runtime.events import (
+from ivkgen.runtime.events.messages import (
     InvocationCompleteEvent,
     InvocationErrorEvent,
     InvocationEvent,

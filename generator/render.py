@@ -6,8 +6,11 @@ import ast
 import contextlib
 import functools
 import os
+import re
+import shlex
 import sys
 import tempfile
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,20 +18,18 @@ from typing import Any
 import black
 import jinja2
 from black.mode import Mode, TargetVersion
-
-from generator import GeneratorError
+from ivkgen.generator import GeneratorError
 
 LINE_LENGTH = 100
 BLACK_MODE = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion.PY311})
 
 
 def templates_dir() -> Path:
-    """The repository's ``templates/`` folder, or the copy packaged inside ``generator``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "templates", here / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise GeneratorError(f"no templates folder beside {here}")
+    """The ``templates`` folder beside the generator (``ivkgen/templates`` when installed)."""
+    folder = Path(__file__).resolve().parent.parent / "templates"
+    if not folder.is_dir():
+        raise GeneratorError(f"no templates folder at {folder}")
+    return folder
 
 
 @functools.cache
@@ -59,6 +60,70 @@ def format_python(source: str, label: str) -> str:
     except (black.parsing.InvalidInput, SyntaxError) as exc:
         raise GeneratorError(f"{label}: generated code does not parse ({exc})") from None
     return formatted
+
+
+STRING_CHUNK = 60
+
+
+def literal(value: Any) -> str:
+    """``repr(value)`` for JSON-like values, with strings longer than :data:`STRING_CHUNK`
+    written as parenthesised implicit concatenations of shorter pieces, so that black can keep
+    every line of the generated module within the line length."""
+    if isinstance(value, str) and len(value) > STRING_CHUNK:
+        pieces = re.findall(rf".{{1,{STRING_CHUNK}}}(?:\s+|$)|.{{1,{STRING_CHUNK}}}", value, re.S)
+        return "(" + " ".join(repr(piece) for piece in pieces) + ")"
+    if isinstance(value, dict):
+        items = ", ".join(f"{literal(key)}: {literal(item)}" for key, item in value.items())
+        return "{" + items + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(item) for item in value) + "]"
+    return repr(value)
+
+
+def docstring(text: str, indent: int = 4, width: int = LINE_LENGTH) -> str:
+    """``text`` as a triple-quoted docstring literal wrapped to ``width`` at ``indent``: every
+    run of whitespace becomes one space, backslashes and quotes that could end the literal are
+    escaped, other characters that are not printable become ``\\uXXXX`` escapes."""
+
+    def escape(c: str) -> str:
+        if c == "\\":
+            return "\\\\"
+        if c.isprintable():
+            return c
+        return f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+
+    flat = " ".join(text.split())
+    body = "".join(map(escape, flat)).replace('"""', '\\"\\"\\"')
+    if body.endswith('"'):
+        body = body[:-1] + '\\"'
+    lines = textwrap.wrap(
+        body, width - indent - 6, break_long_words=False, break_on_hyphens=False
+    ) or [""]
+    return ("\n" + " " * indent).join([f'"""{lines[0]}', *lines[1:]]) + '"""'
+
+
+def _shell_word(word: str) -> str:
+    """``word`` quoted for a POSIX shell; control characters in bash's ``$'...'`` escapes, so
+    that the word never breaks the comment line it is written on."""
+    if word.isprintable():
+        return shlex.quote(word)
+    escaped = "".join(
+        c if c.isprintable() and c not in "\\'" else f"\\{c}" if c in "\\'" else f"\\u{ord(c):04x}"
+        for c in word
+    )
+    return f"$'{escaped}'"
+
+
+def shell_lines(words: list[str], width: int = LINE_LENGTH - 8) -> list[str]:
+    """A shell command cut into lines of at most ``width`` (a longer word keeps a line of its
+    own), each but the last ending with `` \\``."""
+    lines: list[str] = []
+    for word in map(_shell_word, words):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(("  " if lines else "") + word)
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
 
 
 def render_python(template: str, label: str, **context: Any) -> str:
@@ -127,7 +192,7 @@ def all_order(name: str) -> tuple[int, str]:
 
 def import_sections(imports: dict[str, set[str]]) -> list[list[tuple[str, list[str]]]]:
     """``from`` imports grouped and sorted like isort (and ruff): __future__, stdlib, third
-    party, first party, relative; names as constants, classes, then the rest."""
+    party, relative; names as constants, classes, then the rest."""
 
     def section(module: str) -> int:
         top = module.split(".")[0]
@@ -137,7 +202,7 @@ def import_sections(imports: dict[str, set[str]]) -> list[list[tuple[str, list[s
             return 0
         if top in sys.stdlib_module_names:
             return 1
-        return 3 if top in ("runtime", "generated", "generator") else 2
+        return 2  # ivkgen is a third-party package of the user's project
 
     groups: list[list[tuple[str, list[str]]]] = [[], [], [], [], []]
     for module in sorted(imports):

@@ -6,11 +6,11 @@ use of a name (PEP 562), so importing ``runtime`` or a generated module stays ch
 
 from typing import TYPE_CHECKING
 
-from runtime.lazy import lazy_attributes
+from ivkgen.runtime._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from runtime.client import AsyncInvokeAIClient, InvokeAIClient
-    from runtime.errors import (
+    from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+    from ivkgen.runtime.errors import (
         AuthError,
         HTTPStatusError,
         IvkgenError,
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
         TransportError,
         WorkflowError,
     )
-    from runtime.events import Event, SessionEvent
-    from runtime.fields import (
+    from ivkgen.runtime.events.messages import Event, SessionEvent
+    from ivkgen.runtime.events.socket import EventSocket
+    from ivkgen.runtime.fields import (
         IvkBooleanField,
         IvkCollectionField,
         IvkEnumField,
@@ -36,21 +37,9 @@ if TYPE_CHECKING:
         IvkSchedulerField,
         IvkStringField,
     )
-    from runtime.form import IvkWorkflowInput
-    from runtime.handle import WorkflowHandle
-    from runtime.imaging import OutputImage
-    from runtime.jobs import Job, SubmitResult
-    from runtime.models import (
-        BatchStatus,
-        BoardDTO,
-        EnqueueBatchResult,
-        ImageDTO,
-        ModelConfig,
-        QueueAndProcessorStatus,
-        SessionQueueItem,
-        WorkflowRecord,
-    )
-    from runtime.repositories import (
+    from ivkgen.runtime.jobs.tracker import Job, SubmitResult
+    from ivkgen.runtime.media import OutputImage
+    from ivkgen.runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
         AsyncImageRepository,
@@ -64,8 +53,19 @@ if TYPE_CHECKING:
         QueueRepository,
         WorkflowRepository,
     )
-    from runtime.socket import EventSocket
-    from runtime.workflow import WorkflowDefinition
+    from ivkgen.runtime.server.dto import (
+        BatchStatus,
+        BoardDTO,
+        EnqueueBatchResult,
+        ImageDTO,
+        ModelConfig,
+        QueueAndProcessorStatus,
+        SessionQueueItem,
+        WorkflowRecord,
+    )
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime.workflow.form import IvkWorkflowInput
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 __all__ = [
     "AsyncBoardHandle",
@@ -123,58 +123,58 @@ __all__ = [
 ]
 
 _HOME = {
-    "AsyncBoardHandle": "runtime.repositories",
-    "AsyncBoardRepository": "runtime.repositories",
-    "AsyncImageRepository": "runtime.repositories",
-    "AsyncInvokeAIClient": "runtime.client",
-    "AsyncModelRepository": "runtime.repositories",
-    "AsyncQueueRepository": "runtime.repositories",
-    "AsyncWorkflowRepository": "runtime.repositories",
-    "AuthError": "runtime.errors",
-    "BatchStatus": "runtime.models",
-    "BoardDTO": "runtime.models",
-    "BoardHandle": "runtime.repositories",
-    "BoardRepository": "runtime.repositories",
-    "EnqueueBatchResult": "runtime.models",
-    "Event": "runtime.events",
-    "EventSocket": "runtime.socket",
-    "HTTPStatusError": "runtime.errors",
-    "ImageDTO": "runtime.models",
-    "ImageRepository": "runtime.repositories",
-    "InvokeAIClient": "runtime.client",
-    "IvkBooleanField": "runtime.fields",
-    "IvkCollectionField": "runtime.fields",
-    "IvkEnumField": "runtime.fields",
-    "IvkField": "runtime.fields",
-    "IvkFloatField": "runtime.fields",
-    "IvkIntegerField": "runtime.fields",
-    "IvkSchedulerField": "runtime.fields",
-    "IvkStringField": "runtime.fields",
-    "IvkWorkflowInput": "runtime.form",
-    "IvkgenError": "runtime.errors",
-    "Job": "runtime.jobs",
-    "JobCanceledError": "runtime.errors",
-    "JobError": "runtime.errors",
-    "JobFailedError": "runtime.errors",
-    "JobTimeoutError": "runtime.errors",
-    "ModelConfig": "runtime.models",
-    "ModelRepository": "runtime.repositories",
-    "NotFoundError": "runtime.errors",
-    "OutputImage": "runtime.imaging",
-    "QueueAndProcessorStatus": "runtime.models",
-    "QueueRepository": "runtime.repositories",
-    "RequestTimeoutError": "runtime.errors",
-    "ServerUnreachableError": "runtime.errors",
-    "ServerValidationError": "runtime.errors",
-    "SessionEvent": "runtime.events",
-    "SessionQueueItem": "runtime.models",
-    "SubmitResult": "runtime.jobs",
-    "TransportError": "runtime.errors",
-    "WorkflowDefinition": "runtime.workflow",
-    "WorkflowError": "runtime.errors",
-    "WorkflowHandle": "runtime.handle",
-    "WorkflowRecord": "runtime.models",
-    "WorkflowRepository": "runtime.repositories",
+    "AsyncBoardHandle": "ivkgen.runtime.repositories",
+    "AsyncBoardRepository": "ivkgen.runtime.repositories",
+    "AsyncImageRepository": "ivkgen.runtime.repositories",
+    "AsyncInvokeAIClient": "ivkgen.runtime.client",
+    "AsyncModelRepository": "ivkgen.runtime.repositories",
+    "AsyncQueueRepository": "ivkgen.runtime.repositories",
+    "AsyncWorkflowRepository": "ivkgen.runtime.repositories",
+    "AuthError": "ivkgen.runtime.errors",
+    "BatchStatus": "ivkgen.runtime.server.dto",
+    "BoardDTO": "ivkgen.runtime.server.dto",
+    "BoardHandle": "ivkgen.runtime.repositories",
+    "BoardRepository": "ivkgen.runtime.repositories",
+    "EnqueueBatchResult": "ivkgen.runtime.server.dto",
+    "Event": "ivkgen.runtime.events.messages",
+    "EventSocket": "ivkgen.runtime.events.socket",
+    "HTTPStatusError": "ivkgen.runtime.errors",
+    "ImageDTO": "ivkgen.runtime.server.dto",
+    "ImageRepository": "ivkgen.runtime.repositories",
+    "InvokeAIClient": "ivkgen.runtime.client",
+    "IvkBooleanField": "ivkgen.runtime.fields",
+    "IvkCollectionField": "ivkgen.runtime.fields",
+    "IvkEnumField": "ivkgen.runtime.fields",
+    "IvkField": "ivkgen.runtime.fields",
+    "IvkFloatField": "ivkgen.runtime.fields",
+    "IvkIntegerField": "ivkgen.runtime.fields",
+    "IvkSchedulerField": "ivkgen.runtime.fields",
+    "IvkStringField": "ivkgen.runtime.fields",
+    "IvkWorkflowInput": "ivkgen.runtime.workflow.form",
+    "IvkgenError": "ivkgen.runtime.errors",
+    "Job": "ivkgen.runtime.jobs.tracker",
+    "JobCanceledError": "ivkgen.runtime.errors",
+    "JobError": "ivkgen.runtime.errors",
+    "JobFailedError": "ivkgen.runtime.errors",
+    "JobTimeoutError": "ivkgen.runtime.errors",
+    "ModelConfig": "ivkgen.runtime.server.dto",
+    "ModelRepository": "ivkgen.runtime.repositories",
+    "NotFoundError": "ivkgen.runtime.errors",
+    "OutputImage": "ivkgen.runtime.media",
+    "QueueAndProcessorStatus": "ivkgen.runtime.server.dto",
+    "QueueRepository": "ivkgen.runtime.repositories",
+    "RequestTimeoutError": "ivkgen.runtime.errors",
+    "ServerUnreachableError": "ivkgen.runtime.errors",
+    "ServerValidationError": "ivkgen.runtime.errors",
+    "SessionEvent": "ivkgen.runtime.events.messages",
+    "SessionQueueItem": "ivkgen.runtime.server.dto",
+    "SubmitResult": "ivkgen.runtime.jobs.tracker",
+    "TransportError": "ivkgen.runtime.errors",
+    "WorkflowDefinition": "ivkgen.runtime.workflow.definition",
+    "WorkflowError": "ivkgen.runtime.errors",
+    "WorkflowHandle": "ivkgen.runtime.workflow.handle",
+    "WorkflowRecord": "ivkgen.runtime.server.dto",
+    "WorkflowRepository": "ivkgen.runtime.repositories",
 }
 
 

@@ -1,10 +1,11 @@
 """``InvokeAIClient`` (sync, httpx.Client) and ``AsyncInvokeAIClient`` (async, httpx.AsyncClient).
 
-Both are thin shells over ``runtime._core.ClientCore``: they send the ``Call`` objects that the
-repositories build and return the parsed answers. Every request has a timeout; GET requests are
-retried a bounded number of times on connection errors, other methods never. With ``email`` and
-``password`` the client logs in before its first request (InvokeAI multi-user mode), sends
-``Authorization: Bearer``, and adopts the ``X-Refreshed-Token`` the server returns.
+Both are thin shells over ``ivkgen.runtime.server.core.ClientCore``: they send the ``Call``
+objects that the repositories build and return the parsed answers. Every request has a
+timeout; GET requests are retried a bounded number of times on connection errors, other methods
+never. With ``email`` and ``password`` the client logs in before its first request (InvokeAI
+multi-user mode), sends ``Authorization: Bearer``, and adopts the ``X-Refreshed-Token`` the
+server returns.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-
-from runtime._core import (
+from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime.repositories.boards import AsyncBoardRepository, BoardRepository
+from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
+from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
+from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+from ivkgen.runtime.server.auth import AuthState
+from ivkgen.runtime.server.core import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncBound,
@@ -27,14 +34,7 @@ from runtime._core import (
     parse_key,
     parse_model,
 )
-from runtime.auth import AuthState
-from runtime.models import AuthStatus, UserDTO
-from runtime.repositories.boards import AsyncBoardRepository, BoardRepository
-from runtime.repositories.images import AsyncImageRepository, ImageRepository
-from runtime.repositories.model_manager import AsyncModelRepository, ModelRepository
-from runtime.repositories.queue import AsyncQueueRepository, QueueRepository
-from runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
-from runtime.socket import EventSocket
+from ivkgen.runtime.server.dto import AuthStatus, UserDTO
 
 T = TypeVar("T")
 

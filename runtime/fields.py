@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 if TYPE_CHECKING:
-    from runtime.catalog import InputSpec
+    from ivkgen.runtime.workflow.catalog import InputSpec
 
 T = TypeVar("T")
 

@@ -10,6 +10,7 @@ that runs lives here, so a runtime fix never needs a regeneration. What runs loa
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sys
 import warnings
@@ -26,17 +27,17 @@ from typing import (
     cast,
 )
 
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.fields import IvkField, IvkValueField
+from ivkgen.runtime.media import OutputImage, SupportsSave
 from pydantic import BaseModel, ConfigDict
 
-from runtime.errors import WorkflowError
-from runtime.fields import IvkField, IvkValueField
-from runtime.imaging import OutputImage, SupportsSave
-
 if TYPE_CHECKING:
-    from runtime.client import AsyncInvokeAIClient, InvokeAIClient
-    from runtime.handle import WorkflowHandle
-    from runtime.models import ModelConfig
-    from runtime.workflow import WorkflowDefinition
+    from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+    from ivkgen.runtime.server.dto import ModelConfig
+    from ivkgen.runtime.workflow.catalog import Catalog
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 __all__ = [
     "At",
@@ -149,7 +150,12 @@ class Workflow(Generic[InputsT, OutputsT]):
     SOURCE: ClassVar[str]
     """The workflow JSON's path, relative to the generated module's folder."""
     SOURCE_SHA256: ClassVar[str]
+    NAME: ClassVar[str]
+    """The workflow's name, as saved in its JSON."""
     INVOKEAI_VERSION: ClassVar[str]
+    """The InvokeAI version whose schema the module was generated against."""
+    FIELDS_PACKAGE: ClassVar[str]
+    """The fields package beside the module that its field classes and catalog come from."""
     inputs_class: ClassVar[type[WorkflowInputs]]
     outputs_class: ClassVar[type[WorkflowOutputs]]
 
@@ -176,19 +182,27 @@ class Workflow(Generic[InputsT, OutputsT]):
             if hashlib.sha256(raw).hexdigest() != self.SOURCE_SHA256:
                 warnings.warn(
                     f"{self.source} changed since {type(self).__name__} was generated; "
-                    f"run `make gen WORKFLOW={self.source}`",
+                    "regenerate its module (see the command in the module's header)",
                     SourceChangedWarning,
                     stacklevel=2,
                 )
-            from runtime.workflow import WorkflowDefinition
+            from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
             self._definition = WorkflowDefinition.from_file(self.source)
         return self._definition
 
-    def _new_handle(self) -> WorkflowHandle:
-        from runtime.handle import WorkflowHandle
+    @classmethod
+    def catalog(cls) -> Catalog:
+        """The node catalog of the schema the module was generated against."""
+        from ivkgen.runtime.workflow.catalog import package_catalog
 
-        return WorkflowHandle(self.definition)
+        package = importlib.util.resolve_name(f"..{cls.FIELDS_PACKAGE}", cls.__module__)
+        return package_catalog(package)
+
+    def _new_handle(self) -> WorkflowHandle:
+        from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+        return WorkflowHandle(self.definition, catalog=self.catalog())
 
     def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
         """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ivkgen.generator.commands.inputs import NamedInput, named_inputs
+from ivkgen.runtime.client import InvokeAIClient
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.jobs.resolve import candidates, find_model, model_fields
+from ivkgen.runtime.jobs.submission import node_labels
+from ivkgen.runtime.server.dto import ModelConfig
+from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
-
-from generator.commands.inputs import NamedInput, named_inputs
-from runtime.catalog import Catalog
-from runtime.client import InvokeAIClient
-from runtime.errors import WorkflowError
-from runtime.handle import WorkflowHandle
-from runtime.models import ModelConfig
-from runtime.resolve import candidates, find_model, model_fields
-from runtime.submission import node_labels
-from runtime.workflow import WorkflowDefinition
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
-from runtime.errors import (
+from ivkgen.runtime.errors import (
     AuthError,
     InputLookupError,
     JobCanceledError,

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.naming import input_names
-from runtime.errors import InputLookupError
-from runtime.form import IvkWorkflowInput
-from runtime.handle import WorkflowHandle
-from runtime.workflow import WorkflowDefinition
+from ivkgen.generator.naming import input_names
+from ivkgen.runtime.errors import InputLookupError
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import IvkWorkflowInput
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 RULE = "=" * 60
 

@@ -22,27 +22,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from generator.commands.check import input_findings
-from generator.commands.errors import CommandError
-from generator.commands.inputs import NamedInput, find_named, load_handle
-from generator.progress import Progress
-from runtime.client import AsyncInvokeAIClient
-from runtime.errors import IvkgenError, JobTimeoutError
-from runtime.fields import (
+from ivkgen.generator.commands.check import input_findings
+from ivkgen.generator.commands.errors import CommandError
+from ivkgen.generator.commands.inputs import NamedInput, find_named, load_handle
+from ivkgen.generator.progress import Progress
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
+from ivkgen.runtime.fields import (
     IvkAnyField,
     IvkCollectionField,
     IvkColorMixin,
     IvkStructField,
     IvkValueField,
 )
-from runtime.handle import WorkflowHandle
-from runtime.models import BoardDTO, ModelConfig
-from runtime.outputs import OutputImage, safe_file_name
-from runtime.resolve import MODEL_FIELD_TYPE, candidates
-from runtime.submission import node_labels
-from runtime.typed import pick_model
+from ivkgen.runtime.jobs.outputs import OutputImage, safe_file_name
+from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
+from ivkgen.runtime.jobs.submission import node_labels
+from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
+from ivkgen.runtime.typed import pick_model
+from ivkgen.runtime.workflow.handle import WorkflowHandle
+from pydantic import ValidationError
 
 INTERRUPTED = 130
 

@@ -1,16 +1,16 @@
 """Repositories of server objects: boards, images, the workflow library, models, the queue."""
 
-from runtime.repositories.boards import (
+from ivkgen.runtime.repositories.boards import (
     NO_BOARD,
     AsyncBoardHandle,
     AsyncBoardRepository,
     BoardHandle,
     BoardRepository,
 )
-from runtime.repositories.images import AsyncImageRepository, ImageRepository, ImageSource
-from runtime.repositories.model_manager import AsyncModelRepository, ModelRepository
-from runtime.repositories.queue import AsyncQueueRepository, QueueRepository
-from runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository, ImageSource
+from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
+from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 
 __all__ = [
     "NO_BOARD",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from runtime._core import AsyncBound, Call, SyncBound
+from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound
 
 T = TypeVar("T")
 

@@ -6,11 +6,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-
-from runtime._core import AsyncBound, Call, SyncBound, operation, parse_model, parse_model_list
-from runtime.models import BoardDTO, DeleteBoardResult, ImageCategory, ImageDTO
-from runtime.repositories._base import AsyncRepository, SyncRepository
-from runtime.repositories.images import ImageOps, ImageSource, OrderDir, query, segment
+from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.repositories.images import ImageOps, ImageSource, OrderDir, query, segment
+from ivkgen.runtime.server.core import (
+    AsyncBound,
+    Call,
+    SyncBound,
+    operation,
+    parse_model,
+    parse_model_list,
+)
+from ivkgen.runtime.server.dto import BoardDTO, DeleteBoardResult, ImageCategory, ImageDTO
 
 NO_BOARD = "none"
 """The board id the server uses for "no board" (uncategorized images)."""

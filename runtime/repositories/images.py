@@ -11,11 +11,10 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-
-from runtime._core import Call, operation, parse_bytes, parse_json, parse_model
-from runtime.imaging import SupportsSave
-from runtime.models import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
-from runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.media import SupportsSave
+from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.server.core import Call, operation, parse_bytes, parse_json, parse_model
+from ivkgen.runtime.server.dto import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
 
 MAX_NAMES_PER_CALL = 1000
 _MAGIC: tuple[tuple[bytes, str], ...] = (

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from runtime._core import (
+from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.repositories.images import segment
+from ivkgen.runtime.server.core import (
     AsyncBound,
     Call,
     SyncBound,
@@ -15,15 +17,13 @@ from runtime._core import (
     parse_model_list,
     parse_none,
 )
-from runtime.models import (
+from ivkgen.runtime.server.dto import (
     BatchStatus,
     EnqueueBatchResult,
     ProcessorStatus,
     QueueAndProcessorStatus,
     SessionQueueItem,
 )
-from runtime.repositories._base import AsyncRepository, SyncRepository
-from runtime.repositories.images import segment
 
 DEFAULT_QUEUE = "default"
 MAX_ITEMS_PER_CALL = 1000

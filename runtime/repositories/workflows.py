@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-
-from runtime._core import Call, operation, parse_model, parse_none
-from runtime.models import WorkflowPage, WorkflowRecord
-from runtime.repositories._base import AsyncRepository, SyncRepository
-from runtime.repositories.images import query, segment
+from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.repositories.images import query, segment
+from ivkgen.runtime.server.core import Call, operation, parse_model, parse_none
+from ivkgen.runtime.server.dto import WorkflowPage, WorkflowRecord
 
 if TYPE_CHECKING:
-    from runtime.handle import WorkflowHandle
-    from runtime.workflow import WorkflowDefinition
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 OrderBy = Literal["name", "created_at", "updated_at", "opened_at"]
 Category = Literal["user", "default", "project"]
@@ -37,7 +36,7 @@ def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str,
 
 def _definition(workflow_id: str) -> Callable[[httpx.Response], WorkflowDefinition]:
     def parse(response: httpx.Response) -> WorkflowDefinition:
-        from runtime.workflow import WorkflowDefinition
+        from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
         record = WorkflowRecord.model_validate(response.json())
         return WorkflowDefinition.from_dict(
@@ -130,7 +129,7 @@ class WorkflowOps:
     def upload_workflow_file(self, path: str | Path) -> Call[WorkflowRecord]:
         """Load a workflow file exported from the GUI (checked like ``WorkflowDefinition``) and
         save it in the library."""
-        from runtime.workflow import WorkflowDefinition
+        from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
         return WorkflowOps.create_workflow.call(self, WorkflowDefinition.from_file(path))
 
@@ -149,8 +148,8 @@ class WorkflowOps:
     ) -> WorkflowHandle:
         """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
         and run it; each call returns a new, independent handle. No request is made."""
-        from runtime.handle import WorkflowHandle
-        from runtime.workflow import WorkflowDefinition
+        from ivkgen.runtime.workflow.definition import WorkflowDefinition
+        from ivkgen.runtime.workflow.handle import WorkflowHandle
 
         if isinstance(definition, str | Path):
             definition = WorkflowDefinition.from_file(definition)

@@ -8,14 +8,15 @@ runs it, saves the PNGs beside it, prints where they are and stops the server.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
 
-from generator.cli import main as ivkgen
-from runtime import InvokeAIClient
+from ivkgen.generator.cli import main as ivkgen
+from ivkgen.runtime import InvokeAIClient
+
 from tests.harness.server import InvokeAIServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,13 +24,9 @@ WORKFLOW = REPO / "data" / "workflows" / "sd15-text-to-image.json"
 
 
 def load_module(path: Path) -> ModuleType:
-    """Import a generated module from its file (registered, so it finds its workflow JSON)."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
+    """Import a generated module as ``<its folder>.<module>``, the package ``ivkgen gen`` made."""
+    sys.path.insert(0, str(path.parent.parent))
+    return importlib.import_module(f"{path.parent.name}.{path.stem}")
 
 
 def run(out: Path, server: InvokeAIServer) -> list[Path]:

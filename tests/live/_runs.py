@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import InvokeAIClient
-from runtime.handle import WorkflowHandle
+from ivkgen.runtime import InvokeAIClient
+from ivkgen.runtime.workflow.handle import WorkflowHandle
+
 from tests.unit._workflows import edge, field, node, workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def sdxl_handle(
     client: InvokeAIClient, shared_dir: Path, tiny: dict[str, Any], steps: int
 ) -> WorkflowHandle:
     """The GUI's SDXL text-to-image export on the tiny SDXL model, small and ``steps`` long."""
-    from generated.fields import IvkModelIdentifierField
+    from ivkgen.bundled import IvkModelIdentifierField
 
     handle = client.workflow_repo.create_workflow_handle(
         shared_dir / "data" / "workflows" / "sdxl-text-to-image.json"
@@ -89,7 +90,7 @@ def sdxl_handle(
 
 
 def sd15_handle(client: InvokeAIClient, tiny: dict[str, Any], steps: int = 4) -> WorkflowHandle:
-    from generated.fields import IvkModelIdentifierField
+    from ivkgen.bundled import IvkModelIdentifierField
 
     handle = client.workflow_repo.create_workflow_handle(TEAM / "sd15-text-to-image.json")
     handle.set_input_value(handle.find_input("Model").input_index, IvkModelIdentifierField(**tiny))

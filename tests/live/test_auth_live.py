@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 import socketio
+from ivkgen.runtime import AsyncInvokeAIClient, AuthError, InvokeAIClient
+from ivkgen.runtime.server.core import Call, parse_json
 
-from runtime import AsyncInvokeAIClient, AuthError, InvokeAIClient
-from runtime._core import Call, parse_json
 from tests.harness.server import InvokeAIServer
 
 ADMIN = "admin@ivkgen.test"

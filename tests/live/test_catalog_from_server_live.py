@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.cli import main
-from runtime.catalog import Catalog, default_catalog
+from ivkgen.generator.cli import main
+from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 
 
 def test_fields_from_a_live_server_give_the_bundled_catalog(

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import socketio
-
-from runtime import (
+from ivkgen.runtime import (
     AsyncInvokeAIClient,
     InvokeAIClient,
     NotFoundError,
     ServerValidationError,
 )
+
 from tests.live.test_repositories_live import blur_body, produced_images
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime.workflow.convert import build_enqueue_body
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
-from runtime.catalog import default_catalog
-from runtime.convert import build_enqueue_body
-from runtime.workflow import WorkflowDefinition
 from tests.conftest import SHARED
 from tests.live._queue import discard, enqueue, item, paused
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from ivkgen.runtime import InvokeAIClient
+from ivkgen.runtime.events.messages import Event, QueueItemStatusChangedEvent, SessionEvent
 
-from runtime import InvokeAIClient
-from runtime.events import Event, QueueItemStatusChangedEvent, SessionEvent
 from tests.harness.server import InvokeAIServer
 from tests.live._runs import TEAM, seconds_since, slow_workflow
 from tests.live.test_auth_live import ADMIN, ADMIN_PASSWORD
@@ -150,7 +150,7 @@ async def test_a_logged_in_users_job_gets_its_events_through_the_token_socket(
 
 
 async def test_an_async_clients_submissions_share_one_event_socket(server_url: str) -> None:
-    from runtime import AsyncInvokeAIClient
+    from ivkgen.runtime import AsyncInvokeAIClient
 
     async with AsyncInvokeAIClient.from_url(server_url) as client:
         socket = await client.event_socket()

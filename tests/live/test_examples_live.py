@@ -10,22 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ivkgen.runtime import InvokeAIClient
 from PIL import Image
 
-from runtime import InvokeAIClient
 from tests.conftest import REPO
 from tests.live._runs import image_count
-
-EXAMPLES = REPO / "examples"
 
 
 def example(
     name: str, *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/<name>`` the way the README does (``python -m examples.<name>``), with the
+    checkout on the import path and ``cwd`` as the current folder."""
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
+        [sys.executable, "-m", f"examples.{Path(name).stem}", *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
         capture_output=True,
         text=True,
         timeout=400,

@@ -6,10 +6,9 @@ import time
 from typing import Any
 
 import httpx
-
-from generated.fields import IvkColorField
-from runtime.catalog import default_catalog
-from runtime.fields import IvkIntegerField, IvkStringField
+from ivkgen.bundled import IvkColorField
+from ivkgen.runtime.fields import IvkIntegerField, IvkStringField
+from ivkgen.runtime.workflow.catalog import default_catalog
 
 TERMINAL = {"completed", "failed", "canceled"}
 

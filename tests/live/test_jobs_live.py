@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from runtime import (
+from ivkgen.runtime import (
     InvokeAIClient,
     IvkgenError,
     JobCanceledError,
@@ -20,9 +19,10 @@ from runtime import (
     JobTimeoutError,
     ServerUnreachableError,
 )
-from runtime.errors import WorkflowError
-from runtime.events import InvocationProgressEvent
-from runtime.models import SessionQueueItem
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.events.messages import InvocationProgressEvent
+from ivkgen.runtime.server.dto import SessionQueueItem
+
 from tests.harness.server import InvokeAIServer
 from tests.live._runs import (
     TEAM,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ivkgen.runtime import InvokeAIClient, JobFailedError, JobTimeoutError, NotFoundError
 from PIL import Image
 
-from runtime import InvokeAIClient, JobFailedError, JobTimeoutError, NotFoundError
 from tests.live._runs import TEAM, blur_inputs_workflow, failing_workflow, image_count, png
 
 

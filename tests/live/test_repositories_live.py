@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, NotFoundError, SessionQueueItem
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.catalog import default_catalog
 from PIL import Image
 
-from runtime import AsyncInvokeAIClient, InvokeAIClient, NotFoundError, SessionQueueItem
-from runtime.catalog import default_catalog
-from runtime.errors import WorkflowError
 from tests.harness.install import default_workflows_dir
 
 
@@ -168,7 +168,7 @@ def test_image_upload_sources_dto_metadata_download_delete(
 def test_workflow_library_round_trip(
     client: InvokeAIClient, shared_dir: Path, tmp_path: Path
 ) -> None:
-    from runtime.workflow import WorkflowDefinition
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
     repo = client.workflow_repo
     before = repo.list_workflows(categories=["user"]).total

@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import form_field_refs
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 
-from runtime.errors import WorkflowError
-from runtime.form import form_field_refs
-from runtime.handle import WorkflowHandle
-from runtime.workflow import WorkflowDefinition
 from tests.conftest import REPO, SHARED
 from tests.harness.install import default_workflows_dir
 from tests.live._queue import discard, enqueue, paused, produced_images, wait_until_ended

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ivkgen.runtime.client import InvokeAIClient
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
-from runtime.client import InvokeAIClient
-from runtime.workflow import WorkflowDefinition
 from tests.conftest import REPO
 
 WORKFLOWS = sorted((REPO / "data" / "workflows").glob("*.json"))

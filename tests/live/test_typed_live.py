@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 
 from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
 from generated.width_sweep import WidthSweep, WidthSweepInputs
-from runtime.client import AsyncInvokeAIClient, InvokeAIClient
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,18 @@ def test_sweep_returns_one_output_per_value(client: InvokeAIClient) -> None:
         client.image_repo.delete_image(result.save[0].image_name)
 
 
-def test_the_sdxl_module_runs_with_the_tiny_model(client: InvokeAIClient) -> None:
-    from generated.sdxl_text_to_image import SdxlTextToImage, SdxlTextToImageInputs
+def test_the_sdxl_module_runs_with_the_tiny_model(
+    client: InvokeAIClient, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivkgen.generator.package import generate_modules
+
+    source = shared_dir / "data" / "workflows" / "sdxl-text-to-image.json"
+    generate_modules([source], tmp_path / "sdxl")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from sdxl.sdxl_text_to_image import (  # type: ignore[import-not-found]
+        SdxlTextToImage,
+        SdxlTextToImageInputs,
+    )
 
     inputs = SdxlTextToImageInputs(model="tiny-sdxl", width=64, height=64, steps=2)
     outputs = SdxlTextToImage().run(client, inputs, timeout=300)

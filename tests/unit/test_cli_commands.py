@@ -10,20 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.generator.cli import main
+from ivkgen.generator.commands.check import check_workflow
+from ivkgen.generator.commands.errors import CommandError, report
+from ivkgen.generator.commands.inputs import find_named, load_handle
+from ivkgen.generator.commands.run import ServerLookups, add_image, set_input
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError
+from ivkgen.runtime.server.dto import ModelConfig
+from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 from PIL import Image
 
 from generated.sd15_text_to_image import Sd15TextToImageInputs
-from generator.cli import main
-from generator.commands.check import check_workflow
-from generator.commands.errors import CommandError, report
-from generator.commands.inputs import find_named, load_handle
-from generator.commands.run import ServerLookups, add_image, set_input
-from runtime.catalog import default_catalog
-from runtime.client import AsyncInvokeAIClient
-from runtime.errors import InputLookupError, JobFailedError, JobTimeoutError
-from runtime.handle import WorkflowHandle
-from runtime.models import ModelConfig
-from runtime.workflow import WorkflowDefinition
 from tests.conftest import REPO
 from tests.unit._workflows import field, node, workflow
 

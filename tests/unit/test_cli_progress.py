@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from generator.progress import Progress
-from runtime.events import Event, parse_event
+from ivkgen.generator.progress import Progress
+from ivkgen.runtime.events.messages import Event, parse_event
 
 LABELS = {"denoise:1": "Denoise", "decode:1": "decode:1"}
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from runtime import (
+from ivkgen.runtime import (
     AsyncInvokeAIClient,
     AuthError,
     InvokeAIClient,
@@ -298,7 +297,7 @@ def test_importing_runtime_does_not_load_socketio() -> None:
     import subprocess
     import sys
 
-    code = "import runtime, sys; print('socketio' in sys.modules, 'aiohttp' in sys.modules)"
+    code = "import ivkgen.runtime, sys; print('socketio' in sys.modules, 'aiohttp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

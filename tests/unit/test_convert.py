@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from runtime.convert import (
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.convert import (
     Conversion,
     board_value,
     build_batch_data,
     build_enqueue_body,
     build_graph,
 )
-from runtime.errors import WorkflowError
-from runtime.workflow import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+
 from tests.unit._workflows import (
     ABSENT,
     collapsed,

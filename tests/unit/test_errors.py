@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import ivkgen.runtime
+import ivkgen.runtime.errors as errors
 import pytest
-
-import runtime
-import runtime.errors as errors
-from runtime._core import Call, error_from_response, parse_none, transport_error
+from ivkgen.runtime.server.core import Call, error_from_response, parse_none, transport_error
 
 CALL: Call[None] = Call("POST", "/api/v1/queue/default/enqueue_batch", parse_none)
 
@@ -46,8 +45,8 @@ def test_tree_shape(child: type[Exception], parent: type[Exception]) -> None:
 
 def test_errors_are_exported_from_runtime() -> None:
     for name in ("IvkgenError", "AuthError", "ServerValidationError", "JobFailedError"):
-        assert getattr(runtime, name) is getattr(errors, name)
-        assert name in runtime.__all__
+        assert getattr(ivkgen.runtime, name) is getattr(errors, name)
+        assert name in ivkgen.runtime.__all__
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from runtime.events import (
+from ivkgen.runtime.events.messages import (
     Event,
     InvocationCompleteEvent,
     InvocationErrorEvent,
@@ -16,7 +15,7 @@ from runtime.events import (
     SessionEvent,
     parse_event,
 )
-from runtime.socket import ConnectionChanged, EventSocket
+from ivkgen.runtime.events.socket import ConnectionChanged, EventSocket
 
 
 def invocation(kind: str, item_id: Any = 7, batch_id: str = "b1", **extra: Any) -> dict[str, Any]:
@@ -150,8 +149,8 @@ def test_every_kind_parses_from_a_minimal_payload(name: str) -> None:
 
 
 def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
-    from runtime.jobs import SubmitResult
-    from runtime.models import SessionQueueItem
+    from ivkgen.runtime.jobs.tracker import SubmitResult
+    from ivkgen.runtime.server.dto import SessionQueueItem
 
     item = SessionQueueItem.model_validate(
         {

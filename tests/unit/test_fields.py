@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
-from generated.fields import (
+from ivkgen.bundled import (
     BaseModelType,
     IvkBoardField,
     IvkBoundingBoxField,
@@ -19,7 +17,7 @@ from generated.fields import (
     IvkTensorField,
     IvkVideoField,
 )
-from runtime.fields import (
+from ivkgen.runtime.fields import (
     IvkBooleanField,
     IvkCollectionField,
     IvkEnumField,
@@ -28,6 +26,7 @@ from runtime.fields import (
     IvkSchedulerField,
     IvkStringField,
 )
+from pydantic import ValidationError
 
 
 def test_integer_coerces_numeric_strings() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from ivkgen.runtime.errors import WorkflowWarning
+from ivkgen.runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs, form_field_refs
 
-from runtime.catalog import default_catalog
-from runtime.errors import WorkflowWarning
-from runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
-from runtime.form import IvkWorkflowInput, discover_inputs, form_field_refs
-from runtime.workflow import WorkflowDefinition
 from tests.unit._workflows import (
     ABSENT,
     container,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ivkgen.runtime.errors import InputLookupError
+from ivkgen.runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime.workflow.convert import build_enqueue_body
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 
-from runtime.convert import build_enqueue_body
-from runtime.errors import InputLookupError
-from runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
-from runtime.handle import WorkflowHandle
-from runtime.workflow import WorkflowDefinition
 from tests.unit._workflows import ABSENT, edge, field, form, node, node_field, workflow
 
 MODEL = {"key": "k1", "hash": "h", "name": "m", "base": "sd-1", "type": "main"}

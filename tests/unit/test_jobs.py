@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
-from runtime.events import parse_event
-from runtime.jobs import JobTracker
-from runtime.models import SessionQueueItem
+from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
+from ivkgen.runtime.events.messages import parse_event
+from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.server.dto import SessionQueueItem
 
 
 def status(item_id: int, value: str, sequence: int, batch_id: str = "b1", **extra: Any) -> Any:
@@ -180,9 +179,9 @@ def test_only_failed_items_ask_for_their_session_right_away() -> None:
 
 
 async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete() -> None:
-    from runtime.jobs import SubmitResult
-    from runtime.socket import EventSocket
-    from runtime.tracking import Run, watch
+    from ivkgen.runtime.events.socket import EventSocket
+    from ivkgen.runtime.jobs.tracker import SubmitResult
+    from ivkgen.runtime.jobs.watch import Run, watch
 
     socket = EventSocket(dict)
     socket._sio = type("Connected", (), {"connected": True})()

@@ -8,8 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime import (
+    AsyncInvokeAIClient,
+    InvokeAIClient,
+    JobCanceledError,
+    ServerValidationError,
+)
 
-from runtime import AsyncInvokeAIClient, InvokeAIClient, JobCanceledError, ServerValidationError
 from tests.unit._dtos import image_dto
 from tests.unit._workflows import field, node, workflow
 

@@ -7,8 +7,7 @@ import keyword
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from generator.naming import class_name, input_name, module_name, numbered
+from ivkgen.generator.naming import class_name, input_name, module_name, numbered
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from generator.cli import main
-from generator.openapi import OpenAPIError, load_file, parse_property
+from ivkgen.generator.cli import main
+from ivkgen.generator.openapi import OpenAPIError, load_file, parse_property
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "data" / "openapi" / "invokeai-6.14.2.json"
@@ -55,10 +54,9 @@ def test_version_and_hash_come_from_the_file() -> None:
 
 def test_failed_write_leaves_no_partial_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "catalog.json").mkdir()  # the second file cannot replace a folder
+    (out / "fields_6_14_2" / "catalog.json").mkdir(parents=True)  # a file cannot replace it
     assert main(["fields", "--openapi", str(SPEC), "-o", str(out)]) == 1
-    assert sorted(p.name for p in out.iterdir()) == ["catalog.json"]
+    assert sorted(p.name for p in (out / "fields_6_14_2").iterdir()) == ["catalog.json"]
 
 
 SCHEMAS: dict[str, Any] = {
@@ -110,5 +108,5 @@ def test_constraints_from_keywords() -> None:
 def test_cli_reports_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fields", "--openapi", str(SPEC), "-o", str(tmp_path)]) == 0
     assert "InvokeAI 6.14.2" in capsys.readouterr().out
-    data = json.loads((tmp_path / "catalog.json").read_text())
+    data = json.loads((tmp_path / "fields_6_14_2" / "catalog.json").read_text())
     assert data["invokeai_version"] == "6.14.2"

@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from runtime.catalog import default_catalog
-from runtime.errors import WorkflowError
-from runtime.models import ImageDTO, ModelConfig, SessionQueueItem
-from runtime.outputs import (
+from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.jobs.outputs import (
     OutputImage,
     collect_outputs,
     created_image_names,
     output_nodes,
     safe_file_name,
 )
-from runtime.resolve import resolve_models
-from runtime.uploads import PendingImage, UploadTracker
-from runtime.workflow import WorkflowDefinition
+from ivkgen.runtime.jobs.resolve import resolve_models
+from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
+from ivkgen.runtime.server.dto import ImageDTO, ModelConfig, SessionQueueItem
+from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+
 from tests.unit._dtos import image_dto
 from tests.unit._workflows import node, workflow
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ivkgen.runtime.errors import IvkgenError, WorkflowError
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
-from runtime.errors import IvkgenError, WorkflowError
-from runtime.workflow import WorkflowDefinition
 from tests.unit._workflows import (
     collapsed,
     connector,

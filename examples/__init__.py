@@ -1,0 +1,1 @@
+"""Runnable scripts of the dynamic API and of a generated module (``python -m examples.<name>``)."""

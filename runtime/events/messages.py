@@ -1,0 +1,232 @@
+"""Typed Socket.IO events of an InvokeAI 6.x server, and the parser from ``(name, payload)``.
+
+Every event is a pydantic model with ``extra="allow"``: the fields a client relies on are typed,
+everything else the server sends stays reachable (``model_extra``, ``event["key"]``). ``type`` is
+the event's kind (a ``SessionEvent``). There is no "session complete" event on 6.x: a queue item
+ends with a ``queue_item_status_changed`` whose ``status`` is terminal (``is_terminal``), or with
+``queue_items_canceled`` / ``queue_cleared``.
+
+In multi-user mode other users' item events arrive redacted (``"redacted"`` ids): they never
+match a client's own item or batch ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from enum import StrEnum
+from typing import Any
+
+from ivkgen.runtime.server.dto import TERMINAL_STATUSES
+from ivkgen.runtime.server.mapping import ReadableAsDict
+from pydantic import BaseModel, ConfigDict
+
+
+class SessionEvent(StrEnum):
+    """The kinds of events the server emits (the Socket.IO event names)."""
+
+    INVOCATION_STARTED = "invocation_started"
+    INVOCATION_PROGRESS = "invocation_progress"
+    INVOCATION_COMPLETE = "invocation_complete"
+    INVOCATION_ERROR = "invocation_error"
+    QUEUE_ITEM_STATUS_CHANGED = "queue_item_status_changed"
+    BATCH_ENQUEUED = "batch_enqueued"
+    QUEUE_ITEMS_CANCELED = "queue_items_canceled"
+    QUEUE_ITEMS_RETRIED = "queue_items_retried"
+    QUEUE_CLEARED = "queue_cleared"
+    MODEL_LOAD_STARTED = "model_load_started"
+    MODEL_LOAD_COMPLETE = "model_load_complete"
+    OTHER = "other"
+    """Any event this module has no model for (``name`` keeps the server's event name)."""
+
+
+class Event(ReadableAsDict, BaseModel):
+    """Base of every event: its kind, the server's event name and ``timestamp`` (epoch seconds).
+
+    ``event["field"]`` and ``event.get("field")`` read a field or an undeclared payload key.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: SessionEvent
+    name: str
+    timestamp: int | None = None
+    queue_id: str | None = None
+
+    def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
+        """Whether this event is about one of these queue items or batches."""
+        return False
+
+
+class QueueItemEvent(Event):
+    """An event about one queue item."""
+
+    item_id: int | str | None = None
+    batch_id: str | None = None
+    session_id: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    user_id: str | None = None
+
+    def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
+        return self.item_id in item_ids or self.batch_id in batch_ids
+
+
+class InvocationEvent(QueueItemEvent):
+    """``invocation_*``: ``invocation`` is the prepared node (its ``id`` is a prepared id);
+    ``invocation_source_id`` is the workflow's node id."""
+
+    invocation: dict[str, Any] = {}
+    invocation_source_id: str = ""
+
+    @property
+    def node_id(self) -> str:
+        """The workflow (source) node id."""
+        return self.invocation_source_id
+
+    @property
+    def prepared_node_id(self) -> str:
+        return str(self.invocation.get("id", ""))
+
+    @property
+    def node_type(self) -> str:
+        return str(self.invocation.get("type", ""))
+
+
+class InvocationStartedEvent(InvocationEvent):
+    pass
+
+
+class InvocationProgressEvent(InvocationEvent):
+    message: str = ""
+    percentage: float | None = None
+    image: dict[str, Any] | None = None
+
+    @property
+    def progress(self) -> float | None:
+        """Progress from 0 to 1, when the node reports one."""
+        return self.percentage
+
+
+class InvocationCompleteEvent(InvocationEvent):
+    result: dict[str, Any] = {}
+
+    @property
+    def image_name(self) -> str | None:
+        """The name of the image the node output, if it output one."""
+        image = self.result.get("image")
+        return str(image["image_name"]) if isinstance(image, Mapping) else None
+
+
+class InvocationErrorEvent(InvocationEvent):
+    error_type: str = ""
+    error_message: str = ""
+    error_traceback: str = ""
+
+    @property
+    def error(self) -> str:
+        return f"{self.error_type}: {self.error_message}"
+
+
+class QueueItemStatusChangedEvent(QueueItemEvent):
+    status: str
+    status_sequence: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_traceback: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    batch_status: dict[str, Any] | None = None
+    queue_status: dict[str, Any] | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class BatchEnqueuedEvent(Event):
+    batch_id: str
+    enqueued: int = 0
+    requested: int = 0
+    priority: int = 0
+    origin: str | None = None
+    user_id: str | None = None
+
+    def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
+        return self.batch_id in batch_ids
+
+
+class QueueItemsCanceledEvent(Event):
+    """Pending items canceled in bulk (by batch, destination, all but current): no
+    ``queue_item_status_changed`` is sent for them."""
+
+    canceled_item_ids: list[int] = []
+    user_ids: list[str] = []
+
+    def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
+        return any(item_id in item_ids for item_id in self.canceled_item_ids)
+
+
+class QueueClearedEvent(Event):
+    """The queue was cleared: every unfinished item of ``user_id`` (everyone's if None) is gone."""
+
+    user_id: str | None = None
+
+    def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
+        return True
+
+
+class ModelLoadEvent(Event):
+    """``model_load_started`` / ``model_load_complete``."""
+
+    config: dict[str, Any] = {}
+    submodel_type: str | None = None
+    user_id: str | None = None
+
+
+_MODELS: dict[SessionEvent, type[Event]] = {
+    SessionEvent.INVOCATION_STARTED: InvocationStartedEvent,
+    SessionEvent.INVOCATION_PROGRESS: InvocationProgressEvent,
+    SessionEvent.INVOCATION_COMPLETE: InvocationCompleteEvent,
+    SessionEvent.INVOCATION_ERROR: InvocationErrorEvent,
+    SessionEvent.QUEUE_ITEM_STATUS_CHANGED: QueueItemStatusChangedEvent,
+    SessionEvent.BATCH_ENQUEUED: BatchEnqueuedEvent,
+    SessionEvent.QUEUE_ITEMS_CANCELED: QueueItemsCanceledEvent,
+    SessionEvent.QUEUE_CLEARED: QueueClearedEvent,
+    SessionEvent.MODEL_LOAD_STARTED: ModelLoadEvent,
+    SessionEvent.MODEL_LOAD_COMPLETE: ModelLoadEvent,
+}
+
+
+def parse_event(name: str, payload: Mapping[str, Any] | None) -> Event:
+    """The typed event for a Socket.IO event ``name`` and its payload.
+
+    Unknown names give an ``Event`` of kind ``OTHER``; a payload that does not fit its model
+    raises pydantic's ``ValidationError`` naming the event.
+    """
+    try:
+        kind = SessionEvent(name)
+    except ValueError:
+        kind = SessionEvent.OTHER
+    model = _MODELS.get(kind, Event)
+    data = {k: v for k, v in (payload or {}).items() if k not in ("type", "name")}
+    return model.model_validate({**data, "type": kind, "name": name})
+
+
+__all__ = [
+    "BatchEnqueuedEvent",
+    "Event",
+    "InvocationCompleteEvent",
+    "InvocationErrorEvent",
+    "InvocationEvent",
+    "InvocationProgressEvent",
+    "InvocationStartedEvent",
+    "ModelLoadEvent",
+    "QueueClearedEvent",
+    "QueueItemEvent",
+    "QueueItemStatusChangedEvent",
+    "QueueItemsCanceledEvent",
+    "SessionEvent",
+    "parse_event",
+]

@@ -1,0 +1,250 @@
+"""The Socket.IO connection to an InvokeAI server: typed events, fanned out to subscribers.
+
+``EventSocket`` wraps python-socketio's ``AsyncClient`` (imported when a socket is first used,
+so importing the runtime stays light). It connects with the websocket transport (HTTP long-polling
+fails on InvokeAI 6.14) at ``{base_url}/ws/socket.io``, passes the client's token, and joins the
+queue rooms asked for with ``subscribe()`` again after every reconnection. Each
+``listen_events()`` subscription gets its own buffer and filter (item ids, batch ids, kinds), so
+two jobs on one socket never see each other's events.
+
+Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``)::
+
+    async with client.connect_socketio() as socket:
+        await socket.subscribe("default")
+        async for event in socket.listen_events(batch_ids=[batch_id]):
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from types import TracebackType
+from typing import Any, Self
+
+from ivkgen.runtime.errors import ServerUnreachableError
+from ivkgen.runtime.events.messages import Event, SessionEvent, parse_event
+
+log = logging.getLogger("ivkgen.runtime.events.socket")
+
+CONNECT_TIMEOUT = 10.0
+SUBSCRIBE_TIMEOUT = 5.0
+
+
+class ConnectionChanged:
+    """Put in every subscription's buffer when the socket drops or comes back."""
+
+    def __init__(self, connected: bool) -> None:
+        self.connected = connected
+
+
+_CLOSED = object()
+
+
+class Subscription:
+    """Events of one listener, filtered; iterate with ``async for`` (ends when the socket is
+    closed or ``close()`` is called). Connection changes are not yielded by the iterator;
+    ``get()`` returns them too, for owners that poll while the socket is down."""
+
+    def __init__(
+        self,
+        socket: EventSocket,
+        *,
+        item_ids: Iterable[int] | None = None,
+        batch_ids: Iterable[str] | None = None,
+        kinds: Iterable[SessionEvent | str] | None = None,
+    ) -> None:
+        self._socket = socket
+        self.item_ids: set[int] | None = None if item_ids is None else set(item_ids)
+        self.batch_ids: set[str] | None = None if batch_ids is None else set(batch_ids)
+        self.kinds = None if kinds is None else {SessionEvent(k) for k in kinds}
+        self._buffer: asyncio.Queue[Any] = asyncio.Queue()
+
+    def matches(self, event: Event) -> bool:
+        if self.kinds is not None and event.type not in self.kinds:
+            return False
+        if self.item_ids is None and self.batch_ids is None:
+            return True
+        return event.concerns(self.item_ids or (), self.batch_ids or ())
+
+    def add_item_ids(self, item_ids: Collection[int]) -> None:
+        """Also accept events of these items (known only once the batch is enqueued)."""
+        self.item_ids = (self.item_ids or set()) | set(item_ids)
+
+    def _deliver(self, message: Any) -> None:
+        self._buffer.put_nowait(message)
+
+    async def get(self, timeout: float | None = None) -> Event | ConnectionChanged | None:
+        """The next event or connection change; None on timeout or once closed."""
+        try:
+            message = await asyncio.wait_for(self._buffer.get(), timeout)
+        except TimeoutError:
+            return None
+        if message is _CLOSED:
+            self._buffer.put_nowait(_CLOSED)
+            return None
+        result: Event | ConnectionChanged = message
+        return result
+
+    @property
+    def closed(self) -> bool:
+        return self not in self._socket._subscriptions
+
+    def close(self) -> None:
+        self._socket._unsubscribe(self)
+        self._buffer.put_nowait(_CLOSED)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        while True:
+            message = await self._buffer.get()
+            if message is _CLOSED:
+                self._buffer.put_nowait(_CLOSED)
+                return
+            if isinstance(message, Event):
+                yield message
+
+
+class EventSocket:
+    """One Socket.IO connection; ``options`` returns ``socketio.AsyncClient.connect`` keyword
+    arguments (the client's ``socketio_options``, read again at each reconnection for a fresh
+    token)."""
+
+    def __init__(
+        self,
+        options: Callable[[], dict[str, Any]],
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        self._options = options
+        self._connect_timeout = connect_timeout
+        self._queues: list[str] = []
+        self._joined: set[str] = set()
+        self._subscriptions: list[Subscription] = []
+        self._sio: Any = None
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sio is not None and self._sio.connected)
+
+    async def connect(self) -> Self:
+        """Open the connection (``ServerUnreachableError`` if the server refuses it)."""
+        import socketio
+
+        sio = socketio.AsyncClient(
+            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2.0
+        )
+        sio.on("connect", self._on_connect)
+        sio.on("disconnect", self._on_disconnect)
+        sio.on("*", self._on_event)
+        options = self._options()
+        url = options.pop("url")
+        auth = options.pop("auth", None)
+        try:
+            await sio.connect(
+                url,
+                auth=(lambda: self._options().get("auth")) if auth else None,
+                wait_timeout=self._connect_timeout,
+                **options,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
+            raise ServerUnreachableError(
+                f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
+                f"({exc}); is InvokeAI running there, and is the client logged in?",
+                method="GET",
+                path=str(options.get("socketio_path", "")),
+            ) from None
+        self._sio = sio
+        return self
+
+    async def subscribe(self, queue_id: str = "default") -> None:
+        """Join the events room of a queue (again after each reconnection); a queue already
+        joined on this connection costs no round trip."""
+        if queue_id not in self._queues:
+            self._queues.append(queue_id)
+        if self.connected and queue_id not in self._joined:
+            await self._join(queue_id)
+
+    async def unsubscribe(self, queue_id: str = "default") -> None:
+        if queue_id in self._queues:
+            self._queues.remove(queue_id)
+            self._joined.discard(queue_id)
+            if self.connected:
+                await self._sio.emit("unsubscribe_queue", {"queue_id": queue_id})
+
+    async def _join(self, queue_id: str) -> None:
+        """Send ``subscribe_queue`` and wait for the server's acknowledgement, so that events
+        of anything enqueued afterwards reach this socket."""
+        await self._sio.call("subscribe_queue", {"queue_id": queue_id}, timeout=SUBSCRIBE_TIMEOUT)
+        self._joined.add(queue_id)
+
+    def listen_events(
+        self,
+        *,
+        item_ids: Iterable[int] | None = None,
+        batch_ids: Iterable[str] | None = None,
+        kinds: Iterable[SessionEvent | str] | None = None,
+    ) -> Subscription:
+        """A new subscription to the events of these items or batches (all events if neither
+        is given), optionally only of these kinds."""
+        subscription = Subscription(self, item_ids=item_ids, batch_ids=batch_ids, kinds=kinds)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    async def close(self) -> None:
+        """Disconnect (also stops reconnecting) and end every subscription."""
+        sio, self._sio = self._sio, None
+        if sio is not None:
+            await sio.shutdown()  # disconnects, or stops a reconnection under way
+            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
+        for subscription in list(self._subscriptions):
+            subscription.close()
+
+    async def _on_connect(self) -> None:
+        if self._sio is None:  # the first connection: subscribe() follows
+            return
+        log.debug("event socket reconnected")
+        for queue_id in self._queues:
+            await self._sio.emit("subscribe_queue", {"queue_id": queue_id})
+        self._broadcast(ConnectionChanged(True))
+
+    def _on_disconnect(self, reason: Any = None) -> None:
+        log.debug("event socket disconnected: %s", reason)
+        self._joined.clear()
+        self._broadcast(ConnectionChanged(False))
+
+    def _broadcast(self, message: ConnectionChanged) -> None:
+        for subscription in self._subscriptions:
+            subscription._deliver(message)
+
+    def _on_event(self, name: str, payload: Any = None) -> None:
+        try:
+            event = parse_event(name, payload if isinstance(payload, dict) else None)
+        except ValueError as exc:
+            log.warning("ignoring malformed %s event: %s", name, exc)
+            return
+        for subscription in self._subscriptions:
+            if subscription.matches(event):
+                subscription._deliver(event)
+
+    async def __aenter__(self) -> Self:
+        return await self.connect()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+__all__ = ["ConnectionChanged", "EventSocket", "Subscription"]

@@ -1,0 +1,321 @@
+"""The state of a submitted batch, kept without I/O: feed it events or polled queue items.
+
+``JobTracker`` follows the queue items of one enqueue (one batch). A job ends only on a terminal
+status of its own items (``completed``, ``failed``, ``canceled``; a bulk cancel naming its items;
+an item deleted from the queue), never because the queue is empty. The tracker says when its
+owner should poll (``feed`` returns True) and turns the final state into ``Job`` records or the
+errors of ``ivkgen.runtime.errors``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
+from ivkgen.runtime.events.messages import (
+    Event,
+    InvocationCompleteEvent,
+    InvocationErrorEvent,
+    InvocationEvent,
+    QueueClearedEvent,
+    QueueItemsCanceledEvent,
+    QueueItemStatusChangedEvent,
+)
+from ivkgen.runtime.server.dto import TERMINAL_STATUSES, SessionQueueItem
+from ivkgen.runtime.server.mapping import ReadableAsDict
+from pydantic import BaseModel
+
+
+class Job(ReadableAsDict, BaseModel):
+    """One queue item of a submission, as it ended (or stands).
+
+    ``duration_seconds`` is the server's ``completed_at - started_at`` when both are known, else
+    the time the client watched the item. ``node_id``/``node_label`` name the failing node.
+    ``job["status"]`` works as well as ``job.status``.
+    """
+
+    id: int
+    batch_id: str
+    queue_id: str
+    session_id: str | None = None
+    status: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    duration_seconds: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_traceback: str | None = None
+    node_id: str | None = None
+    node_label: str | None = None
+
+    @property
+    def item_id(self) -> int:
+        return self.id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class SubmitResult(ReadableAsDict, BaseModel):
+    """What one submission enqueued: ``item_ids`` ascending (the order they run at equal
+    priority). ``result["batch_id"]`` works as well as ``result.batch_id``."""
+
+    batch_id: str
+    queue_id: str
+    enqueued: int
+    requested: int
+    priority: int
+    item_ids: list[int]
+
+
+@dataclass
+class _ItemState:
+    item_id: int
+    status: str = "pending"
+    sequence: int = -1
+    session_id: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_traceback: str | None = None
+    node_id: str | None = None
+    ended: float | None = None
+    deleted: bool = False
+    item: SessionQueueItem | None = None
+    images: dict[str, str] = field(default_factory=dict)
+
+    def record_image(self, event: InvocationCompleteEvent) -> None:
+        if event.image_name and event.session_id:
+            self.images[event.image_name] = event.session_id
+
+
+class JobTracker:
+    """The items of one enqueued batch and what is known about each."""
+
+    def __init__(
+        self,
+        queue_id: str,
+        batch_id: str,
+        item_ids: Sequence[int],
+        *,
+        node_labels: Mapping[str, str] | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        if not item_ids:
+            raise ValueError(f"batch {batch_id} has no queue items to track")
+        self.queue_id = queue_id
+        self.batch_id = batch_id
+        self.item_ids = sorted(item_ids)
+        self._labels = dict(node_labels or {})
+        self._clock = clock
+        self._started = clock()
+        self._items = {item_id: _ItemState(item_id) for item_id in self.item_ids}
+
+    # Feeding ---------------------------------------------------------------------------------
+
+    def concerns(self, event: Event) -> bool:
+        return event.concerns(self._items.keys(), (self.batch_id,))
+
+    def feed(self, event: Event) -> bool:
+        """Take in an event; True when the owner should poll its unfinished items now (the queue
+        was cleared). Items that ended are listed by ``needs_session()``."""
+        if not self.concerns(event):
+            return False
+        if isinstance(event, QueueItemStatusChangedEvent) and isinstance(event.item_id, int):
+            state = self._items.get(event.item_id)
+            if state is None:
+                return False
+            self._status(state, event)
+            return False
+        if isinstance(event, InvocationErrorEvent) and isinstance(event.item_id, int):
+            state = self._items.get(event.item_id)
+            if state is not None:
+                state.node_id = state.node_id or event.invocation_source_id
+                state.error_type = state.error_type or event.error_type
+                state.error_message = state.error_message or event.error_message
+                state.error_traceback = state.error_traceback or event.error_traceback
+            return False
+        if isinstance(event, InvocationEvent) and isinstance(event.item_id, int):
+            state = self._items.get(event.item_id)
+            if state is not None and state.status == "pending":
+                state.status = "in_progress"
+            if state is not None and isinstance(event, InvocationCompleteEvent):
+                state.record_image(event)
+            return False
+        if isinstance(event, QueueItemsCanceledEvent):
+            for item_id in event.canceled_item_ids:
+                state = self._items.get(item_id)
+                if state is not None and not self._terminal(state):
+                    self._end(state, "canceled")
+            return False
+        return isinstance(event, QueueClearedEvent)
+
+    def feed_item(self, item: SessionQueueItem) -> None:
+        """Take in a polled queue item (with its session, read after a terminal status)."""
+        state = self._items.get(item.item_id)
+        if state is None:
+            return
+        state.item = item
+        self._status(state, item)
+        session = item.session or {}
+        errors: Mapping[str, Any] = session.get("errors") or {}
+        if errors and state.node_id is None:
+            prepared = next(iter(errors))
+            state.node_id = (session.get("prepared_source_mapping") or {}).get(prepared, prepared)
+
+    def item_deleted(self, item_id: int) -> None:
+        """The item is gone from the queue (deleted or cleared): it ended as canceled."""
+        state = self._items[item_id]
+        if not self._terminal(state):
+            state.deleted = True
+            self._end(state, "canceled")
+
+    def _status(
+        self, state: _ItemState, update: QueueItemStatusChangedEvent | SessionQueueItem
+    ) -> None:
+        """Apply a status report unless the item already ended or the report is stale."""
+        sequence = update.status_sequence if update.status_sequence is not None else -1
+        if self._terminal(state) or (sequence >= 0 and sequence < state.sequence):
+            return
+        state.sequence = max(sequence, state.sequence)
+        state.session_id = update.session_id or state.session_id
+        state.started_at = update.started_at or state.started_at
+        state.completed_at = update.completed_at or state.completed_at
+        state.error_type = update.error_type or state.error_type
+        state.error_message = update.error_message or state.error_message
+        state.error_traceback = update.error_traceback or state.error_traceback
+        if update.status in TERMINAL_STATUSES:
+            self._end(state, update.status)
+        else:
+            state.status = update.status
+
+    def _end(self, state: _ItemState, status: str) -> None:
+        state.status = status
+        state.ended = self._clock()
+
+    @staticmethod
+    def _terminal(state: _ItemState) -> bool:
+        return state.status in TERMINAL_STATUSES
+
+    # Reading ---------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Every item reached a terminal status."""
+        return all(self._terminal(s) for s in self._items.values())
+
+    @property
+    def unfinished_ids(self) -> list[int]:
+        return [i for i in self.item_ids if not self._terminal(self._items[i])]
+
+    def needs_session(self) -> list[int]:
+        """Terminal items whose final queue item (session, results) has not been read yet."""
+        return [i for i in self.item_ids if self._needs_session(self._items[i])]
+
+    def unread_failures(self) -> list[int]:
+        """Failed items whose final queue item (its session names the failing node) has not been
+        read yet."""
+        return [i for i in self.needs_session() if self._items[i].status == "failed"]
+
+    def _needs_session(self, state: _ItemState) -> bool:
+        if not self._terminal(state) or state.deleted:
+            return False
+        return state.item is None or not state.item.is_terminal
+
+    def reported_images(self) -> dict[str, str]:
+        """Images the items' nodes reported as made (``invocation_complete``): name -> session
+        id. A canceled item's stored session may not list them yet."""
+        return {name: sid for state in self._items.values() for name, sid in state.images.items()}
+
+    def queue_items(self) -> list[SessionQueueItem]:
+        """The last polled queue item of each item (those polled at least once)."""
+        return [s.item for s in (self._items[i] for i in self.item_ids) if s.item is not None]
+
+    def job(self, item_id: int) -> Job:
+        state = self._items[item_id]
+        node_id = state.node_id
+        return Job(
+            id=item_id,
+            batch_id=self.batch_id,
+            queue_id=self.queue_id,
+            session_id=state.session_id,
+            status=state.status,
+            started_at=state.started_at,
+            completed_at=state.completed_at,
+            duration_seconds=self._duration(state),
+            error_type=state.error_type,
+            error_message=state.error_message,
+            error_traceback=state.error_traceback,
+            node_id=node_id,
+            node_label=self._labels.get(node_id) if node_id else None,
+        )
+
+    def jobs(self) -> list[Job]:
+        """One ``Job`` per item, by item id (the order the server runs them at equal priority)."""
+        return [self.job(i) for i in self.item_ids]
+
+    def _duration(self, state: _ItemState) -> float | None:
+        started, completed = _timestamp(state.started_at), _timestamp(state.completed_at)
+        if started is not None and completed is not None:
+            return max(0.0, (completed - started).total_seconds())
+        return None if state.ended is None else state.ended - self._started
+
+    def raise_for_status(self) -> None:
+        """Raise ``JobFailedError`` for the first failed item, else ``JobCanceledError`` for the
+        first canceled one; nothing when every item completed (or is still running)."""
+        jobs = self.jobs()
+        for job in jobs:
+            if job.status == "failed":
+                where = (
+                    f" in node {job.node_label!r} ({job.node_id})"
+                    if job.node_label
+                    else (f" in node {job.node_id}" if job.node_id else "")
+                )
+                raise JobFailedError(
+                    f"queue item {job.id} of batch {self.batch_id} failed{where}: "
+                    f"{job.error_type}: {job.error_message}; fix that node's inputs and submit "
+                    "again",
+                    item_id=job.id,
+                    batch_id=self.batch_id,
+                    error_type=job.error_type,
+                    error_message=job.error_message,
+                    error_traceback=job.error_traceback,
+                    node_id=job.node_id,
+                    node_label=job.node_label,
+                )
+        for job in jobs:
+            if job.status == "canceled":
+                how = "deleted from the queue" if self._items[job.id].deleted else "canceled"
+                raise JobCanceledError(
+                    f"queue item {job.id} of batch {self.batch_id} was {how} before it completed",
+                    item_id=job.id,
+                    batch_id=self.batch_id,
+                )
+
+    def timeout_error(self, timeout: float, *, detail: str = "") -> JobTimeoutError:
+        unfinished = self.unfinished_ids
+        states = ", ".join(f"{i}: {self._items[i].status}" for i in unfinished)
+        return JobTimeoutError(
+            f"batch {self.batch_id}: queue items still unfinished after {timeout:g} s "
+            f"({states}){detail}; wait longer, or cancel() the job",
+            item_id=unfinished[0] if unfinished else None,
+            batch_id=self.batch_id,
+        )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+__all__ = ["Job", "JobTracker", "SubmitResult"]

@@ -1,0 +1,146 @@
+"""The inputs a workflow shows in the GUI's form, in form order, as typed ``Ivk*`` fields.
+
+Which fields and in what order follows the GUI: the ``node-field`` elements reachable from the
+form's root, depth first in ``children`` order; a workflow whose form is missing or empty shows
+its legacy ``exposedFields`` instead. Form fields pointing at a missing node or node input are
+dropped with a ``WorkflowWarning``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ivkgen.runtime.errors import WorkflowWarning
+from ivkgen.runtime.fields import IvkField
+from ivkgen.runtime.workflow.catalog import MISSING, Catalog, InputSpec, default_catalog
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from pydantic import BaseModel, ConfigDict, SkipValidation
+
+FieldRef = tuple[str, str]
+"""A node input: ``(node_id, field_name)``."""
+
+
+class IvkWorkflowInput(BaseModel):
+    """One form input: where it lives in the workflow and its typed value."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    input_index: int
+    label: str
+    node_name: str
+    node_id: str
+    field_name: str
+    field: SkipValidation[IvkField[Any]]
+    required: bool
+    description: str = ""
+    saved_value_error: str | None = None
+    """Why the field could not hold the value saved in the workflow (it then starts unset)."""
+
+
+def form_field_refs(workflow: Mapping[str, Any]) -> list[FieldRef]:
+    """The node inputs the form shows, in order (before checking that they exist)."""
+    form = workflow.get("form") or {}
+    elements = form.get("elements")
+    elements = elements if isinstance(elements, Mapping) else {}
+    root = elements.get(str(form.get("rootElementId", "root")))
+    if isinstance(root, Mapping) and _children(root):
+        return list(_walk(root, elements, set()))
+    return [
+        (field["nodeId"], field["fieldName"])
+        for field in workflow.get("exposedFields") or []
+        if isinstance(field, Mapping)
+    ]
+
+
+def _children(element: Any) -> list[Any]:
+    if not isinstance(element, Mapping) or element.get("type") != "container":
+        return []
+    children = (element.get("data") or {}).get("children")
+    return children if isinstance(children, list) else []
+
+
+def _walk(
+    element: Mapping[str, Any], elements: Mapping[str, Any], seen: set[str]
+) -> Iterator[FieldRef]:
+    for child_id in _children(element):
+        child = elements.get(child_id) if isinstance(child_id, str) else None
+        if not isinstance(child, Mapping) or child_id in seen:
+            continue
+        seen.add(child_id)
+        if child.get("type") == "node-field":
+            ident = (child.get("data") or {}).get("fieldIdentifier") or {}
+            yield str(ident.get("nodeId")), str(ident.get("fieldName"))
+        else:
+            yield from _walk(child, elements, seen)
+
+
+def connected_inputs(workflow: Mapping[str, Any]) -> set[FieldRef]:
+    """Node inputs that have an incoming (non-collapsed) edge."""
+    return {
+        (edge["target"], edge["targetHandle"])
+        for edge in workflow.get("edges") or []
+        if edge.get("type") == "default"
+    }
+
+
+def discover_inputs(
+    definition: WorkflowDefinition, catalog: Catalog | None = None
+) -> list[IvkWorkflowInput]:
+    """The form inputs of ``definition``, each holding a fresh ``Ivk*`` field with its value."""
+    catalog = catalog or default_catalog()
+    workflow = definition.to_dict()
+    nodes = {node["id"]: node for node in workflow["nodes"]}
+    connected = connected_inputs(workflow)
+    inputs: list[IvkWorkflowInput] = []
+    for node_id, field_name in form_field_refs(workflow):
+        node = nodes.get(node_id)
+        spec = _input_spec(node, field_name, catalog)
+        if node is None or spec is None:
+            warnings.warn(
+                f"workflow {definition.name!r}: form field {field_name!r} of node {node_id!r} "
+                "does not exist; it is not listed as an input",
+                WorkflowWarning,
+                stacklevel=2,
+            )
+            continue
+        data = node["data"]
+        saved = data["inputs"][field_name]
+        field, error = _make_field(catalog, spec, saved)
+        inputs.append(
+            IvkWorkflowInput(
+                input_index=len(inputs),
+                label=saved.get("label") or spec.display_title,
+                node_name=data.get("label") or data["type"],
+                node_id=node_id,
+                field_name=field_name,
+                field=field,
+                required=spec.required and (node_id, field_name) not in connected,
+                description=saved.get("description") or spec.description,
+                saved_value_error=error,
+            )
+        )
+    return inputs
+
+
+def _input_spec(
+    node: Mapping[str, Any] | None, field_name: str, catalog: Catalog
+) -> InputSpec | None:
+    if node is None or node.get("type") != "invocation":
+        return None
+    data = node["data"]
+    if field_name not in data["inputs"] or data["type"] not in catalog.nodes:
+        return None
+    return catalog.node(data["type"]).inputs.get(field_name)
+
+
+def _make_field(
+    catalog: Catalog, spec: InputSpec, saved: Mapping[str, Any]
+) -> tuple[IvkField[Any], str | None]:
+    """The field holding the saved value (absent = the schema default), or unset and why."""
+    try:
+        return catalog.make_field(spec, saved.get("value", MISSING)), None
+    except ValueError as exc:
+        reason = str(exc).splitlines()[-1].strip() if str(exc) else type(exc).__name__
+        return catalog.make_field(spec, None), f"saved value {saved['value']!r} rejected: {reason}"

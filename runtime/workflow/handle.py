@@ -1,0 +1,226 @@
+"""``WorkflowHandle``: one workflow's form inputs, edited by index, label or node and field.
+
+The handle owns its input fields (one ``IvkWorkflowInput`` list) and never changes its
+``WorkflowDefinition``, so several handles on one definition are independent. It does no I/O:
+``build_enqueue_body()`` converts the workflow the way the GUI does, with the current values;
+sending it is the client's job.
+
+The conversion is made once, from the definition as it is at the first ``build_enqueue_body()``
+(a definition edited after that needs a new handle); each body only applies the inputs whose
+values differ from the saved ones. An input's JSON value is reused while its field is the same
+object holding the same immutable attribute values.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+from ivkgen.runtime.errors import InputLookupError, WorkflowError
+from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem
+from ivkgen.runtime.jobs.submission import SubmissionMixin
+from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
+from ivkgen.runtime.workflow.convert import Conversion, FieldRef, write_value
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+
+_UNSET = object()
+
+
+class WorkflowHandle(SubmissionMixin):
+    """The inputs of one workflow, ready to be set, validated and turned into an enqueue body."""
+
+    def __init__(self, definition: WorkflowDefinition, catalog: Catalog | None = None) -> None:
+        self._definition = definition
+        self._catalog = catalog or default_catalog()
+        self._inputs = discover_inputs(definition, self._catalog)
+        self._specs = [
+            self._catalog.node(self._node_type(i.node_id)).inputs[i.field_name]
+            for i in self._inputs
+        ]
+        self._saved = [_json_value(i.field) for i in self._inputs]
+        self._values: dict[int, _KnownValue] = {}
+
+    @property
+    def definition(self) -> WorkflowDefinition:
+        """The workflow as loaded; the handle's edits live in its inputs, not here."""
+        return self._definition
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    def list_inputs(self) -> list[IvkWorkflowInput]:
+        """The form inputs in form order; ``input_index`` is the position in this list."""
+        return list(self._inputs)
+
+    def get_input(self, index: int) -> IvkWorkflowInput:
+        if not 0 <= index < len(self._inputs):
+            raise InputLookupError(
+                f"workflow {self._definition.name!r} has inputs 0..{len(self._inputs) - 1}, "
+                f"not {index}"
+            )
+        return self._inputs[index]
+
+    def get_input_value(self, index: int) -> IvkField[Any]:
+        """The ``Ivk*`` field of input ``index``; assigning to its attributes sets the input."""
+        return self.get_input(index).field
+
+    def set_input_value(self, index: int, field: IvkField[Any]) -> None:
+        """Replace the field of input ``index`` by ``field``, which must be of the same class."""
+        current = self.get_input(index)
+        if type(field) is not type(current.field):
+            raise TypeError(
+                f"input [{index}] {current.label!r} holds a {type(current.field).__name__}, "
+                f"not a {type(field).__name__}"
+            )
+        self._inputs[index] = current.model_copy(update={"field": field})
+
+    def find_input(
+        self, label: str | None = None, *, node: str | None = None, field: str | None = None
+    ) -> IvkWorkflowInput:
+        """The one input with this ``label``, or on this ``node`` (name or id) and ``field``."""
+        if (label is None) == (node is None and field is None):
+            raise TypeError("find_input takes a label, or node= and field=")
+        if label is not None:
+            wanted = f"label {label!r}"
+            found = [i for i in self._inputs if i.label == label]
+        else:
+            wanted = f"node {node!r} field {field!r}"
+            found = [
+                i
+                for i in self._inputs
+                if node in (i.node_name, i.node_id) and i.field_name == field
+            ]
+        if len(found) != 1:
+            problem = "no input has" if not found else f"{len(found)} inputs have"
+            listing = "; ".join(
+                f"[{i.input_index}] {i.label} ({i.node_name}.{i.field_name})" for i in found
+            )
+            labels = ", ".join(repr(i.label) for i in self._inputs) or "none"
+            raise InputLookupError(
+                f"workflow {self._definition.name!r}: {problem} {wanted}"
+                + (f": {listing}; use the index" if found else f"; its inputs are {labels}")
+            )
+        return found[0]
+
+    def validate_inputs(self) -> dict[int, list[str]]:
+        """Problems per input index: required values missing, schema constraints broken,
+        saved values the field could not hold (while still unset)."""
+        problems: dict[int, list[str]] = {}
+        for index, (item, spec) in enumerate(zip(self._inputs, self._specs, strict=True)):
+            messages = _field_problems(item.field, spec)
+            value = _json_value(item.field)
+            if item.saved_value_error and value is None:
+                messages.append(item.saved_value_error)
+            elif item.required and not messages and value is None:
+                messages.append("required: set a value")
+            if messages:
+                problems[index] = messages
+        return problems
+
+    def workflow_with_values(self) -> dict[str, Any]:
+        """A copy of the workflow dict holding the inputs' current values (as the GUI saves it)."""
+        workflow = self._definition.to_dict()
+        nodes = {node["id"]: node for node in workflow["nodes"]}
+        for (node_id, name), value in self._changes().items():
+            write_value(nodes[node_id]["data"]["inputs"][name], value)
+        return workflow
+
+    def build_enqueue_body(
+        self,
+        *,
+        runs: int = 1,
+        prepend: bool = False,
+        board: str | None = None,
+        origin: str = "workflows",
+        destination: str = "gallery",
+    ) -> dict[str, Any]:
+        """The enqueue body for the current values; ``board`` stands in for ``"auto"`` boards.
+        Unchanged parts are shared with the handle's cached conversion (see ``Conversion``)."""
+        return self._enqueue_body(
+            {}, runs=runs, prepend=prepend, board=board, origin=origin, destination=destination
+        )
+
+    def _enqueue_body(self, overrides: Mapping[FieldRef, Any], **options: Any) -> dict[str, Any]:
+        """The enqueue body with ``overrides`` (node input -> value) over the current values."""
+        return self._conversion.enqueue_body({**self._changes(), **overrides}, **options)
+
+    @functools.cached_property
+    def _conversion(self) -> Conversion:
+        return Conversion(self._definition.to_dict(), self._catalog)
+
+    def _changes(self) -> dict[FieldRef, Any]:
+        """``(node id, field)`` -> a copy of the current value, for the inputs whose value differs
+        from the saved one."""
+        changes: dict[FieldRef, Any] = {}
+        for index, (item, saved) in enumerate(zip(self._inputs, self._saved, strict=True)):
+            value = self._current_value(index)
+            if value != saved:
+                changes[(item.node_id, item.field_name)] = copy.deepcopy(value)
+        return changes
+
+    def _current_value(self, index: int) -> Any:
+        """The JSON value of input ``index``, reused while its field is unchanged."""
+        item = self._inputs[index]
+        known = self._values.get(index)
+        if known is not None and known.holds(item.field):
+            return known.value
+        value = _json_value(item.field, label=item.label)
+        self._values[index] = _KnownValue(item.field, value)
+        return value
+
+    def _node_type(self, node_id: str) -> str:
+        node = self._definition.node_by_id(node_id)
+        assert node is not None  # discover_inputs only lists existing nodes
+        node_type: str = node["data"]["type"]
+        return node_type
+
+
+class _KnownValue:
+    """A field's JSON value and the attribute values it was computed from; ``attributes`` is
+    ``None`` when one of them is mutable (unhashable), as the value could then change in place."""
+
+    __slots__ = ("attributes", "field", "fields_set", "value")
+
+    def __init__(self, field: IvkField[Any], value: Any) -> None:
+        attributes: tuple[Any, ...] | None = tuple(field.__dict__.values())
+        try:
+            hash(attributes)
+        except TypeError:
+            attributes = None
+        self.field = field
+        self.attributes = attributes
+        self.fields_set = frozenset(field.model_fields_set)
+        self.value = value
+
+    def holds(self, field: IvkField[Any]) -> bool:
+        """Whether ``field`` is the same object, holding the same immutable attribute objects."""
+        return (
+            field is self.field
+            and self.attributes is not None
+            and field.model_fields_set == self.fields_set
+            and all(map(operator.is_, field.__dict__.values(), self.attributes))
+        )
+
+
+def _json_value(field: IvkField[Any], label: str | None = None) -> Any:
+    try:
+        return field.to_json_dict()
+    except ValueError as exc:
+        if label is None:
+            return _UNSET
+        raise WorkflowError(f"input {label!r}: {exc}") from exc
+
+
+def _field_problems(field: IvkField[Any], spec: InputSpec) -> list[str]:
+    if isinstance(field, IvkStructField):
+        missing = field.missing_keys()
+        return [f"incomplete: missing {', '.join(missing)}"] if missing else []
+    value = _json_value(field)
+    limits: dict[str, Any] = {**spec.constraints, "choices": spec.choices}
+    problem = constraint_problem(value, limits)
+    return [problem] if problem else []
