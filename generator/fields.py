@@ -35,7 +35,13 @@ from ivkgen.generator.openapi import (
     ivk_class_name,
     ref_name,
 )
-from ivkgen.generator.render import all_order, import_sections, render_python, write_files
+from ivkgen.generator.render import (
+    all_order,
+    docstring,
+    import_sections,
+    render_python,
+    write_files,
+)
 from ivkgen.runtime.workflow.catalog import CATALOG_FILE, fields_package_name
 
 BASE_CLASS = "ivkgen.runtime.fields.IvkStructField"
@@ -117,12 +123,13 @@ def field_classes(schemas: Schemas, roots: list[str]) -> list[FieldClass]:
     return result
 
 
-_PROSE = frozenset({"description", "title", "examples"})
+_PROSE = frozenset({"title", "examples"})
+_MUTABLE = (ast.List, ast.Dict, ast.Set)
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 
 
 def declaration(schema: Any) -> Any:
-    """``schema`` without prose (titles, descriptions): the catalog carries those."""
+    """``schema`` without titles and examples (descriptions stay: they become docstrings)."""
     if not isinstance(schema, dict):
         return schema
     result = {k: v for k, v in schema.items() if k not in _PROSE}
@@ -155,11 +162,14 @@ def _models(schemas: Schemas, names: list[str]) -> tuple[dict[str, set[str]], st
         force_optional_for_required_fields=True,
         set_default_enum_member=True,
         use_double_quotes=True,
+        use_schema_description=True,
+        use_field_description=True,
         disable_timestamp=True,
         formatters=[],
     )
     if not isinstance(source, str):
         raise GeneratorError("datamodel-code-generator returned several modules")
+    source = tidy_models(source)
     tree = ast.parse(source)
     imports: dict[str, set[str]] = {}
     body_start = 0
@@ -173,6 +183,29 @@ def _models(schemas: Schemas, names: list[str]) -> tuple[dict[str, set[str]], st
     return imports, body
 
 
+def tidy_models(source: str) -> str:
+    """``source`` as datamodel-code-generator wrote it, with each class and attribute docstring
+    (the schema's descriptions) rewritten by :func:`ivkgen.generator.render.docstring` (one
+    wrapped, escaped paragraph) and each mutable default (``= []``) made a ``default_factory``,
+    so that no class attribute is a shared mutable value."""
+    lines = source.splitlines()
+    edits: list[tuple[ast.stmt, str]] = []
+    for cls in ast.walk(ast.parse(source)):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        for node in cls.body:
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                if isinstance(node.value.value, str):
+                    edits.append((node, docstring(node.value.value, node.col_offset)))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.value, _MUTABLE):
+                declared = f"{ast.unparse(node.target)}: {ast.unparse(node.annotation)}"
+                factory = f"Field(default_factory=lambda: {ast.unparse(node.value)})"
+                edits.append((node, f"{declared} = {factory}"))
+    for node, text in sorted(edits, key=lambda edit: edit[0].lineno, reverse=True):
+        lines[node.lineno - 1 : node.end_lineno] = [" " * node.col_offset + text]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True)
 class Definition:
     """One top-level statement of the models' module: the name it defines (for a statement that
@@ -183,10 +216,6 @@ class Definition:
     source: str
     uses: frozenset[str]
     defines: bool
-    mutable_default: bool
-
-
-_MUTABLE = (ast.List, ast.Dict, ast.Set)
 
 
 def definitions(body: str) -> list[Definition]:
@@ -205,10 +234,6 @@ def definitions(body: str) -> list[Definition]:
                 source="\n".join(lines[start - 1 : node.end_lineno]),
                 uses=frozenset(uses),
                 defines=_defined_name(node) is not None,
-                mutable_default=any(
-                    isinstance(n, ast.AnnAssign) and isinstance(n.value, _MUTABLE)
-                    for n in ast.walk(node)
-                ),
             )
         )
     return found
@@ -312,6 +337,7 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
     external = {name: module for module, names in imports.items() for name in names}
     external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "ivkgen.runtime.fields")
     external["ClassVar"] = "typing"
+    external["Field"] = "pydantic"
     label = str(Path(spec.source).name) if "://" not in spec.source else spec.source
     schedulers = scheduler_names(catalog)
     files = {
@@ -319,7 +345,6 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
             "fields_part.py.j2",
             f"{label} -> {part.module}.py",
             header=_header(spec),
-            mutable_defaults=any(d.mutable_default for d in part.definitions),
             import_sections=import_sections(_part_imports(part, located, external)),
             models="\n\n\n".join(d.source for d in part.definitions),
             classes=part.classes,

@@ -1,7 +1,8 @@
 """Emit one typed module per workflow: ``<Name>Inputs``, ``<Name>Outputs`` and ``<Name>``.
 
 The declarations come from the workflow's form inputs (in form order, typed from the node
-catalog) and its output nodes. User text reaches the module only through ``repr()``.
+catalog) and its output nodes. User text reaches the module only through the escapers of
+:mod:`ivkgen.generator.render` (``literal``, ``docstring``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def value_type(spec: InputSpec, field_class: str, catalog: Catalog) -> tuple[str
     if spec.choices is not None and schedulers and spec.choices == get_args(schedulers):
         return "SchedulerName", {"SchedulerName"}
     if spec.choices is not None:
-        return f"Literal[{', '.join(repr(choice) for choice in spec.choices)}]", {"Literal"}
+        return f"Literal[{', '.join(map(ascii, spec.choices))}]", {"Literal"}
     if field_class in _ALSO_ACCEPTED:
         also = _ALSO_ACCEPTED[field_class]
         return f"{field_class} | {also}", {field_class, also}
@@ -212,7 +213,7 @@ def render_module(
         "source_sha256": hashlib.sha256(raw).hexdigest(),
         "invokeai_version": catalog.invokeai_version,
         "openapi_sha256": catalog.openapi_sha256,
-        "workflow_name": repr(definition.name),
+        "workflow_name": literal(definition.name),
         "class_name": name,
         "inputs": inputs,
         "outputs": outputs,

@@ -63,7 +63,7 @@ def _schema_sha256(package: Path) -> str | None:
 def ensure_fields(out_dir: Path, spec: Spec | None, *, replace: bool = False) -> FieldsPackage:
     """The fields package in ``out_dir`` for ``spec`` (the bundled schema when ``None``),
     written when missing. A package of another schema of the same version is an error, unless
-    ``replace`` (``ivkgen regen`` with a new schema) rewrites it."""
+    ``replace`` (``ivkgen regen`` with a schema) writes it again from ``spec``."""
     from ivkgen.generator.fields import generate_fields
 
     bundled = default_catalog()
@@ -71,16 +71,16 @@ def ensure_fields(out_dir: Path, spec: Spec | None, *, replace: bool = False) ->
     sha256 = spec.sha256 if spec else bundled.openapi_sha256
     package = out_dir / fields_package_name(version)
     found = _schema_sha256(package)
-    if found == sha256:
+    if found == sha256 and not replace:
         return FieldsPackage(package, created=None)
-    if found is not None and not replace:
+    if found not in (None, sha256) and not replace:
         raise GeneratorError(
             f"{package} holds the field classes of another InvokeAI {version} schema "
             f"(sha256 {found[:12]}, this one is {sha256[:12]}); generate into another folder, "
             f"or refresh the folder with `ivkgen regen {out_dir} --openapi FILE`"
         )
     created = next((p for p in [*reversed(package.parents), package] if not p.exists()), None)
-    if spec is None or spec.sha256 == bundled.openapi_sha256:
+    if spec is None:
         _copy_bundled(package)
     else:
         generate_fields(spec, out_dir)

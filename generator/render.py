@@ -43,7 +43,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         bytecode_cache=jinja2.FileSystemBytecodeCache(),  # compiled templates, like .pyc files
     )
-    env.filters["pyrepr"] = repr
+    env.filters["pyrepr"] = ascii
     return env
 
 
@@ -66,29 +66,30 @@ STRING_CHUNK = 60
 
 
 def literal(value: Any) -> str:
-    """``repr(value)`` for JSON-like values, with strings longer than :data:`STRING_CHUNK`
-    written as parenthesised implicit concatenations of shorter pieces, so that black can keep
-    every line of the generated module within the line length."""
+    """``ascii(value)`` for JSON-like values: non-ASCII characters as escapes (so no lookalike
+    character reaches the code), and strings longer than :data:`STRING_CHUNK` as parenthesised
+    implicit concatenations of shorter pieces, so that black keeps every line within the length."""
     if isinstance(value, str) and len(value) > STRING_CHUNK:
         pieces = re.findall(rf".{{1,{STRING_CHUNK}}}(?:\s+|$)|.{{1,{STRING_CHUNK}}}", value, re.S)
-        return "(" + " ".join(repr(piece) for piece in pieces) + ")"
+        return "(" + " ".join(ascii(piece) for piece in pieces) + ")"
     if isinstance(value, dict):
         items = ", ".join(f"{literal(key)}: {literal(item)}" for key, item in value.items())
         return "{" + items + "}"
     if isinstance(value, list):
         return "[" + ", ".join(literal(item) for item in value) + "]"
-    return repr(value)
+    return ascii(value)
 
 
 def docstring(text: str, indent: int = 4, width: int = LINE_LENGTH) -> str:
     """``text`` as a triple-quoted docstring literal wrapped to ``width`` at ``indent``: every
     run of whitespace becomes one space, backslashes and quotes that could end the literal are
-    escaped, other characters that are not printable become ``\\uXXXX`` escapes."""
+    escaped, and characters that are not printable ASCII become ``\\uXXXX`` escapes (no
+    lookalike character reaches the code)."""
 
     def escape(c: str) -> str:
         if c == "\\":
             return "\\\\"
-        if c.isprintable():
+        if c.isascii() and c.isprintable():
             return c
         return f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
 

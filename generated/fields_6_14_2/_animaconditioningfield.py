@@ -10,8 +10,15 @@ from ._tensorfield import TensorField
 
 
 class AnimaConditioningField(IvkStructField):
+    """An Anima conditioning tensor primitive value. Anima conditioning contains Qwen3 0.6B
+    hidden states and T5-XXL token IDs, which are combined by the LLM Adapter inside the
+    transformer."""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
     mask: TensorField | None = None
+    """The mask associated with this conditioning tensor for regional prompting. Excluded regions
+    should be set to False, included regions should be set to True."""
 
 
 class IvkAnimaConditioningField(IvkResourceMixin, AnimaConditioningField):

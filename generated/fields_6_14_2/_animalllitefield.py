@@ -11,12 +11,20 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class AnimaLLLiteField(IvkStructField):
+    """An Anima ControlNet-LLLite conditioning field (e.g. inpaint adapter)."""
+
     image_name: str | None = None
+    """The name of the conditioning image (the initial/raster image)"""
     mask_name: str | None = None
+    """The name of the inpaint mask image (white = inpaint area)"""
     control_model: ModelIdentifierField | None = None
+    """The Anima ControlNet-LLLite adapter model"""
     weight: float | None = Field(1.0, ge=-10.0, le=10.0)
+    """The strength of the LLLite adapter"""
     begin_step_percent: float | None = Field(0.0, ge=0.0, le=1.0)
+    """When the adapter is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1.0, ge=0.0, le=1.0)
+    """When the adapter is last applied (% of total steps)"""
 
 
 class IvkAnimaLLLiteField(AnimaLLLiteField):

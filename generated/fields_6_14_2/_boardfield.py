@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class BoardField(IvkStructField):
+    """A board primitive field"""
+
     board_id: str | None = None
+    """The id of the board"""
 
 
 class IvkBoardField(IvkResourceMixin, BoardField):

@@ -10,14 +10,26 @@ from pydantic import Field, RootModel
 
 class Score(RootModel[float | None]):
     root: float | None = Field(None, ge=0.0, le=1.0)
+    """The score associated with the bounding box. In the range [0, 1]. This value is typically
+    set when the bounding box was produced by a detector and has an associated confidence
+    score."""
 
 
 class BoundingBoxField(IvkStructField):
+    """A bounding box primitive value."""
+
     x_min: int | None = None
+    """The minimum x-coordinate of the bounding box (inclusive)."""
     x_max: int | None = None
+    """The maximum x-coordinate of the bounding box (exclusive)."""
     y_min: int | None = None
+    """The minimum y-coordinate of the bounding box (inclusive)."""
     y_max: int | None = None
+    """The maximum y-coordinate of the bounding box (exclusive)."""
     score: Score | None = None
+    """The score associated with the bounding box. In the range [0, 1]. This value is typically
+    set when the bounding box was produced by a detector and has an associated confidence
+    score."""
 
 
 class IvkBoundingBoxField(IvkBoundingBoxMixin, BoundingBoxField):

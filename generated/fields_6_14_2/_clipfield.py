@@ -12,9 +12,13 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class CLIPField(IvkStructField):
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     skipped_layers: int | None = None
+    """Number of skipped layers in text_encoder"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkCLIPField(CLIPField):

@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class CogView4ConditioningField(IvkStructField):
+    """A conditioning tensor primitive value"""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkCogView4ConditioningField(IvkResourceMixin, CogView4ConditioningField):

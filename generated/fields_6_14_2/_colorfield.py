@@ -9,10 +9,16 @@ from pydantic import Field
 
 
 class ColorField(IvkStructField):
+    """A color primitive field"""
+
     r: int | None = Field(None, ge=0, le=255)
+    """The red component"""
     g: int | None = Field(None, ge=0, le=255)
+    """The green component"""
     b: int | None = Field(None, ge=0, le=255)
+    """The blue component"""
     a: int | None = Field(None, ge=0, le=255)
+    """The alpha component"""
 
 
 class IvkColorField(IvkColorMixin, ColorField):

@@ -12,8 +12,11 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class ControlLoRAField(IvkStructField):
     lora: ModelIdentifierField | None = None
+    """Info to load lora model"""
     weight: float | None = None
+    """Weight to apply to lora model"""
     img: ImageField | None = None
+    """Image to use in structural conditioning"""
 
 
 class IvkControlLoRAField(ControlLoRAField):

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class ControlMode(StrEnum):
+    """The control mode to use"""
+
     balanced = "balanced"
     more_prompt = "more_prompt"
     more_control = "more_control"

@@ -15,13 +15,21 @@ from ._resizemode import ResizeMode
 
 class ControlNetMetadataField(IvkStructField):
     image: ImageField | None = None
+    """The control image"""
     processed_image: ImageField | None = None
+    """The control image, after processing."""
     control_model: ModelIdentifierField | None = None
+    """The ControlNet model to use"""
     control_weight: float | list[float] | None = 1
+    """The weight given to the ControlNet"""
     begin_step_percent: float | None = Field(0, ge=0.0, le=1.0)
+    """When the ControlNet is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1, ge=0.0, le=1.0)
+    """When the ControlNet is last applied (% of total steps)"""
     control_mode: ControlMode | None = ControlMode.balanced
+    """The control mode to use"""
     resize_mode: ResizeMode | None = ResizeMode.just_resize
+    """The resize mode to use"""
 
 
 class IvkControlNetMetadataField(ControlNetMetadataField):

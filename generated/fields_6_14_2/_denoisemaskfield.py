@@ -8,9 +8,14 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class DenoiseMaskField(IvkStructField):
+    """An inpaint mask field"""
+
     mask_name: str | None = None
+    """The name of the mask image"""
     masked_latents_name: str | None = None
+    """The name of the masked image latents"""
     gradient: bool | None = False
+    """Used for gradient inpainting"""
 
 
 class IvkDenoiseMaskField(IvkResourceMixin, DenoiseMaskField):

@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class ErnieImageConditioningField(IvkStructField):
+    """An ERNIE-Image conditioning tensor primitive value."""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkErnieImageConditioningField(IvkResourceMixin, ErnieImageConditioningField):

@@ -14,12 +14,21 @@ from ._resizemode import ResizeMode
 
 class FluxControlNetField(IvkStructField):
     image: ImageField | None = None
+    """The control image"""
     control_model: ModelIdentifierField | None = None
+    """The ControlNet model to use"""
     control_weight: float | list[float] | None = 1
+    """The weight given to the ControlNet"""
     begin_step_percent: float | None = Field(0, ge=0.0, le=1.0)
+    """When the ControlNet is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1, ge=0.0, le=1.0)
+    """When the ControlNet is last applied (% of total steps)"""
     resize_mode: ResizeMode | None = ResizeMode.just_resize
+    """The resize mode to use"""
     instantx_control_mode: int | None = -1
+    """The control mode for InstantX ControlNet union models. Ignored for other ControlNet
+    models. The standard mapping is: canny (0), tile (1), depth (2), blur (3), pose (4), gray
+    (5), low quality (6). Negative values will be treated as 'None'."""
 
 
 class IvkFluxControlNetField(FluxControlNetField):

@@ -11,8 +11,12 @@ from ._tensorfield import TensorField
 
 
 class FluxFillConditioningField(IvkStructField):
+    """A FLUX Fill conditioning field."""
+
     image: ImageField | None = None
+    """The FLUX Fill reference image."""
     mask: TensorField | None = None
+    """The FLUX Fill inpaint mask."""
 
 
 class IvkFluxFillConditioningField(FluxFillConditioningField):

@@ -10,7 +10,10 @@ from ._imagefield import ImageField
 
 
 class FluxKontextConditioningField(IvkStructField):
+    """A conditioning field for FLUX Kontext (reference image)."""
+
     image: ImageField | None = None
+    """The Kontext reference image."""
 
 
 class IvkFluxKontextConditioningField(FluxKontextConditioningField):

@@ -10,8 +10,13 @@ from ._tensorfield import TensorField
 
 
 class FluxReduxConditioningField(IvkStructField):
+    """A FLUX Redux conditioning tensor primitive value"""
+
     conditioning: TensorField | None = None
+    """The Redux image conditioning tensor."""
     mask: TensorField | None = None
+    """The mask associated with this conditioning tensor. Excluded regions should be set to
+    False, included regions should be set to True."""
 
 
 class IvkFluxReduxConditioningField(FluxReduxConditioningField):

@@ -10,8 +10,12 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class Gemma2EncoderField(IvkStructField):
+    """Field for the Gemma-2 text encoder used by PiD decoders."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
 
 
 class IvkGemma2EncoderField(Gemma2EncoderField):

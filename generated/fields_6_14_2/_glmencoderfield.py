@@ -11,7 +11,9 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class GlmEncoderField(IvkStructField):
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
 
 
 class IvkGlmEncoderField(GlmEncoderField):

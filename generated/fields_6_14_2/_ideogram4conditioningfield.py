@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class Ideogram4ConditioningField(IvkStructField):
+    """An Ideogram 4 conditioning tensor primitive value"""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkIdeogram4ConditioningField(IvkResourceMixin, Ideogram4ConditioningField):

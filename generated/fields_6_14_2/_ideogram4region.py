@@ -14,11 +14,18 @@ class BboxItem(RootModel[int | None]):
 
 class Bbox(RootModel[list[BboxItem] | None]):
     root: list[BboxItem] | None = Field(None, max_length=4, min_length=4)
+    """Normalized bounding box [y_min, x_min, y_max, x_max] (0\u20131000), or null for a region
+    with no drawn content."""
 
 
 class Ideogram4Region(IvkStructField):
+    """A single region of an Ideogram 4 structured caption (description + optional bounding box)."""
+
     prompt: str | None = None
+    """The region's description (becomes the element's `desc`)."""
     bbox: Bbox | None = None
+    """Normalized bounding box [y_min, x_min, y_max, x_max] (0\u20131000), or null for a region
+    with no drawn content."""
 
 
 class IvkIdeogram4RegionField(IvkResourceMixin, Ideogram4Region):

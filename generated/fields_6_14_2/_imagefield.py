@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class ImageField(IvkStructField):
+    """An image primitive field"""
+
     image_name: str | None = None
+    """The name of the image"""
 
 
 class IvkImageField(IvkResourceMixin, ImageField):

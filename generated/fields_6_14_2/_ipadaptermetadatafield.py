@@ -12,12 +12,16 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class ClipVisionModel(StrEnum):
+    """The CLIP Vision model"""
+
     ViT_L = "ViT-L"
     ViT_H = "ViT-H"
     ViT_G = "ViT-G"
 
 
 class Method(StrEnum):
+    """Method to apply IP Weights with"""
+
     full = "full"
     style = "style"
     composition = "composition"
@@ -26,13 +30,22 @@ class Method(StrEnum):
 
 
 class IPAdapterMetadataField(IvkStructField):
+    """IP Adapter Field, minus the CLIP Vision Encoder model"""
+
     image: ImageField | None = None
+    """The IP-Adapter image prompt."""
     ip_adapter_model: ModelIdentifierField | None = None
+    """The IP-Adapter model."""
     clip_vision_model: ClipVisionModel | None = None
+    """The CLIP Vision model"""
     method: Method | None = None
+    """Method to apply IP Weights with"""
     weight: float | list[float] | None = None
+    """The weight given to the IP-Adapter"""
     begin_step_percent: float | None = None
+    """When the IP-Adapter is first applied (% of total steps)"""
     end_step_percent: float | None = None
+    """When the IP-Adapter is last applied (% of total steps)"""
 
 
 class IvkIPAdapterMetadataField(IPAdapterMetadataField):

@@ -9,6 +9,8 @@ from ivkgen.runtime.fields import IvkStructField
 
 
 class ValueMode(StrEnum):
+    """How the reference value vectors are constructed."""
+
     target = "target"
     raw_reference = "raw_reference"
     ref_mean = "ref_mean"
@@ -17,21 +19,44 @@ class ValueMode(StrEnum):
 
 
 class Krea2StyleReferenceField(IvkStructField):
+    """Style-reference conditioning for Krea-2 shared-KV reference attention. Carries the
+    VAE-encoded reference latents plus the tuning parameters that shape how strongly, and in
+    which frequency bands, the reference influences the target. The reference must be encoded
+    at exactly the denoise node's resolution, so the dims travel with it for an early, legible
+    mismatch error. Only ``style_strength`` is meant for everyday use; it modulates several of
+    the others. The remainder are exposed for tuning and should be left at their defaults."""
+
     reference_latents_name: str | None = None
+    """Name of the saved [1, 16, 1, H/8, W/8] reference latents."""
     width: int | None = None
+    """Image width the reference was encoded at (must match denoise width)."""
     height: int | None = None
+    """Image height the reference was encoded at (must match denoise height)."""
     style_strength: float | None = 1.0
+    """Overall style strength. 0 makes the denoise node skip the reference entirely."""
     blocks: str | None = "7-27"
+    """Transformer blocks the reference is injected into."""
     ref_k_strength: float | None = 1.06
+    """Multiplier on the reference key path."""
     adain_strength: float | None = 0.85
+    """Reference statistics applied to the target Q/K."""
     value_mode: ValueMode | None = ValueMode.target_adain_plus_ref
+    """How the reference value vectors are constructed."""
     value_adain_strength: float | None = 0.65
+    """Reference statistics applied to the target value path. Has no effect while ref_value_mix
+    is 1.0."""
     ref_value_mix: float | None = 1.0
+    """How much raw reference value signal is kept."""
     high_scale_start: float | None = 1.04
+    """High-frequency reference key scale at step 0."""
     high_scale_end: float | None = 0.0
+    """High-frequency reference key scale at the last step."""
     low_scale_start: float | None = 1.0
+    """Low-frequency reference key scale at step 0."""
     low_scale_end: float | None = 1.1
+    """Low-frequency reference key scale at the last step."""
     beta: float | None = 2.5
+    """Exponent of the high-to-low frequency falloff curve."""
 
 
 class IvkKrea2StyleReferenceField(Krea2StyleReferenceField):

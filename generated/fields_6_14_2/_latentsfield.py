@@ -8,8 +8,12 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class LatentsField(IvkStructField):
+    """A latents tensor primitive field"""
+
     latents_name: str | None = None
+    """The name of the latents"""
     seed: int | None = None
+    """Seed used to generate this latents"""
 
 
 class IvkLatentsField(IvkResourceMixin, LatentsField):

@@ -11,7 +11,9 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class LoRAField(IvkStructField):
     lora: ModelIdentifierField | None = None
+    """Info to load lora model"""
     weight: float | None = None
+    """Weight to apply to lora model"""
 
 
 class IvkLoRAField(LoRAField):

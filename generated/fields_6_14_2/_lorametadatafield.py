@@ -10,8 +10,12 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class LoRAMetadataField(IvkStructField):
+    """LoRA Metadata Field"""
+
     model: ModelIdentifierField | None = None
+    """LoRA model to load"""
     weight: float | None = None
+    """The weight at which the LoRA is applied to each model"""
 
 
 class IvkLoRAMetadataField(LoRAMetadataField):

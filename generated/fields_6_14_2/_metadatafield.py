@@ -9,6 +9,9 @@ from pydantic import ConfigDict
 
 
 class MetadataField(IvkStructField):
+    """Pydantic model for metadata with custom root of type dict[str, Any]. Metadata is stored
+    without a strict schema."""
+
     model_config = ConfigDict(
         extra="allow",
     )

@@ -9,7 +9,9 @@ from ivkgen.runtime.fields import IvkStructField
 
 class MetadataItemField(IvkStructField):
     label: str | None = None
+    """Label for this metadata item"""
     value: Any | None = None
+    """The value for this metadata item (may be any type)"""
 
 
 class IvkMetadataItemField(MetadataItemField):

@@ -10,8 +10,12 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class Mistral3EncoderField(IvkStructField):
+    """Field for Mistral3 text encoder used by ERNIE-Image models."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
 
 
 class IvkMistral3EncoderField(Mistral3EncoderField):

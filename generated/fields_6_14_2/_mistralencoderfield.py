@@ -11,9 +11,16 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class MistralEncoderField(IvkStructField):
+    """Field for the Mistral text encoder used by FLUX.2 [dev]. The "tokenizer" submodel actually
+    points to the multimodal processor (AutoProcessor / Mistral3Processor), which wraps the
+    tokenizer plus the chat template needed by FLUX.2."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer / processor submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkMistralEncoderField(MistralEncoderField):

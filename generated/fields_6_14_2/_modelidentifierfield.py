@@ -9,6 +9,13 @@ from ivkgen.runtime.fields import IvkStructField
 
 
 class BaseModelType(StrEnum):
+    """An enumeration of base model architectures. For example, Stable Diffusion 1.x, Stable
+    Diffusion 2.x, FLUX, etc. Every model config must have a base architecture type. Not all
+    models are associated with a base architecture. For example, CLIP models are their own
+    thing, not related to any particular model architecture. To simplify internal APIs and
+    make it easier to work with models, we use a fallback/null value `BaseModelType.Any` for
+    these models, instead of making the model base optional."""
+
     any = "any"
     sd_1 = "sd-1"
     sd_2 = "sd-2"
@@ -30,6 +37,8 @@ class BaseModelType(StrEnum):
 
 
 class ModelType(StrEnum):
+    """Model type."""
+
     onnx = "onnx"
     main = "main"
     vae = "vae"
@@ -60,6 +69,8 @@ class ModelType(StrEnum):
 
 
 class SubModelType(StrEnum):
+    """Submodel type."""
+
     unet = "unet"
     transformer = "transformer"
     transformer_2 = "transformer_2"
@@ -80,11 +91,17 @@ class SubModelType(StrEnum):
 
 class ModelIdentifierField(IvkStructField):
     key: str | None = None
+    """The model's unique key"""
     hash: str | None = None
+    """The model's BLAKE3 hash"""
     name: str | None = None
+    """The model's name"""
     base: BaseModelType | None = None
+    """The model's base model type"""
     type: ModelType | None = None
+    """The model's type"""
     submodel_type: SubModelType | None = None
+    """The submodel to load, if this is a main model"""
 
 
 class IvkModelIdentifierField(ModelIdentifierField):

@@ -10,7 +10,10 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class PiDDecoderField(IvkStructField):
+    """Field for a PiD (Pixel Diffusion Decoder) checkpoint."""
+
     decoder: ModelIdentifierField | None = None
+    """Info to load PiD decoder checkpoint"""
 
 
 class IvkPiDDecoderField(PiDDecoderField):

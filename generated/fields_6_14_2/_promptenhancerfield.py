@@ -10,8 +10,12 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class PromptEnhancerField(IvkStructField):
+    """Field for the optional ERNIE-Image prompt-enhancer (Ministral3ForCausalLM)."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load PE tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load PE causal-LM submodel"""
 
 
 class IvkPromptEnhancerField(PromptEnhancerField):

@@ -11,9 +11,14 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class Qwen3EncoderField(IvkStructField):
+    """Field for Qwen3 text encoder used by Z-Image models."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkQwen3EncoderField(Qwen3EncoderField):

@@ -11,9 +11,14 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class Qwen3VLEncoderField(IvkStructField):
+    """Field for the Qwen3-VL text encoder used by Krea-2 models."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkQwen3VLEncoderField(Qwen3VLEncoderField):

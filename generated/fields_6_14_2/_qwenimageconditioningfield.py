@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class QwenImageConditioningField(IvkStructField):
+    """A Qwen Image Edit conditioning tensor primitive value"""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkQwenImageConditioningField(IvkResourceMixin, QwenImageConditioningField):

@@ -10,8 +10,12 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class QwenVLEncoderField(IvkStructField):
+    """Field for Qwen2.5-VL encoder used by Qwen Image Edit models."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
 
 
 class IvkQwenVLEncoderField(QwenVLEncoderField):

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class ResizeMode(StrEnum):
+    """The resize mode to use"""
+
     just_resize = "just_resize"
     crop_resize = "crop_resize"
     fill_resize = "fill_resize"

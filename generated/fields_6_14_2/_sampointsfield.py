@@ -17,12 +17,16 @@ class SAMPointLabel(IntEnum):
 
 class SAMPoint(IvkStructField):
     x: int | None = None
+    """The x-coordinate of the point"""
     y: int | None = None
+    """The y-coordinate of the point"""
     label: SAMPointLabel | None = None
+    """The label of the point"""
 
 
 class SAMPointsField(IvkStructField):
     points: list[SAMPoint] | None = Field(None, min_length=1)
+    """The points of the object"""
 
 
 class IvkSAMPointsField(SAMPointsField):

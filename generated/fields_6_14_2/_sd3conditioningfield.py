@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class SD3ConditioningField(IvkStructField):
+    """A conditioning tensor primitive value"""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkSD3ConditioningField(IvkResourceMixin, SD3ConditioningField):

@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class StylePresetField(IvkStructField):
+    """A style preset primitive field"""
+
     style_preset_id: str | None = None
+    """The id of the style preset"""
 
 
 class IvkStylePresetField(IvkResourceMixin, StylePresetField):

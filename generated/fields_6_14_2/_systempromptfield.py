@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class SystemPromptField(IvkStructField):
+    """A system prompt primitive field"""
+
     system_prompt_id: str | None = None
+    """The id of the system prompt"""
 
 
 class IvkSystemPromptField(IvkResourceMixin, SystemPromptField):

@@ -14,11 +14,17 @@ from ._resizemode import ResizeMode
 
 class T2IAdapterField(IvkStructField):
     image: ImageField | None = None
+    """The T2I-Adapter image prompt."""
     t2i_adapter_model: ModelIdentifierField | None = None
+    """The T2I-Adapter model to use."""
     weight: float | list[float] | None = 1
+    """The weight given to the T2I-Adapter"""
     begin_step_percent: float | None = Field(0, ge=0.0, le=1.0)
+    """When the T2I-Adapter is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1, ge=0.0, le=1.0)
+    """When the T2I-Adapter is last applied (% of total steps)"""
     resize_mode: ResizeMode | None = ResizeMode.just_resize
+    """The resize mode to use"""
 
 
 class IvkT2IAdapterField(T2IAdapterField):

@@ -14,12 +14,19 @@ from ._resizemode import ResizeMode
 
 class T2IAdapterMetadataField(IvkStructField):
     image: ImageField | None = None
+    """The control image."""
     processed_image: ImageField | None = None
+    """The control image, after processing."""
     t2i_adapter_model: ModelIdentifierField | None = None
+    """The T2I-Adapter model to use."""
     weight: float | list[float] | None = 1
+    """The weight given to the T2I-Adapter"""
     begin_step_percent: float | None = Field(0, ge=0.0, le=1.0)
+    """When the T2I-Adapter is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1, ge=0.0, le=1.0)
+    """When the T2I-Adapter is last applied (% of total steps)"""
     resize_mode: ResizeMode | None = ResizeMode.just_resize
+    """The resize mode to use"""
 
 
 class IvkT2IAdapterMetadataField(T2IAdapterMetadataField):

@@ -12,8 +12,11 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class T5EncoderField(IvkStructField):
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkT5EncoderField(T5EncoderField):

@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class TensorField(IvkStructField):
+    """A tensor primitive field."""
+
     tensor_name: str | None = None
+    """The name of a tensor."""
 
 
 class IvkTensorField(IvkResourceMixin, TensorField):

@@ -16,7 +16,9 @@ class TBLR(IvkStructField):
 
 class Tile(IvkStructField):
     coords: TBLR | None = None
+    """The coordinates of this tile relative to its parent image."""
     overlap: TBLR | None = None
+    """The amount of overlap with adjacent tiles on each side of this tile."""
 
 
 class IvkTileField(Tile):

@@ -12,7 +12,9 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class TransformerField(IvkStructField):
     transformer: ModelIdentifierField | None = None
+    """Info to load Transformer submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkTransformerField(TransformerField):

@@ -12,18 +12,33 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class FreeUConfig(IvkStructField):
+    """Configuration for the FreeU hyperparameters. -
+    https://huggingface.co/docs/diffusers/main/en/using-diffusers/freeu -
+    https://github.com/ChenyangSi/FreeU"""
+
     s1: float | None = Field(None, ge=-1.0, le=3.0)
+    """Scaling factor for stage 1 to attenuate the contributions of the skip features. This is
+    done to mitigate the "oversmoothing effect" in the enhanced denoising process."""
     s2: float | None = Field(None, ge=-1.0, le=3.0)
+    """Scaling factor for stage 2 to attenuate the contributions of the skip features. This is
+    done to mitigate the "oversmoothing effect" in the enhanced denoising process."""
     b1: float | None = Field(None, ge=-1.0, le=3.0)
+    """Scaling factor for stage 1 to amplify the contributions of backbone features."""
     b2: float | None = Field(None, ge=-1.0, le=3.0)
+    """Scaling factor for stage 2 to amplify the contributions of backbone features."""
 
 
 class UNetField(IvkStructField):
     unet: ModelIdentifierField | None = None
+    """Info to load unet submodel"""
     scheduler: ModelIdentifierField | None = None
+    """Info to load scheduler submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
     seamless_axes: list[str] | None = None
+    """Axes("x" and "y") to which apply seamless"""
     freeu_config: FreeUConfig | None = None
+    """FreeU configuration"""
 
 
 class IvkUNetField(UNetField):

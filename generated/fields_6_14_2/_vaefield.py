@@ -11,7 +11,9 @@ from ._modelidentifierfield import ModelIdentifierField
 
 class VAEField(IvkStructField):
     vae: ModelIdentifierField | None = None
+    """Info to load vae submodel"""
     seamless_axes: list[str] | None = None
+    """Axes("x" and "y") to which apply seamless"""
 
 
 class IvkVAEField(VAEField):

@@ -8,7 +8,10 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class VideoField(IvkStructField):
+    """A video primitive field"""
+
     video_name: str | None = None
+    """The name of the video"""
 
 
 class IvkVideoField(IvkResourceMixin, VideoField):

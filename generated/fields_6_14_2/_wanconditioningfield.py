@@ -8,7 +8,11 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
 class WanConditioningField(IvkStructField):
+    """A Wan 2.2 conditioning tensor primitive value. Wan conditioning is the UMT5-XXL hidden
+    state for the prompt plus an attention mask marking valid (non-padding) tokens."""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
 
 
 class IvkWanConditioningField(IvkResourceMixin, WanConditioningField):

@@ -8,10 +8,23 @@ from ivkgen.runtime.fields import IvkStructField
 
 
 class WanRefImageConditioningField(IvkStructField):
+    """Reference-image conditioning for Wan 2.2 I2V. Carries the 20-channel VAE-latent condition
+    tensor (4-channel first-frame mask + 16-channel ref-image latents). The denoise loop
+    concatenates this to the 16-channel noise latents along the channel dim each step,
+    producing the 36-channel input the I2V-A14B transformer expects. Also carries the spatial
+    dims and frame count used to encode the image so the denoise node can sanity-check the
+    user's width/height/num_frames \u2014 a latent temporal-dim mismatch is hard to debug from
+    the downstream error."""
+
     condition_tensor_name: str | None = None
+    """Name of the saved [1, 20, T_lat, H/8, W/8] condition tensor."""
     width: int | None = None
+    """Image width used during VAE encoding (matches denoise width)."""
     height: int | None = None
+    """Image height used during VAE encoding (matches denoise height)."""
     num_frames: int | None = 1
+    """Pixel-frame count the condition was built for. 1 for single-frame I2V (image output), 81+
+    for video."""
 
 
 class IvkWanRefImageConditioningField(WanRefImageConditioningField):

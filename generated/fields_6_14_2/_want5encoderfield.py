@@ -11,9 +11,14 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class WanT5EncoderField(IvkStructField):
+    """Field for the UMT5-XXL text encoder used by Wan 2.2 models."""
+
     tokenizer: ModelIdentifierField | None = None
+    """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
+    """Info to load text_encoder submodel"""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply on model loading"""
 
 
 class IvkWanT5EncoderField(WanT5EncoderField):

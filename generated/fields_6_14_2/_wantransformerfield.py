@@ -12,11 +12,28 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class WanTransformerField(IvkStructField):
+    """Transformer field for Wan 2.2 models. Wan 2.2 A14B is a Mixture-of-Experts model with two
+    transformer experts: a high-noise expert (active at large timesteps) and a low-noise
+    expert (active at small timesteps). TI2V-5B is a single-transformer model and only
+    populates ``transformer``. ``boundary_ratio`` matches Diffusers' ``WanPipeline``
+    semantics: it's the boundary timestep as a fraction of ``num_train_timesteps`` (typically
+    1000), so ``boundary_ratio=0.875`` means the high-noise expert handles t >= 875 and the
+    low-noise expert handles t < 875."""
+
     transformer: ModelIdentifierField | None = None
+    """Primary transformer submodel. For A14B this is the high-noise expert."""
     transformer_low_noise: ModelIdentifierField | None = None
+    """Low-noise transformer expert (Wan 2.2 A14B only). None for TI2V-5B."""
     loras: list[LoRAField] | None = None
+    """LoRAs to apply to the primary transformer. For A14B applied to the high-noise expert."""
     loras_low_noise: list[LoRAField] | None = None
+    """LoRAs to apply to the low-noise expert (Wan 2.2 A14B). The Wan LoRA loader routes 'both'-
+    and 'low'-targeted LoRAs here; if empty, no LoRAs are applied to the low-noise expert (a
+    'high'-targeted LoRA must not leak onto it)."""
     boundary_ratio: float | None = Field(0.875, ge=0.0, le=1.0)
+    """Boundary timestep as a fraction of num_train_timesteps (Wan 2.2 A14B only). High-noise
+    expert: t >= boundary_ratio * num_train_timesteps. Low-noise expert: t below. Ignored for
+    TI2V-5B."""
 
 
 class IvkWanTransformerField(WanTransformerField):

@@ -8,8 +8,12 @@ from ivkgen.runtime.fields import IvkStructField
 
 
 class WorkflowReturnValueField(IvkStructField):
+    """One named workflow return value."""
+
     key: str | None = None
+    """The workflow return key."""
     value: Any | None = None
+    """The workflow return value."""
 
 
 class IvkWorkflowReturnValueField(WorkflowReturnValueField):

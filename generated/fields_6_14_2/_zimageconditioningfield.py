@@ -10,8 +10,13 @@ from ._tensorfield import TensorField
 
 
 class ZImageConditioningField(IvkStructField):
+    """A Z-Image conditioning tensor primitive value"""
+
     conditioning_name: str | None = None
+    """The name of conditioning tensor"""
     mask: TensorField | None = None
+    """The mask associated with this conditioning tensor for regional prompting. Excluded regions
+    should be set to False, included regions should be set to True."""
 
 
 class IvkZImageConditioningField(IvkResourceMixin, ZImageConditioningField):

@@ -11,11 +11,18 @@ from ._modelidentifierfield import ModelIdentifierField
 
 
 class ZImageControlField(IvkStructField):
+    """A Z-Image control conditioning field for spatial control (Canny, HED, Depth, Pose, MLSD)."""
+
     image_name: str | None = None
+    """The name of the preprocessed control image"""
     control_model: ModelIdentifierField | None = None
+    """The Z-Image ControlNet adapter model"""
     control_context_scale: float | None = Field(0.75, ge=0.0, le=2.0)
+    """The strength of the control signal. Recommended range: 0.65-0.80."""
     begin_step_percent: float | None = Field(0.0, ge=0.0, le=1.0)
+    """When the control is first applied (% of total steps)"""
     end_step_percent: float | None = Field(1.0, ge=0.0, le=1.0)
+    """When the control is last applied (% of total steps)"""
 
 
 class IvkZImageControlField(ZImageControlField):
