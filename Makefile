@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 	ln -sfn $(CURDIR)/templates $(DEV_LINKS)/templates
 	ln -sfn $(CURDIR)/generated/fields_6_14_2 $(DEV_LINKS)/bundled
 	$(PY) -m pip install -e '.[dev]' > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	$(VENV)/bin/pyright --version >> $(VENV)/pip.log 2>&1  # fetches pyright's npm package once
 	touch $(STAMP)
 
 gen: $(STAMP)

@@ -94,16 +94,37 @@ def _gen(args: argparse.Namespace) -> int:
     from ivkgen.generator.package import gen_command, generate_modules
 
     started = time.perf_counter()
-    commands = [
-        gen_command(workflow, args.output, openapi=args.openapi, server=args.server)
-        for workflow in args.workflows
-    ]
-    written = generate_modules(
-        [Path(w) for w in args.workflows], Path(args.output), _spec(args), commands
-    )
+    if args.watch:
+        from ivkgen.generator.watch import watch
+
+        def command(source: Path) -> list[str]:
+            return gen_command(source, args.output, openapi=args.openapi, server=args.server)
+
+        return watch(Path(args.watch), Path(args.output), _spec(args), command)
+    if args.library or args.all:
+        written = _gen_from_library(args)
+    else:
+        commands = [
+            gen_command(workflow, args.output, openapi=args.openapi, server=args.server)
+            for workflow in args.workflows
+        ]
+        written = generate_modules(
+            [Path(w) for w in args.workflows], Path(args.output), _spec(args), commands
+        )
     for path in written:
         print(f"ivkgen: wrote {path} in {time.perf_counter() - started:.2f} s")
     return 0
+
+
+def _gen_from_library(args: argparse.Namespace) -> list[Path]:
+    from ivkgen.generator.library import find_records, generate_from_library
+    from ivkgen.runtime.client import InvokeAIClient
+
+    with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
+        ids = find_records(client, args.library, args.all)
+        if not ids:
+            raise GeneratorError(f"the library of {args.server} has no user or project workflow")
+        return generate_from_library(client, ids, Path(args.output), _spec(args), args.server)
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -112,35 +133,143 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--server", metavar="URL", help="a running InvokeAI server")
 
 
+def _add_login_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--email",
+        default=os.environ.get("INVOKEAI_EMAIL"),
+        help="log in as this user (multi-user servers; default: $INVOKEAI_EMAIL)",
+    )
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("INVOKEAI_PASSWORD"),
+        help="the user's password (default: $INVOKEAI_PASSWORD)",
+    )
+
+
 def _add_gen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "gen",
-        help="emit the typed module of one or more workflow JSON files",
-        description="Write <name>.py with <Name>Inputs, <Name>Outputs and <Name> per workflow.",
+        help="emit the typed module of workflow JSON files or of the server's library workflows",
+        description="Write <name>.py with <Name>Inputs, <Name>Outputs and <Name> per workflow: "
+        "from exported files, or with --server and --workflow/--all from the server's library "
+        "(the JSON goes to OUT/workflows/). --watch DIR regenerates a module when its JSON "
+        "in DIR changes.",
     )
-    parser.add_argument("workflows", nargs="+", metavar="WORKFLOW.json")
+    parser.add_argument("workflows", nargs="*", metavar="WORKFLOW.json")
     parser.add_argument("-o", "--output", metavar="DIR", default="generated", help="output folder")
     _add_source_options(parser)
+    parser.add_argument(
+        "--workflow",
+        dest="library",
+        metavar="NAME_OR_ID",
+        action="append",
+        default=[],
+        help="a workflow of the --server's library, by id or exact name (repeatable)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="every user and project workflow of the library"
+    )
+    parser.add_argument(
+        "--watch",
+        metavar="DIR",
+        help="regenerate the module of each generated workflow in DIR when its JSON changes",
+    )
+    _add_login_options(parser)
     parser.set_defaults(command=_gen)
+
+
+def _check_gen_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors of ``ivkgen gen`` (exit 2)."""
+    from_library = bool(args.library or args.all)
+    if from_library and not args.server:
+        parser.error("gen: --workflow and --all read the library of --server URL")
+    if sum(map(bool, (args.workflows, from_library, args.watch))) != 1:
+        parser.error("gen: give WORKFLOW.json files, --workflow/--all, or --watch DIR")
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ivkgen.generator.library import pull
+    from ivkgen.runtime.client import InvokeAIClient
+
+    with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
+        for folder in map(Path, args.folders):
+            if not folder.is_dir():
+                raise GeneratorError(f"{folder}: no such folder")
+            for done in pull(client, folder):
+                origin = done.module.library
+                assert origin is not None
+                if done.updated_at is None:
+                    print(f"ivkgen: {done.module.path} is up to date ({origin.workflow_id})")
+                else:
+                    print(
+                        f"ivkgen: regenerated {done.module.path}: library workflow "
+                        f"{origin.workflow_id} changed ({origin.updated_at} -> {done.updated_at})"
+                    )
+    return 0
+
+
+def _add_pull(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "pull",
+        help="regenerate the modules whose server library workflow changed",
+        description="For each module in FOLDER generated from the server's library, fetch its "
+        "workflow again and, when it changed (updated_at), rewrite its JSON and its module.",
+    )
+    parser.add_argument(
+        "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
+    )
+    parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
+    _add_login_options(parser)
+    parser.set_defaults(command=_pull)
 
 
 def _regen(args: argparse.Namespace) -> int:
     from ivkgen.generator.openapi import fetch, load_file
     from ivkgen.generator.package import ensure_fields
-    from ivkgen.generator.regen import find_modules, rerender
+    from ivkgen.generator.regen import find_modules, rerender, stale_diff
     from ivkgen.generator.render import write_files
 
     spec = fetch(args.server) if args.server else load_file(args.openapi) if args.openapi else None
+    stale = 0
     for folder in map(Path, args.folders):
         if not folder.is_dir():
             raise GeneratorError(f"{folder}: no such folder")
-        if spec is not None:
+        if args.check:
+            stale += _check_fields(folder, spec)
+        elif spec is not None:
             ensure_fields(folder, spec, replace=True)
-        found = find_modules(folder)
-        modules = [rerender(module, {}) for module in found]
-        write_files({module.path: module.source for module in modules})
-        print(f"ivkgen: regenerated {len(modules)} modules in {folder}/")
-    return 0
+        modules = [rerender(module, {}) for module in find_modules(folder)]
+        if not args.check:
+            write_files({module.path: module.source for module in modules})
+            print(f"ivkgen: regenerated {len(modules)} modules in {folder}/")
+            continue
+        for diff in filter(None, map(stale_diff, modules)):
+            sys.stdout.writelines(diff)
+            stale += 1
+    if args.check:
+        print(f"ivkgen: {stale} stale" if stale else "ivkgen: up to date", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def _check_fields(folder: Path, spec: Spec | None) -> int:
+    """1 (and a line saying so) when ``folder``'s fields packages were written from another
+    schema than ``spec``; 0 without a schema to compare with."""
+    if spec is None:
+        return 0
+    from ivkgen.runtime.workflow.catalog import fields_package_name
+
+    package = folder / fields_package_name(spec.invokeai_version)
+    try:
+        found = Catalog.from_dir(package).openapi_sha256
+    except (OSError, ValueError):
+        found = "none"
+    if found == spec.sha256:
+        return 0
+    print(
+        f"{package}: written from OpenAPI sha256 {found[:12]}, the schema is {spec.sha256[:12]}; "
+        f"`ivkgen regen {folder}` with the same --openapi or --server rewrites it"
+    )
+    return 1
 
 
 def _add_regen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,30 +281,34 @@ def _add_regen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "package from that schema first.",
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; print a unified diff per stale module and exit 1 when "
+        "regeneration would change anything (the generator's own version aside)",
+    )
+    parser.add_argument(
         "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
     )
     _add_source_options(parser)
     parser.set_defaults(command=_regen)
 
 
-def _add_workflow_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "workflow", metavar="WORKFLOW.json", help="a workflow exported from InvokeAI"
-    )
+def _add_workflow_argument(parser: argparse.ArgumentParser, module: bool = False) -> None:
+    if module:
+        parser.add_argument(
+            "workflow",
+            metavar="MODULE_OR_JSON",
+            help="a workflow exported from InvokeAI, or a module ivkgen gen wrote",
+        )
+    else:
+        parser.add_argument(
+            "workflow", metavar="WORKFLOW.json", help="a workflow exported from InvokeAI"
+        )
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
-    parser.add_argument(
-        "--email",
-        default=os.environ.get("INVOKEAI_EMAIL"),
-        help="log in as this user (multi-user servers; default: $INVOKEAI_EMAIL)",
-    )
-    parser.add_argument(
-        "--password",
-        default=os.environ.get("INVOKEAI_PASSWORD"),
-        help="the user's password (default: $INVOKEAI_PASSWORD)",
-    )
+    _add_login_options(parser)
 
 
 def _inputs(args: argparse.Namespace) -> int:
@@ -211,9 +344,10 @@ def _add_check(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="check that a server can run a workflow (exit 0) or say what is missing (exit 1)",
         description="Node types and versions the server does not know, models the workflow "
         "names that are not installed (with the closest installed ones), required inputs "
-        "without a value.",
+        "without a value; for a generated module also where the server's schema differs "
+        "from the module's (node versions, removed or retyped fields, enum values gone).",
     )
-    _add_workflow_argument(parser)
+    _add_workflow_argument(parser, module=True)
     _add_server_options(parser)
     parser.set_defaults(command=_check, openapi=None)
 
@@ -295,7 +429,7 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(command=_run)
 
 
-SUBCOMMANDS = (_add_fields, _add_gen, _add_regen, _add_inputs, _add_check, _add_run)
+SUBCOMMANDS = (_add_fields, _add_gen, _add_pull, _add_regen, _add_inputs, _add_check, _add_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,7 +456,10 @@ def _warnings_as_lines(stream: TextIO) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is _gen:
+        _check_gen_args(parser, args)
     command: Command = args.command
     try:
         with _warnings_as_lines(sys.stderr):

@@ -73,6 +73,7 @@ class WorkflowModule:
     source: str
     class_name: str
     command: list[str]
+    library: LibraryOrigin | None = None
 
 
 def value_type(spec: InputSpec, field_class: str, catalog: Catalog) -> tuple[str, set[str]]:
@@ -183,12 +184,25 @@ def _relative(source: Path, out_dir: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(source), os.path.abspath(out_dir))).as_posix()
 
 
+@dataclass(frozen=True)
+class LibraryOrigin:
+    """The server library entry a module's workflow JSON was fetched from."""
+
+    workflow_id: str
+    updated_at: str
+
+
 def render_module(
-    source: Path, out_dir: Path, catalog: Catalog, command: list[str]
+    source: Path,
+    out_dir: Path,
+    catalog: Catalog,
+    command: list[str],
+    library: LibraryOrigin | None = None,
 ) -> WorkflowModule:
     """Render the module of the workflow at ``source`` for the folder ``out_dir``, whose fields
     package holds ``catalog``; ``command`` is the header's ``ivkgen gen`` command, as lines
-    (:func:`ivkgen.generator.render.shell_lines`)."""
+    (:func:`ivkgen.generator.render.shell_lines`); ``library`` names the library entry the JSON
+    came from."""
     if not source.is_file():
         raise GeneratorError(f"{source}: no such workflow file")
     raw = source.read_bytes()
@@ -208,6 +222,7 @@ def render_module(
     context: dict[str, Any] = {
         "version": generator_version(),
         "command_lines": command,
+        "library": library,
         "fields_package": fields_package,
         "source": _relative(source, out_dir),
         "source_sha256": hashlib.sha256(raw).hexdigest(),
@@ -221,4 +236,4 @@ def render_module(
     }
     label = f"{source} -> {module}.py"
     text = render_python("workflow_module.py.j2", label, **context)
-    return WorkflowModule(out_dir / f"{module}.py", text, name, command)
+    return WorkflowModule(out_dir / f"{module}.py", text, name, command, library)

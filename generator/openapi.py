@@ -1,65 +1,43 @@
-"""Load an InvokeAI OpenAPI document and build the node catalog from its invocation schemas.
-
-Types come from the schema alone: ``type``/``enum``/``const``/``$ref``/``anyOf``/``items`` give the
-type expression and the ``Ivk*`` class; ``orig_required``, ``input``, ``ui_*`` and the numeric and
-length keywords give the rest of an :class:`ivkgen.runtime.workflow.catalog.InputSpec`.
-"""
+"""Load an InvokeAI OpenAPI document (a captured file or a running server's) and build its node
+catalog (:mod:`ivkgen.runtime.workflow.schema`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ivkgen.generator import GeneratorError
-
-Schemas = dict[str, dict[str, Any]]
-Cardinality = Literal["single", "collection", "single_or_collection"]
-
-INPUT_KINDS = ("input", "internal")
-SCALARS = {"integer": "int", "number": "float", "string": "str", "boolean": "bool"}
-PRIMITIVE_CLASSES = {
-    "int": "IvkIntegerField",
-    "float": "IvkFloatField",
-    "str": "IvkStringField",
-    "bool": "IvkBooleanField",
-    "Any": "IvkAnyField",
-    "dict[str, Any]": "IvkAnyField",
-}
-# Struct types the GUI lets a user edit directly (``isStatefulFieldType``); every other struct
-# type, ``Any`` and free-form objects can only be connected.
-STATEFUL_STRUCTS = frozenset(
-    {
-        "ImageField",
-        "VideoField",
-        "BoardField",
-        "StylePresetField",
-        "SystemPromptField",
-        "ModelIdentifierField",
-        "LoRAField",
-        "ColorField",
-        "FloatGeneratorField",
-        "IntegerGeneratorField",
-        "StringGeneratorField",
-        "ImageGeneratorField",
-    }
+from ivkgen.runtime.workflow.schema import (
+    INPUT_KINDS,
+    SchemaError,
+    Schemas,
+    branches,
+    catalog_data,
+    is_enum_schema,
+    is_invocation,
+    ivk_class_name,
+    parse_property,
+    ref_name,
 )
-CONSTRAINT_KEYS = {
-    "minimum": "ge",
-    "maximum": "le",
-    "exclusiveMinimum": "gt",
-    "exclusiveMaximum": "lt",
-    "ge": "ge",
-    "le": "le",
-    "gt": "gt",
-    "lt": "lt",
-    "multipleOf": "multiple_of",
-    "minLength": "min_length",
-    "maxLength": "max_length",
-}
+
+__all__ = [
+    "OpenAPIError",
+    "Schemas",
+    "Spec",
+    "build_catalog",
+    "fetch",
+    "input_structs",
+    "ivk_class_name",
+    "load_file",
+    "parse_property",
+    "read_file",
+    "ref_name",
+]
+
 _VERSION_IN_NAME = re.compile(r"invokeai-(\d+(?:\.\d+)*)\.json$")
 
 
@@ -91,7 +69,7 @@ def parse_spec(raw: bytes, source: str, invokeai_version: str) -> Spec:
     if not isinstance(data, dict) or "openapi" not in data:
         raise OpenAPIError(f"{source}: not an OpenAPI document (no 'openapi' key)")
     schemas = data.get("components", {}).get("schemas")
-    if not isinstance(schemas, dict) or not any(_is_invocation(s) for s in schemas.values()):
+    if not isinstance(schemas, dict) or not any(is_invocation(s) for s in schemas.values()):
         raise OpenAPIError(f"{source}: no InvokeAI invocation schemas in components.schemas")
     return Spec(data, hashlib.sha256(raw).hexdigest(), source, invokeai_version)
 
@@ -119,8 +97,9 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
     return parse_spec(raw, str(path), invokeai_version)
 
 
-def fetch(url: str, invokeai_version: str | None = None, timeout: float = 30.0) -> Spec:
-    """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
+def fetch(url: str, invokeai_version: str | None = None, timeout: float = 120.0) -> Spec:
+    """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server (a server's
+    first request for its schema builds it: tens of seconds on a busy machine)."""
     import httpx  # here: generating from a file needs no HTTP client
 
     base = url.rstrip("/")
@@ -137,217 +116,12 @@ def fetch(url: str, invokeai_version: str | None = None, timeout: float = 30.0) 
     return parse_spec(response.content, f"{base}/openapi.json", invokeai_version)
 
 
-def _is_invocation(schema: Any) -> bool:
-    return isinstance(schema, dict) and schema.get("class") == "invocation"
-
-
-def ref_name(ref: str) -> str:
-    return ref.rsplit("/", 1)[-1]
-
-
-def ivk_class_name(schema_name: str) -> str:
-    """``ImageField`` -> ``IvkImageField``; ``Tile`` -> ``IvkTileField``."""
-    return f"Ivk{schema_name}" if schema_name.endswith("Field") else f"Ivk{schema_name}Field"
-
-
-def is_enum_schema(schema: dict[str, Any]) -> bool:
-    return "enum" in schema
-
-
-def is_free_object(schema: dict[str, Any]) -> bool:
-    """An object schema with no declared properties (``MetadataField``, ``dict[str, Any]``)."""
-    return schema.get("type") == "object" and not schema.get("properties")
-
-
-@dataclass(frozen=True)
-class ParsedType:
-    """An OpenAPI property reduced to what the catalog needs."""
-
-    base: str
-    cardinality: Cardinality
-    nullable: bool
-    choices: tuple[Any, ...] | None = None
-    other: tuple[str, ...] = ()
-
-    @property
-    def expr(self) -> str:
-        if self.other:
-            return " | ".join(self.other)
-        if self.cardinality == "collection":
-            return f"list[{self.base}]"
-        if self.cardinality == "single_or_collection":
-            return f"{self.base} | list[{self.base}]"
-        return self.base
-
-    @property
-    def struct(self) -> str | None:
-        """The component schema name when the item type is a struct."""
-        return None if self.base in PRIMITIVE_CLASSES or self.choices else self.base
-
-
-def _branches(prop: dict[str, Any]) -> list[dict[str, Any]]:
-    if "anyOf" in prop or "oneOf" in prop:
-        return [b for sub in prop.get("anyOf", prop.get("oneOf", [])) for b in _branches(sub)]
-    return [prop]
-
-
-@dataclass
-class _Base:
-    name: str
-    choices: tuple[Any, ...] | None = None
-    constraints: dict[str, int | float] = field(default_factory=dict)
-
-
-def _scalar(schema: dict[str, Any], schemas: Schemas) -> _Base:
-    if "$ref" in schema:
-        name = ref_name(schema["$ref"])
-        target = schemas.get(name, {})
-        if is_enum_schema(target):
-            return _Base(SCALARS.get(target.get("type", "string"), "str"), tuple(target["enum"]))
-        return _Base("dict[str, Any]" if name not in schemas else name)
-    constraints = {
-        CONSTRAINT_KEYS[k]: v
-        for k, v in schema.items()
-        if k in CONSTRAINT_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
-    }
-    if "enum" in schema:
-        return _Base(SCALARS.get(schema.get("type", "string"), "str"), tuple(schema["enum"]))
-    if "const" in schema:
-        return _Base(SCALARS.get(schema.get("type", "string"), "str"), (schema["const"],))
-    kind = schema.get("type")
-    if kind == "object":
-        return _Base("dict[str, Any]")
-    if isinstance(kind, str) and kind in SCALARS:
-        return _Base(SCALARS[kind], constraints=constraints)
-    return _Base("Any")
-
-
-def parse_property(prop: dict[str, Any], schemas: Schemas) -> tuple[ParsedType, dict[str, Any]]:
-    """The parsed type of ``prop`` and its constraints (``ge``, ``multiple_of``, ...)."""
-    branches = _branches(prop)
-    nullable = any(b.get("type") == "null" for b in branches)
-    singles: list[_Base] = []
-    lists: list[_Base] = []
-    for branch in branches:
-        if branch.get("type") == "null":
-            continue
-        if branch.get("type") == "array":
-            lists.append(_scalar(branch.get("items", {}), schemas))
-        else:
-            singles.append(_scalar(branch, schemas))
-    constraints: dict[str, Any] = {}
-    for base in singles:
-        constraints.update(base.constraints)
-    constraints.update(_scalar({k: v for k, v in prop.items() if k != "type"}, schemas).constraints)
-    if len(singles) + len(lists) == 1:
-        base = (singles or lists)[0]
-        cardinality: Cardinality = "single" if singles else "collection"
-        return ParsedType(base.name, cardinality, nullable, base.choices), constraints
-    if len(singles) == 1 and len(lists) == 1 and singles[0].name == lists[0].name:
-        base = singles[0]
-        return ParsedType(base.name, "single_or_collection", nullable, base.choices), constraints
-    if not singles and not lists:
-        return ParsedType("Any", "single", nullable), constraints
-    exprs = [b.name for b in singles] + [f"list[{b.name}]" for b in lists]
-    return ParsedType("Any", "single", nullable, other=tuple(dict.fromkeys(exprs))), constraints
-
-
-def ivk_class_for(parsed: ParsedType, ui_type: str | None) -> str:
-    """The ``Ivk*`` class that holds a value of this type (a single value for ``T | list[T]``)."""
-    if parsed.other:
-        return "IvkAnyField"
-    if parsed.cardinality == "collection":
-        return "IvkCollectionField"
-    if parsed.choices is not None:
-        return "IvkSchedulerField" if ui_type == "SchedulerField" else "IvkEnumField"
-    if parsed.base in PRIMITIVE_CLASSES:
-        return PRIMITIVE_CLASSES[parsed.base]
-    return ivk_class_name(parsed.base)
-
-
-def is_stateful(parsed: ParsedType, ui_type: str | None) -> bool:
-    """The GUI rule: only primitives, enums and a few struct types have a direct editor."""
-    if parsed.other or parsed.base in ("Any", "dict[str, Any]"):
-        return False
-    if parsed.choices is not None or parsed.base in PRIMITIVE_CLASSES:
-        return True
-    return parsed.base in STATEFUL_STRUCTS or ui_type == "SchedulerField"
-
-
-def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
-    parsed, constraints = parse_property(prop, schemas)
-    ui_type = prop.get("ui_type")
-    input_kind = prop.get("input", "any")
-    required = bool(prop.get("orig_required", False))
-    has_default = "orig_default" in prop or ("default" in prop and not required)
-    default = prop.get("orig_default", prop.get("default")) if has_default else None
-    return {
-        "name": name,
-        "type": parsed.expr,
-        "ivk_class": ivk_class_for(parsed, ui_type),
-        "required": required,
-        "input": input_kind,
-        "connection_only": input_kind == "connection" or not is_stateful(parsed, ui_type),
-        "nullable": parsed.nullable,
-        "has_default": has_default,
-        "default": default,
-        "title": prop.get("title", ""),
-        "description": prop.get("description", ""),
-        "field_kind": prop.get("field_kind", "input"),
-        "ui_hidden": bool(prop.get("ui_hidden", False)),
-        "ui_type": ui_type,
-        "choices": list(parsed.choices) if parsed.choices is not None else None,
-        "constraints": constraints,
-    }
-
-
-def _type_const(schema: dict[str, Any]) -> str:
-    prop = schema.get("properties", {}).get("type", {})
-    return str(prop.get("const", prop.get("default", "")))
-
-
-def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
-    node_type = _type_const(schema)
-    if not node_type:
-        raise OpenAPIError(f"invocation schema {schema_name} has no 'type' const")
-    output_schema = schemas.get(ref_name(schema.get("output", {}).get("$ref", "")), {})
-    outputs = [
-        {
-            "name": name,
-            "type": parse_property(prop, schemas)[0].expr,
-            "title": prop.get("title", ""),
-            "description": prop.get("description", ""),
-        }
-        for name, prop in output_schema.get("properties", {}).items()
-        if name != "type"
-    ]
-    inputs = [
-        _input_spec(name, prop, schemas)
-        for name, prop in schema.get("properties", {}).items()
-        if prop.get("field_kind") in INPUT_KINDS
-    ]
-    return {
-        "type": node_type,
-        "version": schema.get("version", ""),
-        "title": schema.get("title", schema_name),
-        "category": schema.get("category", ""),
-        "description": schema.get("description", ""),
-        "classification": schema.get("classification", "stable"),
-        "output_type": _type_const(output_schema),
-        "inputs": inputs,
-        "outputs": outputs,
-    }
-
-
 def build_catalog(spec: Spec) -> dict[str, Any]:
     """The catalog as JSON-ready data: every invocation, sorted by node type."""
-    schemas = spec.schemas
-    nodes = [_node(name, s, schemas) for name, s in schemas.items() if _is_invocation(s)]
-    return {
-        "invokeai_version": spec.invokeai_version,
-        "openapi_sha256": spec.sha256,
-        "nodes": sorted(nodes, key=lambda n: str(n["type"])),
-    }
+    try:
+        return catalog_data(spec.schemas, spec.invokeai_version, spec.sha256)
+    except SchemaError as exc:
+        raise OpenAPIError(f"{spec.source}: {exc}") from None
 
 
 def input_structs(spec: Spec) -> list[str]:
@@ -355,12 +129,12 @@ def input_structs(spec: Spec) -> list[str]:
     names: set[str] = set()
     schemas = spec.schemas
     for schema in schemas.values():
-        if not _is_invocation(schema):
+        if not is_invocation(schema):
             continue
         for prop in schema.get("properties", {}).values():
             if prop.get("field_kind") not in INPUT_KINDS:
                 continue
-            for branch in _branches(prop):
+            for branch in branches(prop):
                 target = branch.get("items", branch) if branch.get("type") == "array" else branch
                 name = ref_name(target.get("$ref", ""))
                 if name in schemas and not is_enum_schema(schemas[name]):

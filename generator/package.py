@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.module import WorkflowModule, render_module
+from ivkgen.generator.module import LibraryOrigin, WorkflowModule, render_module
 from ivkgen.generator.openapi import Spec
 from ivkgen.generator.render import shell_lines, write_files
 from ivkgen.runtime.workflow.catalog import (
@@ -132,18 +132,20 @@ def generate_modules(
     out_dir: Path,
     spec: Spec | None = None,
     commands: Sequence[list[str]] | None = None,
+    origins: Sequence[LibraryOrigin | None] | None = None,
 ) -> list[Path]:
     """Write the modules of ``sources`` into ``out_dir`` with the fields package of ``spec``
     (the bundled schema when ``None``): all of them or, when one fails, none (a fields package
     made for them is removed again). ``commands`` are the headers' commands (default: a plain
-    ``ivkgen gen SOURCE -o OUT``)."""
+    ``ivkgen gen SOURCE -o OUT``); ``origins`` the library entries the sources came from."""
     commands = commands or [gen_command(source, out_dir) for source in sources]
+    origins = origins or [None] * len(sources)
     fields = ensure_fields(out_dir, spec)
     try:
         catalog = fields.catalog()
         modules = [
-            render_module(source, out_dir, catalog, command)
-            for source, command in zip(sources, commands, strict=True)
+            render_module(source, out_dir, catalog, command, origin)
+            for source, command, origin in zip(sources, commands, origins, strict=True)
         ]
         _refuse_clashes(modules, sources)
         write_files({**package_files(out_dir), **{m.path: m.source for m in modules}})

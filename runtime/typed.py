@@ -206,11 +206,15 @@ class Workflow(Generic[InputsT, OutputsT]):
 
     def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
         """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model
-        names are then resolved against its server)."""
+        names are then resolved against its server, and a server whose schema differs from the
+        module's where the workflow uses it gets a ``SchemaDriftWarning``)."""
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
         if client is not None:
             handle.bind_client(client)
+            from ivkgen.runtime.workflow.drift import warn_drift
+
+            warn_drift(type(self).__name__, handle.definition, self.catalog(), client)
             for index, name in by_name.items():
                 pick_model(handle, index, name, client.model_repo.find_models(name=name))
         elif by_name:
@@ -222,6 +226,9 @@ class Workflow(Generic[InputsT, OutputsT]):
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
         handle.bind_client(client)
+        from ivkgen.runtime.workflow.drift import awarn_drift
+
+        await awarn_drift(type(self).__name__, handle.definition, self.catalog(), client)
         for index, name in by_name.items():
             pick_model(handle, index, name, await client.model_repo.find_models(name=name))
         return handle

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +88,30 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared data not found at {SHARED}; set IVKGEN_SHARED")
     return SHARED
+
+
+@dataclass(frozen=True)
+class InstalledIvkgen:
+    """ivkgen's wheel installed into a new venv outside the checkout, as a user installs it."""
+
+    wheel: Path
+    venv: Path
+
+    def bin(self, name: str) -> str:
+        return str(self.venv / "bin" / name)
+
+
+@pytest.fixture(scope="session")
+def installed_ivkgen(tmp_path_factory: pytest.TempPathFactory) -> InstalledIvkgen:
+    """The wheel built from the checkout (``pip wheel --no-deps``) and installed with mypy into a
+    new venv in a temporary folder: one per session."""
+    folder = tmp_path_factory.mktemp("installed")
+    quiet = {"check": True, "capture_output": True, "timeout": 600}
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", folder / "dist", REPO], **quiet
+    )
+    [wheel] = (folder / "dist").glob("ivkgen-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", folder / "venv"], **quiet)
+    installed = InstalledIvkgen(wheel, folder / "venv")
+    subprocess.run([installed.bin("python"), "-m", "pip", "install", wheel, "mypy"], **quiet)
+    return installed

@@ -3,7 +3,8 @@
 Three checks against the server: node types and versions (against the node catalog built from
 the server's ``/openapi.json``), the models the workflow names (against the installed models,
 with the closest installed candidates), and the form inputs (required values, constraints).
-Errors make the check fail; warnings (a node saved by an older InvokeAI) do not.
+Errors make the check fail; warnings (a node saved by an older InvokeAI) do not. Given a generated
+module, it also lists the drift of the module's fields package against the server's schema.
 """
 
 from __future__ import annotations
@@ -165,12 +166,37 @@ def check_workflow(
     return nodes + inputs + models_found
 
 
+def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Finding]]:
+    """The workflow JSON of the generated module at ``module_path``, and where the server's
+    catalog differs from the module's fields package for it."""
+    from ivkgen.generator import GeneratorError
+    from ivkgen.generator.regen import read_module
+    from ivkgen.runtime.workflow.drift import compare
+
+    module = read_module(module_path) if module_path.is_file() else None
+    if module is None:
+        raise GeneratorError(f"{module_path}: not a module ivkgen gen wrote")
+    ours = Catalog.from_dir(module.path.parent / module.fields_package)
+    definition = load_definition(module.source, ours)
+    drift = compare(definition, ours, server.nodes)
+    where = f"{module.path} was generated for InvokeAI {ours.invokeai_version}"
+    return module.source, [
+        Finding("error", f"{where}, the server differs: {item}; regenerate it") for item in drift
+    ]
+
+
 def check_command(
     workflow: str, client: InvokeAIClient, load_catalog: Callable[[], Catalog]
 ) -> int:
-    """Print the findings; 0 when the workflow can run as it is, else 1."""
+    """Print the findings; 0 when the workflow can run as it is, else 1. A generated module
+    (``.py``) is checked with its workflow JSON, and for drift of its fields package."""
     version = client.get_version()
-    findings = check_workflow(workflow, load_catalog(), client.model_repo.list_models())
+    catalog = load_catalog()
+    drift: list[Finding] = []
+    source: str | Path = workflow
+    if workflow.endswith(".py"):
+        source, drift = drift_findings(Path(workflow), catalog)
+    findings = drift + check_workflow(source, catalog, client.model_repo.list_models())
     print(f"ivkgen check: {workflow} on {client.base_url} (InvokeAI {version})")
     for finding in findings:
         print(f"{finding.severity}: {finding.message}")

@@ -3,32 +3,90 @@
 python blocks run in a subprocess (the README's URL replaced by the test server's) and all of
 them pass ``mypy --strict``; the excerpt of a generated module matches the committed file; bash
 blocks name existing make targets and their ``ivkgen`` and example commands run; each text block
-shows lines of the output of the bash block before it.
+shows lines of the output of the bash block before it. The blocks of "Use ivkgen in your project"
+run in a user's project outside the checkout, with the wheel installed in its venv: bash blocks as
+scripts, python blocks as the file their first comment names.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, InstalledIvkgen
 
 README_URL = "http://127.0.0.1:9090"
 EXCERPT = "# excerpt of generated/sd15_text_to_image.py"
-BLOCKS = re.findall(r"^```(\w+)\n(.*?)^```$", (REPO / "README.md").read_text(), re.M | re.S)
+PROJECT_SECTION = "Use ivkgen in your project"
+CHECKOUT = "path/to/ivkgen"
+
+
+def _blocks(readme: str) -> list[tuple[str, str, str]]:
+    """(language, code, section title) of every fenced block, in document order."""
+    found = re.finditer(r"^## ([^\n]+)$|^```(\w+)\n(.*?)^```$", readme, re.M | re.S)
+    section, blocks = "", []
+    for match in found:
+        if match[1]:
+            section = match[1]
+        else:
+            blocks.append((match[2], match[3], section))
+    return blocks
+
+
+BLOCKS = _blocks((REPO / "README.md").read_text())
 BIN = Path(sys.executable).parent
 MAKE_TARGETS = set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
 
 _last_output: list[str] = [""]
 
 
-def block_id(block: tuple[str, str]) -> str:
+def block_id(block: tuple[str, str, str]) -> str:
     return f"{block[0]}:{block[1].splitlines()[0][:40]}"
+
+
+@pytest.fixture(scope="module")
+def user_project(
+    installed_ivkgen: InstalledIvkgen, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A user's project outside the checkout: its package ``myapp``, an exported workflow in
+    ``workflows/`` and ``.venv``, the session's venv with the installed wheel."""
+    folder = tmp_path_factory.mktemp("user-project")
+    (folder / ".venv").symlink_to(installed_ivkgen.venv)
+    (folder / "workflows").mkdir()
+    shutil.copy(REPO / "data" / "workflows" / "sd15-text-to-image.json", folder / "workflows")
+    (folder / "myapp").mkdir()
+    (folder / "myapp" / "__init__.py").write_text("")
+    return folder
+
+
+def run_in_project(language: str, code: str, url: str, folder: Path) -> str:
+    """A block of the project section, run in the user's project with its venv first on the
+    PATH: a bash block as one script, a python block as the file its first comment names."""
+    code = code.replace(README_URL, url).replace(CHECKOUT, str(REPO))
+    venv_bin = folder / ".venv" / "bin"
+    if language == "python":
+        name = code.splitlines()[0].removeprefix("# ")
+        (folder / name).write_text(code)
+        return run([str(venv_bin / "python"), name], folder)
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"{code}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr
+    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +124,15 @@ def check_command(line: str, url: str, cwd: Path) -> str:
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=block_id)
-def test_readme_block(block: tuple[str, str], server_url: str, workdir: Path) -> None:
-    language, code = block
-    if language == "bash":
+def test_readme_block(
+    block: tuple[str, str, str], server_url: str, workdir: Path, request: pytest.FixtureRequest
+) -> None:
+    language, code, section = block
+    if section == PROJECT_SECTION:
+        _last_output[0] = run_in_project(
+            language, code, server_url, request.getfixturevalue("user_project")
+        )
+    elif language == "bash":
         _last_output[0] = "".join(
             check_command(line, server_url, workdir) for line in code.splitlines()
         )
@@ -87,8 +151,13 @@ def test_readme_block(block: tuple[str, str], server_url: str, workdir: Path) ->
 
 
 def test_every_python_block_passes_mypy_strict(tmp_path: Path) -> None:
-    python = [c for language, c in BLOCKS if language == "python" and not c.startswith(EXCERPT)]
-    assert len(python) >= 6  # the excerpt is compared with the generated module instead
+    python = [
+        code
+        for language, code, section in BLOCKS
+        if language == "python" and not code.startswith(EXCERPT) and section != PROJECT_SECTION
+    ]
+    assert len(python) >= 6  # the excerpt is compared with the generated module instead, and
+    # the project's blocks are type-checked in the project by its own bash block
     files = []
     for index, code in enumerate(python):
         files.append(tmp_path / f"readme_block_{index}.py")
@@ -107,4 +176,7 @@ def test_every_python_block_passes_mypy_strict(tmp_path: Path) -> None:
 
 
 def test_every_block_is_checked() -> None:
-    assert {language for language, _ in BLOCKS} == {"bash", "text", "python"}
+    assert {language for language, _, _ in BLOCKS} == {"bash", "text", "python"}
+    project = [(language, code) for language, code, section in BLOCKS if section == PROJECT_SECTION]
+    assert [language for language, _ in project] == ["bash", "bash", "python", "bash"]
+    assert any("mypy --strict make_images.py" in code for _, code in project)
