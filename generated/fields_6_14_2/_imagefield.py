@@ -4,14 +4,14 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
+from ivkgen.runtime.fields import IvkImageMixin, IvkResourceMixin, IvkStructField
 
 
 class ImageField(IvkStructField):
     image_name: str | None = None
 
 
-class IvkImageField(IvkResourceMixin, ImageField):
+class IvkImageField(IvkResourceMixin, IvkImageMixin, ImageField):
     """The value of an input of type ``ImageField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset({"image_name"})

@@ -406,3 +406,19 @@ async def test_the_async_repository_loads_a_library_handle_once() -> None:
     handle = await client.workflow_repo.get_workflow_handle("lib-1")
     assert await client.workflow_repo.get_workflow_handle("lib-1") is handle
     assert len(recorder.requests) == 1
+
+
+def test_an_image_field_uploads_a_local_image_and_downloads_it_again() -> None:
+    from ivkgen.runtime import IvkImageField
+
+    recorder = Recorder(IMAGE)
+    client = client_for(recorder)
+    field = IvkImageField()
+    with pytest.raises(ValueError, match="names no image"):
+        field.download(client)
+    dto = field.upload(client, PNG, board_id=B1)
+    assert field.value == dto.image_name == IMAGE["image_name"]
+    assert recorder.last.url.params["board_id"] == B1
+    recorder.answer = PNG
+    assert field.download(client) == PNG
+    assert recorder.last.url.path == f"/api/v1/images/i/{IMAGE['image_name']}/full"
