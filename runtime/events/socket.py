@@ -285,11 +285,10 @@ class EventSocket:
         events: list[Event] = [event]
         session_id = getattr(event, "session_id", None)
         if isinstance(event, QueueItemStatusChangedEvent) and event.is_terminal:
+            if session_id not in self._ended:  # else subscribe_session already reported it
+                events.append(GraphCompleteEvent.of(event))
             if session_id in self._sessions:
-                if session_id in self._ended:
-                    return  # already reported: read by subscribe_session before it came
                 self._ended.add(session_id)
-            events.append(GraphCompleteEvent.of(event))
         for each in events:
             if session_id in self._sessions:
                 self._sessions[session_id].append(each)

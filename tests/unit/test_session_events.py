@@ -68,11 +68,15 @@ async def test_a_session_that_ended_before_the_subscription_still_ends_the_liste
 
     socket = EventSocket(dict, session_status=lookup)
     await socket.subscribe_session("s1")
-    socket._on_event("queue_item_status_changed", status("completed"))  # late: not repeated
+    watcher = socket.listen_events(batch_ids=["b"])  # a job's own subscription
+    socket._on_event("queue_item_status_changed", status("completed"))  # late
     events = socket.listen_events()
-    kinds = [(await events.get(timeout=1)) for _ in range(2)]
-    assert [getattr(e, "type", None) for e in kinds] == [
+    kinds = [getattr(await events.get(timeout=1), "type", None) for _ in range(3)]
+    assert kinds == [
         SessionEvent.QUEUE_ITEM_STATUS_CHANGED,
         SessionEvent.GRAPH_COMPLETE,
+        SessionEvent.QUEUE_ITEM_STATUS_CHANGED,  # the server's own: GRAPH_COMPLETE not repeated
     ]
     assert await events.get(timeout=0.01) is None and asked == ["s1"]
+    late = await watcher.get(timeout=1)
+    assert getattr(late, "type", None) == SessionEvent.QUEUE_ITEM_STATUS_CHANGED
