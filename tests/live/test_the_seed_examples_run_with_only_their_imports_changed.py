@@ -7,9 +7,9 @@ which the test server cannot have, so the blocks run on ``tiny_refine``, the sam
 without its FLUX stages: the same form order for the inputs the blocks use (0-4 prompts, size,
 SDXL model; 7 steps; more than 11 inputs). ``SUBSTITUTIONS`` lists every other line changed: the
 server address, that workflow's path, the image size and steps of use case 2 (64 x 64, 3 steps:
-the CPU server cannot make 1024 x 768 in 25 steps within the seed's 60 s waits), and the model of use case 2, which names
-one the test server has by name (empty ``key`` and ``hash``, as a user typing a model's name
-writes it).
+the CPU server cannot make 1024 x 768 in 25 steps within the seed's 60 s waits), and the
+model of use case 2, which names one the test server has by name (empty ``key`` and ``hash``,
+as a user typing a model's name writes it).
 """
 
 from __future__ import annotations
