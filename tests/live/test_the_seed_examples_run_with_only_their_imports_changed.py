@@ -195,6 +195,7 @@ def test_use_cases_3_and_4_submit_track_collect_and_clean_up_to_the_end(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)  # use case 4 downloads into ./outputs
+    # (the seed's emoji are mis-encoded as Mac Roman text: the checks below leave them out)
     for block in blocks[:5]:  # 1, 2, then the definitions of 3.1, 3.2 and 3.3
         run(block, namespace)
     handle: WorkflowHandle = namespace["workflow_handle"]
@@ -205,26 +206,26 @@ def test_use_cases_3_and_4_submit_track_collect_and_clean_up_to_the_end(
             run(blocks[5], namespace)  # the usage examples: sync, 4 async, hybrid
         out = capsys.readouterr().out
         assert "Status: completed - Item " in out
-        assert "✅ Job completed successfully!\n  Item ID: " in out  # 'completed_at' in item
+        assert "Job completed successfully!\n  Item ID: " in out  # 'completed_at' in item
         assert "Final status: completed\n" in out
         assert "Completed 3 workflows concurrently\n" in out
         assert re.search(r"Session ID: [0-9a-f-]{36}\n", out)
-        assert "  ✅ Node completed: " in out and "     Output: image\n" in out  # 'outputs'
-        assert re.search(r"⏳ Progress: \d+\.\d% - ", out)
+        assert " Node completed: " in out and "     Output: image\n" in out  # 'outputs'
+        assert re.search(r" Progress: \d+\.\d% - ", out)
         hybrid = out.split("=== Hybrid Submission ===")[1]
-        assert hybrid.endswith("✅ Workflow completed!\n")  # GRAPH_COMPLETE ended the monitor
+        assert hybrid.endswith(" Workflow completed!\n")  # GRAPH_COMPLETE ended the monitor
         assert all(image.board_id == samples for image in handle.get_outputs())
 
         run(blocks[6], namespace)  # use case 4
         out = capsys.readouterr().out
-        assert out.startswith("✅ Workflow completed successfully!\n   Session ID: ")
+        assert "Workflow completed successfully!\n   Session ID: " in out
         assert f"   Session ID: {handle.session_id}\n" in out
         found = int(re.search(r"Found (\d+) images in 'samples' board", out).group(1))  # type: ignore[union-attr]
         assert found >= 7  # one per run: every output went to the board named at submission
-        assert out.count("   ✅ Deleted: ") == 3
+        assert out.count(" Deleted: ") == 3
         downloaded = list((tmp_path / "outputs" / str(handle.batch_id)).glob("output_*.png"))
         assert len(downloaded) == found
-        assert re.search(r"🖼️ Loaded image: \(64, 64\) RGB", out)
+        assert re.search(r" Loaded image: \(64, 64\) RGB", out)
     finally:
         handle.cleanup_outputs()
         handle.cleanup_queue_items()
