@@ -45,7 +45,11 @@ from ivkgen.generator.render import (
 from ivkgen.runtime.workflow.catalog import CATALOG_FILE, fields_package_name
 
 BASE_CLASS = "ivkgen.runtime.fields.IvkStructField"
-MIXINS = {"ColorField": "IvkColorMixin", "BoundingBoxField": "IvkBoundingBoxMixin"}
+MIXINS = {
+    "ColorField": "IvkColorMixin",
+    "BoundingBoxField": "IvkBoundingBoxMixin",
+    "ImageField": "IvkImageMixin",
+}
 RESOURCE_MIXIN = "IvkResourceMixin"
 
 

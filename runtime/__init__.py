@@ -1,7 +1,9 @@
 """ivkgen runtime: load InvokeAI workflows, submit them to a server, track them, collect outputs.
 
 The public API is re-exported here once; the modules behind it are private and load on first
-use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap.
+use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap. The ``Ivk*``
+field classes of struct types (``IvkColorField``, ``IvkModelIdentifierField``, ...) are those of
+the bundled InvokeAI 6.14.2 schema (``ivkgen.bundled``), the dynamic API's default catalog.
 """
 
 from typing import TYPE_CHECKING
@@ -9,6 +11,18 @@ from typing import TYPE_CHECKING
 from ivkgen.runtime._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from ivkgen.bundled import (
+        IvkBoardField,
+        IvkBoundingBoxField,
+        IvkCLIPField,
+        IvkColorField,
+        IvkImageField,
+        IvkLatentsField,
+        IvkModelIdentifierField,
+        IvkTensorField,
+        IvkUNetField,
+        IvkVAEField,
+    )
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.errors import (
         AuthError,
@@ -25,7 +39,7 @@ if TYPE_CHECKING:
         TransportError,
         WorkflowError,
     )
-    from ivkgen.runtime.events.messages import Event, SessionEvent
+    from ivkgen.runtime.events.messages import Event, GraphCompleteEvent, SessionEvent
     from ivkgen.runtime.events.socket import EventSocket
     from ivkgen.runtime.fields import (
         IvkBooleanField,
@@ -58,6 +72,8 @@ if TYPE_CHECKING:
         BoardDTO,
         EnqueueBatchResult,
         ImageDTO,
+        IvkImage,
+        JobStatus,
         ModelConfig,
         QueueAndProcessorStatus,
         SessionQueueItem,
@@ -83,24 +99,37 @@ __all__ = [
     "EnqueueBatchResult",
     "Event",
     "EventSocket",
+    "GraphCompleteEvent",
     "HTTPStatusError",
     "ImageDTO",
     "ImageRepository",
     "InvokeAIClient",
+    "IvkBoardField",
     "IvkBooleanField",
+    "IvkBoundingBoxField",
+    "IvkCLIPField",
     "IvkCollectionField",
+    "IvkColorField",
     "IvkEnumField",
     "IvkField",
     "IvkFloatField",
+    "IvkImage",
+    "IvkImageField",
     "IvkIntegerField",
+    "IvkLatentsField",
+    "IvkModelIdentifierField",
     "IvkSchedulerField",
     "IvkStringField",
+    "IvkTensorField",
+    "IvkUNetField",
+    "IvkVAEField",
     "IvkWorkflowInput",
     "IvkgenError",
     "Job",
     "JobCanceledError",
     "JobError",
     "JobFailedError",
+    "JobStatus",
     "JobTimeoutError",
     "ModelConfig",
     "ModelRepository",
@@ -138,24 +167,37 @@ _HOME = {
     "EnqueueBatchResult": "ivkgen.runtime.server.dto",
     "Event": "ivkgen.runtime.events.messages",
     "EventSocket": "ivkgen.runtime.events.socket",
+    "GraphCompleteEvent": "ivkgen.runtime.events.messages",
     "HTTPStatusError": "ivkgen.runtime.errors",
     "ImageDTO": "ivkgen.runtime.server.dto",
     "ImageRepository": "ivkgen.runtime.repositories",
     "InvokeAIClient": "ivkgen.runtime.client",
+    "IvkBoardField": "ivkgen.bundled",
     "IvkBooleanField": "ivkgen.runtime.fields",
+    "IvkBoundingBoxField": "ivkgen.bundled",
+    "IvkCLIPField": "ivkgen.bundled",
     "IvkCollectionField": "ivkgen.runtime.fields",
+    "IvkColorField": "ivkgen.bundled",
     "IvkEnumField": "ivkgen.runtime.fields",
     "IvkField": "ivkgen.runtime.fields",
     "IvkFloatField": "ivkgen.runtime.fields",
+    "IvkImage": "ivkgen.runtime.server.dto",
+    "IvkImageField": "ivkgen.bundled",
     "IvkIntegerField": "ivkgen.runtime.fields",
+    "IvkLatentsField": "ivkgen.bundled",
+    "IvkModelIdentifierField": "ivkgen.bundled",
     "IvkSchedulerField": "ivkgen.runtime.fields",
     "IvkStringField": "ivkgen.runtime.fields",
+    "IvkTensorField": "ivkgen.bundled",
+    "IvkUNetField": "ivkgen.bundled",
+    "IvkVAEField": "ivkgen.bundled",
     "IvkWorkflowInput": "ivkgen.runtime.workflow.form",
     "IvkgenError": "ivkgen.runtime.errors",
     "Job": "ivkgen.runtime.jobs.tracker",
     "JobCanceledError": "ivkgen.runtime.errors",
     "JobError": "ivkgen.runtime.errors",
     "JobFailedError": "ivkgen.runtime.errors",
+    "JobStatus": "ivkgen.runtime.server.dto",
     "JobTimeoutError": "ivkgen.runtime.errors",
     "ModelConfig": "ivkgen.runtime.server.dto",
     "ModelRepository": "ivkgen.runtime.repositories",

@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime.jobs.sessions import SessionIndex, SessionStatus, session_status
 from ivkgen.runtime.repositories.boards import AsyncBoardRepository, BoardRepository
 from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
 from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
@@ -54,6 +55,8 @@ class _ClientBase:
     ) -> None:
         auth = AuthState(token=token, email=email, password=password)
         self._core = ClientCore(base_url, auth=auth, timeout=timeout, retries=retries)
+        self.sessions = SessionIndex()
+        """The sessions this client enqueued (for ``EventSocket.subscribe_session``)."""
 
     @property
     def base_url(self) -> str:
@@ -71,7 +74,18 @@ class _ClientBase:
 
     def connect_socketio(self) -> EventSocket:
         """The server's event socket; ``async with client.connect_socketio() as socket:``."""
-        return EventSocket(self.socketio_options)
+        return EventSocket(self.socketio_options, session_status=self._session_status())
+
+    def _session_status(self) -> SessionStatus:
+        if isinstance(self, AsyncBound):
+            return session_status(self.sessions, self.execute)
+        assert isinstance(self, SyncBound)
+        sync_execute = self.execute
+
+        async def send(call: Call[Any]) -> Any:
+            return await asyncio.to_thread(sync_execute, call)
+
+        return session_status(self.sessions, send)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core!r})"
@@ -306,7 +320,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
             if self._socket is None:
                 if self._core.auth.needs_login:
                     await self.login()
-                self._socket = await EventSocket(self.socketio_options).connect()
+                self._socket = await self.connect_socketio().connect()
             return self._socket
 
     async def aclose(self) -> None:

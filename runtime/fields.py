@@ -10,7 +10,8 @@ Hand-written here: the base :class:`IvkField`, the primitives with a ``.value``
 :class:`IvkBooleanField`, :class:`IvkEnumField`, :class:`IvkSchedulerField`,
 :class:`IvkCollectionField`, :class:`IvkAnyField`) and the behaviour the generated struct classes
 (``generated.fields``) mix in: :class:`IvkResourceMixin` (``.value`` for image, board, latents...),
-:class:`IvkColorMixin` and :class:`IvkBoundingBoxMixin`.
+:class:`IvkImageMixin` (upload and download), :class:`IvkColorMixin` and
+:class:`IvkBoundingBoxMixin`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 if TYPE_CHECKING:
+    from ivkgen.runtime.client import InvokeAIClient
+    from ivkgen.runtime.repositories.images import ImageSource
+    from ivkgen.runtime.server.dto import ImageCategory, ImageDTO
     from ivkgen.runtime.workflow.catalog import InputSpec
 
 T = TypeVar("T")
@@ -251,6 +255,38 @@ class IvkResourceMixin:
         return self.value_key
 
 
+class IvkImageMixin:
+    """Upload and download for image fields (``image_name``), with a sync client; with an async
+    client, ``await client.image_repo.upload_image(...)`` and set ``image_name`` yourself."""
+
+    if TYPE_CHECKING:
+        image_name: str | None
+
+    def upload(
+        self,
+        client: InvokeAIClient,
+        image: ImageSource,
+        *,
+        category: ImageCategory = "user",
+        is_intermediate: bool = False,
+        board_id: str | None = None,
+    ) -> ImageDTO:
+        """Upload a local image (a path, PNG bytes or a PIL image) and point this field at it;
+        returns its record. The image stays on the server until you delete it
+        (``WorkflowHandle.set_input_image`` uploads at submission and cleans up itself)."""
+        dto = client.image_repo.upload_image(
+            image, category=category, is_intermediate=is_intermediate, board_id=board_id
+        )
+        self.image_name = dto.image_name
+        return dto
+
+    def download(self, client: InvokeAIClient) -> bytes:
+        """The full image this field names, as PNG bytes."""
+        if not self.image_name:
+            raise ValueError("this image field names no image: set image_name or upload() one")
+        return client.image_repo.download_image(self.image_name)
+
+
 class IvkColorMixin:
     """Helpers for colour fields (``r``, ``g``, ``b``, ``a``: integers 0-255)."""
 
@@ -292,6 +328,7 @@ __all__ = [
     "IvkEnumField",
     "IvkField",
     "IvkFloatField",
+    "IvkImageMixin",
     "IvkIntegerField",
     "IvkResourceMixin",
     "IvkSchedulerField",

@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
+from ivkgen.runtime.fields import IvkImageMixin, IvkResourceMixin, IvkStructField
 
 
 class ImageField(IvkStructField):
@@ -14,7 +14,7 @@ class ImageField(IvkStructField):
     """The name of the image"""
 
 
-class IvkImageField(IvkResourceMixin, ImageField):
+class IvkImageField(IvkResourceMixin, IvkImageMixin, ImageField):
     """The value of an input of type ``ImageField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset({"image_name"})

@@ -4,7 +4,9 @@ Every event is a pydantic model with ``extra="allow"``: the fields a client reli
 everything else the server sends stays reachable (``model_extra``, ``event["key"]``). ``type`` is
 the event's kind (a ``SessionEvent``). There is no "session complete" event on 6.x: a queue item
 ends with a ``queue_item_status_changed`` whose ``status`` is terminal (``is_terminal``), or with
-``queue_items_canceled`` / ``queue_cleared``.
+``queue_items_canceled`` / ``queue_cleared``. For code written against older servers, the socket
+follows each terminal status with a ``GraphCompleteEvent`` (kind ``GRAPH_COMPLETE``, the same
+fields), which the server itself never sends.
 
 In multi-user mode other users' item events arrive redacted (``"redacted"`` ids): they never
 match a client's own item or batch ids.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from ivkgen.runtime.server.dto import TERMINAL_STATUSES
 from ivkgen.runtime.server.mapping import ReadableAsDict
@@ -35,6 +37,8 @@ class SessionEvent(StrEnum):
     QUEUE_CLEARED = "queue_cleared"
     MODEL_LOAD_STARTED = "model_load_started"
     MODEL_LOAD_COMPLETE = "model_load_complete"
+    GRAPH_COMPLETE = "graph_complete"
+    """A queue item ended (any terminal status): made by the socket, see ``GraphCompleteEvent``."""
     OTHER = "other"
     """Any event this module has no model for (``name`` keeps the server's event name)."""
 
@@ -75,6 +79,8 @@ class InvocationEvent(QueueItemEvent):
     """``invocation_*``: ``invocation`` is the prepared node (its ``id`` is a prepared id);
     ``invocation_source_id`` is the workflow's node id."""
 
+    derived_keys: ClassVar[tuple[str, ...]] = ("node_id", "prepared_node_id", "node_type")
+
     invocation: dict[str, Any] = {}
     invocation_source_id: str = ""
 
@@ -97,6 +103,8 @@ class InvocationStartedEvent(InvocationEvent):
 
 
 class InvocationProgressEvent(InvocationEvent):
+    derived_keys: ClassVar[tuple[str, ...]] = (*InvocationEvent.derived_keys, "progress")
+
     message: str = ""
     percentage: float | None = None
     image: dict[str, Any] | None = None
@@ -108,7 +116,18 @@ class InvocationProgressEvent(InvocationEvent):
 
 
 class InvocationCompleteEvent(InvocationEvent):
+    derived_keys: ClassVar[tuple[str, ...]] = (
+        *InvocationEvent.derived_keys,
+        "outputs",
+        "image_name",
+    )
+
     result: dict[str, Any] = {}
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The node's output (``result``), under the name older servers used."""
+        return self.result
 
     @property
     def image_name(self) -> str | None:
@@ -118,6 +137,8 @@ class InvocationCompleteEvent(InvocationEvent):
 
 
 class InvocationErrorEvent(InvocationEvent):
+    derived_keys: ClassVar[tuple[str, ...]] = (*InvocationEvent.derived_keys, "error")
+
     error_type: str = ""
     error_message: str = ""
     error_traceback: str = ""
@@ -143,6 +164,18 @@ class QueueItemStatusChangedEvent(QueueItemEvent):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class GraphCompleteEvent(QueueItemEvent):
+    """A queue item ended: made by the socket after a terminal ``queue_item_status_changed``,
+    with that event's fields (``status`` says how it ended), of kind ``GRAPH_COMPLETE``."""
+
+    status: str
+
+    @classmethod
+    def of(cls, event: QueueItemStatusChangedEvent) -> GraphCompleteEvent:
+        data = {**event.model_dump(), "type": SessionEvent.GRAPH_COMPLETE}
+        return cls.model_validate({**data, "name": SessionEvent.GRAPH_COMPLETE.value})
 
 
 class BatchEnqueuedEvent(Event):
@@ -217,6 +250,7 @@ def parse_event(name: str, payload: Mapping[str, Any] | None) -> Event:
 __all__ = [
     "BatchEnqueuedEvent",
     "Event",
+    "GraphCompleteEvent",
     "InvocationCompleteEvent",
     "InvocationErrorEvent",
     "InvocationEvent",

@@ -7,6 +7,12 @@ queue rooms asked for with ``subscribe()`` again after every reconnection. Each
 ``listen_events()`` subscription gets its own buffer and filter (item ids, batch ids, kinds), so
 two jobs on one socket never see each other's events.
 
+``subscribe_session(session_id)`` joins the session's queue and keeps that session's events from
+then on; a later ``listen_events()`` without filters starts with them and yields only the
+subscribed sessions' events. When the socket comes from a client that enqueued the session, it
+also reads the item once, so a session that ended before the socket joined still ends the
+listener. Each terminal ``queue_item_status_changed`` is followed by a ``GraphCompleteEvent``.
+
 Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``)::
 
     async with client.connect_socketio() as socket:
@@ -19,17 +25,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from types import TracebackType
 from typing import Any, Self
 
 from ivkgen.runtime.errors import ServerUnreachableError
-from ivkgen.runtime.events.messages import Event, SessionEvent, parse_event
+from ivkgen.runtime.events.messages import (
+    Event,
+    GraphCompleteEvent,
+    QueueItemStatusChangedEvent,
+    SessionEvent,
+    parse_event,
+)
 
 log = logging.getLogger("ivkgen.runtime.events.socket")
 
 CONNECT_TIMEOUT = 10.0
 SUBSCRIBE_TIMEOUT = 5.0
+SESSION_BACKLOG = 1000
+"""Events kept per subscribed session for listeners that start later."""
+
+SessionStatus = Callable[[str], Awaitable[QueueItemStatusChangedEvent | None]]
 
 
 class ConnectionChanged:
@@ -54,17 +71,21 @@ class Subscription:
         item_ids: Iterable[int] | None = None,
         batch_ids: Iterable[str] | None = None,
         kinds: Iterable[SessionEvent | str] | None = None,
+        session_ids: Iterable[str] | None = None,
     ) -> None:
         self._socket = socket
         self.item_ids: set[int] | None = None if item_ids is None else set(item_ids)
         self.batch_ids: set[str] | None = None if batch_ids is None else set(batch_ids)
+        self.session_ids: set[str] | None = None if session_ids is None else set(session_ids)
         self.kinds = None if kinds is None else {SessionEvent(k) for k in kinds}
         self._buffer: asyncio.Queue[Any] = asyncio.Queue()
 
     def matches(self, event: Event) -> bool:
         if self.kinds is not None and event.type not in self.kinds:
             return False
-        if self.item_ids is None and self.batch_ids is None:
+        if self.item_ids is None and self.batch_ids is None and self.session_ids is None:
+            return True
+        if self.session_ids and getattr(event, "session_id", None) in self.session_ids:
             return True
         return event.concerns(self.item_ids or (), self.batch_ids or ())
 
@@ -118,9 +139,13 @@ class EventSocket:
         options: Callable[[], dict[str, Any]],
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
+        session_status: SessionStatus | None = None,
     ) -> None:
         self._options = options
         self._connect_timeout = connect_timeout
+        self._session_status = session_status
+        self._sessions: dict[str, deque[Event]] = {}
+        self._ended: set[str] = set()
         self._queues: list[str] = []
         self._joined: set[str] = set()
         self._subscriptions: list[Subscription] = []
@@ -176,6 +201,18 @@ class EventSocket:
             if self.connected:
                 await self._sio.emit("unsubscribe_queue", {"queue_id": queue_id})
 
+    async def subscribe_session(self, session_id: str, queue_id: str = "default") -> None:
+        """Follow one session: join its queue (6.x servers send events per queue, not per
+        session) and keep its events for ``listen_events()``. If the socket's client enqueued
+        the session, its item is read once: an item that already ended is reported as ended."""
+        await self.subscribe(queue_id)
+        self._sessions.setdefault(session_id, deque(maxlen=SESSION_BACKLOG))
+        if self._session_status is None or session_id in self._ended:
+            return
+        status = await self._session_status(session_id)
+        if status is not None and status.is_terminal and session_id not in self._ended:
+            self._dispatch(status)
+
     async def _join(self, queue_id: str) -> None:
         """Send ``subscribe_queue`` and wait for the server's acknowledgement, so that events
         of anything enqueued afterwards reach this socket."""
@@ -189,9 +226,19 @@ class EventSocket:
         batch_ids: Iterable[str] | None = None,
         kinds: Iterable[SessionEvent | str] | None = None,
     ) -> Subscription:
-        """A new subscription to the events of these items or batches (all events if neither
-        is given), optionally only of these kinds."""
-        subscription = Subscription(self, item_ids=item_ids, batch_ids=batch_ids, kinds=kinds)
+        """A new subscription to the events of these items or batches, optionally only of these
+        kinds. Without items or batches: the subscribed sessions' events, starting with those
+        received since ``subscribe_session``; all events if no session is subscribed."""
+        sessions = None
+        if item_ids is None and batch_ids is None and self._sessions:
+            sessions = list(self._sessions)
+        subscription = Subscription(
+            self, item_ids=item_ids, batch_ids=batch_ids, kinds=kinds, session_ids=sessions
+        )
+        for session_id in sessions or ():
+            for event in self._sessions[session_id]:
+                if subscription.matches(event):
+                    subscription._deliver(event)
         self._subscriptions.append(subscription)
         return subscription
 
@@ -231,9 +278,23 @@ class EventSocket:
         except ValueError as exc:
             log.warning("ignoring malformed %s event: %s", name, exc)
             return
-        for subscription in self._subscriptions:
-            if subscription.matches(event):
-                subscription._deliver(event)
+        self._dispatch(event)
+
+    def _dispatch(self, event: Event) -> None:
+        """Deliver an event (and the ``GraphCompleteEvent`` a terminal status makes)."""
+        events: list[Event] = [event]
+        session_id = getattr(event, "session_id", None)
+        if isinstance(event, QueueItemStatusChangedEvent) and event.is_terminal:
+            if session_id not in self._ended:  # else subscribe_session already reported it
+                events.append(GraphCompleteEvent.of(event))
+            if session_id in self._sessions:
+                self._ended.add(session_id)
+        for each in events:
+            if session_id in self._sessions:
+                self._sessions[session_id].append(each)
+            for subscription in self._subscriptions:
+                if subscription.matches(each):
+                    subscription._deliver(each)
 
     async def __aenter__(self) -> Self:
         return await self.connect()

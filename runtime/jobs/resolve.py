@@ -3,8 +3,9 @@
 A workflow saved on one server names models by that server's keys. Before submitting, every
 ``ModelIdentifierField`` value in the graph is looked up among the installed models: by ``key``,
 then ``hash``, then ``name`` + ``base`` + ``type``; the value is replaced by the installed model's
-identifier. A value the user set is only checked by key, never replaced. A model that matches
-nothing is reported with the closest installed candidates.
+identifier. A value the user set is only checked by key, never replaced, unless it carries no
+key and no hash (a model named by hand): it is then found by name, base and type. A model that
+matches nothing is reported with the closest installed candidates.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def resolve_models(
     patches: dict[FieldRef, dict[str, Any]] = {}
     installed = {m.key: m for m in models}
     for node_id, field_name, value in model_fields(graph, catalog):
-        if (node_id, field_name) in user_set:
+        if (node_id, field_name) in user_set and (value.get("key") or value.get("hash")):
             found = installed.get(str(value.get("key")))
         else:
             found = find_model(value, models)

@@ -37,6 +37,7 @@ from ivkgen.runtime.events.messages import (
     InvocationStartedEvent,
 )
 from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime.jobs.boards import board_id_plan, board_overrides
 from ivkgen.runtime.jobs.outputs import (
     OutputImage,
     collect_outputs,
@@ -57,12 +58,13 @@ from ivkgen.runtime.jobs.plans import (
     status_plan,
 )
 from ivkgen.runtime.jobs.resolve import FieldRef, model_fields, resolve_models
+from ivkgen.runtime.jobs.sessions import first_item_plan, remember_session
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
 from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
 from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, watch
 from ivkgen.runtime.repositories.images import ImageOps, ImageSource
 from ivkgen.runtime.repositories.models import ModelOps
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
+from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps, prepend_for
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
 from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageCategory, ImageDTO, SessionQueueItem
 
@@ -152,6 +154,11 @@ class SubmissionMixin:
         return self._state.runs[-1].result.batch_id if self._state.runs else None
 
     @property
+    def session_id(self) -> str | None:
+        """The session id of the first item of the latest submission (None before the first)."""
+        return self._state.runs[-1].result.session_id if self._state.runs else None
+
+    @property
     def item_ids(self) -> list[int]:
         """The queue item ids of the latest submission."""
         return list(self._state.runs[-1].result.item_ids) if self._state.runs else []
@@ -230,8 +237,12 @@ class SubmissionMixin:
                 uploads.record(pending.index, dto)
                 made.append(dto.image_name)
                 self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
-            options = {"runs": runs, "prepend": priority > 0, "board": board_id}
-            body = self._enqueue_body({}, **options)
+            board_id = yield from board_id_plan(board_id)
+            boards = board_overrides(
+                self.definition, self.catalog, board_id, user_set=self._user_set_models()
+            )
+            options = {"runs": runs, "prepend": prepend_for(priority), "board": board_id}
+            body = self._enqueue_body(boards, **options)
             datums = self._sweep(sweep) if sweep else None
             if model_fields(body["batch"]["graph"], self.catalog):
                 models = yield ModelOps.list_models.call(MODELS)
@@ -243,13 +254,14 @@ class SubmissionMixin:
                     labels=node_labels(self.definition, self.catalog),
                 )
                 if patches:
-                    body = self._enqueue_body(patches, **options)
+                    body = self._enqueue_body({**boards, **patches}, **options)
             body["batch"]["batch_id"] = batch_id
             if datums:
                 body["batch"]["data"] = [*body["batch"]["data"], datums]
             enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
                 queue_ops(queue_id), body
             )
+            first = yield from first_item_plan(queue_id, enqueued.item_ids)
         except BaseException:
             for name in made:
                 uploads.forget(name)
@@ -263,6 +275,7 @@ class SubmissionMixin:
             requested=enqueued.requested,
             priority=enqueued.priority,
             item_ids=sorted(enqueued.item_ids),
+            session_id=first.session_id if first else None,
         )
 
     def _sweep(self, sweep: Mapping[int | str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -305,6 +318,7 @@ class SubmissionMixin:
         )
         run = Run(result, tracker)
         self._state.runs.append(run)
+        remember_session(self.client, result)
         return run
 
     def submit_sync(
@@ -318,8 +332,10 @@ class SubmissionMixin:
     ) -> SubmitResult:
         """Enqueue the workflow with the current inputs; returns batch id, count and item ids.
 
-        ``board_id`` is the board for output nodes whose board is unset or "auto";
-        ``priority > 0`` puts the items ahead of the pending ones; ``runs`` repeats the batch;
+        ``board_id`` (a board's id or name) takes every output of the run (board inputs the
+        user changed keep their value); ``priority`` 1 puts the items ahead of the pending ones,
+        0 after them (the server has no other priorities: other values warn); ``runs`` repeats
+        the batch;
         ``sweep`` maps inputs (index or label) to lists of values, zipped, one queue item per
         value (times ``runs``).
         """

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
 from ivkgen.runtime.events.messages import (
@@ -37,6 +37,8 @@ class Job(ReadableAsDict, BaseModel):
     the time the client watched the item. ``node_id``/``node_label`` name the failing node.
     ``job["status"]`` works as well as ``job.status``.
     """
+
+    derived_keys: ClassVar[tuple[str, ...]] = ("item_id",)
 
     id: int
     batch_id: str
@@ -63,7 +65,8 @@ class Job(ReadableAsDict, BaseModel):
 
 class SubmitResult(ReadableAsDict, BaseModel):
     """What one submission enqueued: ``item_ids`` ascending (the order they run at equal
-    priority). ``result["batch_id"]`` works as well as ``result.batch_id``."""
+    priority) and ``session_id``, the session of the first item (the server makes one session
+    per item). ``result["batch_id"]`` works as well as ``result.batch_id``."""
 
     batch_id: str
     queue_id: str
@@ -71,6 +74,7 @@ class SubmitResult(ReadableAsDict, BaseModel):
     requested: int
     priority: int
     item_ids: list[int]
+    session_id: str | None = None
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime.repositories.images import ImageOps, ImageSource, OrderDir, query, segment
 from ivkgen.runtime.server.core import (
@@ -20,6 +22,36 @@ from ivkgen.runtime.server.dto import BoardDTO, DeleteBoardResult, ImageCategory
 
 NO_BOARD = "none"
 """The board id the server uses for "no board" (uncategorized images)."""
+
+_BOARD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_board_id(board: str) -> bool:
+    """Whether ``board`` is spelled as a board id (the server's ids are UUIDs; ``"none"``: no
+    board) rather than a board name."""
+    return board == NO_BOARD or _BOARD_ID.fullmatch(board) is not None
+
+
+def _named(board: str) -> Callable[[httpx.Response], BoardDTO]:
+    boards = parse_model_list(BoardDTO)
+
+    def parse(response: httpx.Response) -> BoardDTO:
+        found = boards(response)
+        for each in sorted(found, key=lambda b: b.board_name != board):
+            if board in (each.board_name, each.board_id):
+                return each
+        names = ", ".join(repr(b.board_name) for b in found)
+        raise NotFoundError(
+            f"the server has no board with the id or name {board!r}; "
+            + (f"its boards are {names}" if names else "it has no boards")
+            + f". Create it with board_repo.create_board({board!r})",
+            method="GET",
+            path="/api/v1/boards/",
+            status_code=404,
+            detail=None,
+        )
+
+    return parse
 
 
 def _by_name(name: str) -> Callable[[httpx.Response], BoardDTO | None]:
@@ -73,6 +105,17 @@ class BoardOps:
         )
 
     @operation
+    def find_board(self, board: str) -> Call[BoardDTO]:
+        """The board with this id or, else, this exact name (``NotFoundError`` listing the
+        boards there are if none has)."""
+        return Call(
+            "GET",
+            "/api/v1/boards/",
+            _named(board),
+            params={"all": True, "include_archived": True},
+        )
+
+    @operation
     def create_board(self, board_name: str) -> Call[BoardDTO]:
         """Create a board."""
         return Call(
@@ -122,9 +165,20 @@ class BoardHandleOps:
 
     @operation
     def list_images(
-        self, *, offset: int = 0, limit: int = 100, order_dir: OrderDir = "DESC"
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        order_dir: OrderDir = "DESC",
+        order_by: Literal["created_at"] = "created_at",
     ) -> Call[list[str]]:
-        """Names of this board's images, newest first."""
+        """Names of this board's images, newest first (``order_dir="ASC"``: oldest first). The
+        server orders images by creation time only: ``order_by`` takes just ``"created_at"``."""
+        if order_by != "created_at":
+            raise ValueError(
+                f"order_by={order_by!r}: the server orders images by creation time only "
+                "(order_by='created_at'; order_dir='ASC' or 'DESC')"
+            )
         return Call(
             "GET",
             "/api/v1/images/",
@@ -239,7 +293,10 @@ class BoardRepository(SyncRepository, BoardOps):
     """``client.board_repo``: list, get, create, update and delete boards."""
 
     def get_board_handle(self, board_id: str) -> BoardHandle:
-        """A handle on one board's images (no request is made)."""
+        """A handle on one board's images. ``board_id`` may also be a board's name: it is then
+        looked up (one request; ``NotFoundError`` if no board has it); an id costs no request."""
+        if not is_board_id(board_id):
+            board_id = self.execute(BoardOps.find_board.call(self, board_id)).board_id
         return BoardHandle(self._client, board_id)
 
 
@@ -247,5 +304,11 @@ class AsyncBoardRepository(AsyncRepository, BoardOps):
     """``async_client.board_repo``: list, get, create, update and delete boards."""
 
     def get_board_handle(self, board_id: str) -> AsyncBoardHandle:
-        """A handle on one board's images (no request is made)."""
+        """A handle on one board's images (no request is made): give its id; for a board
+        known by name, ``await board_repo.find_board(name)`` gives the id."""
+        if not is_board_id(board_id):
+            raise ValueError(
+                f"{board_id!r} is not a board id: use the id of "
+                f"(await board_repo.find_board({board_id!r}))"
+            )
         return AsyncBoardHandle(self._client, board_id)

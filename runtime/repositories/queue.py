@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -27,6 +28,24 @@ from ivkgen.runtime.server.dto import (
 
 DEFAULT_QUEUE = "default"
 MAX_ITEMS_PER_CALL = 1000
+
+
+def prepend_for(priority: int) -> bool:
+    """The ``prepend`` flag that honours ``priority`` as far as the server can.
+
+    An InvokeAI 6.x queue has no numeric priorities: ``enqueue_batch`` appends (``priority`` 0)
+    or puts the batch ahead of every pending item (``priority`` 1, or any value above 0). Other
+    values are served that way with a warning that says so.
+    """
+    if priority not in (0, 1):
+        how = "ahead of the pending items, as priority=1" if priority > 0 else "after them"
+        warnings.warn(
+            f"priority={priority}: the InvokeAI queue has no numeric priorities, only append "
+            f"(0) or prepend (1); the items are enqueued {how}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return priority > 0
 
 
 class QueueOps:

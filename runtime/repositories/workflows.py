@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -155,12 +157,63 @@ class WorkflowOps:
             definition = WorkflowDefinition.from_file(definition)
         elif not isinstance(definition, WorkflowDefinition):
             definition = WorkflowDefinition.from_dict(definition)
-        return WorkflowHandle(definition).bind_client(self._client)
+        handle = WorkflowHandle(definition).bind_client(self._client)
+        self._handles.add(handle)
+        return handle
+
+    def list_workflow_handles(self) -> list[WorkflowHandle]:
+        """The handles this repository made that are still in use, oldest first."""
+        return self._handles.alive()
+
+    @property
+    def _handles(self) -> _Handles:
+        handles: _Handles | None = self.__dict__.get("_workflow_handles")
+        if handles is None:
+            handles = self.__dict__["_workflow_handles"] = _Handles()
+        return handles
+
+    def _load_handle(self, workflow_id: str) -> Call[WorkflowHandle]:
+        """The call that loads a library workflow into a new handle, kept by its id."""
+        definition = _definition(workflow_id)
+
+        def parse(response: httpx.Response) -> WorkflowHandle:
+            handle = self.create_workflow_handle(definition(response))
+            self._handles.by_id[workflow_id] = handle
+            return handle
+
+        return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", parse)
+
+
+class _Handles:
+    """The handles a repository made: every one while it is in use, and those of library
+    workflows by id (kept)."""
+
+    def __init__(self) -> None:
+        self._made: weakref.WeakValueDictionary[int, WorkflowHandle] = weakref.WeakValueDictionary()
+        self._count = itertools.count()
+        self.by_id: dict[str, WorkflowHandle] = {}
+
+    def add(self, handle: WorkflowHandle) -> None:
+        self._made[next(self._count)] = handle
+
+    def alive(self) -> list[WorkflowHandle]:
+        return list(self._made.values())
 
 
 class WorkflowRepository(SyncRepository, WorkflowOps):
     """``client.workflow_repo``: the server's workflow library and workflow handles."""
 
+    def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle:
+        """The handle of a workflow in the server's library: the one this repository already
+        made for ``workflow_id``, else a new one loaded from the library (one request)."""
+        known = self._handles.by_id.get(workflow_id)
+        return known if known is not None else self.execute(self._load_handle(workflow_id))
+
 
 class AsyncWorkflowRepository(AsyncRepository, WorkflowOps):
     """``async_client.workflow_repo``: the server's workflow library and workflow handles."""
+
+    async def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle:
+        """Like ``WorkflowRepository.get_workflow_handle``, awaited."""
+        known = self._handles.by_id.get(workflow_id)
+        return known if known is not None else await self.execute(self._load_handle(workflow_id))

@@ -6,7 +6,8 @@ Only the fields a client relies on are declared; every other field the server se
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
 
 from ivkgen.runtime.server.mapping import ReadableAsDict
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,22 @@ from pydantic import BaseModel, ConfigDict
 ImageCategory = Literal["general", "mask", "control", "user", "other"]
 QueueItemStatus = Literal["pending", "in_progress", "waiting", "completed", "failed", "canceled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
+
+
+class JobStatus(StrEnum):
+    """A queue item's status; compares equal to the server's strings (``item.status == "completed"``
+    and ``item.status == JobStatus.COMPLETED`` agree)."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.value in TERMINAL_STATUSES
 
 
 class ServerModel(ReadableAsDict, BaseModel):
@@ -57,6 +74,10 @@ class ImageDTO(ServerModel):
     board_id: str | None = None
     session_id: str | None = None
     node_id: str | None = None
+
+
+IvkImage = ImageDTO
+"""An image record on the server (the name older clients used for ``ImageDTO``)."""
 
 
 class ImagePage(ServerModel):
@@ -175,6 +196,8 @@ class BatchStatus(StatusCounts):
 class EnqueueBatchResult(ServerModel):
     """What ``enqueue_batch`` returns; ``item_ids`` are ordered by item id, newest first."""
 
+    derived_keys: ClassVar[tuple[str, ...]] = ("batch_id",)
+
     queue_id: str
     enqueued: int
     requested: int
@@ -240,6 +263,8 @@ __all__ = [
     "ImageCategory",
     "ImageDTO",
     "ImagePage",
+    "IvkImage",
+    "JobStatus",
     "ModelConfig",
     "ProcessorStatus",
     "QueueAndProcessorStatus",

@@ -11,8 +11,11 @@ import pytest
 from ivkgen.runtime import (
     AsyncInvokeAIClient,
     InvokeAIClient,
+    IvkModelIdentifierField,
     JobCanceledError,
+    NotFoundError,
     ServerValidationError,
+    WorkflowError,
 )
 
 from tests.unit._dtos import image_dto
@@ -20,6 +23,8 @@ from tests.unit._workflows import field, node, workflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 MODEL = {"key": "k1", "hash": "blake3:1", "name": "tiny", "base": "sd-1", "type": "main"}
+SAMPLES = "5a3f1e2c-0000-4000-8000-00000000a11e"
+BOARD_RECORD = {"board_id": "", "board_name": "", "created_at": "", "updated_at": ""}
 
 
 class FakeServer:
@@ -30,6 +35,7 @@ class FakeServer:
         self.statuses = list(statuses or ["completed"])
         self.enqueue_status = enqueue_status
         self.images: set[str] = set()
+        self.boards = [{**BOARD_RECORD, "board_id": SAMPLES, "board_name": "samples"}]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
@@ -47,6 +53,8 @@ class FakeServer:
             name = path.rsplit("/", 1)[1]
             self.images.discard(name)
             return httpx.Response(200, json={"deleted_images": [name]})
+        if path == "/api/v1/boards/":
+            return httpx.Response(200, json=self.boards)
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": [MODEL]})
         if path.endswith("/enqueue_batch"):
@@ -97,7 +105,7 @@ def image_workflow() -> dict[str, Any]:
         node("blur", "img_blur", radius=1.0, is_intermediate=False, image=field("image")),
         node("loader", "main_model_loader", model=field("model", moved_model)),
     ]
-    return workflow(nodes, exposed=[("blur", "image"), ("blur", "radius")])
+    return workflow(nodes, exposed=[("blur", "image"), ("blur", "radius"), ("loader", "model")])
 
 
 def enqueued_batch(server: FakeServer) -> dict[str, Any]:
@@ -138,9 +146,11 @@ def test_a_sweep_is_checked_before_anything_is_sent() -> None:
 
 
 def test_polling_reports_progress_and_ends_on_terminal_statuses() -> None:
-    server = FakeServer(["pending", "in_progress", "in_progress", "completed"])
+    # the first answer is the submission's read of its first item (for the session id)
+    server = FakeServer(["pending", "pending", "in_progress", "in_progress", "completed"])
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
-    handle.submit_sync()
+    result = handle.submit_sync()
+    assert result.session_id == result["session_id"] == handle.session_id == "s11"
     seen: list[str] = []
     final = handle.wait_for_completion_sync(
         poll_interval=0.01, timeout=5, progress_callback=lambda item: seen.append(item.status)
@@ -170,3 +180,55 @@ def test_nothing_to_wait_for_before_a_submission() -> None:
     with pytest.raises(RuntimeError, match="not submitted"):
         handle.wait_for_completion_sync()
     assert handle.batch_id is None and handle.item_ids == []
+
+
+def board_workflow() -> dict[str, Any]:
+    saved = {"board_id": "board-of-another-server"}
+    nodes = [
+        node("saved", "save_image", board=field("board", saved), is_intermediate=False),
+        node("auto", "save_image", board=field("board", "auto"), is_intermediate=False),
+        node("mine", "save_image", board=field("board", "auto"), is_intermediate=False),
+    ]
+    return workflow(nodes, exposed=[("mine", "board")])
+
+
+def test_a_board_named_at_submission_takes_every_output_the_user_did_not_place() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(board_workflow())
+    handle.get_input(0).field.value = "f00dcafe-0000-4000-8000-000000000001"  # type: ignore[attr-defined]
+    handle.submit_sync(board_id="samples")
+    nodes = enqueued_batch(server)["graph"]["nodes"]
+    assert nodes["saved"]["board"] == nodes["auto"]["board"] == {"board_id": SAMPLES}
+    assert nodes["mine"]["board"] == {"board_id": "f00dcafe-0000-4000-8000-000000000001"}
+
+
+def test_an_unknown_board_name_lists_the_boards_and_enqueues_nothing() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(board_workflow())
+    with pytest.raises(NotFoundError, match=r"no board with the id or name 'sample'.*'samples'"):
+        handle.submit_sync(board_id="sample")
+    assert not any(path.endswith("/enqueue_batch") for _, path, _ in server.requests)
+
+
+def test_a_priority_the_server_cannot_honour_warns_and_prepends() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    with pytest.warns(UserWarning, match="priority=5: the InvokeAI queue has no numeric"):
+        handle.submit_sync(priority=5)
+    assert server.requests[-2][2]["prepend"] is True
+    with pytest.warns(UserWarning, match="priority=-1.*after them"):
+        handle.submit_sync(priority=-1)
+    assert server.requests[-2][2]["prepend"] is False
+
+
+def test_a_model_typed_by_name_without_key_or_hash_resolves_by_name_base_and_type() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    typed = IvkModelIdentifierField(key="", hash="", name="tiny", base="sd-1", type="main")
+    handle.set_input_value(2, typed)
+    handle.submit_sync()
+    assert enqueued_batch(server)["graph"]["nodes"]["loader"]["model"]["key"] == "k1"
+    wrong = IvkModelIdentifierField(key="k9", hash="h", name="tiny", base="sd-1", type="main")
+    handle.set_input_value(2, wrong)
+    with pytest.raises(WorkflowError, match="not installed on the server; closest installed"):
+        handle.submit_sync()

@@ -16,8 +16,11 @@ from ivkgen.runtime.repositories.workflows import workflow_json
 from PIL import Image
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+B1 = "0c0ffee0-0000-4000-8000-0000000000b1"
+"""A board id (the server's ids are UUIDs; other strings are board names)."""
+
 BOARD = {
-    "board_id": "b1",
+    "board_id": B1,
     "board_name": "Samples",
     "user_id": "system",
     "created_at": "t",
@@ -40,7 +43,7 @@ IMAGE = {
     "is_intermediate": True,
     "starred": False,
     "has_workflow": False,
-    "board_id": "b1",
+    "board_id": B1,
 }
 WORKFLOW: dict[str, Any] = {
     "id": "lib-1",
@@ -101,32 +104,32 @@ CASES: list[tuple[str, Callable[[InvokeAIClient], Any], Any, str, str, dict[str,
     # name, call, answer, method, path, query, json body
     ("list boards", lambda c: c.board_repo.list_boards(), [BOARD], "GET", "/api/v1/boards/",
      {"all": "true", "include_archived": "false"}, None),
-    ("get board", lambda c: c.board_repo.get_board("b1"), BOARD, "GET", "/api/v1/boards/b1", {},
+    ("get board", lambda c: c.board_repo.get_board(B1), BOARD, "GET", f"/api/v1/boards/{B1}", {},
      None),
     ("create board", lambda c: c.board_repo.create_board("My board"), BOARD, "POST",
      "/api/v1/boards/", {"board_name": "My board"}, None),
-    ("update board", lambda c: c.board_repo.update_board("b1", board_name="N", archived=True),
-     BOARD, "PATCH", "/api/v1/boards/b1", {}, {"board_name": "N", "archived": True}),
-    ("delete board", lambda c: c.board_repo.delete_board("b1"),
-     {"board_id": "b1", "deleted_board_images": [], "deleted_images": []}, "DELETE",
-     "/api/v1/boards/b1", {"include_images": "false"}, None),
-    ("handle images", lambda c: c.board_repo.get_board_handle("b1").list_images(limit=5),
+    ("update board", lambda c: c.board_repo.update_board(B1, board_name="N", archived=True),
+     BOARD, "PATCH", f"/api/v1/boards/{B1}", {}, {"board_name": "N", "archived": True}),
+    ("delete board", lambda c: c.board_repo.delete_board(B1),
+     {"board_id": B1, "deleted_board_images": [], "deleted_images": []}, "DELETE",
+     f"/api/v1/boards/{B1}", {"include_images": "false"}, None),
+    ("handle images", lambda c: c.board_repo.get_board_handle(B1).list_images(limit=5),
      {"items": [IMAGE], "total": 1, "offset": 0, "limit": 5}, "GET", "/api/v1/images/",
-     {"board_id": "b1", "offset": "0", "limit": "5", "order_dir": "DESC"}, None),
-    ("handle move", lambda c: c.board_repo.get_board_handle("b1").move_image_to("i1.png", "b2"),
+     {"board_id": B1, "offset": "0", "limit": "5", "order_dir": "DESC"}, None),
+    ("handle move", lambda c: c.board_repo.get_board_handle(B1).move_image_to("i1.png", "b2"),
      {"added_images": ["i1.png"]}, "POST", "/api/v1/board_images/", {},
      {"board_id": "b2", "image_name": "i1.png"}),
     ("handle move to none",
-     lambda c: c.board_repo.get_board_handle("b1").move_image_to("i1.png", "none"),
+     lambda c: c.board_repo.get_board_handle(B1).move_image_to("i1.png", "none"),
      {"removed_images": ["i1.png"]}, "DELETE", "/api/v1/board_images/", {},
      {"image_name": "i1.png"}),
-    ("handle remove", lambda c: c.board_repo.get_board_handle("b1").remove_image("i1.png"),
+    ("handle remove", lambda c: c.board_repo.get_board_handle(B1).remove_image("i1.png"),
      {"removed_images": ["i1.png"]}, "DELETE", "/api/v1/board_images/", {},
      {"image_name": "i1.png"}),
-    ("handle star", lambda c: c.board_repo.get_board_handle("b1").star_image("i1.png"),
+    ("handle star", lambda c: c.board_repo.get_board_handle(B1).star_image("i1.png"),
      {"starred_images": ["i1.png"]}, "POST", "/api/v1/images/star", {},
      {"image_names": ["i1.png"]}),
-    ("handle delete image", lambda c: c.board_repo.get_board_handle("b1").delete_image("i1.png"),
+    ("handle delete image", lambda c: c.board_repo.get_board_handle(B1).delete_image("i1.png"),
      {"deleted_images": ["i1.png"]}, "DELETE", "/api/v1/images/i/i1.png", {}, None),
     ("image dto", lambda c: c.image_repo.get_image_dto("i1.png"), IMAGE, "GET",
      "/api/v1/images/i/i1.png", {}, None),
@@ -211,11 +214,11 @@ def test_request_shape(
 def test_answers_are_parsed_into_typed_values() -> None:
     client = client_for(Recorder([BOARD]))
     board = client.board_repo.list_boards()[0]
-    assert (board.board_id, board.board_name) == ("b1", "Samples")
+    assert (board.board_id, board.board_name) == (B1, "Samples")
     client = client_for(Recorder({"models": [MODEL]}))
     assert client.model_repo.list_models()[0].identifier() == {**MODEL, "submodel_type": None}
     client = client_for(Recorder({"removed_images": []}))
-    assert client.board_repo.get_board_handle("b1").remove_image("i1.png") is False
+    assert client.board_repo.get_board_handle(B1).remove_image("i1.png") is False
     client = client_for(Recorder({"deleted": 4}))
     assert client.queue_repo.prune() == 4
 
@@ -224,7 +227,7 @@ def test_get_board_by_name_filters_exact_names() -> None:
     other = {**BOARD, "board_id": "b2", "board_name": "Samples 2"}
     client = client_for(Recorder([other, BOARD]))
     found = client.board_repo.get_board_by_name("Samples")
-    assert found is not None and found.board_id == "b1"
+    assert found is not None and found.board_id == B1
     assert client.board_repo.get_board_by_name("samples") is None
 
 
@@ -247,7 +250,7 @@ def test_upload_sends_file_category_intermediate_board_and_metadata(tmp_path: Pa
     Image.new("RGB", (8, 8)).save(path)
     dto = (
         client_for(recorder)
-        .board_repo.get_board_handle("b1")
+        .board_repo.get_board_handle(B1)
         .upload_image(path, category="user", is_intermediate=True, metadata={"seed": 3})
     )
     request = recorder.last
@@ -255,7 +258,7 @@ def test_upload_sends_file_category_intermediate_board_and_metadata(tmp_path: Pa
     assert dict(request.url.params) == {
         "image_category": "user",
         "is_intermediate": "true",
-        "board_id": "b1",
+        "board_id": B1,
     }
     content = request.content
     assert b'name="file"; filename="in.png"' in content
@@ -356,12 +359,66 @@ async def test_async_repositories_send_the_same_requests() -> None:
     recorder = Recorder([BOARD])
     client = AsyncInvokeAIClient.from_url("http://h", transport=httpx.MockTransport(recorder))
     boards = await client.board_repo.list_boards()
-    handle = client.board_repo.get_board_handle("b1")
+    handle = client.board_repo.get_board_handle(B1)
     recorder.answer = {"starred_images": ["i1.png"]}
     assert await handle.star_image("i1.png") is True
-    assert boards[0].board_id == "b1"
+    assert boards[0].board_id == B1
     assert [f"{r.method} {r.url.path}" for r in recorder.requests] == [
         "GET /api/v1/boards/",
         "POST /api/v1/images/star",
     ]
     await client.aclose()
+
+
+def test_a_board_handle_by_name_looks_the_board_up_once() -> None:
+    recorder = Recorder([{**BOARD, "board_name": "samples"}])
+    handle = client_for(recorder).board_repo.get_board_handle("samples")
+    assert handle.board_id == B1 and len(recorder.requests) == 1
+    assert client_for(recorder).board_repo.get_board_handle(B1).board_id == B1
+    assert len(recorder.requests) == 1  # an id costs no request
+    with pytest.raises(NotFoundError, match=r"no board with the id or name 'other'.*'samples'"):
+        client_for(recorder).board_repo.get_board_handle("other")
+
+
+def test_board_images_are_ordered_by_creation_time_only() -> None:
+    recorder = Recorder({"items": [{"image_name": "a.png"}]})
+    handle = client_for(recorder).board_repo.get_board_handle(B1)
+    assert handle.list_images(limit=10, order_by="created_at") == ["a.png"]
+    with pytest.raises(ValueError, match="orders images by creation time only"):
+        handle.list_images(order_by="starred")  # type: ignore[arg-type]
+
+
+def test_the_workflow_repository_keeps_the_handles_it_makes() -> None:
+    recorder = Recorder(RECORD)
+    repo = client_for(recorder).workflow_repo
+    handle = repo.get_workflow_handle("lib-1")
+    assert handle.definition.name == "Blur" and repo.get_workflow_handle("lib-1") is handle
+    assert [str(r.url.path) for r in recorder.requests] == ["/api/v1/workflows/i/lib-1"]
+    other = repo.create_workflow_handle(WORKFLOW)
+    assert repo.list_workflow_handles() == [handle, other]
+    del other
+    assert repo.list_workflow_handles() == [handle]
+
+
+async def test_the_async_repository_loads_a_library_handle_once() -> None:
+    recorder = Recorder(RECORD)
+    client = AsyncInvokeAIClient.from_url("http://h", transport=httpx.MockTransport(recorder))
+    handle = await client.workflow_repo.get_workflow_handle("lib-1")
+    assert await client.workflow_repo.get_workflow_handle("lib-1") is handle
+    assert len(recorder.requests) == 1
+
+
+def test_an_image_field_uploads_a_local_image_and_downloads_it_again() -> None:
+    from ivkgen.runtime import IvkImageField
+
+    recorder = Recorder(IMAGE)
+    client = client_for(recorder)
+    field = IvkImageField()
+    with pytest.raises(ValueError, match="names no image"):
+        field.download(client)
+    dto = field.upload(client, PNG, board_id=B1)
+    assert field.value == dto.image_name == IMAGE["image_name"]
+    assert recorder.last.url.params["board_id"] == B1
+    recorder.answer = PNG
+    assert field.download(client) == PNG
+    assert recorder.last.url.path == f"/api/v1/images/i/{IMAGE['image_name']}/full"
