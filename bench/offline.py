@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.scale import write_scaled
 from bench.stats import Figure, Row, scaled, timed
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,6 +22,8 @@ IMPORT_IVKGEN = "import ivkgen.runtime, generated.sd15_text_to_image"
 IMPORT_PYCLIENT = "import invokeai_py_client"
 IMPORT_PYDANTIC = "import pydantic; from pydantic import BaseModel, Field"
 DRIVE_PYCLIENT = Path(__file__).with_name("drive_pyclient.py")
+BIG_RUNS = 3
+"""Cold runs of the big workflow (each takes seconds)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Offline:
     pyclient_python: Path
     cold_runs: int
     cpu_runs: int
+    big_nodes: int
+    """Nodes of the big workflow, ``largest`` repeated under new ids."""
 
 
 def _target(seconds: float, unit: str, factor: float) -> Figure:
@@ -56,12 +61,20 @@ def generation_rows(cfg: Offline) -> list[Row]:
         warm = timed(lambda: generate_modules([cfg.largest], Path(out)), cfg.cpu_runs)
         every = _cold([*gen, *map(str, cfg.workflows)], cfg.cold_runs)
         fields = _cold([str(IVKGEN), "fields", "--openapi", str(OPENAPI), "-o", out], cfg.cold_runs)
+        big = write_scaled(cfg.largest, cfg.big_nodes, Path(out) / "big.json")
+        big_runs = min(cfg.cold_runs, BIG_RUNS)
+        big_cold = _cold([*gen, str(big)], big_runs)
     largest = cfg.largest.name
     for metric, samples, limit in (
         (f"`ivkgen gen` {largest}, cold process", cold, 0.5),
         (f"`ivkgen gen` {largest}, in-process", warm, 0.5),
         (f"`ivkgen gen` all {len(cfg.workflows)} committed workflows, one process", every, 3.0),
         ("`ivkgen fields` on the 6.14.2 spec, cold process", fields, 3.0),
+        (
+            f"`ivkgen gen` {cfg.big_nodes}-node workflow ({largest} repeated), cold process",
+            big_cold,
+            2.0,
+        ),
     ):
         figure = scaled(samples, 1.0, "s")
         rows.append(
