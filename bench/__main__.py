@@ -30,9 +30,10 @@ class Sizes:
     items: int = 20
     sweep: int = 100
     memory_items: int = 1000
+    big_nodes: int = 5000
 
 
-TINY = Sizes(cold_runs=1, cpu_runs=5, items=2, sweep=3, memory_items=5)
+TINY = Sizes(cold_runs=1, cpu_runs=5, items=2, sweep=3, memory_items=5, big_nodes=100)
 
 
 def committed_workflows(shared: Path) -> tuple[Path, ...]:
@@ -51,6 +52,7 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
         pyclient_python=pyclient,
         cold_runs=sizes.cold_runs,
         cpu_runs=sizes.cpu_runs,
+        big_nodes=sizes.big_nodes,
     )
     rows = generation_rows(offline) + import_rows(offline) + cpu_rows(offline)
     with tempfile.TemporaryDirectory(prefix="ivkgen-bench-") as scratch:

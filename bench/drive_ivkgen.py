@@ -2,7 +2,7 @@
 
 ``items URL WORKFLOW N events|poll``: N sequential one-item runs, wall seconds each: ``submit`` +
 ``wait_for_completion`` (the client's shared event socket), or ``submit_sync`` +
-``wait_for_completion_sync``.
+``wait_for_completion_sync``; also the HTTP requests they sent.
 ``batch URL WORKFLOW LABEL N``: one enqueue sweeping input LABEL over N values, then the wait.
 ``each URL WORKFLOW LABEL N``: N submissions (one value each), then the waits.
 ``memory URL WORKFLOW LABEL N``: like ``batch``, canceled right after the enqueue; peak RSS.
@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+import httpx
 from ivkgen.runtime import (
     AsyncInvokeAIClient,
     InvokeAIClient,
@@ -31,9 +32,30 @@ def _value(index: int) -> str:
     return f"subject {index}"
 
 
+class CountingTransport(httpx.HTTPTransport):
+    """Counts the requests it sends."""
+
+    requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return super().handle_request(request)
+
+
+class AsyncCountingTransport(httpx.AsyncHTTPTransport):
+    """Counts the requests it sends."""
+
+    requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await super().handle_async_request(request)
+
+
 def items_polling(url: str, definition: WorkflowDefinition, count: int) -> dict[str, Any]:
     walls, ids = [], []
-    with InvokeAIClient.from_url(url) as client:
+    transport = CountingTransport()
+    with InvokeAIClient.from_url(url, transport=transport) as client:
         handle = WorkflowHandle(definition).bind_client(client)
         for _ in range(count):
             started = time.perf_counter()
@@ -41,12 +63,13 @@ def items_polling(url: str, definition: WorkflowDefinition, count: int) -> dict[
             handle.wait_for_completion_sync()
             walls.append(time.perf_counter() - started)
             ids += result.item_ids
-    return {"walls": walls, "item_ids": ids}
+    return {"walls": walls, "item_ids": ids, "requests": transport.requests}
 
 
 async def items_events(url: str, definition: WorkflowDefinition, count: int) -> dict[str, Any]:
     walls, ids = [], []
-    async with AsyncInvokeAIClient.from_url(url) as client:
+    transport = AsyncCountingTransport()
+    async with AsyncInvokeAIClient.from_url(url, transport=transport) as client:
         handle = WorkflowHandle(definition).bind_client(client)
         for _ in range(count):
             started = time.perf_counter()
@@ -54,7 +77,7 @@ async def items_events(url: str, definition: WorkflowDefinition, count: int) -> 
             await handle.wait_for_completion()
             walls.append(time.perf_counter() - started)
             ids += result.item_ids
-    return {"walls": walls, "item_ids": ids}
+    return {"walls": walls, "item_ids": ids, "requests": transport.requests}
 
 
 async def batch(

@@ -15,7 +15,7 @@ from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
-from ivkgen.runtime.repositories.queue import QueueOps
+from ivkgen.runtime.repositories.queue import MAX_ITEMS_PER_CALL, QueueOps
 from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, operation
 from ivkgen.runtime.server.dto import QueueAndProcessorStatus, SessionQueueItem
 
@@ -73,8 +73,27 @@ def status_plan(queue_id: str) -> Plan[QueueAndProcessorStatus]:
 
 
 def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
-    """Read these items into the tracker; an item gone from the queue counts as canceled."""
-    return _each_item(tracker, item_ids, QueueOps.get_queue_item)
+    """Read these items into the tracker, one request per item or per 1000 of several; an item
+    gone from the queue counts as canceled."""
+    if len(item_ids) == 1:
+        return _each_item(tracker, item_ids, QueueOps.get_queue_item)
+    return _items_by_ids(tracker, item_ids)
+
+
+def _items_by_ids(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
+    queue = queue_ops(tracker.queue_id)
+    items: list[SessionQueueItem] = []
+    for start in range(0, len(item_ids), MAX_ITEMS_PER_CALL):
+        chunk = item_ids[start : start + MAX_ITEMS_PER_CALL]
+        found: list[SessionQueueItem] = yield QueueOps.get_queue_items.call(queue, chunk)
+        for item in found:
+            tracker.feed_item(item)
+        seen = {item.item_id for item in found}
+        for item_id in chunk:
+            if item_id not in seen:
+                tracker.item_deleted(item_id)
+        items += found
+    return items
 
 
 def _each_item(

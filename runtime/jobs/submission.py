@@ -4,7 +4,8 @@
 (:mod:`.plans`) run by the sync methods with a sync client and by the async methods with an
 async client (or a sync one in a worker thread), so both share every decision.
 
-Tracking: ``wait_for_completion_sync`` polls ``GET /queue/{q}/i/{id}``. The async ``submit``
+Tracking: ``wait_for_completion_sync`` polls the items, paced by :class:`.pacing.PollPacer`
+(soon after the enqueue, near the end the handle's earlier items predict). The async ``submit``
 subscribes to the event socket *before* enqueueing (the client chooses the batch id, so the
 subscription's filter is known in advance) and starts :func:`.watch.watch`, which follows
 the job by events with polling as the safety net. A job ends only on a terminal status of its
@@ -44,6 +45,7 @@ from ivkgen.runtime.jobs.outputs import (
     created_image_names,
     output_nodes,
 )
+from ivkgen.runtime.jobs.pacing import recent_busy_seconds
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
     MODELS,
@@ -316,7 +318,8 @@ class SubmissionMixin:
             result.item_ids,
             node_labels=node_labels(self.definition, self.catalog),
         )
-        run = Run(result, tracker)
+        earlier = recent_busy_seconds([run.tracker for run in self._state.runs])
+        run = Run(result, tracker, busy_history=earlier)
         self._state.runs.append(run)
         remember_session(self.client, result)
         return run
@@ -468,10 +471,11 @@ class SubmissionMixin:
         timeout: float = DEFAULT_TIMEOUT,
         progress_callback: Callable[[SessionQueueItem], None] | None = None,
     ) -> SessionQueueItem:
-        """Poll until every item of the latest submission ended; returns the first item's final
-        queue item. ``progress_callback`` gets each polled item. Raises like
-        ``wait_for_completion``."""
+        """Poll until every item of the latest submission ended, at most ``poll_interval`` apart;
+        returns the first item's final queue item. ``progress_callback`` gets each polled item.
+        Raises like ``wait_for_completion``."""
         tracker = self._run_now.tracker
+        pacer = self._run_now.pacer(poll_interval)
         deadline = time.monotonic() + timeout
         while True:
             items = self._run_sync(poll_plan(tracker, tracker.unfinished_ids))
@@ -484,7 +488,7 @@ class SubmissionMixin:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise tracker.timeout_error(timeout)
-            time.sleep(min(poll_interval, remaining))
+            time.sleep(min(pacer.pause(items), remaining))
         tracker.raise_for_status()
         return tracker.queue_items()[0]
 

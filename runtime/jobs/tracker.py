@@ -118,8 +118,13 @@ class JobTracker:
         self.item_ids = sorted(item_ids)
         self._labels = dict(node_labels or {})
         self._clock = clock
-        self._started = clock()
+        self._started: float = clock()
         self._items = {item_id: _ItemState(item_id) for item_id in self.item_ids}
+
+    @property
+    def created(self) -> float:
+        """The clock's time when the tracker was made (just after the enqueue)."""
+        return self._started
 
     # Feeding ---------------------------------------------------------------------------------
 
@@ -265,10 +270,18 @@ class JobTracker:
         return [self.job(i) for i in self.item_ids]
 
     def _duration(self, state: _ItemState) -> float | None:
-        started, completed = _timestamp(state.started_at), _timestamp(state.completed_at)
-        if started is not None and completed is not None:
-            return max(0.0, (completed - started).total_seconds())
+        busy = server_seconds(state.started_at, state.completed_at)
+        if busy is not None:
+            return busy
         return None if state.ended is None else state.ended - self._started
+
+    def busy_seconds(self) -> list[float]:
+        """The server's ``completed_at - started_at`` of each completed item, by item id."""
+        states = (self._items[i] for i in self.item_ids)
+        spans = (
+            server_seconds(s.started_at, s.completed_at) for s in states if s.status == "completed"
+        )
+        return [span for span in spans if span is not None]
 
     def raise_for_status(self) -> None:
         """Raise ``JobFailedError`` for the first failed item, else ``JobCanceledError`` for the
@@ -313,6 +326,14 @@ class JobTracker:
         )
 
 
+def server_seconds(started_at: str | None, completed_at: str | None) -> float | None:
+    """Seconds between two server timestamps; None unless both parse."""
+    started, completed = _timestamp(started_at), _timestamp(completed_at)
+    if started is None or completed is None:
+        return None
+    return max(0.0, (completed - started).total_seconds())
+
+
 def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -322,4 +343,4 @@ def _timestamp(value: str | None) -> datetime | None:
         return None
 
 
-__all__ = ["Job", "JobTracker", "SubmitResult"]
+__all__ = ["Job", "JobTracker", "SubmitResult", "server_seconds"]

@@ -203,3 +203,38 @@ async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete(
     await watch(run, send, poll_first=False)
     assert run.tracker.done and sent == []
     assert run.subscription is not None and run.subscription.closed
+
+
+async def test_a_missed_terminal_event_is_caught_by_a_poll_after_a_short_silence() -> None:
+    from ivkgen.runtime.jobs.plans import drive_sync
+    from ivkgen.runtime.jobs.tracker import SubmitResult
+    from ivkgen.runtime.jobs.watch import QUIET_POLL, Run, watch
+
+    class Silent:
+        """A live subscription whose events never come (the terminal one was lost)."""
+
+        closed, connected = False, True
+
+        def __init__(self) -> None:
+            self.timeouts: list[float] = []
+
+        async def get(self, timeout: float) -> None:
+            self.timeouts.append(timeout)
+
+        def close(self) -> None:
+            self.closed = True
+
+    silent = Silent()
+    result = SubmitResult(
+        batch_id="b1", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[1]
+    )
+    run = Run(result, tracker(1), socket=silent, subscription=silent)  # type: ignore[arg-type]
+    answers = iter([queue_item(1, "in_progress"), queue_item(1, "completed")])
+    calls: list[Any] = []
+
+    async def send(plan: Any) -> Any:
+        return drive_sync(plan, lambda call: calls.append(call) or next(answers))
+
+    await watch(run, send, poll_first=False)
+    assert run.tracker.done and len(calls) == 2
+    assert silent.timeouts == [QUIET_POLL, 2 * QUIET_POLL]  # not the 5 s safety poll

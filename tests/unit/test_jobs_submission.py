@@ -75,11 +75,18 @@ class FakeServer:
             )
         if method == "GET" and "/api/v1/queue/default/i/" in path:
             item_id = int(path.rsplit("/", 1)[1])
-            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            status = self.next_status()
             if status == "gone":
                 return httpx.Response(404, json={"detail": "Queue item not found"})
             return httpx.Response(200, json=queue_item(item_id, status))
+        if path.endswith("/items_by_ids"):
+            status = self.next_status()
+            items = [] if status == "gone" else [queue_item(i, status) for i in body["item_ids"]]
+            return httpx.Response(200, json=items)
         return httpx.Response(500, json={"detail": f"unexpected {method} {path}"})
+
+    def next_status(self) -> str:
+        return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
 
 
 def queue_item(item_id: int, status: str) -> dict[str, Any]:
@@ -156,7 +163,9 @@ def test_polling_reports_progress_and_ends_on_terminal_statuses() -> None:
         poll_interval=0.01, timeout=5, progress_callback=lambda item: seen.append(item.status)
     )
     assert final.item_id == 11 and final.status == "completed"
-    assert seen[:3] == ["pending", "in_progress", "in_progress"]
+    assert seen == ["pending"] * 2 + ["in_progress"] * 4 + ["completed"] * 2
+    polls = [path for _, path, _ in server.requests if path.endswith("/items_by_ids")]
+    assert len(polls) == 4  # both items in one request per poll
     assert [job.status for job in handle.jobs] == ["completed", "completed"]
 
 
