@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ivkgen.generator import GeneratorError, generator_version
 from ivkgen.generator.commands.errors import CommandError, report
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 
@@ -314,7 +315,7 @@ def _warnings_as_lines(stream: TextIO) -> Iterator[None]:
     """Show warnings as ``ivkgen: warning: ...`` lines, without source locations."""
 
     def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
-        print(f"ivkgen: warning: {message}", file=stream)
+        print(f"ivkgen: warning: {safe(message)}", file=stream)
 
     with warnings.catch_warnings():
         warnings.showwarning = show

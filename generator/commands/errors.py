@@ -6,6 +6,7 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import (
     AuthError,
     InputLookupError,
@@ -50,7 +51,7 @@ def hint(exc: Exception) -> str | None:
 
 def report(exc: Exception) -> list[str]:
     """The lines to print on stderr for ``exc``."""
-    lines = [f"ivkgen: error: {exc}"]
+    lines = [f"ivkgen: error: {safe(exc)}"]
     advice = hint(exc)
     if advice:
         lines.append(f"ivkgen: hint: {advice}")

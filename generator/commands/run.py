@@ -26,6 +26,7 @@ from ivkgen.generator.commands.check import input_findings
 from ivkgen.generator.commands.errors import CommandError
 from ivkgen.generator.commands.inputs import NamedInput, find_named, load_handle
 from ivkgen.generator.progress import Progress
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
 from ivkgen.runtime.fields import (
@@ -289,7 +290,7 @@ async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
     try:
         return await handle.cleanup_outputs_async()
     except IvkgenError as exc:
-        print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
+        print(f"ivkgen: could not delete the job's images: {safe(exc)}", file=sys.stderr)
         return []
 
 

@@ -28,8 +28,9 @@ def _collected(cache: Path) -> list[str]:
 
 def test_live_tests_are_collected_without_the_server_venv(tmp_path: Path) -> None:
     fresh = _collected(tmp_path / "empty-cache")
-    assert "tests/live/test_shipped_workflows_live.py::test_shipped_workflow[Flux Text to Image]" in (
-        fresh
+    assert (
+        "tests/live/test_shipped_workflows_live.py::test_shipped_workflow[Flux Text to Image]"
+        in (fresh)
     )
     assert fresh == _collected(cache_dir())
     assert not (tmp_path / "empty-cache" / "invokeai-6.14.2").exists()
