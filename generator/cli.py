@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ivkgen.generator import GeneratorError, generator_version
-from ivkgen.generator.commands.errors import CommandError, report
+from ivkgen.generator.commands.errors import CommandError, exit_code, report
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GeneratorError, IvkgenError, CommandError) as exc:
         for line in report(exc):
             print(line, file=sys.stderr)
-        return 1
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
+from ivkgen.generator import WorkflowFileError
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import (
     AuthError,
@@ -15,6 +16,7 @@ from ivkgen.runtime.errors import (
     JobTimeoutError,
     ServerValidationError,
     TransportError,
+    WorkflowError,
 )
 
 
@@ -47,6 +49,15 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
 def hint(exc: Exception) -> str | None:
     """What to do about ``exc``, on the command line."""
     return next((text for kind, text in _HINTS if isinstance(exc, kind)), None)
+
+
+def exit_code(exc: Exception) -> int:
+    """2 for a workflow file that cannot be read or is malformed, else 1."""
+    if isinstance(exc, WorkflowFileError):
+        return 2
+    if isinstance(exc, WorkflowError) and not isinstance(exc, InputLookupError):
+        return 2 if exc.source is not None else 1
+    return 1
 
 
 def report(exc: Exception) -> list[str]:
