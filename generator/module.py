@@ -198,11 +198,11 @@ def render_module(
     except WorkflowError as exc:
         raise WorkflowFileError(str(exc)) from None
     module = module_name(definition.name, source.stem)
-    name = class_name(module)
     names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
     names |= {n for decl in inputs for n in decl.names}
     if outputs:
         names |= {"Annotated", "OutputAt", "OutputImage"}
+    name = class_name(module, names)
     fields_package = fields_package_name(catalog.invokeai_version)
     context: dict[str, Any] = {
         "version": generator_version(),
