@@ -9,6 +9,10 @@ class GeneratorError(Exception):
     """Input the generator cannot turn into code; the message says what and where."""
 
 
+class WorkflowFileError(GeneratorError):
+    """A workflow file that cannot be read or is malformed; the message names the file."""
+
+
 def generator_version() -> str:
     """The installed ivkgen version, written into every generated header."""
     try:
@@ -17,4 +21,4 @@ def generator_version() -> str:
         return "0+unknown"
 
 
-__all__ = ["GeneratorError", "generator_version"]
+__all__ = ["GeneratorError", "WorkflowFileError", "generator_version"]

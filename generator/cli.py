@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ivkgen.generator import GeneratorError, generator_version
-from ivkgen.generator.commands.errors import CommandError, report
+from ivkgen.generator.commands.errors import CommandError, exit_code, report
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 
@@ -448,7 +449,7 @@ def _warnings_as_lines(stream: TextIO) -> Iterator[None]:
     """Show warnings as ``ivkgen: warning: ...`` lines, without source locations."""
 
     def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
-        print(f"ivkgen: warning: {message}", file=stream)
+        print(f"ivkgen: warning: {safe(message)}", file=stream)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -473,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GeneratorError, IvkgenError, CommandError) as exc:
         for line in report(exc):
             print(line, file=sys.stderr)
-        return 1
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from ivkgen.generator import GeneratorError, generator_version
+from ivkgen.generator import GeneratorError, WorkflowFileError, generator_version
 from ivkgen.generator.naming import class_name, input_name, input_names, module_name, numbered
 from ivkgen.generator.render import docstring, import_sections, literal, render_python
 from ivkgen.runtime import fields
@@ -204,20 +204,20 @@ def render_module(
     (:func:`ivkgen.generator.render.shell_lines`); ``library`` names the library entry the JSON
     came from."""
     if not source.is_file():
-        raise GeneratorError(f"{source}: no such workflow file")
+        raise WorkflowFileError(f"{source}: no such workflow file")
     raw = source.read_bytes()
     try:
         definition = WorkflowDefinition.from_file(source)
         found = discover_inputs(definition, catalog)
         inputs, outputs = input_decls(definition, found, catalog), output_decls(definition, catalog)
     except WorkflowError as exc:
-        raise GeneratorError(str(exc)) from None
+        raise WorkflowFileError(str(exc)) from None
     module = module_name(definition.name, source.stem)
-    name = class_name(module)
     names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
     names |= {n for decl in inputs for n in decl.names}
     if outputs:
         names |= {"Annotated", "OutputAt", "OutputImage"}
+    name = class_name(module, names)
     fields_package = fields_package_name(catalog.invokeai_version)
     context: dict[str, Any] = {
         "version": generator_version(),

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ivkgen.runtime.typed import WorkflowInputs, WorkflowOutputs
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
@@ -25,12 +26,16 @@ _ACRONYM = re.compile(r"(LoRAs?|DoRAs?|LyCORIS)", re.ASCII)
 """Mixed-case acronyms kept whole: ``LoRAs`` -> ``loras``, ``LoRAWeight`` -> ``lora_weight``."""
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])(?![A-Z]s(?:[^a-z]|$))")
 """Camel-case word breaks; a plural acronym stays whole (``VAEs`` -> ``vaes``)."""
+_BASES = (BaseModel, WorkflowInputs, WorkflowOutputs)
 _RESERVED = (
     frozenset(keyword.kwlist)
     | frozenset(keyword.softkwlist)
     | frozenset(dir(builtins))
-    | frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
+    | frozenset(name for base in _BASES for name in dir(base) if not name.startswith("_"))
 )
+"""Names an attribute must not take: keywords, builtins and the base classes' members."""
+_FIELDS_PACKAGE = re.compile(r"fields(_\d+)*", re.ASCII)
+"""Module names the fields package beside the modules could take (``fields_6_14_2``)."""
 
 
 def words(text: str) -> list[str]:
@@ -88,13 +93,23 @@ def input_names(definition: WorkflowDefinition, inputs: Sequence[IvkWorkflowInpu
 
 
 def module_name(workflow_name: str, file_stem: str) -> str:
-    """A workflow module's name: the file's name (as given to `make gen`), else the workflow's."""
-    return first_name([file_stem, workflow_name], digit_prefix="workflow", fallback="workflow")
+    """A workflow module's name: the file's name (as given to `make gen`), else the workflow's;
+    a name the fields package beside it could have gets ``_workflow`` (``fields_workflow``)."""
+    name = first_name([file_stem, workflow_name], digit_prefix="workflow", fallback="workflow")
+    return f"{name}_workflow" if _FIELDS_PACKAGE.fullmatch(name) else name
 
 
-def class_name(module: str) -> str:
-    """The workflow class name of a module name: ``sdxl_flux_refine`` -> ``SdxlFluxRefine``."""
-    return pascal(module.rstrip("_"), digit_prefix="Workflow")
+def class_name(module: str, imported: Iterable[str] = ()) -> str:
+    """The workflow class name of a module name: ``sdxl_flux_refine`` -> ``SdxlFluxRefine``;
+    numbered (``Workflow2``) when it, or its ``Inputs``/``Outputs`` class, would be one of the
+    ``imported`` names (``workflow.json`` would shadow the base class ``Workflow``)."""
+    base = pascal(module.rstrip("_"), digit_prefix="Workflow") or "Workflow"
+    taken = set(imported)
+    name, number = base, 1
+    while {name, f"{name}Inputs", f"{name}Outputs"} & taken:
+        number += 1
+        name = f"{base}{number}"
+    return name
 
 
 def numbered(names: Iterable[str]) -> list[str]:

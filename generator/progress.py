@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.events.messages import (
     InvocationCompleteEvent,
     InvocationErrorEvent,
@@ -123,12 +124,12 @@ class Progress:
 
     def _draw(self, text: str) -> None:
         width = shutil.get_terminal_size().columns - 1
-        self._stream.write(ERASE_LINE + text[:width])
+        self._stream.write(ERASE_LINE + safe(text)[:width])
         self._stream.flush()
         self._open_line = True
 
     def _line(self, text: str) -> None:
-        self._stream.write(text + "\n")
+        self._stream.write(safe(text) + "\n")
         self._stream.flush()
 
 

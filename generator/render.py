@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import shlex
+import stat
 import sys
 import tempfile
 import textwrap
@@ -134,15 +135,19 @@ def render_python(template: str, label: str, **context: Any) -> str:
 def write_files(files: Mapping[Path, str]) -> list[Path]:
     """Write every file or none: each goes to a temporary file first and is then renamed in
     place; if a rename fails, the files already replaced get their old content back and the
-    folders made for them are removed."""
+    folders made for them are removed. A replaced file keeps its mode; a new one gets the mode
+    the umask gives."""
     staged: list[tuple[str, Path]] = []
     done: list[tuple[Path, bytes | None]] = []
     made: list[Path] = []
+    new_mode = 0o666 & ~_umask()
     try:
         for path, text in files.items():
             made += _make_folder(path.parent)
+            mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else new_mode
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
+            os.fchmod(fd, mode)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
         for tmp, path in staged:
@@ -160,6 +165,13 @@ def write_files(files: Mapping[Path, str]) -> list[Path]:
             with contextlib.suppress(OSError):  # not empty: the interrupted write left files
                 folder.rmdir()
     return list(files)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _make_folder(folder: Path) -> list[Path]:

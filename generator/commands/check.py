@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from ivkgen.generator.commands.inputs import NamedInput, named_inputs
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.resolve import candidates, find_model, model_fields
@@ -197,9 +198,9 @@ def check_command(
     if workflow.endswith(".py"):
         source, drift = drift_findings(Path(workflow), catalog)
     findings = drift + check_workflow(source, catalog, client.model_repo.list_models())
-    print(f"ivkgen check: {workflow} on {client.base_url} (InvokeAI {version})")
+    print(safe(f"ivkgen check: {workflow} on {client.base_url} (InvokeAI {version})"))
     for finding in findings:
-        print(f"{finding.severity}: {finding.message}")
+        print(f"{finding.severity}: {safe(finding.message)}")
     errors = sum(f.severity == "error" for f in findings)
     if errors:
         what = "1 problem: fix it" if errors == 1 else f"{errors} problems: fix them"

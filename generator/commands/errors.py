@@ -6,6 +6,8 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
+from ivkgen.generator import WorkflowFileError
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import (
     AuthError,
     InputLookupError,
@@ -14,6 +16,7 @@ from ivkgen.runtime.errors import (
     JobTimeoutError,
     ServerValidationError,
     TransportError,
+    WorkflowError,
 )
 
 
@@ -48,9 +51,18 @@ def hint(exc: Exception) -> str | None:
     return next((text for kind, text in _HINTS if isinstance(exc, kind)), None)
 
 
+def exit_code(exc: Exception) -> int:
+    """2 for a workflow file that cannot be read or is malformed, else 1."""
+    if isinstance(exc, WorkflowFileError):
+        return 2
+    if isinstance(exc, WorkflowError) and not isinstance(exc, InputLookupError):
+        return 2 if exc.source is not None else 1
+    return 1
+
+
 def report(exc: Exception) -> list[str]:
     """The lines to print on stderr for ``exc``."""
-    lines = [f"ivkgen: error: {exc}"]
+    lines = [f"ivkgen: error: {safe(exc)}"]
     advice = hint(exc)
     if advice:
         lines.append(f"ivkgen: hint: {advice}")

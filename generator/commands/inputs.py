@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.generator.naming import input_names
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import InputLookupError
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
@@ -132,7 +133,7 @@ def as_text(handle: WorkflowHandle) -> str:
     if missing:
         lines += ["", "Required inputs still needed:"]
         lines += [f"  {n.describe()}" for n in missing]
-    return "\n".join(lines)
+    return "\n".join(safe(line) for line in lines)
 
 
 def _short(value: Any) -> str:
@@ -142,7 +143,7 @@ def _short(value: Any) -> str:
 def inputs_command(workflow: str, *, as_json_output: bool) -> int:
     handle = load_handle(workflow)
     if as_json_output:
-        print(json.dumps(as_json(handle), indent=2, ensure_ascii=False))
+        print(json.dumps(as_json(handle), indent=2))
     else:
         print(as_text(handle))
     return 0

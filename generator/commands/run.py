@@ -26,6 +26,7 @@ from ivkgen.generator.commands.check import input_findings
 from ivkgen.generator.commands.errors import CommandError
 from ivkgen.generator.commands.inputs import NamedInput, find_named, load_handle
 from ivkgen.generator.progress import Progress
+from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
 from ivkgen.runtime.fields import (
@@ -214,11 +215,11 @@ async def run_workflow(options: RunOptions) -> int:
         except asyncio.CancelledError:
             _uncancel()
             progress.close()
-            deleted = await _delete_outputs(handle)
+            await _delete_outputs(handle)
             canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
             print(
                 f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads "
-                f"and {len(deleted)} image(s) the job made",
+                "and the images the job made",
                 file=sys.stderr,
             )
             return INTERRUPTED
@@ -282,14 +283,14 @@ def _uncancel() -> None:
 
 
 async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
-    """After ``_follow`` canceled the job and deleted the uploads: delete the images the
-    canceled job made (the ones its session lists and the ones its events reported)."""
+    """After ``_follow`` canceled the job: delete what the canceled job made that leaving the
+    handle could not (the handle's exit logs its errors instead of raising them)."""
     if handle.batch_id is None:
         return []
     try:
         return await handle.cleanup_outputs_async()
     except IvkgenError as exc:
-        print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
+        print(f"ivkgen: could not delete the job's images: {safe(exc)}", file=sys.stderr)
         return []
 
 

@@ -1,14 +1,17 @@
 """Server steps written once for sync and async use: generators of ``Call`` objects.
 
 A *plan* yields each ``Call`` it needs and receives the parsed answer (or, thrown into it, the
-error). ``drive_sync`` runs a plan with a sync client, ``drive`` with an async client or with a
-sync one in a worker thread; the decisions stay in the plan.
+error); it yields a ``Pause`` to wait between two calls. ``drive_sync`` runs a plan with a sync
+client, ``drive`` with an async client or with a sync one in a worker thread; the decisions stay
+in the plan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ivkgen.runtime.errors import NotFoundError
@@ -20,7 +23,16 @@ from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, operation
 from ivkgen.runtime.server.dto import QueueAndProcessorStatus, SessionQueueItem
 
 T = TypeVar("T")
-Plan = Generator[Call[Any], Any, T]
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Yielded by a plan to wait ``seconds`` before its next call (it receives None)."""
+
+    seconds: float
+
+
+Plan = Generator[Call[Any] | Pause, Any, T]
 
 IMAGES = ImageOps()
 MODELS = ModelOps()
@@ -38,6 +50,10 @@ def drive_sync(plan: Plan[T], send: Callable[[Call[Any]], Any]) -> T:
     try:
         call = next(plan)
         while True:
+            if isinstance(call, Pause):
+                time.sleep(call.seconds)
+                call = plan.send(None)
+                continue
             try:
                 answer = send(call)
             except Exception as exc:
@@ -53,6 +69,10 @@ async def drive(plan: Plan[T], client: SyncBound | AsyncBound) -> T:
     try:
         call = next(plan)
         while True:
+            if isinstance(call, Pause):
+                await asyncio.sleep(call.seconds)
+                call = plan.send(None)
+                continue
             try:
                 if isinstance(client, AsyncBound):
                     answer = await client.execute(call)
@@ -143,6 +163,7 @@ def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
 __all__ = [
     "IMAGES",
     "MODELS",
+    "Pause",
     "Plan",
     "cancel_plan",
     "delete_images_plan",

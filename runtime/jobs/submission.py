@@ -39,10 +39,10 @@ from ivkgen.runtime.events.messages import (
 )
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.jobs.boards import board_id_plan, board_overrides
+from ivkgen.runtime.jobs.cleanup import delete_outputs_plan
 from ivkgen.runtime.jobs.outputs import (
     OutputImage,
     collect_outputs,
-    created_image_names,
     output_nodes,
 )
 from ivkgen.runtime.jobs.pacing import recent_busy_seconds
@@ -567,29 +567,8 @@ class SubmissionMixin:
         return deleted
 
     def _cleanup_outputs_plan(self) -> Plan[list[str]]:
-        state = self._state
-        sessions: dict[str, str] = {}
-        for run in state.runs:
-            yield from settle_plan(run.tracker)
-            for item in run.tracker.queue_items():
-                for name in created_image_names(item, self.catalog):
-                    sessions.setdefault(name, item.session_id)
-            for name, session_id in run.tracker.reported_images().items():
-                sessions.setdefault(name, session_id)
-        mine: list[str] = []
-        for name, session_id in sessions.items():
-            if name in state.deleted_outputs:
-                continue
-            try:
-                dto: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
-            except NotFoundError:
-                state.deleted_outputs.add(name)
-                continue
-            if dto.session_id == session_id:
-                mine.append(name)
-        deleted = yield from delete_images_plan(mine)
-        state.deleted_outputs.update(deleted)
-        return deleted
+        trackers = [run.tracker for run in self._state.runs]
+        return (yield from delete_outputs_plan(trackers, self.catalog, self._state.deleted_outputs))
 
     def _cleanup_queue_plan(self) -> Plan[list[int]]:
         deleted: list[int] = []
@@ -631,6 +610,9 @@ class SubmissionMixin:
         for run in self._state.runs:
             if not run.tracker.done:
                 yield from cancel_plan(run.tracker)
+                yield from delete_outputs_plan(
+                    [run.tracker], self.catalog, self._state.deleted_outputs
+                )
         yield from self._cleanup_inputs_plan()
 
     def __enter__(self) -> Self:

@@ -91,6 +91,7 @@ class _ItemState:
     node_id: str | None = None
     ended: float | None = None
     deleted: bool = False
+    settled: bool = False
     item: SessionQueueItem | None = None
     images: dict[str, str] = field(default_factory=dict)
 
@@ -236,6 +237,27 @@ class JobTracker:
         if not self._terminal(state) or state.deleted:
             return False
         return state.item is None or not state.item.is_terminal
+
+    def canceled_while_running(self) -> list[int]:
+        """Canceled items that had started and whose final session was not read since the
+        server let go of them: the node running at the cancel may still save images."""
+        return [
+            i
+            for i in self.item_ids
+            if (state := self._items[i]).status == "canceled"
+            and state.started_at is not None
+            and not (state.deleted or state.settled)
+        ]
+
+    def last_update(self, item_id: int) -> str | None:
+        """The server's ``updated_at`` of the item as last read."""
+        item = self._items[item_id].item
+        return item.updated_at if item is not None else None
+
+    def mark_settled(self, item_ids: Sequence[int]) -> None:
+        """The final sessions of these canceled items were read."""
+        for item_id in item_ids:
+            self._items[item_id].settled = True
 
     def reported_images(self) -> dict[str, str]:
         """Images the items' nodes reported as made (``invocation_complete``): name -> session

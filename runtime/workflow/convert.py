@@ -170,7 +170,8 @@ def _batch_items(
         (e for e in edges if e["target"] == node["id"] and e["targetHandle"] == field_name), None
     )
     if incoming is None:
-        return list((data["inputs"].get(field_name) or {}).get("value") or [])
+        items = (data["inputs"].get(field_name) or {}).get("value")
+        return _checked_items(node, field_name, [] if items is None else items)
     source = _resolve_source(incoming["source"], incoming["sourceHandle"], nodes, edges)
     generator = nodes[source[0]] if source else None
     if generator is None or generator["data"]["type"] not in GENERATOR_TYPES:
@@ -184,7 +185,7 @@ def _batch_items(
     generator_data = generator["data"]
     value = (generator_data["inputs"].get("generator") or {}).get("value")
     try:
-        return resolve_generator(generator_data["type"], value)
+        return _checked_items(node, field_name, resolve_generator(generator_data["type"], value))
     except ValueError as exc:
         raise WorkflowError(
             f"generator node {generator['id']!r} ({generator_data['type']}): {exc}",
@@ -192,6 +193,32 @@ def _batch_items(
             node_type=generator_data["type"],
             field_name="generator",
         ) from exc
+
+
+_BATCH_ITEM_TYPES: dict[str, tuple[type, ...]] = {
+    "images": (Mapping,),
+    "strings": (str,),
+    "integers": (int,),
+    "floats": (int, float),
+}
+
+
+def _checked_items(node: Mapping[str, Any], field_name: str, items: Any) -> list[Any]:
+    """A batch node's items, refused unless they are a list of its item type (a string is not
+    a list of its characters, nor an object a list of its keys)."""
+    kinds = _BATCH_ITEM_TYPES[field_name]
+    if not isinstance(items, list) or not all(
+        isinstance(item, kinds) and not isinstance(item, bool) for item in items
+    ):
+        node_type = node["data"]["type"]
+        raise WorkflowError(
+            f"batch node {node['id']!r} ({node_type}): its {field_name!r} must be a list of "
+            f"{field_name}, not {items!r:.80}",
+            node_id=node["id"],
+            node_type=node_type,
+            field_name=field_name,
+        )
+    return list(items)
 
 
 def workflow_for_batch(workflow: Workflow) -> dict[str, Any]:
@@ -354,7 +381,15 @@ class Conversion:
         """The value one input sends in the graph, or ``_OMIT``."""
         spec = self._catalog.node(node_type).inputs.get(name)
         if spec is not None and spec.type == "BoardField":
-            value = board_value(slot.get("value"), board)
+            saved = slot.get("value")
+            if saved is not None and not isinstance(saved, (str, Mapping)):
+                raise WorkflowError(
+                    f"node of type {node_type!r}: board input {name!r} holds {saved!r:.40}, "
+                    "not a board",
+                    node_type=node_type,
+                    field_name=name,
+                )
+            value = board_value(saved, board)
             return _OMIT if value is None else value
         if "value" not in slot or (spec is None and node_type not in EXTRA_INPUTS_TYPES):
             return _OMIT

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.shape import ShapeError, check_shape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class WorkflowDefinition(BaseModel):
                 "exported from the InvokeAI workflow editor",
                 source=source,
             )
+        _check_shape(data, source)
         try:
             definition = cls.model_validate(copy.deepcopy(dict(data)))
         except ValidationError as exc:
@@ -121,6 +123,10 @@ class WorkflowDefinition(BaseModel):
             raise WorkflowError(
                 f"{source}: not JSON: {exc}; export it again from the InvokeAI workflow editor",
                 source=source,
+            ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, 5,000 levels deep
+            raise WorkflowError(
+                f"{source}: JSON that cannot be read ({type(exc).__name__}: {exc})", source=source
             ) from None
         return cls.from_dict(data, catalog=catalog, source=source)
 
@@ -156,6 +162,19 @@ class WorkflowDefinition(BaseModel):
 
     def node_by_id(self, node_id: str) -> dict[str, Any] | None:
         return next((node for node in self.nodes if node["id"] == node_id), None)
+
+
+def _check_shape(data: Mapping[str, Any], source: str) -> None:
+    """The shape checks of :mod:`.shape` (JSON types, depth, numbers), as a ``WorkflowError``."""
+    try:
+        check_shape(data)
+    except ShapeError as exc:
+        raise WorkflowError(
+            f"{source}: {exc}; export it again from the InvokeAI workflow editor",
+            source=source,
+            node_id=exc.node_id,
+            field_name=exc.field_name,
+        ) from None
 
 
 class _StructureError(ValueError):

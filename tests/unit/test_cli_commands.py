@@ -125,7 +125,7 @@ def test_missing_workflow_file_says_to_check_the_path(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, _, err = run_main(capsys, "inputs", str(tmp_path / "nope.json"))
-    assert code == 1
+    assert code == 2
     assert "nope.json: cannot read: No such file or directory; check the path" in err
 
 
@@ -143,7 +143,7 @@ def test_bad_workflow_file_says_to_export_it_again(
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
     code, _, err = run_main(capsys, "inputs", str(path))
-    assert code == 1
+    assert code == 2
     assert message in err
     assert "the InvokeAI workflow editor" in err
 

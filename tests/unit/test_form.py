@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from ivkgen.runtime.errors import WorkflowWarning
+from ivkgen.runtime.errors import WorkflowError, WorkflowWarning
 from ivkgen.runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -68,16 +70,31 @@ def test_a_form_with_only_text_shows_no_inputs_even_with_exposed_fields() -> Non
 EXPOSED = [("i1", "value")]
 
 
+def test_a_form_root_that_is_no_container_shows_the_exposed_fields() -> None:
+    layout = {"elements": {"root": {"type": "heading", "data": {"children": ["a"]}}}}
+    assert _refs(_inputs(workflow(NODES, form=layout, exposed=EXPOSED))) == EXPOSED
+
+
 @pytest.mark.parametrize(
-    ("layout", "expected"),
+    ("layout", "message"),
     [
-        ({"elements": [], "rootElementId": "root"}, EXPOSED),
-        ({"elements": {"root": {"type": "heading", "data": {"children": ["a"]}}}}, EXPOSED),
-        ({"elements": {"root": {"type": "container", "data": {"children": [["x"], 5]}}}}, []),
+        ({"elements": [], "rootElementId": "root"}, "form 'elements' is not an object"),
+        (
+            {"elements": {"root": {"type": "container", "data": {"children": [["x"], 5]}}}},
+            "form element 'root': 'children' is not a list of element ids",
+        ),
+        ({"elements": {"f": {"type": "node-field", "data": 5}}}, "form element 'f': 'data'"),
+        (
+            {"elements": {"f": {"type": "node-field", "data": {"fieldIdentifier": []}}}},
+            "form element 'f': 'fieldIdentifier' does not name a nodeId and fieldName",
+        ),
     ],
 )
-def test_malformed_forms_do_not_raise(layout: dict[str, object], expected: list[object]) -> None:
-    assert _refs(_inputs(workflow(NODES, form=layout, exposed=EXPOSED))) == expected
+def test_malformed_forms_are_workflow_errors_naming_the_element(
+    layout: dict[str, object], message: str
+) -> None:
+    with pytest.raises(WorkflowError, match=re.escape(message)):
+        WorkflowDefinition.from_dict(workflow(NODES, form=layout, exposed=EXPOSED), source="f.json")
 
 
 def test_a_form_with_children_wins_over_exposed_fields() -> None:

@@ -33,6 +33,11 @@ from ivkgen.generator.naming import class_name, input_name, module_name, numbere
         ("json", "", "value", "json_"),
         ('x"""; import os #', "", "value", "x_import_os"),
         ("a\\nb\nc", "", "value", "a_nb_c"),
+        ("Locations", "", "value", "locations_"),
+        ("Apply To", "", "value", "apply_to_"),
+        ("", "Model", "json_schema", "model_json_schema_"),
+        ("model_dump", "", "value", "model_dump_"),
+        ("Field", "", "value", "field"),
     ],
 )
 def test_input_names(label: str, node_label: str, field: str, expected: str) -> None:
@@ -58,13 +63,20 @@ def test_clashes_are_numbered_in_order() -> None:
         ("x", "Text to Image - SD1.5", "text_to_image_sd1_5", "TextToImageSd15"),
         ("x", "3D Render", "workflow_3d_render", "Workflow3dRender"),
         ("SDXL then FLUX", "???", "sdxl_then_flux", "SdxlThenFlux"),
-        ("???", "!!!", "workflow", "Workflow"),
+        ("???", "!!!", "workflow", "Workflow2"),
+        ("x", "workflow", "workflow", "Workflow2"),
         ("x", "import", "import_", "Import"),
+        ("x", "fields", "fields_workflow", "FieldsWorkflow"),
+        ("x", "fields_6_14_2", "fields_6_14_2_workflow", "Fields6142Workflow"),
+        ("x", "at", "at", "At2"),
+        ("x", "output image", "output_image", "OutputImage2"),
+        ("x", "ivk board field", "ivk_board_field", "IvkBoardField2"),
     ],
 )
 def test_module_and_class_names(workflow: str, stem: str, module: str, cls: str) -> None:
+    imported = {"At", "ClassVar", "IvkBoardField", "OutputImage", "Workflow", "WorkflowInputs"}
     assert module_name(workflow, stem) == module
-    assert class_name(module) == cls
+    assert class_name(module, imported) == cls
 
 
 @given(st.text(), st.text(), st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True))

@@ -1,0 +1,126 @@
+"""The shape checks of a workflow file beyond what the GUI's loader checks: every value the
+rest of ivkgen reads has the JSON type it needs, nothing is nested deeper than ``MAX_DEPTH``,
+and every number can be sent as JSON.
+
+Each check raises ``ShapeError`` with a message naming the node, its input or the form element
+(``WorkflowDefinition.from_dict`` turns it into a ``WorkflowError`` naming the file).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+MAX_DEPTH = 100
+"""Deepest nesting of lists and objects a workflow may have (the GUI's are under 15)."""
+INT_RANGE = (-(2**63), 2**63 - 1)
+"""Integers the server can store (SQLite and torch use 64 bits)."""
+TEXT_KEYS = ("name", "author", "description", "version", "contact", "tags", "notes")
+NODE_TEXT_KEYS = ("label", "notes", "version", "nodePack")
+INPUT_TEXT_KEYS = ("name", "label", "description")
+
+
+class ShapeError(ValueError):
+    """A value of the wrong JSON type, too deep or not representable; names where it is."""
+
+    def __init__(self, message: str, node_id: str | None = None, field_name: str | None = None):
+        super().__init__(message)
+        self.node_id = node_id
+        self.field_name = field_name
+
+
+def check_shape(data: Mapping[str, Any]) -> None:
+    """Raise ``ShapeError`` for the first value of ``data`` that ivkgen cannot use."""
+    check_values(data)
+    for key in TEXT_KEYS:
+        _text(data, key, f"the workflow's {key!r}")
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list):
+        raise ShapeError("'nodes' is not a list")
+    for node in nodes:
+        if isinstance(node, Mapping) and isinstance(node.get("data"), Mapping):
+            _check_node_data(str(node.get("id")), node["data"])
+    edges = data.get("edges", [])
+    if not isinstance(edges, list):
+        raise ShapeError("'edges' is not a list")
+    for index, edge in enumerate(edges):
+        for end in ("id", "source", "target", "sourceHandle", "targetHandle"):
+            if isinstance(edge, Mapping) and end in edge and not isinstance(edge[end], str):
+                raise ShapeError(f"edges[{index}] has a {end!r} that is not a string")
+    check_form(data.get("form"))
+
+
+def check_values(data: Any) -> None:
+    """No nesting deeper than ``MAX_DEPTH``, no number JSON or the server cannot carry."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ShapeError(f"nested deeper than {MAX_DEPTH} levels at {where}")
+        if isinstance(value, Mapping):
+            stack += ((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack += ((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ShapeError(f"{where} is {value}, which JSON cannot carry")
+        elif isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise ShapeError(f"{where} is an integer outside the 64-bit range")
+
+
+def _text(data: Mapping[str, Any], key: str, what: str, node_id: str | None = None) -> None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ShapeError(f"{what} is a {type(value).__name__}, not a string", node_id)
+
+
+def _check_node_data(node_id: str, data: Mapping[str, Any]) -> None:
+    for key in NODE_TEXT_KEYS:
+        _text(data, key, f"node {node_id!r}: {key!r}", node_id)
+    inputs = data.get("inputs")
+    if not isinstance(inputs, Mapping):
+        return
+    for name, field in inputs.items():
+        if not isinstance(field, Mapping):
+            continue
+        for key in INPUT_TEXT_KEYS:
+            value = field.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ShapeError(
+                    f"node {node_id!r} input {name!r}: {key!r} is a {type(value).__name__}, "
+                    "not a string",
+                    node_id,
+                    str(name),
+                )
+
+
+def check_form(form: Any) -> None:
+    """The form's elements: objects with object ``data``; node fields name a node and field."""
+    if form is None:
+        return
+    if not isinstance(form, Mapping):
+        raise ShapeError("'form' is not an object")
+    elements = form.get("elements", {})
+    if not isinstance(elements, Mapping):
+        raise ShapeError("form 'elements' is not an object")
+    if "rootElementId" in form and not isinstance(form["rootElementId"], str):
+        raise ShapeError("form 'rootElementId' is not a string")
+    for element_id, element in elements.items():
+        what = f"form element {element_id!r}"
+        if not isinstance(element, Mapping):
+            raise ShapeError(f"{what} is not an object")
+        data = element.get("data", {})
+        if not isinstance(data, Mapping):
+            raise ShapeError(f"{what}: 'data' is not an object")
+        children = data.get("children", [])
+        if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
+            raise ShapeError(f"{what}: 'children' is not a list of element ids")
+        if element.get("type") == "node-field":
+            ident = data.get("fieldIdentifier")
+            if not isinstance(ident, Mapping) or not all(
+                isinstance(ident.get(k), str) for k in ("nodeId", "fieldName")
+            ):
+                raise ShapeError(f"{what}: 'fieldIdentifier' does not name a nodeId and fieldName")
+
+
+__all__ = ["MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]
