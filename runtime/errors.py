@@ -17,7 +17,7 @@
     ├── WorkflowError                  a workflow file the GUI would reject; names file, node, field
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
-    └── NoServerError                  no server of a pool can (still) run the work: each one's reason
+    └── NoServerError                  no server of a pool can (still) run the work; says why
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).

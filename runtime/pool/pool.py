@@ -176,18 +176,25 @@ class ServerPool(_PoolBase):
         inputs: InputsT,
         attribute: str,
         values: Sequence[Any],
+        *,
+        board_id: str | None = None,
         **options: Any,
     ) -> list[OutputsT]:
         """``Workflow.sweep`` over the pool: one item per value of input ``attribute``; the
         outputs in value order. ``options`` are those of ``run``."""
-        work = module_work(workflow, _varied(inputs, attribute, values))
+        work = module_work(workflow, _varied(inputs, attribute, values), board_id=board_id)
         return [workflow.outputs(r.images) for r in self.run(work, **options)]
 
     def map(
-        self, workflow: Workflow[InputsT, OutputsT], inputs: Sequence[InputsT], **options: Any
+        self,
+        workflow: Workflow[InputsT, OutputsT],
+        inputs: Sequence[InputsT],
+        *,
+        board_id: str | None = None,
+        **options: Any,
     ) -> list[OutputsT]:
         """One item per inputs object; the outputs in the same order."""
-        work = module_work(workflow, inputs)
+        work = module_work(workflow, inputs, board_id=board_id)
         return [workflow.outputs(r.images) for r in self.run(work, **options)]
 
     def cleanup_outputs(self) -> None:
@@ -300,17 +307,24 @@ class AsyncServerPool(_PoolBase):
         inputs: InputsT,
         attribute: str,
         values: Sequence[Any],
+        *,
+        board_id: str | None = None,
         **options: Any,
     ) -> list[OutputsT]:
         """``ServerPool.sweep``, awaited."""
-        work = module_work(workflow, _varied(inputs, attribute, values))
+        work = module_work(workflow, _varied(inputs, attribute, values), board_id=board_id)
         return [workflow.outputs(r.images) for r in await self.run(work, **options)]
 
     async def map(
-        self, workflow: Workflow[InputsT, OutputsT], inputs: Sequence[InputsT], **options: Any
+        self,
+        workflow: Workflow[InputsT, OutputsT],
+        inputs: Sequence[InputsT],
+        *,
+        board_id: str | None = None,
+        **options: Any,
     ) -> list[OutputsT]:
         """``ServerPool.map``, awaited."""
-        work = module_work(workflow, inputs)
+        work = module_work(workflow, inputs, board_id=board_id)
         return [workflow.outputs(r.images) for r in await self.run(work, **options)]
 
     async def cleanup_outputs(self) -> None:

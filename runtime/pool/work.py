@@ -59,9 +59,9 @@ class Work:
     def fingerprint(self) -> str:
         """A digest of the workflow, its inputs and every item's values (a ledger resumes only
         the run it recorded)."""
-        body = self.handle.build_enqueue_body(board=self.board_id)
+        graph = self.handle.build_enqueue_body(board=self.board_id)["batch"]["graph"]
         data = {
-            "graph": body["batch"]["graph"],
+            "graph": {"nodes": graph["nodes"], "edges": graph["edges"]},  # its id is random
             "keys": self.keys,
             "values": self.values,
             "images": sorted(self.images),

@@ -90,6 +90,8 @@ class FakeServer:
     gaps: list[tuple[float, float]] = field(default_factory=list)
     """Spans in which every device was idle, ended by an item starting."""
     last_enqueue: float = 0.0
+    chunks: list[int] = field(default_factory=list)
+    """How many items each enqueue asked for."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def transport(self) -> httpx.MockTransport:
@@ -241,6 +243,7 @@ class FakeServer:
             self.pending.append(self.items[item_id])
             made.append(item_id)
         self.last_enqueue = self.clock()
+        self.chunks.append(len(combos))
         return {
             "queue_id": "default",
             "enqueued": len(made),
