@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS items (
     item_id INTEGER,
     images TEXT,
     files TEXT,
-    error TEXT
+    error TEXT,
+    session_id TEXT
 );
 CREATE TABLE IF NOT EXISTS uploads (
     server TEXT NOT NULL,
@@ -64,6 +65,7 @@ class Entry:
     images: list[str]
     files: list[str]
     error: str | None
+    session_id: str | None
 
 
 class Ledger:
@@ -136,12 +138,21 @@ class Ledger:
         status: str,
         images: Sequence[str],
         files: Sequence[str],
+        *,
+        session_id: str | None,
         error: str | None = None,
     ) -> None:
         with self._db:
             self._db.execute(
-                "UPDATE items SET status=?, images=?, files=?, error=? WHERE idx=?",
-                (status, json.dumps(list(images)), json.dumps(list(files)), error, index),
+                "UPDATE items SET status=?, images=?, files=?, error=?, session_id=? WHERE idx=?",
+                (
+                    status,
+                    json.dumps(list(images)),
+                    json.dumps(list(files)),
+                    error,
+                    session_id,
+                    index,
+                ),
             )
 
     def uploaded(self, server: str, input_index: int, image_name: str) -> None:
@@ -161,12 +172,12 @@ class Ledger:
 
     def entries(self) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT idx, status, server, batch_id, item_id, images, files, error FROM items "
-            "ORDER BY idx"
+            "SELECT idx, status, server, batch_id, item_id, images, files, error, session_id "
+            "FROM items ORDER BY idx"
         )
         return [
-            Entry(i, s, srv, b, item, json.loads(im or "[]"), json.loads(f or "[]"), e)
-            for i, s, srv, b, item, im, f, e in rows
+            Entry(i, s, srv, b, item, json.loads(im or "[]"), json.loads(f or "[]"), e, sid)
+            for i, s, srv, b, item, im, f, e, sid in rows
         ]
 
     def uploads(self) -> dict[str, dict[int, str]]:

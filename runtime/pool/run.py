@@ -65,6 +65,7 @@ class ItemResult:
     error: str | None = None
     created: list[str] = field(default_factory=list)
     """Every image the item's nodes saved (for clean-up)."""
+    session_id: str | None = None
 
 
 @dataclass
@@ -137,6 +138,7 @@ class PoolRun:
             work.fingerprint(), (work.item_inputs(i) for i in range(work.count)), resume=resume
         )
         self.results: dict[int, ItemResult] = {}
+        self._downloaded: set[Path] = set()
         entries = ledger.entries()
         pending = [e.index for e in entries if e.status not in ("completed", "failed")]
         self.scheduler = Scheduler(pending, list(self.states), window=window)
@@ -151,7 +153,9 @@ class PoolRun:
                     files=[Path(f) for f in entry.files],
                     error=entry.error,
                     created=entry.images,
+                    session_id=entry.session_id,
                 )
+                self._downloaded.update(Path(f) for f in entry.files)
             elif entry.server in self.states and entry.batch_id is not None:
                 state = self.states[entry.server]
                 self.scheduler.adopt(entry.server, entry.index)
@@ -295,20 +299,43 @@ class PoolRun:
         files: list[Path] = []
         if not failed and self.download_to is not None:
             for name in dict.fromkeys(image.image_name for image in images):
-                data: bytes = yield ImageOps.download_image.call(IMAGES, name)
-                target = self.download_to / safe_file_name(name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-                files.append(target)
+                files.append((yield from self._download(name)))
         if isinstance(state.client, SyncBound):
             fetch = _fetcher(state.client)
             images = [image.bind(fetch) for image in images]
         error = f"{item.error_type}: {item.error_message}" if failed else None
         self.results[index] = ItemResult(
-            index, state.name, item.item_id, item.status, images, files, error, created
+            index,
+            state.name,
+            item.item_id,
+            item.status,
+            images,
+            files,
+            error,
+            created,
+            item.session_id,
         )
-        self.ledger.finished(index, item.status, created, [str(f) for f in files], error=error)
+        self.ledger.finished(
+            index,
+            item.status,
+            created,
+            [str(f) for f in files],
+            session_id=item.session_id,
+            error=error,
+        )
         self.scheduler.done(state.name, index, failed=failed)
+
+    def _download(self, name: str) -> Plan[Path]:
+        """Save one output image, once per run (a cached node repeats an image)."""
+        assert self.download_to is not None
+        target = self.download_to / safe_file_name(name)
+        if target in self._downloaded:
+            return target
+        data: bytes = yield ImageOps.download_image.call(IMAGES, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self._downloaded.add(target)
+        return target
 
     def _refill(self, state: ServerState) -> Plan[None]:
         taken = self.scheduler.take(state.name)
@@ -404,7 +431,16 @@ class PoolRun:
     def cleanup_outputs_plan(self, state: ServerState) -> Plan[None]:
         """Delete the images and queue items of the items this server finished."""
         mine = [r for r in self.results.values() if r.server == state.name]
-        yield from delete_images_plan([name for r in mine for name in r.created])
+        made: list[str] = []
+        for result in mine:
+            for name in result.created:
+                try:
+                    dto: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
+                except NotFoundError:
+                    continue
+                if dto.session_id == result.session_id:  # not a cached node's older image
+                    made.append(name)
+        yield from delete_images_plan(made)
         yield from _delete_items_plan([r.item_id for r in mine if r.item_id is not None])
 
     def raise_for_failures(self) -> None:
