@@ -29,6 +29,7 @@ from ivkgen.runtime.typed import InputsT, OutputsT, Workflow
 
 T = TypeVar("T")
 POLL_INTERVAL = 0.25
+LONGEST_INTERVAL = 5.0
 ProgressCallback = Callable[[PoolProgress], None]
 
 
@@ -48,6 +49,8 @@ class _PoolBase:
         self.window = window
         self.poll_interval = poll_interval
         self.max_failures = max_failures
+        self.longest_interval = LONGEST_INTERVAL
+        self.clock: Callable[[], float] = time.monotonic
         self.last_run: PoolRun | None = None
         """The latest run (its results, progress and servers), also after it failed."""
 
@@ -67,6 +70,7 @@ class _PoolBase:
             window=self.window,
             download_to=Path(download_to) if download_to is not None else None,
             max_failures=self.max_failures,
+            clock=self.clock,
         )
         return self.last_run
 
@@ -106,6 +110,7 @@ class ServerPool(_PoolBase):
         poll_interval: float = POLL_INTERVAL,
         max_failures: int = 2,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         clients = [InvokeAIClient.from_url(s) if isinstance(s, str) else s for s in servers]
         self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
@@ -113,6 +118,7 @@ class ServerPool(_PoolBase):
             clients, window=window, poll_interval=poll_interval, max_failures=max_failures
         )
         self._sleep = sleep
+        self.clock = self._clock = clock
 
     def _drive(self, state: ServerState, plan: Plan[T]) -> T:
         assert isinstance(state.client, SyncBound)
@@ -140,20 +146,26 @@ class ServerPool(_PoolBase):
                 run.unfit(state, exc)
         try:
             run.require_servers()
+            due = dict.fromkeys(run.states, self._clock())
             while not run.complete:
                 for state in run.live_states():
+                    if due[state.name] > self._clock():
+                        continue
                     try:
                         self._drive(state, run.step_plan(state))
                     except IvkgenError as exc:
                         run.step_failed(state, exc)
                     else:
                         run.step_ok(state)
+                    wait = run.next_interval(state, self.poll_interval, self.longest_interval)
+                    due[state.name] = self._clock() + wait
                 run.require_servers()
                 if on_progress is not None:
                     on_progress(run.progress())
                 _check_deadline(run, deadline, timeout)
                 if not run.complete:
-                    self._sleep(self.poll_interval)
+                    soonest = min(due[s.name] for s in run.live_states())
+                    self._sleep(max(0.0, soonest - self._clock()))
         except BaseException:
             self._end(run, cancel=True)
             raise
@@ -262,7 +274,9 @@ class AsyncServerPool(_PoolBase):
                     run.step_failed(state, exc)
                 else:
                     run.step_ok(state)
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(
+                    run.next_interval(state, self.poll_interval, self.longest_interval)
+                )
 
         async def report() -> None:
             while True:

@@ -380,6 +380,16 @@ class PoolRun:
                 stacklevel=2,
             )
 
+    def next_interval(self, state: ServerState, shortest: float, longest: float) -> float:
+        """Seconds until the server's next step: about half the time the items it holds take
+        (so each read sees several of them end while its queue still has work), within
+        ``shortest`` and ``longest``."""
+        slot = self.scheduler.slots[state.name]
+        if slot.finished == 0 or not slot.holding:
+            return shortest
+        per_item = (self._clock() - self._started) / slot.finished
+        return max(shortest, min(longest, per_item * len(slot.holding) / 2))
+
     # Faults ----------------------------------------------------------------------------------
 
     def step_ok(self, state: ServerState) -> None:
