@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.live import Live, item_rows, memory_rows, sweep_rows
 from bench.offline import Offline, cpu_rows, generation_rows, import_rows
+from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
 from bench.stats import Row, markdown
 from tests.harness.server import InvokeAIServer
@@ -31,9 +32,28 @@ class Sizes:
     sweep: int = 100
     memory_items: int = 1000
     big_nodes: int = 5000
+    pool_sweep: int = 40
+    ledger_items: int = 10000
+    pool_servers: int = 100
+    pool_items: int = 100000
+
+    @property
+    def pool(self) -> PoolSizes:
+        return PoolSizes(self.pool_sweep, self.ledger_items, self.pool_servers, self.pool_items)
 
 
-TINY = Sizes(cold_runs=1, cpu_runs=5, items=2, sweep=3, memory_items=5, big_nodes=100)
+TINY = Sizes(
+    cold_runs=1,
+    cpu_runs=5,
+    items=2,
+    sweep=3,
+    memory_items=5,
+    big_nodes=100,
+    pool_sweep=8,
+    ledger_items=20,
+    pool_servers=4,
+    pool_items=40,
+)
 
 
 def committed_workflows(shared: Path) -> tuple[Path, ...]:
@@ -66,7 +86,13 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
             scratch=Path(scratch),
         )
         rows += item_rows(live) + sweep_rows(live) + memory_rows(live)
-    return rows
+    spare = InvokeAIServer().start()  # the second server of the pool rows; killed by them
+    try:
+        rows += live_rows(url, spare, sizes.pool)
+    finally:
+        spare.stop()
+        spare.remove_root()
+    return rows + simulated_rows(sizes.pool)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:

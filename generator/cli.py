@@ -307,8 +307,17 @@ def _add_workflow_argument(parser: argparse.ArgumentParser, module: bool = False
         )
 
 
-def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
+def _add_server_options(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "--server",
+            metavar="URL",
+            action="append",
+            required=True,
+            help="an InvokeAI server (repeatable: the items are spread over the servers)",
+        )
+    else:
+        parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
     _add_login_options(parser)
 
 
@@ -371,7 +380,7 @@ def _run(args: argparse.Namespace) -> int:
 
     options = RunOptions(
         workflow=args.workflow,
-        server=args.server,
+        servers=args.server,
         sets=args.set,
         images=args.image,
         out=Path(args.out),
@@ -380,7 +389,12 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         email=args.email,
         password=args.password,
+        sweeps=args.sweep,
+        ledger=Path(args.ledger) if args.ledger else None,
+        resume=args.resume,
     )
+    if args.resume and not args.ledger:
+        raise CommandError("--resume continues the run recorded by --ledger FILE: give both")
     return run_command(options)
 
 
@@ -392,7 +406,7 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "output images, delete the uploads. Ctrl-C cancels the job and cleans up.",
     )
     _add_workflow_argument(parser)
-    _add_server_options(parser)
+    _add_server_options(parser, several=True)
     parser.add_argument(
         "--set",
         metavar="NAME=VALUE",
@@ -424,8 +438,26 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timeout",
         metavar="SECONDS",
         type=_positive(float),
-        default=600.0,
-        help="cancel the job if it has not finished by then (default 600)",
+        help="cancel the job if it has not finished by then (default 600 on one server "
+        "without --sweep; no limit for a pool run)",
+    )
+    parser.add_argument(
+        "--sweep",
+        metavar="NAME=V1,V2,...",
+        action="append",
+        default=[],
+        help="run once per value of an input (repeatable: every combination, a grid)",
+    )
+    parser.add_argument(
+        "--ledger",
+        metavar="FILE",
+        help="record the run in this sqlite file, to continue it with --resume",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run recorded in --ledger: skip finished items, look up those in "
+        "flight",
     )
     parser.set_defaults(command=_run)
 

@@ -14,11 +14,13 @@
     │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
     │   ├── JobCanceledError           the item was canceled
     │   └── JobTimeoutError            the wait ran out before the item ended (also a TimeoutError)
-    └── WorkflowError                  a workflow file the GUI would reject; names file, node, field
-        └── InputLookupError           no input, or several, match an index, label or node/field
-                                       (also a LookupError)
+    ├── WorkflowError                  a workflow file the GUI would reject; names file, node, field
+    │   └── InputLookupError           no input, or several, match an index, label or node/field
+    │                                  (also a LookupError)
+    └── NoServerError                  no server of a pool can (still) run the work; says why
 
-``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently.
+``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
+``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
 
 Messages name the request (method and path, never headers or bodies, so tokens and passwords
 never appear) or the queue item, what the server said, and what to do next.
@@ -159,6 +161,19 @@ class InputLookupError(WorkflowError, LookupError):
     """No form input, or more than one, matches the index, label or node and field asked for."""
 
 
+class NoServerError(IvkgenError):
+    """No server of a pool can run the work (or every one was dropped); ``reasons`` maps each
+    server to why."""
+
+    def __init__(self, message: str, *, reasons: dict[str, str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class QueueFullWarning(UserWarning):
+    """A server's queue took fewer items than asked (its ``max_queue_size``)."""
+
+
 class WorkflowWarning(UserWarning):
     """Something in a workflow was skipped on load (a form field pointing nowhere)."""
 
@@ -172,7 +187,9 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobTimeoutError",
+    "NoServerError",
     "NotFoundError",
+    "QueueFullWarning",
     "RequestTimeoutError",
     "ServerUnreachableError",
     "ServerValidationError",

@@ -289,14 +289,10 @@ class Workflow(Generic[InputsT, OutputsT]):
         board_id: str | None = None,
         timeout: float = 600.0,
     ) -> list[OutputsT]:
-        """One enqueue with one queue item per value of input ``attribute``; outputs in order."""
-        at = self.inputs_class.locations()[attribute]
-        with self.handle(inputs, client) as handle:
-            index = handle.find_input(node=at.node_id, field=at.field).input_index
-            result = handle.submit_sync(board_id=board_id, sweep={index: list(values)})
-            handle.wait_for_completion_sync(timeout=timeout)
-            images = handle.get_outputs()
-            return [
-                self.outputs([image for image in images if image.item_id == item_id])
-                for item_id in result.item_ids
-            ]
+        """One queue item per value of input ``attribute``; the outputs in value order. The
+        items go to the server's queue as it has room (a one-server ``ServerPool``), so a sweep
+        larger than the queue's maximum size waits instead of losing items."""
+        from ivkgen.runtime.pool import ServerPool
+
+        pool = ServerPool([client])
+        return pool.sweep(self, inputs, attribute, values, board_id=board_id, timeout=timeout)

@@ -12,29 +12,21 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from ivkgen.generator.commands.inputs import NamedInput, named_inputs
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.jobs.resolve import candidates, find_model, model_fields
+from ivkgen.runtime.jobs.resolve import candidates
 from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.server.dto import ModelConfig
+from ivkgen.runtime.workflow import checks
 from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.checks import Finding
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem (``error``) or remark (``warning``) about the workflow on this server."""
-
-    severity: Literal["error", "warning"]
-    message: str
 
 
 def load_definition(path: str | Path, catalog: Catalog) -> WorkflowDefinition:
@@ -52,51 +44,10 @@ def load_definition(path: str | Path, catalog: Catalog) -> WorkflowDefinition:
         raise unknown_type from None
 
 
-def _version(text: str) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(part) for part in text.split("."))
-    except ValueError:
-        return None
-
-
 def node_findings(definition: WorkflowDefinition, catalog: Catalog) -> list[Finding]:
     """Node types the server does not know, and nodes saved with another version of their type."""
-    labels = node_labels(definition, catalog)
-    found: list[Finding] = []
-    for node in definition.invocation_nodes():
-        data = node["data"]
-        node_type, saved = data["type"], str(data.get("version", ""))
-        where = f"node {labels[node['id']]!r} ({node['id']})"
-        spec = catalog.nodes.get(node_type)
-        if spec is None:
-            found.append(
-                Finding(
-                    "error",
-                    f"{where} has type {node_type!r}, which the server does not know: install "
-                    "the node pack that provides it on the server, or remove the node",
-                )
-            )
-            continue
-        ours, theirs = _version(saved), _version(spec.version)
-        if saved == spec.version or ours is None or theirs is None:
-            continue
-        if ours > theirs:
-            found.append(
-                Finding(
-                    "error",
-                    f"{where} is {node_type} {saved}, newer than the server's {spec.version}: "
-                    "update InvokeAI on the server, or rebuild the node in its workflow editor",
-                )
-            )
-        else:
-            found.append(
-                Finding(
-                    "warning",
-                    f"{where} was saved as {node_type} {saved}; the server has {spec.version} "
-                    "(the workflow editor offers to update the node)",
-                )
-            )
-    return found
+    versions = {node_type: spec.version for node_type, spec in catalog.nodes.items()}
+    return checks.node_findings(definition, versions, node_labels(definition, catalog))
 
 
 def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> list[Finding]:
@@ -105,9 +56,7 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
     labels = node_labels(handle.definition, handle.catalog)
     by_field = {(n.entry.node_id, n.entry.field_name): n for n in named_inputs(handle)}
     found: list[Finding] = []
-    for node_id, field_name, value in model_fields(graph, handle.catalog):
-        if find_model(value, models) is not None:
-            continue
+    for node_id, field_name, value in checks.missing_models(graph, handle.catalog, models):
         close = candidates(value, models)
         wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
         named = by_field.get((node_id, field_name))

@@ -45,6 +45,7 @@ from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
 
 INTERRUPTED = 130
+DEFAULT_RUN_TIMEOUT = 600.0
 
 
 @dataclass
@@ -52,15 +53,24 @@ class RunOptions:
     """What ``ivkgen run`` was asked to do."""
 
     workflow: str
-    server: str
+    servers: list[str]
     sets: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     out: Path = Path("outputs")
     runs: int = 1
     board: str | None = None
-    timeout: float = 600.0
+    timeout: float | None = None
+    """Cancel after this many seconds (one server without a sweep: 600 when not given)."""
     email: str | None = None
     password: str | None = None
+    sweeps: list[str] = field(default_factory=list)
+    ledger: Path | None = None
+    resume: bool = False
+
+    @property
+    def uses_pool(self) -> bool:
+        """Several servers, a sweep or a ledger: the run goes through a server pool."""
+        return len(self.servers) > 1 or bool(self.sweeps) or self.ledger is not None
 
 
 def split_assignment(text: str, option: str) -> tuple[str, str]:
@@ -198,7 +208,7 @@ async def run_workflow(options: RunOptions) -> int:
     handle = load_handle(options.workflow)
     started = time.monotonic()
     async with AsyncInvokeAIClient.from_url(
-        options.server, email=options.email, password=options.password
+        options.servers[0], email=options.email, password=options.password
     ) as client:
         handle.bind_client(client)
         lookups = ServerLookups(client)
@@ -228,7 +238,7 @@ async def run_workflow(options: RunOptions) -> int:
             await _delete_outputs(handle)
             raise JobTimeoutError(
                 f"queue item(s) {', '.join(map(str, handle.item_ids))} did not finish within "
-                f"{options.timeout:g} s; they were canceled",
+                f"{options.timeout or DEFAULT_RUN_TIMEOUT:g} s; they were canceled",
                 item_id=exc.item_id,
                 batch_id=exc.batch_id,
             ) from None
@@ -268,7 +278,7 @@ async def _follow(
             on_invocation_error=progress.error,
         )
         progress.set_items(result.item_ids)
-        await handle.wait_for_completion(timeout=options.timeout)
+        await handle.wait_for_completion(timeout=options.timeout or DEFAULT_RUN_TIMEOUT)
         progress.close()
         images = await handle.get_outputs_async()
         unique = {image.image_name: image for image in images}  # cached nodes repeat images
@@ -295,4 +305,8 @@ async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
 
 
 def run_command(options: RunOptions) -> int:
+    if options.uses_pool:
+        from ivkgen.generator.commands.pool_run import pool_command
+
+        return pool_command(options)
     return asyncio.run(run_workflow(options))

@@ -23,13 +23,14 @@ import logging
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from ivkgen.runtime.errors import IvkgenError, NotFoundError
+from ivkgen.runtime.errors import IvkgenError, NotFoundError, QueueFullWarning
 from ivkgen.runtime.events.messages import (
     Event,
     InvocationCompleteEvent,
@@ -270,6 +271,14 @@ class SubmissionMixin:
             if made:
                 yield from delete_images_plan(made)
             raise
+        if enqueued.enqueued < enqueued.requested:
+            warnings.warn(
+                f"the server's queue took {enqueued.enqueued} of {enqueued.requested} items "
+                "(enqueued < requested: its max_queue_size); submit the rest when it has room, "
+                "or run through a ServerPool, which waits for room",
+                QueueFullWarning,
+                stacklevel=4,
+            )
         return SubmitResult(
             batch_id=enqueued.batch_id,
             queue_id=queue_id,

@@ -99,6 +99,14 @@ class QueueOps:
         )
 
     @operation
+    def list_all_items(self, *, destination: str | None = None) -> Call[list[SessionQueueItem]]:
+        """Every item of the queue (of one ``destination`` if given), by priority then id."""
+        params = {"destination": destination} if destination is not None else None
+        return Call(
+            "GET", self._path("/list_all"), parse_model_list(SessionQueueItem), params=params
+        )
+
+    @operation
     def get_batch_status(self, batch_id: str) -> Call[BatchStatus]:
         """Item counts by status for one batch."""
         return Call("GET", self._path(f"/b/{segment(batch_id)}/status"), parse_model(BatchStatus))

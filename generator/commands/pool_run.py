@@ -1,0 +1,122 @@
+"""``ivkgen run`` over several servers, or with ``--sweep`` / ``--ledger``: the run goes through
+an ``AsyncServerPool``.
+
+Inputs are set as for one server (``--set``, ``--image``, ``--board``, looked up on the first
+server; models are matched on each server by name, base and type). ``--sweep NAME=V1,V2,...``
+(repeatable) runs every combination of the values, each ``--runs`` times. ``--ledger FILE``
+records the run; the same command with ``--resume`` continues it after an interruption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from ivkgen.generator.commands.check import input_findings
+from ivkgen.generator.commands.errors import CommandError
+from ivkgen.generator.commands.inputs import find_named, load_handle
+from ivkgen.generator.commands.run import (
+    INTERRUPTED,
+    RunOptions,
+    ServerLookups,
+    add_image,
+    set_input,
+    split_assignment,
+)
+from ivkgen.generator.pool_progress import PoolDisplay
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.pool import AsyncServerPool, grid_work
+from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+
+def parse_sweeps(handle: WorkflowHandle, texts: list[str]) -> dict[int | str, list[str]]:
+    """``--sweep NAME=V1,V2`` options -> input index -> values (as text; the input's field
+    class parses them)."""
+    grid: dict[int | str, list[str]] = {}
+    for text in texts:
+        key, values = split_assignment(text, "--sweep")
+        named = find_named(handle, key)
+        index = named.entry.input_index
+        if index in grid:
+            raise CommandError(f"--sweep {text}: input {named.describe()} is swept twice")
+        grid[index] = [v.strip() for v in values.split(",") if v.strip()]
+        if not grid[index]:
+            raise CommandError(f"--sweep {text}: give values, e.g. --sweep {key}=1,2,3")
+    return grid
+
+
+async def run_pool(options: RunOptions) -> int:
+    """Set, spread over the servers, follow, download, clean up; the exit code."""
+    handle = load_handle(options.workflow)
+    started = time.monotonic()
+    clients = [
+        AsyncInvokeAIClient.from_url(url, email=options.email, password=options.password)
+        for url in options.servers
+    ]
+    display = PoolDisplay(sys.stderr)
+    try:
+        lookups = ServerLookups(clients[0])
+        for text in options.sets:
+            await set_input(handle, lookups, text)
+        images = {add_image(handle, text): Path(text.partition("=")[2]) for text in options.images}
+        problems = input_findings(handle, list(images))
+        if problems:
+            raise CommandError("; ".join(p.message for p in problems))
+        board_id = await lookups.board_id(options.board, "--board") if options.board else None
+        try:
+            work = grid_work(
+                handle,
+                parse_sweeps(handle, options.sweeps),
+                runs=options.runs,
+                images=images,
+                board_id=board_id,
+            )
+        except ValueError as exc:
+            raise CommandError(f"--sweep: {exc}") from None
+        pool = AsyncServerPool(clients)
+        try:
+            results = await pool.run(
+                work,
+                ledger=options.ledger,
+                resume=options.resume,
+                download_to=options.out,
+                on_progress=display,
+                timeout=options.timeout,
+            )
+        except asyncio.CancelledError:
+            _uncancel()
+            display.close()
+            again = f" {' '.join(sys.argv[1:])} --resume" if options.ledger else ""
+            print(
+                "ivkgen: interrupted: the unfinished items were canceled and the uploads "
+                + ("deleted" + (f"; continue with: ivkgen{again}" if again else "")),
+                file=sys.stderr,
+            )
+            return INTERRUPTED
+        finally:
+            display.close()
+    finally:
+        for client in clients:
+            await client.aclose()
+    files = [path for result in results for path in result.files]
+    for path in files:
+        print(path)
+    servers = sorted({r.server for r in results})
+    print(
+        f"ivkgen: {len(results)} item(s) completed on {len(servers)} server(s); saved "
+        f"{len(files)} image(s) in {options.out}/ ({time.monotonic() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def pool_command(options: RunOptions) -> int:
+    return asyncio.run(run_pool(options))

@@ -1,0 +1,199 @@
+"""The record of a pool run in one sqlite file (stdlib ``sqlite3``).
+
+Each item's inputs, status, server, chunk (batch id), queue item, output image names and the
+files they were saved to; the images uploaded to each server; the run's id (its tag on the
+servers) and fingerprint. A run that was interrupted resumes from it: finished items are
+skipped, items in flight are looked up on their server, uploads are cleaned up, and nothing is
+downloaded twice. ``Ledger()`` without a path keeps the record in memory.
+
+Statuses: ``waiting`` (not sent), ``sent`` (enqueued, answer not confirmed), ``queued`` (in a
+server's queue), ``completed``, ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ivkgen.runtime.errors import IvkgenError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    idx INTEGER PRIMARY KEY,
+    inputs TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'waiting',
+    server TEXT,
+    batch_id TEXT,
+    item_id INTEGER,
+    images TEXT,
+    files TEXT,
+    error TEXT,
+    session_id TEXT
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    server TEXT NOT NULL,
+    input INTEGER NOT NULL,
+    image_name TEXT NOT NULL,
+    PRIMARY KEY (server, input)
+);
+"""
+
+FINAL = ("completed", "failed")
+
+
+class LedgerError(IvkgenError):
+    """The ledger file does not hold the run asked for (or holds one and ``resume`` was not
+    asked)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item as the ledger last recorded it."""
+
+    index: int
+    status: str
+    server: str | None
+    batch_id: str | None
+    item_id: int | None
+    images: list[str]
+    files: list[str]
+    error: str | None
+    session_id: str | None
+
+
+class Ledger:
+    """One run's record; ``open`` starts or resumes it."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._db = sqlite3.connect(str(self.path) if self.path else ":memory:")
+        self._db.executescript(_SCHEMA)
+        self.run_id = ""
+
+    def open(self, fingerprint: str, inputs: Iterable[Mapping[str, Any]], *, resume: bool) -> bool:
+        """Start the run (a new run id) or, with ``resume``, continue the one recorded.
+        Returns whether a run was resumed."""
+        meta = dict(self._db.execute("SELECT key, value FROM run"))
+        where = f"ledger {self.path}" if self.path else "the ledger"
+        if meta and not resume:
+            raise LedgerError(
+                f"{where} already records a run: add --resume (resume=True) to continue it, or "
+                "give another ledger file"
+            )
+        if meta:
+            if meta.get("fingerprint") != fingerprint:
+                raise LedgerError(
+                    f"{where} records another run (other workflow, inputs or items): resume "
+                    "with the same command, or give another ledger file"
+                )
+            self.run_id = meta["run_id"]
+            return True
+        self.run_id = uuid.uuid4().hex
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO run VALUES (?, ?)",
+                [("run_id", self.run_id), ("fingerprint", fingerprint)],
+            )
+            self._db.executemany(
+                "INSERT INTO items (idx, inputs) VALUES (?, ?)",
+                ((i, json.dumps(dict(v))) for i, v in enumerate(inputs)),
+            )
+        return False
+
+    # Recording -------------------------------------------------------------------------------
+
+    def sent(self, server: str, batch_id: str, indexes: Sequence[int]) -> None:
+        with self._db:
+            self._db.executemany(
+                "UPDATE items SET status='sent', server=?, batch_id=?, item_id=NULL WHERE idx=?",
+                ((server, batch_id, i) for i in indexes),
+            )
+
+    def queued(self, server: str, batch_id: str, items: Mapping[int, int]) -> None:
+        """``items``: pool index -> queue item id."""
+        with self._db:
+            self._db.executemany(
+                "UPDATE items SET status='queued', server=?, batch_id=?, item_id=? WHERE idx=?",
+                ((server, batch_id, item_id, i) for i, item_id in items.items()),
+            )
+
+    def waiting(self, indexes: Iterable[int]) -> None:
+        with self._db:
+            self._db.executemany(
+                "UPDATE items SET status='waiting', server=NULL, batch_id=NULL, item_id=NULL "
+                "WHERE idx=?",
+                ((i,) for i in indexes),
+            )
+
+    def finished(
+        self,
+        index: int,
+        status: str,
+        images: Sequence[str],
+        files: Sequence[str],
+        *,
+        session_id: str | None,
+        error: str | None = None,
+    ) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE items SET status=?, images=?, files=?, error=?, session_id=? WHERE idx=?",
+                (
+                    status,
+                    json.dumps(list(images)),
+                    json.dumps(list(files)),
+                    error,
+                    session_id,
+                    index,
+                ),
+            )
+
+    def uploaded(self, server: str, input_index: int, image_name: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?)",
+                (server, input_index, image_name),
+            )
+
+    def upload_deleted(self, server: str, image_name: str) -> None:
+        with self._db:
+            self._db.execute(
+                "DELETE FROM uploads WHERE server=? AND image_name=?", (server, image_name)
+            )
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT idx, status, server, batch_id, item_id, images, files, error, session_id "
+            "FROM items ORDER BY idx"
+        )
+        return [
+            Entry(i, s, srv, b, item, json.loads(im or "[]"), json.loads(f or "[]"), e, sid)
+            for i, s, srv, b, item, im, f, e, sid in rows
+        ]
+
+    def uploads(self) -> dict[str, dict[int, str]]:
+        """Server -> input index -> image name still recorded as uploaded."""
+        found: dict[str, dict[int, str]] = {}
+        for server, index, name in self._db.execute(
+            "SELECT server, input, image_name FROM uploads"
+        ):
+            found.setdefault(server, {})[index] = name
+        return found
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT status, COUNT(*) FROM items GROUP BY status"))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+__all__ = ["FINAL", "Entry", "Ledger", "LedgerError"]

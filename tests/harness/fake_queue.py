@@ -1,0 +1,289 @@
+"""A simulated InvokeAI server behind ``httpx.MockTransport``: just the queue, models, images
+and the OpenAPI node list a pool run uses.
+
+Items run ``devices`` at a time for ``duration`` seconds of a clock the test owns (``clock``),
+in queue order; a completed item's session names one image per node that saves images. The
+server keeps every request it answered (``requests``) and can be made to fail: ``down`` refuses
+connections, ``lose_enqueue_answers`` enqueues and then drops the answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from ivkgen.runtime.workflow.catalog import default_catalog
+
+_OUTPUT_TYPES = ("save_image", "blank_image", "img_blur", "img_resize", "img_crop")
+
+
+def _openapi() -> dict[str, Any]:
+    schemas = {
+        f"{t}Invocation": {
+            "class": "invocation",
+            "version": spec.version,
+            "properties": {"type": {"const": t}},
+        }
+        for t, spec in default_catalog().nodes.items()
+    }
+    return {"components": {"schemas": schemas}}
+
+
+_OPENAPI: dict[str, Any] | None = None
+
+
+@dataclass
+class FakeItem:
+    item_id: int
+    batch_id: str
+    origin: str | None
+    destination: str | None
+    session: dict[str, Any]
+    status: str = "pending"
+    started: float | None = None
+    field_values: list[dict[str, Any]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "status": self.status,
+            "status_sequence": 0,
+            "priority": 0,
+            "batch_id": self.batch_id,
+            "queue_id": "default",
+            "session_id": self.session["id"],
+            "origin": self.origin,
+            "destination": self.destination,
+            "created_at": "2025-01-01T00:00:00",
+            "updated_at": "2025-01-01T00:00:00",
+            "field_values": self.field_values,
+            "session": self.session,
+        }
+
+
+@dataclass
+class FakeServer:
+    """One simulated server; ``transport()`` is its ``httpx.MockTransport``."""
+
+    name: str
+    clock: Callable[[], float]
+    devices: int = 1
+    duration: float = 1.0
+    max_queue_size: int = 10000
+    models: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
+    lose_enqueue_answers: int = 0
+    fail_node: str | None = None
+    items: dict[int, FakeItem] = field(default_factory=dict)
+    images: set[str] = field(default_factory=set)
+    requests: list[str] = field(default_factory=list)
+    busy_seconds: float = 0.0
+    running: list[FakeItem] = field(default_factory=list)
+    pending: deque[FakeItem] = field(default_factory=deque)
+    idle_since: float | None = 0.0
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    """Spans in which every device was idle, ended by an item starting."""
+    last_enqueue: float = 0.0
+    chunks: list[int] = field(default_factory=list)
+    """How many items each enqueue asked for."""
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    # Simulation ------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Run items up to the clock's now: ``devices`` at a time, in queue order; a device
+        that frees up starts the next pending item at once."""
+        now = self.clock()
+        while True:
+            self.running = [i for i in self.running if i.status == "in_progress"]
+            while self.pending and self.pending[0].status != "pending":
+                self.pending.popleft()
+            if len(self.running) < self.devices and self.pending:
+                self._start(self.pending.popleft(), now)
+                continue
+            if not self.running:
+                return
+            first = min(self.running, key=lambda i: i.started or 0.0)
+            end = (first.started or 0.0) + self.duration
+            if end > now:
+                return
+            self._complete(first)
+            self.running.remove(first)
+            if self.pending:
+                self._start(self.pending.popleft(), end)
+            else:
+                self.idle_since = end
+
+    def _start(self, item: FakeItem, at: float) -> None:
+        if not self.running and self.idle_since is not None:
+            self.gaps.append((self.idle_since, at))
+            self.idle_since = None
+        item.status, item.started = "in_progress", at
+        self.running.append(item)
+
+    def _complete(self, item: FakeItem) -> None:
+        self.busy_seconds += self.duration
+        nodes = item.session["graph"]["nodes"]
+        if self.fail_node is not None and self.fail_node in nodes:
+            item.status = "failed"
+            return
+        mapping, results, prepared = {}, {}, {}
+        for node_id, node in nodes.items():
+            if node["type"] in _OUTPUT_TYPES and node.get("is_intermediate") is False:
+                pid = f"p-{item.item_id}-{len(mapping)}"
+                name = f"{self.name}-{item.item_id}-{len(mapping)}.png"
+                mapping[node_id] = [pid]
+                results[pid] = {"type": "image_output", "image": {"image_name": name}}
+                prepared[pid] = {"type": node["type"]}
+                self.images.add(name)
+        item.session.update(
+            source_prepared_mapping=mapping, results=results, execution_graph={"nodes": prepared}
+        )
+        item.status = "completed"
+
+    # HTTP ------------------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.advance()
+        path, method = request.url.path, request.method
+        self.requests.append(f"{method} {path}")
+        body = json.loads(request.content) if request.content and method != "GET" else None
+        queue = "/api/v1/queue/default"
+        if path == "/openapi.json":
+            global _OPENAPI
+            _OPENAPI = _OPENAPI or _openapi()
+            return httpx.Response(200, json=_OPENAPI)
+        if path == "/api/v2/models/":
+            return httpx.Response(200, json={"models": self.models})
+        if path == f"{queue}/enqueue_batch":
+            result = self._enqueue(body["batch"])
+            if self.lose_enqueue_answers:
+                self.lose_enqueue_answers -= 1
+                raise httpx.ReadTimeout("answer lost", request=request)
+            return httpx.Response(200, json=result)
+        if path == f"{queue}/items_by_ids":
+            found = [self.items[i].as_json() for i in body["item_ids"] if i in self.items]
+            return httpx.Response(200, json=found)
+        if path == f"{queue}/list_all":
+            wanted = request.url.params.get("destination")
+            found = [i.as_json() for i in self.items.values() if wanted in (None, i.destination)]
+            return httpx.Response(200, json=found)
+        if path == f"{queue}/cancel_by_batch_ids":
+            canceled = 0
+            for item in self.items.values():
+                if item.batch_id in body["batch_ids"] and item.status in ("pending", "in_progress"):
+                    item.status, canceled = "canceled", canceled + 1
+            return httpx.Response(200, json={"canceled": canceled})
+        match = re.fullmatch(f"{queue}/i/(\\d+)(/cancel)?", path)
+        if match:
+            item = self.items.get(int(match.group(1)))
+            if item is None:
+                return httpx.Response(404, json={"detail": "not found"})
+            if method == "DELETE":
+                if item.status in ("pending", "in_progress"):
+                    item.status = "canceled"
+                del self.items[item.item_id]
+                return httpx.Response(200, json=None)
+            if match.group(2) and item.status in ("pending", "in_progress"):
+                item.status = "canceled"
+            return httpx.Response(200, json=item.as_json())
+        match = re.fullmatch("/api/v1/images/i/([^/]+)(/full)?", path)
+        if match:
+            name = match.group(1)
+            if name not in self.images:
+                return httpx.Response(404, json={"detail": "not found"})
+            if method == "DELETE":
+                self.images.discard(name)
+                return httpx.Response(200, json={"deleted_images": [name], "affected_boards": []})
+            return httpx.Response(200, content=b"\x89PNG " + name.encode())
+        if path == "/api/v1/images/upload":
+            name = f"{self.name}-upload-{len(self.images)}.png"
+            self.images.add(name)
+            return httpx.Response(201, json=_image_dto(name))
+        return httpx.Response(404, json={"detail": f"fake server has no {method} {path}"})
+
+    def _enqueue(self, batch: dict[str, Any]) -> dict[str, Any]:
+        groups = batch.get("data") or []
+        combos: list[list[tuple[str, str, Any]]] = [[]]
+        for group in groups:
+            zipped = [
+                [(d["node_path"], d["field_name"], d["items"][k]) for d in group]
+                for k in range(len(group[0]["items"]))
+            ]
+            combos = [c + z for c in combos for z in zipped]
+        combos = combos * batch.get("runs", 1)
+        room = self.max_queue_size - sum(
+            i.status in ("pending", "in_progress") for i in self.items.values()
+        )
+        made = []
+        for values in combos[: max(0, room)]:
+            graph = json.loads(json.dumps(batch["graph"]))
+            for node_id, field_name, value in values:
+                graph["nodes"][node_id][field_name] = value
+            item_id = next(self._ids)
+            self.items[item_id] = FakeItem(
+                item_id,
+                batch["batch_id"],
+                batch.get("origin"),
+                batch.get("destination"),
+                {"id": f"s-{self.name}-{item_id}", "graph": graph},
+                field_values=[{"node_path": n, "field_name": f, "value": v} for n, f, v in values],
+            )
+            self.pending.append(self.items[item_id])
+            made.append(item_id)
+        self.last_enqueue = self.clock()
+        self.chunks.append(len(combos))
+        return {
+            "queue_id": "default",
+            "enqueued": len(made),
+            "requested": len(combos),
+            "batch": {"batch_id": batch["batch_id"]},
+            "priority": 0,
+            "item_ids": sorted(made, reverse=True),
+        }
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def ran(self) -> list[FakeItem]:
+        return [i for i in self.items.values() if i.status == "completed"]
+
+
+def _image_dto(name: str) -> dict[str, Any]:
+    return {
+        "image_name": name,
+        "image_url": f"api/v1/images/i/{name}/full",
+        "thumbnail_url": f"api/v1/images/i/{name}/thumbnail",
+        "image_origin": "external",
+        "image_category": "user",
+        "width": 8,
+        "height": 8,
+        "created_at": "2025-01-01T00:00:00",
+        "updated_at": "2025-01-01T00:00:00",
+        "is_intermediate": False,
+        "starred": False,
+        "has_workflow": False,
+    }
+
+
+class VirtualClock:
+    """Seconds that pass only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
