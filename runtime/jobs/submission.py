@@ -116,6 +116,8 @@ class SubmissionMixin:
 
         def workflow_with_values(self) -> dict[str, Any]: ...
 
+        def _changes(self) -> dict[FieldRef, Any]: ...
+
         def _enqueue_body(
             self, overrides: Mapping[FieldRef, Any], **options: Any
         ) -> dict[str, Any]: ...
@@ -242,7 +244,7 @@ class SubmissionMixin:
                 self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
             board_id = yield from board_id_plan(board_id)
             boards = board_overrides(
-                self.definition, self.catalog, board_id, user_set=self._user_set_models()
+                self.definition, self.catalog, board_id, user_set=set(self._changes())
             )
             options = {"runs": runs, "prepend": prepend_for(priority), "board": board_id}
             body = self._enqueue_body(boards, **options)

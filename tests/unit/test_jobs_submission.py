@@ -197,8 +197,9 @@ def board_workflow() -> dict[str, Any]:
         node("saved", "save_image", board=field("board", saved), is_intermediate=False),
         node("auto", "save_image", board=field("board", "auto"), is_intermediate=False),
         node("mine", "save_image", board=field("board", "auto"), is_intermediate=False),
+        node("none", "save_image", board=field("board", "none"), is_intermediate=False),
     ]
-    return workflow(nodes, exposed=[("mine", "board")])
+    return workflow(nodes, exposed=[("mine", "board"), ("none", "board")])
 
 
 def test_a_board_named_at_submission_takes_every_output_the_user_did_not_place() -> None:
@@ -208,6 +209,7 @@ def test_a_board_named_at_submission_takes_every_output_the_user_did_not_place()
     handle.submit_sync(board_id="samples")
     nodes = enqueued_batch(server)["graph"]["nodes"]
     assert nodes["saved"]["board"] == nodes["auto"]["board"] == {"board_id": SAMPLES}
+    assert nodes["none"]["board"] == {"board_id": SAMPLES}  # on the form, left as saved
     assert nodes["mine"]["board"] == {"board_id": "f00dcafe-0000-4000-8000-000000000001"}
 
 
