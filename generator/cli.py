@@ -197,14 +197,12 @@ def _pull(args: argparse.Namespace) -> int:
             if not folder.is_dir():
                 raise GeneratorError(f"{folder}: no such folder")
             for done in pull(client, folder):
-                origin = done.module.library
-                assert origin is not None
-                if done.updated_at is None:
-                    print(f"ivkgen: {done.module.path} is up to date ({origin.workflow_id})")
+                if done.was == done.now:
+                    print(f"ivkgen: {done.path} is up to date ({done.workflow_id})")
                 else:
                     print(
-                        f"ivkgen: regenerated {done.module.path}: library workflow "
-                        f"{origin.workflow_id} changed ({origin.updated_at} -> {done.updated_at})"
+                        f"ivkgen: regenerated {done.path}: library workflow "
+                        f"{done.workflow_id} changed ({done.was} -> {done.now})"
                     )
     return 0
 

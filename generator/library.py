@@ -132,11 +132,14 @@ def generate_from_library(
 
 @dataclass(frozen=True)
 class Pulled:
-    """What ``ivkgen pull`` did with one module."""
+    """What ``ivkgen pull`` did with one module: regenerated when ``was != now``."""
 
-    module: ExistingModule
-    updated_at: str | None
-    """The library's ``updated_at`` when the module was regenerated, else ``None``."""
+    path: Path
+    workflow_id: str
+    was: str
+    """The ``updated_at`` in the module's header."""
+    now: str
+    """The library's ``updated_at``."""
 
 
 def pull(client: InvokeAIClient, folder: Path) -> list[Pulled]:
@@ -146,23 +149,27 @@ def pull(client: InvokeAIClient, folder: Path) -> list[Pulled]:
     for module in find_modules(folder):
         if module.library is None:
             continue
+        workflow_id = module.library.workflow_id
         try:
-            record = client.workflow_repo.get_workflow(module.library.workflow_id)
+            record = client.workflow_repo.get_workflow(workflow_id)
         except NotFoundError:
             raise GeneratorError(
-                f"{module.path}: library workflow {module.library.workflow_id} is gone from "
+                f"{module.path}: library workflow {workflow_id} is gone from "
                 f"{client.base_url}; delete the module or generate it from a file"
             ) from None
-        if record.updated_at == module.library.updated_at:
-            done.append(Pulled(module, None))
-            continue
-        fetched = Fetched(record, module.source)
-        before = _write_json([fetched])
-        try:
-            rendered = rerender(module, {}, fetched.origin)
-            write_files({rendered.path: rendered.source})
-        except BaseException:
-            _restore(before)
-            raise
-        done.append(Pulled(module, record.updated_at))
+        pulled = Pulled(module.path, workflow_id, module.library.updated_at, record.updated_at)
+        if pulled.was != pulled.now:
+            _regenerate(module, Fetched(record, module.source))
+        done.append(pulled)
     return done
+
+
+def _regenerate(module: ExistingModule, fetched: Fetched) -> None:
+    """Write the fetched JSON and the module rendered from it, or neither."""
+    before = _write_json([fetched])
+    try:
+        rendered = rerender(module, {}, fetched.origin)
+        write_files({rendered.path: rendered.source})
+    except BaseException:
+        _restore(before)
+        raise

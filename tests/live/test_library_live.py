@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ivkgen.generator.cli import main
 from ivkgen.generator.naming import class_name
+from ivkgen.generator.regen import read_module
 from ivkgen.runtime import InvokeAIClient, NotFoundError
 
 from tests.conftest import REPO
@@ -40,10 +41,15 @@ def saved(server_url: str) -> Iterator[tuple[InvokeAIClient, str, str]]:
                 client.workflow_repo.delete_workflow(record.workflow_id)
 
 
-def _body(module: str) -> list[str]:
-    """A module's code below its header, without the lines naming its source file."""
-    code = module[module.index('"""Typed inputs') :]
-    return [line for line in code.splitlines() if "SOURCE" not in line]
+def _header_command(module: Path) -> list[str]:
+    found = read_module(module)
+    assert found is not None
+    return found.command
+
+
+def _body(module: str) -> str:
+    """A module's code below its header, up to the constants naming its source file."""
+    return module[module.index('"""Typed inputs') : module.index("    SOURCE: ClassVar")]
 
 
 def test_gen_from_the_library_pull_and_check(
@@ -63,7 +69,8 @@ def test_gen_from_the_library_pull_and_check(
     assert json.loads(source.read_text()) == record.workflow
     text = module.read_text()
     assert f"#   library workflow {workflow_id} updated_at {record.updated_at}\n" in text
-    assert f"#   ivkgen gen --server {server_url} --workflow {workflow_id} -o {out}" in text
+    command = " ".join(line.removesuffix(" \\").strip() for line in _header_command(module))
+    assert command == f"ivkgen gen --server {server_url} --workflow {workflow_id} -o {out}"
     assert f'SOURCE: ClassVar[str] = "workflows/{module_name}.json"' in text
 
     # the same module as from the exported file, and by id the same as by name
