@@ -38,19 +38,21 @@ if TYPE_CHECKING:
         IvkStringField,
     )
     from ivkgen.runtime.jobs.tracker import Job, SubmitResult
-    from ivkgen.runtime.media import OutputImage
+    from ivkgen.runtime.media import OutputImage, OutputVideo
     from ivkgen.runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
         AsyncImageRepository,
         AsyncModelRepository,
         AsyncQueueRepository,
+        AsyncVideoRepository,
         AsyncWorkflowRepository,
         BoardHandle,
         BoardRepository,
         ImageRepository,
         ModelRepository,
         QueueRepository,
+        VideoRepository,
         WorkflowRepository,
     )
     from ivkgen.runtime.server.dto import (
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
         ModelConfig,
         QueueAndProcessorStatus,
         SessionQueueItem,
+        VideoDTO,
         WorkflowRecord,
     )
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -74,6 +77,7 @@ __all__ = [
     "AsyncInvokeAIClient",
     "AsyncModelRepository",
     "AsyncQueueRepository",
+    "AsyncVideoRepository",
     "AsyncWorkflowRepository",
     "AuthError",
     "BatchStatus",
@@ -106,6 +110,7 @@ __all__ = [
     "ModelRepository",
     "NotFoundError",
     "OutputImage",
+    "OutputVideo",
     "QueueAndProcessorStatus",
     "QueueRepository",
     "RequestTimeoutError",
@@ -115,6 +120,8 @@ __all__ = [
     "SessionQueueItem",
     "SubmitResult",
     "TransportError",
+    "VideoDTO",
+    "VideoRepository",
     "WorkflowDefinition",
     "WorkflowError",
     "WorkflowHandle",
@@ -129,6 +136,7 @@ _HOME = {
     "AsyncInvokeAIClient": "ivkgen.runtime.client",
     "AsyncModelRepository": "ivkgen.runtime.repositories",
     "AsyncQueueRepository": "ivkgen.runtime.repositories",
+    "AsyncVideoRepository": "ivkgen.runtime.repositories",
     "AsyncWorkflowRepository": "ivkgen.runtime.repositories",
     "AuthError": "ivkgen.runtime.errors",
     "BatchStatus": "ivkgen.runtime.server.dto",
@@ -161,6 +169,7 @@ _HOME = {
     "ModelRepository": "ivkgen.runtime.repositories",
     "NotFoundError": "ivkgen.runtime.errors",
     "OutputImage": "ivkgen.runtime.media",
+    "OutputVideo": "ivkgen.runtime.media",
     "QueueAndProcessorStatus": "ivkgen.runtime.server.dto",
     "QueueRepository": "ivkgen.runtime.repositories",
     "RequestTimeoutError": "ivkgen.runtime.errors",
@@ -170,6 +179,8 @@ _HOME = {
     "SessionQueueItem": "ivkgen.runtime.server.dto",
     "SubmitResult": "ivkgen.runtime.jobs.tracker",
     "TransportError": "ivkgen.runtime.errors",
+    "VideoDTO": "ivkgen.runtime.server.dto",
+    "VideoRepository": "ivkgen.runtime.repositories",
     "WorkflowDefinition": "ivkgen.runtime.workflow.definition",
     "WorkflowError": "ivkgen.runtime.errors",
     "WorkflowHandle": "ivkgen.runtime.workflow.handle",

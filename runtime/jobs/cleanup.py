@@ -1,0 +1,104 @@
+"""Clean-up of what a handle's queue items made: their images and videos, and the items.
+
+Only files a run's own sessions made are deleted: each candidate's record must name the session
+that made it (a node served from the server's cache reports a file an earlier session made).
+Candidates come from the final sessions (``results``) of the run's items and of the items their
+``call_saved_workflow`` nodes enqueued, and from the ``invocation_complete`` events seen (a
+canceled item's stored session may not list them yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ivkgen.runtime.errors import NotFoundError
+from ivkgen.runtime.jobs.outputs import created_names
+from ivkgen.runtime.jobs.plans import (
+    IMAGES,
+    VIDEOS,
+    Plan,
+    delete_files_plan,
+    queue_ops,
+    settle_plan,
+)
+from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.media import OutputKind
+from ivkgen.runtime.repositories.images import ImageOps
+from ivkgen.runtime.repositories.queue import QueueOps
+from ivkgen.runtime.repositories.videos import VideoOps
+from ivkgen.runtime.server.dto import ImageDTO, VideoDTO
+from ivkgen.runtime.workflow.catalog import Catalog
+
+KINDS: tuple[OutputKind, ...] = ("image", "video")
+
+
+def _made(tracker: JobTracker, catalog: Catalog, kind: OutputKind) -> dict[str, str]:
+    """File name -> the session that made it, for the files of one kind the run reported."""
+    made: dict[str, str] = {}
+    items = [*tracker.queue_items(), *(called.item for called in tracker.called_items())]
+    for item in items:
+        for name in created_names(item, catalog, kind):
+            made.setdefault(name, item.session_id)
+    reported = tracker.reported_videos() if kind == "video" else tracker.reported_images()
+    for name, session_id in reported.items():
+        made.setdefault(name, session_id)
+    return made
+
+
+def _session_of(name: str, kind: OutputKind) -> Plan[str | None]:
+    """The session recorded for a file on the server; raises NotFoundError if it is gone."""
+    if kind == "video":
+        video: VideoDTO = yield VideoOps.get_video_dto.call(VIDEOS, name)
+        return video.session_id
+    image: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
+    return image.session_id
+
+
+def delete_outputs_plan(
+    trackers: Iterable[JobTracker], catalog: Catalog, deleted: set[str]
+) -> Plan[list[str]]:
+    """Delete every image and video the runs' sessions made that is still on the server;
+    ``deleted`` remembers the names gone, so a second call asks nothing again."""
+    trackers = list(trackers)
+    for tracker in trackers:
+        yield from settle_plan(tracker)
+    done: list[str] = []
+    for kind in KINDS:
+        made: dict[str, str] = {}
+        for tracker in trackers:
+            for name, session_id in _made(tracker, catalog, kind).items():
+                made.setdefault(name, session_id)
+        mine: list[str] = []
+        for name, session_id in made.items():
+            if name in deleted:
+                continue
+            try:
+                recorded = yield from _session_of(name, kind)
+            except NotFoundError:
+                deleted.add(name)
+                continue
+            if recorded == session_id:
+                mine.append(name)
+        gone = yield from delete_files_plan(mine, kind)
+        deleted.update(gone)
+        done += gone
+    return done
+
+
+def delete_items_plan(trackers: Iterable[JobTracker]) -> Plan[list[int]]:
+    """Delete the runs' queue items and the items their call nodes enqueued (unfinished ones
+    are canceled first by the server); items already gone are skipped."""
+    deleted: list[int] = []
+    for tracker in trackers:
+        queue = queue_ops(tracker.queue_id)
+        called = [c.item.item_id for c in tracker.called_items()]
+        for item_id in [*tracker.item_ids, *called]:
+            try:
+                yield QueueOps.delete_queue_item.call(queue, item_id)
+            except NotFoundError:
+                continue
+            deleted.append(item_id)
+    return deleted
+
+
+__all__ = ["delete_items_plan", "delete_outputs_plan"]
