@@ -1,8 +1,9 @@
 """Start a real InvokeAI server on loopback with the tiny models installed.
 
 ``InvokeAIServer`` owns one ``invokeai-web`` process with a temporary root: it writes
-``invokeai.yaml`` (host 127.0.0.1, a free port), copies custom node packs into ``nodes/``, waits for ``/api/v1/app/version``, installs the
-tiny models through the model-install API and stops the process by its pid.
+``invokeai.yaml`` (host 127.0.0.1, a free port), copies custom node packs into ``nodes/``, waits
+for ``/api/v1/app/version``, installs the tiny models through the model-install API and stops
+the process by its pid.
 """
 
 from __future__ import annotations
