@@ -8,7 +8,8 @@ one child item per execution of the saved workflow, in the parent's batch, with
 child can call further workflows: its own session lists its children the same way.
 
 The children are not in the enqueue result, so their outputs and their clean-up are found by
-reading these lists once their parent ended (:func:`called_items_plan`).
+reading these lists once their parent ended (:func:`called_items_plan`). Canceling or deleting
+the caller cancels or deletes its whole chain on the server.
 """
 
 from __future__ import annotations
