@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import form_field_refs
@@ -168,7 +169,7 @@ def _rejected_input(response: httpx.Response) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_shipped_workflow(http: httpx.Client, path: Path) -> None:
+def test_shipped_workflow(http: httpx.Client, server_url: str, path: Path) -> None:
     definition = WorkflowDefinition.from_file(path)
     assert definition.to_dict() == json.loads(path.read_text(encoding="utf-8"))
     handle = WorkflowHandle(definition)
@@ -178,8 +179,11 @@ def test_shipped_workflow(http: httpx.Client, path: Path) -> None:
     if path.name in UNKNOWN_NODES:
         blockers = handle.validate_inputs().blockers
         assert {(b.node_id, b.node_type) for b in blockers} == UNKNOWN_NODES[path.name]
-        with pytest.raises(WorkflowError) as info:
-            handle.submit_sync()  # refused before any request: the handle has no client
+        with InvokeAIClient.from_url(server_url) as client:
+            before = client.queue_repo.list_item_ids()
+            with pytest.raises(WorkflowError) as info:
+                handle.bind_client(client).submit_sync()
+            assert client.queue_repo.list_item_ids() == before
         assert all(node_id in str(info.value) for node_id, _ in UNKNOWN_NODES[path.name])
         return
     body = handle.build_enqueue_body(prepend=True)
