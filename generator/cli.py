@@ -322,7 +322,7 @@ def _add_server_options(parser: argparse.ArgumentParser, *, several: bool = Fals
 def _inputs(args: argparse.Namespace) -> int:
     from ivkgen.generator.commands.inputs import inputs_command
 
-    return inputs_command(args.workflow, as_json_output=args.json)
+    return inputs_command(args.workflow, as_json_output=args.json, fields=args.fields)
 
 
 def _add_inputs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -335,7 +335,17 @@ def _add_inputs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     _add_workflow_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    _add_fields_option(parser)
     parser.set_defaults(command=_inputs)
+
+
+def _add_fields_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fields",
+        metavar="DIR",
+        help="the node catalog `ivkgen fields` wrote for the server (default: the bundled "
+        "InvokeAI one); needed for workflows with custom nodes",
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -381,6 +391,8 @@ def _run(args: argparse.Namespace) -> int:
         servers=args.server,
         sets=args.set,
         images=args.image,
+        videos=args.video,
+        fields=Path(args.fields) if args.fields else None,
         out=Path(args.out),
         runs=args.runs,
         board=args.board,
@@ -399,9 +411,10 @@ def _run(args: argparse.Namespace) -> int:
 def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run a workflow on a server and save its images",
-        description="Set inputs, upload images, submit, follow the progress, download the "
-        "output images, delete the uploads. Ctrl-C cancels the job and cleans up.",
+        help="run a workflow on a server and save its images and videos",
+        description="Set inputs, upload images and videos, submit, follow the progress, "
+        "download the output images and videos, delete the uploads. Ctrl-C cancels the job and "
+        "cleans up.",
     )
     _add_workflow_argument(parser)
     _add_server_options(parser, several=True)
@@ -421,6 +434,14 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         help="upload a local image for an image input (repeatable; deleted after the run)",
     )
+    parser.add_argument(
+        "--video",
+        metavar="NAME=PATH",
+        action="append",
+        default=[],
+        help="upload a local MP4 file for a video input (repeatable; deleted after the run)",
+    )
+    _add_fields_option(parser)
     parser.add_argument(
         "--out", metavar="DIR", default="outputs", help="where images go (default: outputs)"
     )

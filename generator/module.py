@@ -19,7 +19,8 @@ from ivkgen.generator.render import docstring, import_sections, literal, render_
 from ivkgen.runtime import fields
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.fields import IvkValueField
-from ivkgen.runtime.jobs.outputs import output_nodes
+from ivkgen.runtime.jobs.outputs import OutputNode, output_nodes
+from ivkgen.runtime.workflow.blockers import unknown_node_blockers
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, fields_package_name
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
@@ -33,15 +34,21 @@ _VALUE_TYPES = {
     "IvkCollectionField": "list[Any]",
     "IvkAnyField": "Any",
 }
-_ALSO_ACCEPTED = {"IvkModelIdentifierField": "str", "IvkImageField": "ImageSource"}
+_ALSO_ACCEPTED = {
+    "IvkModelIdentifierField": "str",
+    "IvkImageField": "ImageSource",
+    "IvkVideoField": "VideoSource",
+}
+_OUTPUT_CLASSES = {"image": "OutputImage", "video": "OutputVideo"}
+CALL_SAVED_WORKFLOW = "call_saved_workflow"
 _IMPORTED_FROM = {
     **dict.fromkeys(("Annotated", "Any", "ClassVar", "Literal"), "typing"),
     "Field": "pydantic",
     **dict.fromkeys(
-        ("At", "ImageSource", "OutputAt", "OutputImage", "Workflow", "WorkflowInputs"),
+        ("At", "ImageSource", "OutputAt", "OutputImage", "OutputVideo", "VideoSource"),
         "ivkgen.runtime.typed",
     ),
-    "WorkflowOutputs": "ivkgen.runtime.typed",
+    **dict.fromkeys(("Workflow", "WorkflowInputs", "WorkflowOutputs"), "ivkgen.runtime.typed"),
 }
 
 
@@ -58,10 +65,11 @@ class InputDecl:
 
 @dataclass(frozen=True)
 class OutputDecl:
-    """One attribute of the Outputs class."""
+    """One attribute of the Outputs class; ``item_class`` is ``OutputImage`` or ``OutputVideo``."""
 
     name: str
     node_id: str
+    item_class: str
     doc: str
 
 
@@ -142,19 +150,48 @@ def input_decls(
     return decls
 
 
+def _output_doc(node: OutputNode) -> str:
+    where = f'node "{node.title}" ({node.node_type}, {node.node_id})'
+    if node.node_type == CALL_SAVED_WORKFLOW:
+        return docstring(f"Images and videos saved by the workflow that {where} calls.")
+    return docstring(f"{node.kind.capitalize()}s saved by {where}.")
+
+
 def output_decls(definition: WorkflowDefinition, catalog: Catalog) -> list[OutputDecl]:
-    found = output_nodes(definition, catalog)
+    """The output nodes, then the ``call_saved_workflow`` nodes (whatever the workflow they call
+    saves, images or videos)."""
+    calls = [
+        OutputNode(node["id"], CALL_SAVED_WORKFLOW, node["data"].get("label") or "")
+        for node in definition.invocation_nodes()
+        if node["data"]["type"] == CALL_SAVED_WORKFLOW
+    ]
+    found = [*output_nodes(definition, catalog), *calls]
     names = numbered(input_name("", "", node.title) for node in found)
     return [
         OutputDecl(
             name=name,
             node_id=node.node_id,
-            doc=docstring(
-                f'Images saved by node "{node.title}" ({node.node_type}, {node.node_id}).'
+            item_class=(
+                "OutputImage | OutputVideo"
+                if node.node_type == CALL_SAVED_WORKFLOW
+                else _OUTPUT_CLASSES[node.kind]
             ),
+            doc=_output_doc(node),
         )
         for name, node in zip(names, found, strict=True)
     ]
+
+
+def refuse_unknown_nodes(source: Path, definition: WorkflowDefinition, catalog: Catalog) -> None:
+    """Raise ``GeneratorError`` (one line) naming every node whose type the schema lacks: their
+    inputs cannot be typed from it. Generate against the server that has them instead."""
+    unknown = unknown_node_blockers(definition, catalog)
+    if unknown:
+        nodes = ", ".join(f"{b.node_id} ({b.node_type})" for b in unknown)
+        raise GeneratorError(
+            f"{source}: InvokeAI {catalog.invokeai_version}'s schema has no type for node(s) "
+            f"{nodes}; generate against a server that has them: ivkgen gen {source} --server URL"
+        )
 
 
 def _field_module(name: str, fields_package: str) -> str:
@@ -208,6 +245,7 @@ def render_module(
     raw = source.read_bytes()
     try:
         definition = WorkflowDefinition.from_file(source)
+        refuse_unknown_nodes(source, definition, catalog)
         found = discover_inputs(definition, catalog)
         inputs, outputs = input_decls(definition, found, catalog), output_decls(definition, catalog)
     except WorkflowError as exc:
@@ -216,7 +254,8 @@ def render_module(
     names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
     names |= {n for decl in inputs for n in decl.names}
     if outputs:
-        names |= {"Annotated", "OutputAt", "OutputImage"}
+        names |= {"Annotated", "OutputAt"}
+        names |= {name for decl in outputs for name in decl.item_class.split(" | ")}
     name = class_name(module, names)
     fields_package = fields_package_name(catalog.invokeai_version)
     context: dict[str, Any] = {
@@ -232,6 +271,11 @@ def render_module(
         "class_name": name,
         "inputs": inputs,
         "outputs": outputs,
+        "outputs_doc": (
+            "The images or videos of each output node, in workflow order."
+            if any("OutputVideo" in decl.item_class for decl in outputs)
+            else "The images of each output node, in workflow order."
+        ),
         "import_sections": import_sections(imports_of(names, fields_package)),
     }
     label = f"{source} -> {module}.py"

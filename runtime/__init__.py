@@ -52,19 +52,21 @@ if TYPE_CHECKING:
         IvkStringField,
     )
     from ivkgen.runtime.jobs.tracker import Job, SubmitResult
-    from ivkgen.runtime.media import OutputImage
+    from ivkgen.runtime.media import OutputImage, OutputVideo
     from ivkgen.runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
         AsyncImageRepository,
         AsyncModelRepository,
         AsyncQueueRepository,
+        AsyncVideoRepository,
         AsyncWorkflowRepository,
         BoardHandle,
         BoardRepository,
         ImageRepository,
         ModelRepository,
         QueueRepository,
+        VideoRepository,
         WorkflowRepository,
     )
     from ivkgen.runtime.server.dto import (
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
         ModelConfig,
         QueueAndProcessorStatus,
         SessionQueueItem,
+        VideoDTO,
         WorkflowRecord,
     )
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -90,6 +93,7 @@ __all__ = [
     "AsyncInvokeAIClient",
     "AsyncModelRepository",
     "AsyncQueueRepository",
+    "AsyncVideoRepository",
     "AsyncWorkflowRepository",
     "AuthError",
     "BatchStatus",
@@ -135,6 +139,7 @@ __all__ = [
     "ModelRepository",
     "NotFoundError",
     "OutputImage",
+    "OutputVideo",
     "QueueAndProcessorStatus",
     "QueueRepository",
     "RequestTimeoutError",
@@ -144,6 +149,8 @@ __all__ = [
     "SessionQueueItem",
     "SubmitResult",
     "TransportError",
+    "VideoDTO",
+    "VideoRepository",
     "WorkflowDefinition",
     "WorkflowError",
     "WorkflowHandle",
@@ -158,6 +165,7 @@ _HOME = {
     "AsyncInvokeAIClient": "ivkgen.runtime.client",
     "AsyncModelRepository": "ivkgen.runtime.repositories",
     "AsyncQueueRepository": "ivkgen.runtime.repositories",
+    "AsyncVideoRepository": "ivkgen.runtime.repositories",
     "AsyncWorkflowRepository": "ivkgen.runtime.repositories",
     "AuthError": "ivkgen.runtime.errors",
     "BatchStatus": "ivkgen.runtime.server.dto",
@@ -203,6 +211,7 @@ _HOME = {
     "ModelRepository": "ivkgen.runtime.repositories",
     "NotFoundError": "ivkgen.runtime.errors",
     "OutputImage": "ivkgen.runtime.media",
+    "OutputVideo": "ivkgen.runtime.media",
     "QueueAndProcessorStatus": "ivkgen.runtime.server.dto",
     "QueueRepository": "ivkgen.runtime.repositories",
     "RequestTimeoutError": "ivkgen.runtime.errors",
@@ -212,6 +221,8 @@ _HOME = {
     "SessionQueueItem": "ivkgen.runtime.server.dto",
     "SubmitResult": "ivkgen.runtime.jobs.tracker",
     "TransportError": "ivkgen.runtime.errors",
+    "VideoDTO": "ivkgen.runtime.server.dto",
+    "VideoRepository": "ivkgen.runtime.repositories",
     "WorkflowDefinition": "ivkgen.runtime.workflow.definition",
     "WorkflowError": "ivkgen.runtime.errors",
     "WorkflowHandle": "ivkgen.runtime.workflow.handle",

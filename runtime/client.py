@@ -22,6 +22,7 @@ from ivkgen.runtime.repositories.boards import AsyncBoardRepository, BoardReposi
 from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
 from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
 from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+from ivkgen.runtime.repositories.videos import AsyncVideoRepository, VideoRepository
 from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 from ivkgen.runtime.server.auth import AuthState
 from ivkgen.runtime.server.core import (
@@ -157,8 +158,9 @@ class _ClientBase:
 class InvokeAIClient(_ClientBase, SyncBound):
     """A synchronous client of one InvokeAI server.
 
-    ``board_repo``, ``image_repo``, ``workflow_repo``, ``model_repo`` and ``queue_repo`` hold the
-    operations; use the client as a context manager (or call ``close()``) to release connections.
+    ``board_repo``, ``image_repo``, ``video_repo``, ``workflow_repo``, ``model_repo`` and
+    ``queue_repo`` hold the operations; use the client as a context manager (or call
+    ``close()``) to release connections.
     """
 
     def __init__(
@@ -178,6 +180,7 @@ class InvokeAIClient(_ClientBase, SyncBound):
         self._http = httpx.Client(transport=transport, timeout=timeout)
         self.board_repo = BoardRepository(self)
         self.image_repo = ImageRepository(self)
+        self.video_repo = VideoRepository(self)
         self.workflow_repo = WorkflowRepository(self)
         self.model_repo = ModelRepository(self)
         self.queue_repo = QueueRepository(self)
@@ -265,6 +268,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
         self._socket: EventSocket | None = None
         self.board_repo = AsyncBoardRepository(self)
         self.image_repo = AsyncImageRepository(self)
+        self.video_repo = AsyncVideoRepository(self)
         self.workflow_repo = AsyncWorkflowRepository(self)
         self.model_repo = AsyncModelRepository(self)
         self.queue_repo = AsyncQueueRepository(self)

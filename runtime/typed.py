@@ -29,7 +29,7 @@ from typing import (
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.fields import IvkField, IvkValueField
-from ivkgen.runtime.media import OutputImage, SupportsSave
+from ivkgen.runtime.media import OutputImage, OutputVideo, SupportsSave
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -44,7 +44,9 @@ __all__ = [
     "ImageSource",
     "OutputAt",
     "OutputImage",
+    "OutputVideo",
     "SourceChangedWarning",
+    "VideoSource",
     "Workflow",
     "WorkflowInputs",
     "WorkflowOutputs",
@@ -53,6 +55,8 @@ __all__ = [
 
 ImageSource: TypeAlias = Path | bytes | SupportsSave
 """An image input given as a file path, encoded bytes or a PIL image; uploaded at run time."""
+VideoSource: TypeAlias = Path | bytes
+"""A video input given as an MP4 file path or its bytes; uploaded at run time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,9 @@ class WorkflowInputs(BaseModel):
         }
 
     def apply_to(self, handle: WorkflowHandle) -> dict[int, str]:
-        """Set every input of ``handle`` from these attributes; image sources are queued for
-        upload. Returns the model inputs given by name (index -> name) for the caller to resolve."""
+        """Set every input of ``handle`` from these attributes; image and video sources are
+        queued for upload. Returns the model inputs given by name (index -> name) for the
+        caller to resolve."""
         by_name: dict[int, str] = {}
         for name, at in self.locations().items():
             entry = handle.find_input(node=at.node_id, field=at.field)
@@ -105,6 +110,8 @@ class WorkflowInputs(BaseModel):
                 handle.set_input_value(index, type(entry.field)())
             elif isinstance(value, str):
                 by_name[index] = value
+            elif hasattr(entry.field, "video_name"):
+                handle.set_input_video(index, value)
             else:
                 handle.set_input_image(index, value)
         return by_name
@@ -128,7 +135,8 @@ def pick_model(handle: WorkflowHandle, index: int, name: str, found: list[ModelC
 
 
 class WorkflowOutputs(BaseModel):
-    """Named output nodes; each attribute's ``OutputAt`` says which node's images it holds."""
+    """Named output nodes; each attribute's ``OutputAt`` says which node's images (or videos) it
+    holds."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
@@ -233,11 +241,12 @@ class Workflow(Generic[InputsT, OutputsT]):
             pick_model(handle, index, name, await client.model_repo.find_models(name=name))
         return handle
 
-    def outputs(self, images: Sequence[OutputImage]) -> OutputsT:
-        """The typed outputs of one queue item's images."""
-        by_node: dict[str, list[OutputImage]] = {}
-        for image in images:
-            by_node.setdefault(image.node_id, []).append(image)
+    def outputs(self, files: Sequence[OutputImage | OutputVideo]) -> OutputsT:
+        """The typed outputs of one queue item's images and videos (those of a called workflow
+        under its ``call_saved_workflow`` node)."""
+        by_node: dict[str, list[OutputImage | OutputVideo]] = {}
+        for file in files:
+            by_node.setdefault(file.called_by or file.node_id, []).append(file)
         values = {
             name: by_node.get(at.node_id, []) for name, at in self.outputs_class.locations().items()
         }
@@ -255,7 +264,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         with self.handle(inputs, client) as handle:
             handle.submit_sync(board_id=board_id)
             handle.wait_for_completion_sync(timeout=timeout)
-            return self.outputs(handle.get_outputs())
+            return self.outputs(handle.get_output_files())
 
     async def arun(
         self,
@@ -269,7 +278,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         async with await self.ahandle(inputs, client) as handle:
             await handle.submit(board_id=board_id)
             await handle.wait_for_completion(timeout=timeout)
-            return self.outputs(await handle.get_outputs_async())
+            return self.outputs(await handle.get_output_files_async())
 
     def submit(
         self, client: InvokeAIClient, inputs: InputsT, *, board_id: str | None = None

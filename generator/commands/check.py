@@ -1,15 +1,16 @@
 """``ivkgen check``: can this server run this workflow as it is?
 
-Three checks against the server: node types and versions (against the node catalog built from
-the server's ``/openapi.json``), the models the workflow names (against the installed models,
-with the closest installed candidates), and the form inputs (required values, constraints).
-Errors make the check fail; warnings (a node saved by an older InvokeAI) do not. Given a generated
-module, it also lists the drift of the module's fields package against the server's schema.
+Checks against the server: what no form input can fix (node types and versions, edges to fields
+that do not exist, required inputs outside the form without a value, against the node catalog
+built from the server's ``/openapi.json``), the models the workflow names (against the installed
+models, with the closest installed candidates), and the form inputs (required values,
+constraints). Errors make the check fail; warnings (a node saved by an older InvokeAI) do not.
+Given a generated module, it also lists the drift of the module's fields package against the
+server's schema.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -22,32 +23,40 @@ from ivkgen.runtime.jobs.resolve import candidates
 from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow import checks
+from ivkgen.runtime.workflow.blockers import node_title, version_tuple
 from ivkgen.runtime.workflow.catalog import Catalog
 from ivkgen.runtime.workflow.checks import Finding
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.handle import WorkflowHandle
-from pydantic import ValidationError
 
 
-def load_definition(path: str | Path, catalog: Catalog) -> WorkflowDefinition:
-    """The workflow file, also when the server lacks some of its node types (``node_findings``
-    lists them all, where loading stops at the first)."""
-    try:
-        return WorkflowDefinition.from_file(path, catalog=catalog)
-    except WorkflowError as exc:
-        if exc.node_type is None or exc.node_type in catalog.nodes:
-            raise
-        unknown_type = exc
-    try:
-        return WorkflowDefinition.model_validate(json.loads(Path(path).read_bytes()))
-    except (ValueError, ValidationError):
-        raise unknown_type from None
+def version_warnings(definition: WorkflowDefinition, catalog: Catalog) -> list[Finding]:
+    """Nodes saved with an older version of their type than the server's (the GUI updates them;
+    a newer version is a blocker)."""
+    found: list[Finding] = []
+    for node in definition.invocation_nodes():
+        data = node["data"]
+        spec = catalog.nodes.get(data["type"])
+        saved = str(data.get("version", ""))
+        if spec is None:
+            continue
+        ours, theirs = version_tuple(saved), version_tuple(spec.version)
+        if ours is not None and theirs is not None and ours < theirs:
+            found.append(
+                Finding(
+                    "warning",
+                    f"node {node_title(node, catalog)!r} ({node['id']}) was saved as "
+                    f"{spec.type} {saved}; the server has {spec.version} (the workflow editor "
+                    "offers to update the node)",
+                )
+            )
+    return found
 
 
-def node_findings(definition: WorkflowDefinition, catalog: Catalog) -> list[Finding]:
-    """Node types the server does not know, and nodes saved with another version of their type."""
-    versions = {node_type: spec.version for node_type, spec in catalog.nodes.items()}
-    return checks.node_findings(definition, versions, node_labels(definition, catalog))
+def blocker_findings(handle: WorkflowHandle) -> list[Finding]:
+    """What no form input can fix: node types or versions the server does not have, edges to
+    fields that do not exist, required inputs outside the form without a value."""
+    return [Finding("error", message) for message in handle.validate_inputs().workflow]
 
 
 def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> list[Finding]:
@@ -80,14 +89,17 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
 
 def input_findings(handle: WorkflowHandle, uploading: Collection[int] = ()) -> list[Finding]:
     """Form inputs without a required value or with a value the schema rejects; inputs in
-    ``uploading`` get their image at submission."""
+    ``uploading`` get their file at submission. Inputs of nodes of unknown type are left to
+    :func:`blocker_findings`, which names the node."""
     named = named_inputs(handle)
+    problems = handle.validate_inputs()
+    unknown = {b.node_id for b in problems.blockers if b.kind == "unknown_type"}
     found: list[Finding] = []
-    for index, problems in handle.validate_inputs().items():
-        if index in uploading:
-            continue
+    for index, messages in problems.items():
         item: NamedInput = named[index]
-        for problem in problems:
+        if index in uploading or item.entry.node_id in unknown:
+            continue
+        for problem in messages:
             found.append(
                 Finding(
                     "error",
@@ -103,17 +115,15 @@ def check_workflow(
 ) -> list[Finding]:
     """Every finding about the workflow at ``path`` on a server with ``catalog`` and
     ``models``."""
-    definition = load_definition(path, catalog)
-    nodes = node_findings(definition, catalog)
-    if any(f.severity == "error" for f in nodes):
-        return nodes
+    definition = WorkflowDefinition.from_file(path)
     handle = WorkflowHandle(definition, catalog)
+    blockers = blocker_findings(handle)
     inputs = input_findings(handle)
     try:
         models_found = model_findings(handle, models)
     except WorkflowError as exc:  # a value the conversion cannot send: reported once
         models_found = [] if inputs else [Finding("error", str(exc))]
-    return nodes + inputs + models_found
+    return version_warnings(definition, catalog) + blockers + inputs + models_found
 
 
 def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Finding]]:
@@ -127,7 +137,7 @@ def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Findi
     if module is None:
         raise GeneratorError(f"{module_path}: not a module ivkgen gen wrote")
     ours = Catalog.from_dir(module.path.parent / module.fields_package)
-    definition = load_definition(module.source, ours)
+    definition = WorkflowDefinition.from_file(module.source)
     drift = compare(definition, ours, server.nodes)
     where = f"{module.path} was generated for InvokeAI {ours.invokeai_version}"
     return module.source, [

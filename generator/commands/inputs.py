@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivkgen.generator.commands.errors import CommandError
 from ivkgen.generator.naming import input_names
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import InputLookupError
+from ivkgen.runtime.workflow.blockers import unknown_node_blockers
+from ivkgen.runtime.workflow.catalog import Catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 from ivkgen.runtime.workflow.handle import WorkflowHandle
@@ -33,9 +36,19 @@ class NamedInput:
         return f"[{self.entry.input_index}] {self.entry.label!r} ({self.name})"
 
 
-def load_handle(path: str | Path) -> WorkflowHandle:
-    """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow)."""
-    return WorkflowHandle(WorkflowDefinition.from_file(path))
+def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle:
+    """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow),
+    with the node catalog ``ivkgen fields`` wrote into ``fields`` (default: the bundled one)."""
+    catalog = None
+    if fields is not None:
+        try:
+            catalog = Catalog.from_dir(fields)
+        except (OSError, ImportError) as exc:
+            raise CommandError(
+                f"--fields {fields}: no node catalog there ({exc}); write one with ivkgen fields "
+                "--server URL -o DIR"
+            ) from None
+    return WorkflowHandle(WorkflowDefinition.from_file(path), catalog)
 
 
 def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
@@ -99,6 +112,10 @@ def as_json(handle: WorkflowHandle) -> dict[str, Any]:
             }
             for n in named_inputs(handle)
         ],
+        "unknown_nodes": [
+            {"node_id": b.node_id, "node_type": b.node_type}
+            for b in unknown_node_blockers(definition, handle.catalog)
+        ],
     }
 
 
@@ -133,6 +150,10 @@ def as_text(handle: WorkflowHandle) -> str:
     if missing:
         lines += ["", "Required inputs still needed:"]
         lines += [f"  {n.describe()}" for n in missing]
+    unknown = unknown_node_blockers(definition, handle.catalog)
+    if unknown:
+        lines += ["", "Node types the server must provide (their inputs are typed from values):"]
+        lines += [f"  {b.node_type} (node {b.node_id})" for b in unknown]
     return "\n".join(safe(line) for line in lines)
 
 
@@ -140,8 +161,8 @@ def _short(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def inputs_command(workflow: str, *, as_json_output: bool) -> int:
-    handle = load_handle(workflow)
+def inputs_command(workflow: str, *, as_json_output: bool, fields: str | None = None) -> int:
+    handle = load_handle(workflow, fields)
     if as_json_output:
         print(json.dumps(as_json(handle), indent=2))
     else:

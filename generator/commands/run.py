@@ -1,15 +1,17 @@
-"""``ivkgen run``: set a workflow's inputs from the command line, run it, save its images.
+"""``ivkgen run``: set a workflow's inputs from the command line, run it, save its outputs.
 
 ``--set NAME=VALUE`` finds the input by generated attribute name or label and parses the text by
 the input's type: numbers, booleans and strings as such, JSON for lists and structured fields,
 ``#RRGGBB`` for colours, an installed model's name for model inputs and a board's name for board
-inputs. ``--image NAME=PATH`` uploads a local image for an image input. ``--board NAME`` names an
+inputs. ``--image NAME=PATH`` uploads a local image for an image input, ``--video NAME=PATH`` a
+local MP4 file for a video input. ``--fields DIR`` reads the node catalog that ``ivkgen fields``
+wrote for the server (a server with custom node packs). ``--board NAME`` names an
 existing board (it is never created: the error lists the boards there are).
 
-The job runs with the async client: events drive the progress display, the images of the output
-nodes are downloaded into the output folder, and the uploads are deleted at the end, also when
-the job fails. Ctrl-C (or ``--timeout``) cancels the job, deletes the uploads and the images
-the job made so far.
+The job runs with the async client: events drive the progress display, the images and videos of
+the output nodes are downloaded into the output folder, and the uploads are deleted at the end,
+also when the job fails. Ctrl-C (or ``--timeout``) cancels the job, deletes the uploads and the
+images and videos the job made so far.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivkgen.generator.commands.check import input_findings
+from ivkgen.generator.commands.check import blocker_findings, input_findings
 from ivkgen.generator.commands.errors import CommandError
 from ivkgen.generator.commands.inputs import NamedInput, find_named, load_handle
 from ivkgen.generator.progress import Progress
@@ -36,9 +38,10 @@ from ivkgen.runtime.fields import (
     IvkStructField,
     IvkValueField,
 )
-from ivkgen.runtime.jobs.outputs import OutputImage, safe_file_name
+from ivkgen.runtime.jobs.outputs import OutputImage, OutputVideo, safe_file_name
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
 from ivkgen.runtime.jobs.submission import node_labels
+from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
 from ivkgen.runtime.typed import pick_model
 from ivkgen.runtime.workflow.handle import WorkflowHandle
@@ -56,6 +59,8 @@ class RunOptions:
     servers: list[str]
     sets: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
+    fields: Path | None = None
     out: Path = Path("outputs")
     runs: int = 1
     board: str | None = None
@@ -178,26 +183,46 @@ async def _set_model(
 def add_image(handle: WorkflowHandle, text: str) -> int:
     """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted.
     Returns the input's index."""
-    key, value = split_assignment(text, "--image")
+    return _add_file(handle, text, "image")
+
+
+def add_video(handle: WorkflowHandle, text: str) -> int:
+    """Apply one ``--video NAME=PATH`` (an MP4 file), like ``--image``."""
+    return _add_file(handle, text, "video")
+
+
+def _add_file(handle: WorkflowHandle, text: str, kind: OutputKind) -> int:
+    option = f"--{kind}"
+    key, value = split_assignment(text, option)
     named = find_named(handle, key)
     path = Path(value)
-    if not hasattr(named.entry.field, "image_name"):
+    if not hasattr(named.entry.field, f"{kind}_name"):
+        article = "an" if kind == "image" else "a"
         raise CommandError(
-            f"--image {text}: input {named.describe()} is a {type(named.entry.field).__name__}, "
-            "not an image input; use --set for it"
+            f"{option} {text}: input {named.describe()} is a {type(named.entry.field).__name__}, "
+            f"not {article} {kind} input; use --set for it"
         )
     if not path.is_file():
-        raise CommandError(f"--image {text}: no such file {str(path)!r}")
+        raise CommandError(f"{option} {text}: no such file {str(path)!r}")
     try:
-        handle.set_input_image(named.entry.input_index, path)
+        if kind == "video":
+            handle.set_input_video(named.entry.input_index, path)
+        else:
+            handle.set_input_image(named.entry.input_index, path)
     except ValueError as exc:
-        raise CommandError(f"--image {text}: {exc}") from None
+        raise CommandError(f"{option} {text}: {exc}") from None
     return named.entry.input_index
 
 
-async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
-    data = await client.image_repo.download_image(image.image_name)
-    target = folder / safe_file_name(image.image_name)
+async def save_file(
+    client: AsyncInvokeAIClient, file: OutputImage | OutputVideo, folder: Path
+) -> Path:
+    """Download an output image or video into ``folder``."""
+    if isinstance(file, OutputVideo):
+        data = await client.video_repo.download_video(file.video_name)
+    else:
+        data = await client.image_repo.download_image(file.image_name)
+    target = folder / safe_file_name(file.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
@@ -205,7 +230,7 @@ async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Pa
 
 async def run_workflow(options: RunOptions) -> int:
     """Set, submit, follow, download, clean up; the exit code."""
-    handle = load_handle(options.workflow)
+    handle = load_handle(options.workflow, options.fields)
     started = time.monotonic()
     async with AsyncInvokeAIClient.from_url(
         options.servers[0], email=options.email, password=options.password
@@ -215,7 +240,8 @@ async def run_workflow(options: RunOptions) -> int:
         for text in options.sets:
             await set_input(handle, lookups, text)
         uploading = [add_image(handle, text) for text in options.images]
-        problems = input_findings(handle, uploading)
+        uploading += [add_video(handle, text) for text in options.videos]
+        problems = blocker_findings(handle) + input_findings(handle, uploading)
         if problems:
             raise CommandError("; ".join(p.message for p in problems))
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
@@ -229,7 +255,7 @@ async def run_workflow(options: RunOptions) -> int:
             canceled = ", ".join(str(i) for i in handle.item_ids) or "none enqueued"
             print(
                 f"ivkgen: interrupted: canceled queue item(s) {canceled}, deleted the uploads "
-                "and the images the job made",
+                "and the files the job made",
                 file=sys.stderr,
             )
             return INTERRUPTED
@@ -249,7 +275,7 @@ async def run_workflow(options: RunOptions) -> int:
     elapsed = time.monotonic() - started
     if paths:
         print(
-            f"ivkgen: saved {len(paths)} image(s) in {options.out}/ ({elapsed:.1f} s)",
+            f"ivkgen: saved {len(paths)} file(s) in {options.out}/ ({elapsed:.1f} s)",
             file=sys.stderr,
         )
     else:
@@ -280,9 +306,9 @@ async def _follow(
         progress.set_items(result.item_ids)
         await handle.wait_for_completion(timeout=options.timeout or DEFAULT_RUN_TIMEOUT)
         progress.close()
-        images = await handle.get_outputs_async()
-        unique = {image.image_name: image for image in images}  # cached nodes repeat images
-        return [await save_image(client, image, options.out) for image in unique.values()]
+        files = await handle.get_output_files_async()
+        unique = {file.name: file for file in files}  # cached nodes repeat files
+        return [await save_file(client, file, options.out) for file in unique.values()]
 
 
 def _uncancel() -> None:

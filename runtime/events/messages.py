@@ -135,6 +135,12 @@ class InvocationCompleteEvent(InvocationEvent):
         image = self.result.get("image")
         return str(image["image_name"]) if isinstance(image, Mapping) else None
 
+    @property
+    def video_name(self) -> str | None:
+        """The name of the video the node output, if it output one."""
+        video = self.result.get("video")
+        return str(video["video_name"]) if isinstance(video, Mapping) else None
+
 
 class InvocationErrorEvent(InvocationEvent):
     derived_keys: ClassVar[tuple[str, ...]] = (*InvocationEvent.derived_keys, "error")

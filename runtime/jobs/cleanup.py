@@ -1,63 +1,107 @@
-"""Delete the images that queue items made, and only those.
+"""Clean-up of what a handle's queue items made: their images and videos, and the items.
 
-``delete_outputs_plan`` first waits for the truth about items canceled while running
-(:mod:`.settle`), reads the final session of every item that ended, then deletes each image the
-items' sessions list or their events reported, after checking that the image's ``session_id`` is
-the item's own (a cached node reports an image an earlier session made).
+Only files a run's own sessions made are deleted: each candidate's record must name the session
+that made it (a node served from the server's cache reports a file an earlier session made).
+Candidates come from the final sessions (``results``) of the run's items and of the items their
+``call_saved_workflow`` nodes enqueued, and from the ``invocation_complete`` events seen (a
+canceled item's stored session may not list them yet). For items canceled while running, the
+clean-up first waits for the truth (:mod:`.settle`): the node that was running may still finish.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from ivkgen.runtime.errors import NotFoundError
-from ivkgen.runtime.jobs.outputs import created_image_names
-from ivkgen.runtime.jobs.plans import IMAGES, Plan, delete_images_plan, settle_plan
+from ivkgen.runtime.jobs.outputs import created_names
+from ivkgen.runtime.jobs.plans import (
+    IMAGES,
+    VIDEOS,
+    Plan,
+    delete_files_plan,
+    queue_ops,
+    settle_plan,
+)
 from ivkgen.runtime.jobs.settle import late_outputs_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
-from ivkgen.runtime.server.dto import ImageDTO
+from ivkgen.runtime.repositories.queue import QueueOps
+from ivkgen.runtime.repositories.videos import VideoOps
+from ivkgen.runtime.server.dto import ImageDTO, VideoDTO
+from ivkgen.runtime.workflow.catalog import Catalog
 
-if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.catalog import Catalog
+KINDS: tuple[OutputKind, ...] = ("image", "video")
 
 
-def made_images_plan(trackers: Iterable[JobTracker], catalog: Catalog) -> Plan[dict[str, str]]:
-    """Image name -> session id of every image the trackers' items made, as the server now
-    knows it (final sessions, late outputs of canceled items, reported images)."""
-    sessions: dict[str, str] = {}
-    for tracker in trackers:
-        yield from late_outputs_plan(tracker)
-        yield from settle_plan(tracker)
-        for item in tracker.queue_items():
-            for name in created_image_names(item, catalog):
-                sessions.setdefault(name, item.session_id)
-        for name, session_id in tracker.reported_images().items():
-            sessions.setdefault(name, session_id)
-    return sessions
+def _made(tracker: JobTracker, catalog: Catalog, kind: OutputKind) -> dict[str, str]:
+    """File name -> the session that made it, for the files of one kind the run reported."""
+    made: dict[str, str] = {}
+    items = [*tracker.queue_items(), *(called.item for called in tracker.called_items())]
+    for item in items:
+        for name in created_names(item, catalog, kind):
+            made.setdefault(name, item.session_id)
+    reported = tracker.reported_videos() if kind == "video" else tracker.reported_images()
+    for name, session_id in reported.items():
+        made.setdefault(name, session_id)
+    return made
+
+
+def _session_of(name: str, kind: OutputKind) -> Plan[str | None]:
+    """The session recorded for a file on the server; raises NotFoundError if it is gone."""
+    if kind == "video":
+        video: VideoDTO = yield VideoOps.get_video_dto.call(VIDEOS, name)
+        return video.session_id
+    image: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
+    return image.session_id
 
 
 def delete_outputs_plan(
     trackers: Iterable[JobTracker], catalog: Catalog, deleted: set[str]
 ) -> Plan[list[str]]:
-    """Delete the images the trackers' items made that are not in ``deleted`` (updated);
-    returns the names deleted now."""
-    sessions = yield from made_images_plan(trackers, catalog)
-    mine: list[str] = []
-    for name, session_id in sessions.items():
-        if name in deleted:
-            continue
-        try:
-            dto: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
-        except NotFoundError:
-            deleted.add(name)
-            continue
-        if dto.session_id == session_id:
-            mine.append(name)
-    done = yield from delete_images_plan(mine)
-    deleted.update(done)
+    """Delete every image and video the runs' sessions made that is still on the server;
+    ``deleted`` remembers the names gone, so a second call asks nothing again."""
+    trackers = list(trackers)
+    for tracker in trackers:
+        yield from late_outputs_plan(tracker)
+        yield from settle_plan(tracker)
+    done: list[str] = []
+    for kind in KINDS:
+        made: dict[str, str] = {}
+        for tracker in trackers:
+            for name, session_id in _made(tracker, catalog, kind).items():
+                made.setdefault(name, session_id)
+        mine: list[str] = []
+        for name, session_id in made.items():
+            if name in deleted:
+                continue
+            try:
+                recorded = yield from _session_of(name, kind)
+            except NotFoundError:
+                deleted.add(name)
+                continue
+            if recorded == session_id:
+                mine.append(name)
+        gone = yield from delete_files_plan(mine, kind)
+        deleted.update(gone)
+        done += gone
     return done
 
 
-__all__ = ["delete_outputs_plan", "made_images_plan"]
+def delete_items_plan(trackers: Iterable[JobTracker]) -> Plan[list[int]]:
+    """Delete the runs' queue items and the items their call nodes enqueued (unfinished ones
+    are canceled first by the server); items already gone are skipped."""
+    deleted: list[int] = []
+    for tracker in trackers:
+        queue = queue_ops(tracker.queue_id)
+        called = [c.item.item_id for c in tracker.called_items()]
+        for item_id in [*tracker.item_ids, *called]:
+            try:
+                yield QueueOps.delete_queue_item.call(queue, item_id)
+            except NotFoundError:
+                continue
+            deleted.append(item_id)
+    return deleted
+
+
+__all__ = ["delete_items_plan", "delete_outputs_plan"]

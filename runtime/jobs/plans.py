@@ -16,11 +16,18 @@ from typing import Any, TypeVar
 
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import MAX_ITEMS_PER_CALL, QueueOps
+from ivkgen.runtime.repositories.videos import VideoOps
 from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, operation
-from ivkgen.runtime.server.dto import QueueAndProcessorStatus, SessionQueueItem
+from ivkgen.runtime.server.dto import (
+    DeleteImagesResult,
+    DeleteVideosResult,
+    QueueAndProcessorStatus,
+    SessionQueueItem,
+)
 
 T = TypeVar("T")
 
@@ -36,6 +43,7 @@ Plan = Generator[Call[Any] | Pause, Any, T]
 
 IMAGES = ImageOps()
 MODELS = ModelOps()
+VIDEOS = VideoOps()
 
 
 def queue_ops(queue_id: str) -> QueueOps:
@@ -137,8 +145,12 @@ def _each_item(
 
 
 def settle_plan(tracker: JobTracker) -> Plan[None]:
-    """Read the final session of items that ended but were not read since."""
+    """Read the final session of items that ended but were not read since, then the items their
+    ``call_saved_workflow`` nodes enqueued."""
+    from ivkgen.runtime.jobs.calls import called_items_plan  # calls builds on this module
+
     yield from poll_plan(tracker, tracker.needs_session())
+    yield from called_items_plan(tracker)
 
 
 def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
@@ -147,25 +159,37 @@ def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
     return [item.item_id for item in items]
 
 
-def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
-    """Delete images one by one; an image already gone counts as deleted."""
+def delete_files_plan(names: Sequence[str], kind: OutputKind = "image") -> Plan[list[str]]:
+    """Delete images (or videos) one by one; a file already gone counts as deleted."""
     deleted: list[str] = []
     for name in names:
         try:
-            result = yield ImageOps.delete_image.call(IMAGES, name)
+            if kind == "video":
+                videos: DeleteVideosResult = yield VideoOps.delete_video.call(VIDEOS, name)
+                done = videos.deleted_videos
+            else:
+                images: DeleteImagesResult = yield ImageOps.delete_image.call(IMAGES, name)
+                done = images.deleted_images
         except NotFoundError:
             deleted.append(name)
             continue
-        deleted.extend(n for n in result.deleted_images if n == name)
+        deleted.extend(n for n in done if n == name)
     return deleted
+
+
+def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
+    """Delete images one by one; an image already gone counts as deleted."""
+    return delete_files_plan(names, "image")
 
 
 __all__ = [
     "IMAGES",
     "MODELS",
+    "VIDEOS",
     "Pause",
     "Plan",
     "cancel_plan",
+    "delete_files_plan",
     "delete_images_plan",
     "drive",
     "drive_sync",

@@ -11,8 +11,9 @@ subscription's filter is known in advance) and starts :func:`.watch.watch`, whic
 the job by events with polling as the safety net. A job ends only on a terminal status of its
 own items.
 
-Clean-up removes only what this handle created: the images it uploaded, the images its queue
-items saved (checked by ``session_id``), its queue items. Using the handle as a (async) context
+Clean-up removes only what this handle created: the images and videos it uploaded, the images
+and videos its queue items (and the items their ``call_saved_workflow`` nodes enqueued) saved,
+checked by ``session_id``, and those queue items. Using the handle as a (async) context
 manager cancels unfinished items and deletes the uploads on exit, also after an error.
 """
 
@@ -40,19 +41,15 @@ from ivkgen.runtime.events.messages import (
 )
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.jobs.boards import board_id_plan, board_overrides
-from ivkgen.runtime.jobs.cleanup import delete_outputs_plan
-from ivkgen.runtime.jobs.outputs import (
-    OutputImage,
-    collect_outputs,
-    output_nodes,
-)
+from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
+from ivkgen.runtime.jobs.outputs import OutputImage, OutputVideo, output_files, output_nodes
 from ivkgen.runtime.jobs.pacing import recent_busy_seconds
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
     MODELS,
+    VIDEOS,
     Plan,
     cancel_plan,
-    delete_images_plan,
     drive,
     drive_sync,
     poll_plan,
@@ -63,13 +60,22 @@ from ivkgen.runtime.jobs.plans import (
 from ivkgen.runtime.jobs.resolve import FieldRef, model_fields, resolve_models
 from ivkgen.runtime.jobs.sessions import first_item_plan, remember_session
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
+from ivkgen.runtime.jobs.uploads import (
+    PendingImage,
+    PendingVideo,
+    Uploaded,
+    UploadTracker,
+    delete_uploads_plan,
+    upload_plan,
+)
 from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, watch
 from ivkgen.runtime.repositories.images import ImageOps, ImageSource
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps, prepend_for
+from ivkgen.runtime.repositories.videos import VideoOps, VideoSource
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
-from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageCategory, ImageDTO, SessionQueueItem
+from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageCategory, SessionQueueItem
+from ivkgen.runtime.workflow.blockers import require_runnable
 
 if TYPE_CHECKING:
     from ivkgen.runtime.fields import IvkField
@@ -208,9 +214,27 @@ class SubmissionMixin:
             )
         self._state.uploads.add(PendingImage(entry.input_index, image, category, is_intermediate))
 
+    def set_input_video(
+        self,
+        input: int | str,
+        video: VideoSource,
+        *,
+        category: ImageCategory = "user",
+        is_intermediate: bool = False,
+    ) -> None:
+        """Give a video input (by index or label) a local MP4 file (a path or bytes). It is
+        uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
+        entry = self._input(input)
+        if not hasattr(entry.field, "video_name"):
+            raise TypeError(
+                f"input [{entry.input_index}] {entry.label!r} is a "
+                f"{type(entry.field).__name__}, not a video input"
+            )
+        self._state.uploads.add(PendingVideo(entry.input_index, video, category, is_intermediate))
+
     def get_uploaded_assets(self) -> list[str]:
-        """Names of the images this handle uploaded that are still on the server."""
-        return [dto.image_name for dto in self._state.uploads.assets()]
+        """Names of the images and videos this handle uploaded that are still on the server."""
+        return [uploaded.name for uploaded in self._state.uploads.assets()]
 
     def _input(self, input: int | str) -> IvkWorkflowInput:
         return self.get_input(input) if isinstance(input, int) else self.find_input(input)
@@ -227,21 +251,17 @@ class SubmissionMixin:
         sweep: Mapping[int | str, Sequence[Any]] | None,
         batch_id: str,
     ) -> Plan[SubmitResult]:
-        """Upload pending images, resolve models, enqueue. Uploads made here are deleted again
-        if a later step fails."""
+        """Upload pending images and videos, resolve models, enqueue. Uploads made here are
+        deleted again if a later step fails."""
+        require_runnable(self.definition, self.catalog)
         uploads = self._state.uploads
-        made: list[str] = []
+        made: list[Uploaded] = []
         try:
             for pending in uploads.to_upload():
-                dto: ImageDTO = yield ImageOps.upload_image.call(
-                    IMAGES,
-                    pending.source,
-                    category=pending.category,
-                    is_intermediate=pending.is_intermediate,
-                )
-                uploads.record(pending.index, dto)
-                made.append(dto.image_name)
-                self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
+                uploaded = yield from upload_plan(pending)
+                uploads.record(pending.index, uploaded)
+                made.append(uploaded)
+                uploaded.apply_to(self.get_input(pending.index).field)
             board_id = yield from board_id_plan(board_id)
             boards = board_overrides(
                 self.definition, self.catalog, board_id, user_set=set(self._changes())
@@ -268,10 +288,10 @@ class SubmissionMixin:
             )
             first = yield from first_item_plan(queue_id, enqueued.item_ids)
         except BaseException:
-            for name in made:
-                uploads.forget(name)
+            for uploaded in made:
+                uploads.forget(uploaded.name)
             if made:
-                yield from delete_images_plan(made)
+                yield from delete_uploads_plan(made)
             raise
         if enqueued.enqueued < enqueued.requested:
             warnings.warn(
@@ -532,47 +552,57 @@ class SubmissionMixin:
 
     # Outputs ---------------------------------------------------------------------------------
 
-    def _outputs(self, runs: Sequence[Run]) -> list[OutputImage]:
+    def _files(self, runs: Sequence[Run]) -> list[OutputImage | OutputVideo]:
         nodes = output_nodes(self.definition, self.catalog)
         client = self._state.client
-        fetch: Callable[[str], bytes] | None = None
+        files = [f for run in runs for f in output_files(run.tracker, nodes, self.catalog)]
         if isinstance(client, SyncBound):
             bound: SyncBound = client
 
-            def download(name: str) -> bytes:
+            def download_image(name: str) -> bytes:
                 return bound.execute(ImageOps.download_image.call(IMAGES, name))
 
-            fetch = download
+            def download_video(name: str) -> bytes:
+                return bound.execute(VideoOps.download_video.call(VIDEOS, name))
 
-        images: list[OutputImage] = []
-        for run in runs:
-            for item in run.tracker.queue_items():
-                for image in collect_outputs(item, nodes):
-                    images.append(image.bind(fetch) if fetch is not None else image)
-        return images
+            for file in files:
+                file.bind(download_video if isinstance(file, OutputVideo) else download_image)
+        return files
 
     def get_outputs(self) -> list[OutputImage]:
         """The images the output nodes produced in the latest submission, per item (``item_id``),
-        node and prepared copy (several under ``iterate``). Reads final sessions if needed."""
-        run = self._run_now
-        self._run_sync(settle_plan(run.tracker))
-        return self._outputs([run])
+        node and prepared copy (several under ``iterate``), then those of the workflows its
+        ``call_saved_workflow`` nodes called. Reads final sessions if needed."""
+        return [f for f in self.get_output_files() if isinstance(f, OutputImage)]
 
     async def get_outputs_async(self) -> list[OutputImage]:
+        return [f for f in await self.get_output_files_async() if isinstance(f, OutputImage)]
+
+    def get_output_videos(self) -> list[OutputVideo]:
+        """The videos the output nodes produced in the latest submission, like ``get_outputs``."""
+        return [f for f in self.get_output_files() if isinstance(f, OutputVideo)]
+
+    def get_output_files(self) -> list[OutputImage | OutputVideo]:
+        """The images and videos of the latest submission, like ``get_outputs``."""
+        run = self._run_now
+        self._run_sync(settle_plan(run.tracker))
+        return self._files([run])
+
+    async def get_output_files_async(self) -> list[OutputImage | OutputVideo]:
         run = self._run_now
         await self._run(settle_plan(run.tracker))
-        return self._outputs([run])
+        return self._files([run])
 
     def download_outputs(self, folder: str | os.PathLike[str]) -> list[Path]:
-        """Save every output image of the latest submission into ``folder``; returns the paths."""
-        return [image.save(folder) for image in self.get_outputs()]
+        """Save every output image and video of the latest submission into ``folder``; returns
+        the paths."""
+        return [file.save(folder) for file in self.get_output_files()]
 
     # Clean-up --------------------------------------------------------------------------------
 
     def _cleanup_inputs_plan(self) -> Plan[list[str]]:
         uploads = self._state.uploads
-        names = [dto.image_name for dto in uploads.assets()]
-        deleted = yield from delete_images_plan(names)
+        deleted = yield from delete_uploads_plan(uploads.assets())
         for name in deleted:
             uploads.forget(name)
         return deleted
@@ -582,24 +612,16 @@ class SubmissionMixin:
         return (yield from delete_outputs_plan(trackers, self.catalog, self._state.deleted_outputs))
 
     def _cleanup_queue_plan(self) -> Plan[list[int]]:
-        deleted: list[int] = []
-        for run in self._state.runs:
-            queue = queue_ops(run.result.queue_id)
-            for item_id in run.result.item_ids:
-                try:
-                    yield QueueOps.delete_queue_item.call(queue, item_id)
-                except NotFoundError:
-                    continue
-                deleted.append(item_id)
-        return deleted
+        return (yield from delete_items_plan(run.tracker for run in self._state.runs))
 
     def cleanup_inputs(self) -> list[str]:
-        """Delete the images this handle uploaded; returns their names. Idempotent."""
+        """Delete the images and videos this handle uploaded; returns their names. Idempotent."""
         return self._run_sync(self._cleanup_inputs_plan())
 
     def cleanup_outputs(self) -> list[str]:
-        """Delete every image the handle's queue items saved (outputs and intermediates, only
-        those their own sessions made); returns their names. Idempotent."""
+        """Delete every image and video the handle's queue items (and the items their call nodes
+        enqueued) saved, outputs and intermediates, only those their own sessions made; returns
+        their names. Idempotent."""
         return self._run_sync(self._cleanup_outputs_plan())
 
     def cleanup_queue_items(self) -> list[int]:

@@ -94,10 +94,22 @@ class _ItemState:
     settled: bool = False
     item: SessionQueueItem | None = None
     images: dict[str, str] = field(default_factory=dict)
+    videos: dict[str, str] = field(default_factory=dict)
 
     def record_image(self, event: InvocationCompleteEvent) -> None:
         if event.image_name and event.session_id:
             self.images[event.image_name] = event.session_id
+        if event.video_name and event.session_id:
+            self.videos[event.video_name] = event.session_id
+
+
+@dataclass(frozen=True)
+class CalledItem:
+    """A queue item a ``call_saved_workflow`` node enqueued (6.14), read after it ended;
+    ``called_by`` is the call node of the submitted workflow it descends from."""
+
+    item: SessionQueueItem
+    called_by: str
 
 
 class JobTracker:
@@ -121,6 +133,7 @@ class JobTracker:
         self._clock = clock
         self._started: float = clock()
         self._items = {item_id: _ItemState(item_id) for item_id in self.item_ids}
+        self._called: dict[int, CalledItem] = {}
 
     @property
     def created(self) -> float:
@@ -264,6 +277,18 @@ class JobTracker:
         id. A canceled item's stored session may not list them yet."""
         return {name: sid for state in self._items.values() for name, sid in state.images.items()}
 
+    def reported_videos(self) -> dict[str, str]:
+        """Videos the items' nodes reported as made: name -> session id."""
+        return {name: sid for state in self._items.values() for name, sid in state.videos.items()}
+
+    def record_called(self, called: CalledItem) -> None:
+        """Keep a called item that ended (see :mod:`ivkgen.runtime.jobs.calls`)."""
+        self._called[called.item.item_id] = called
+
+    def called_items(self) -> list[CalledItem]:
+        """The ended items that ``call_saved_workflow`` nodes enqueued, by item id."""
+        return [self._called[i] for i in sorted(self._called)]
+
     def queue_items(self) -> list[SessionQueueItem]:
         """The last polled queue item of each item (those polled at least once)."""
         return [s.item for s in (self._items[i] for i in self.item_ids) if s.item is not None]
@@ -365,4 +390,4 @@ def _timestamp(value: str | None) -> datetime | None:
         return None
 
 
-__all__ = ["Job", "JobTracker", "SubmitResult", "server_seconds"]
+__all__ = ["CalledItem", "Job", "JobTracker", "SubmitResult", "server_seconds"]

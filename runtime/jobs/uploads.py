@@ -1,16 +1,24 @@
-"""Image inputs given as a file path, image bytes or a PIL image, and the uploads made for them.
+"""Image and video inputs given as local files, and the uploads made for them.
 
-``UploadTracker`` is the bookkeeping of one ``WorkflowHandle`` (no I/O): which inputs wait for an
-upload, which images the handle uploaded (``get_uploaded_assets()``), and which of them clean-up
-has deleted. An input whose upload was deleted is uploaded again on the next submission.
+An image input takes a file path, image bytes or a PIL image; a video input an MP4 file path or
+bytes. ``UploadTracker`` is the bookkeeping of one ``WorkflowHandle`` (no I/O): which inputs wait
+for an upload, which files the handle uploaded (``get_uploaded_assets()``), and which of them
+clean-up has deleted. An input whose upload was deleted is uploaded again on the next
+submission. The upload and delete plans (:func:`upload_plan`, :func:`delete_uploads_plan`)
+send the calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ivkgen.runtime.repositories.images import ImageSource, image_file
-from ivkgen.runtime.server.dto import ImageCategory, ImageDTO
+from ivkgen.runtime.jobs.plans import IMAGES, VIDEOS, Plan, delete_files_plan
+from ivkgen.runtime.media import OutputKind
+from ivkgen.runtime.repositories.images import ImageOps, ImageSource, image_file
+from ivkgen.runtime.repositories.videos import VideoOps, VideoSource, video_file
+from ivkgen.runtime.server.dto import ImageCategory, ImageDTO, VideoDTO
 
 
 @dataclass
@@ -21,38 +29,101 @@ class PendingImage:
     source: ImageSource
     category: ImageCategory = "user"
     is_intermediate: bool = False
+    kind: OutputKind = field(default="image", init=False)
+
+
+@dataclass
+class PendingVideo:
+    """A video input to upload before submitting: the MP4 source and how to upload it."""
+
+    index: int
+    source: VideoSource
+    category: ImageCategory = "user"
+    is_intermediate: bool = False
+    kind: OutputKind = field(default="video", init=False)
+
+
+Pending = PendingImage | PendingVideo
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """A file the handle uploaded: its server name and whether it is an image or a video."""
+
+    name: str
+    kind: OutputKind
+
+    def apply_to(self, input_field: Any) -> None:
+        """Point an image or video input's field at the uploaded file."""
+        setattr(input_field, f"{self.kind}_name", self.name)
 
 
 @dataclass
 class UploadTracker:
-    """The image inputs of a handle and the images uploaded for them."""
+    """The image and video inputs of a handle and the files uploaded for them."""
 
-    sources: dict[int, PendingImage] = field(default_factory=dict)
-    uploaded: dict[int, ImageDTO] = field(default_factory=dict)
+    sources: dict[int, Pending] = field(default_factory=dict)
+    uploaded: dict[int, Uploaded] = field(default_factory=dict)
 
-    def add(self, pending: PendingImage) -> None:
-        """Remember an input's image; it is read and checked now, uploaded at submission."""
-        image_file(pending.source)
+    def add(self, pending: Pending) -> None:
+        """Remember an input's file; it is read and checked now, uploaded at submission."""
+        if isinstance(pending, PendingVideo):
+            video_file(pending.source)
+        else:
+            image_file(pending.source)
         self.sources[pending.index] = pending
         self.uploaded.pop(pending.index, None)
 
     def discard(self, index: int) -> None:
         self.sources.pop(index, None)
 
-    def to_upload(self) -> list[PendingImage]:
-        """Inputs whose image is not on the server (yet, or any more)."""
+    def to_upload(self) -> list[Pending]:
+        """Inputs whose file is not on the server (yet, or any more)."""
         return [p for i, p in sorted(self.sources.items()) if i not in self.uploaded]
 
-    def record(self, index: int, dto: ImageDTO) -> None:
-        self.uploaded[index] = dto
+    def record(self, index: int, uploaded: Uploaded) -> None:
+        self.uploaded[index] = uploaded
 
-    def assets(self) -> list[ImageDTO]:
-        """The images on the server that this handle uploaded, by input index."""
-        return [dto for _, dto in sorted(self.uploaded.items())]
+    def assets(self) -> list[Uploaded]:
+        """The files on the server that this handle uploaded, by input index."""
+        return [uploaded for _, uploaded in sorted(self.uploaded.items())]
 
-    def forget(self, image_name: str) -> None:
-        """The image was deleted: upload its input again next time."""
-        self.uploaded = {i: d for i, d in self.uploaded.items() if d.image_name != image_name}
+    def forget(self, name: str) -> None:
+        """The file was deleted: upload its input again next time."""
+        self.uploaded = {i: u for i, u in self.uploaded.items() if u.name != name}
 
 
-__all__ = ["PendingImage", "UploadTracker"]
+def upload_plan(pending: Pending) -> Plan[Uploaded]:
+    """Upload one input's file."""
+    category, intermediate = pending.category, pending.is_intermediate
+    if isinstance(pending, PendingVideo):
+        video: VideoDTO = yield VideoOps.upload_video.call(
+            VIDEOS, pending.source, category=category, is_intermediate=intermediate
+        )
+        return Uploaded(video.video_name, "video")
+    image: ImageDTO = yield ImageOps.upload_image.call(
+        IMAGES, pending.source, category=category, is_intermediate=intermediate
+    )
+    return Uploaded(image.image_name, "image")
+
+
+def delete_uploads_plan(uploads: Sequence[Uploaded]) -> Plan[list[str]]:
+    """Delete uploaded files (images, then videos); returns the names deleted."""
+    deleted: list[str] = []
+    kinds: tuple[OutputKind, ...] = ("image", "video")
+    for kind in kinds:
+        names = [u.name for u in uploads if u.kind == kind]
+        if names:
+            deleted += yield from delete_files_plan(names, kind)
+    return deleted
+
+
+__all__ = [
+    "Pending",
+    "PendingImage",
+    "PendingVideo",
+    "UploadTracker",
+    "Uploaded",
+    "delete_uploads_plan",
+    "upload_plan",
+]

@@ -1,4 +1,5 @@
-"""Repositories of server objects: boards, images, the workflow library, models, the queue."""
+"""Repositories of server objects: boards, images, videos, the workflow library, models, the
+queue."""
 
 from ivkgen.runtime.repositories.boards import (
     NO_BOARD,
@@ -10,6 +11,7 @@ from ivkgen.runtime.repositories.boards import (
 from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository, ImageSource
 from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
 from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+from ivkgen.runtime.repositories.videos import AsyncVideoRepository, VideoRepository, VideoSource
 from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "AsyncImageRepository",
     "AsyncModelRepository",
     "AsyncQueueRepository",
+    "AsyncVideoRepository",
     "AsyncWorkflowRepository",
     "BoardHandle",
     "BoardRepository",
@@ -26,5 +29,7 @@ __all__ = [
     "ImageSource",
     "ModelRepository",
     "QueueRepository",
+    "VideoRepository",
+    "VideoSource",
     "WorkflowRepository",
 ]

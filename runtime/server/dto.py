@@ -95,6 +95,43 @@ class DeleteImagesResult(ServerModel):
     affected_boards: list[str] = []
 
 
+class VideoDTO(ServerModel):
+    """A video record of ``/api/v1/videos`` (MP4; ``duration`` in seconds)."""
+
+    video_name: str
+    video_url: str
+    thumbnail_url: str
+    video_origin: str
+    video_category: str
+    width: int
+    height: int
+    duration: float
+    fps: float | None = None
+    created_at: str
+    updated_at: str
+    is_intermediate: bool
+    starred: bool
+    has_workflow: bool
+    board_id: str | None = None
+    session_id: str | None = None
+    node_id: str | None = None
+
+
+class VideoPage(ServerModel):
+    """One page of ``GET /api/v1/videos/``; ``total`` counts every match."""
+
+    limit: int
+    offset: int
+    total: int
+    items: list[VideoDTO]
+
+
+class DeleteVideosResult(ServerModel):
+    deleted_videos: list[str]
+    failed_videos: list[str] = []
+    affected_boards: list[str] = []
+
+
 class WorkflowRecord(ServerModel):
     """A workflow stored in the server's library, with its full workflow JSON."""
 
@@ -233,6 +270,9 @@ class SessionQueueItem(ServerModel):
     field_values: list[dict[str, Any]] | None = None
     session: dict[str, Any]
     workflow: dict[str, Any] | None = None
+    parent_item_id: int | None = None
+    """The item whose ``call_saved_workflow`` node enqueued this one (6.14), else None."""
+    root_item_id: int | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -259,6 +299,7 @@ __all__ = [
     "BoardDTO",
     "DeleteBoardResult",
     "DeleteImagesResult",
+    "DeleteVideosResult",
     "EnqueueBatchResult",
     "ImageCategory",
     "ImageDTO",
@@ -273,6 +314,8 @@ __all__ = [
     "ServerModel",
     "SessionQueueItem",
     "UserDTO",
+    "VideoDTO",
+    "VideoPage",
     "WorkflowPage",
     "WorkflowRecord",
     "WorkflowSummary",

@@ -3,7 +3,8 @@
 The top-level keys the GUI defines are typed; nodes, edges and the form stay plain JSON (the
 server stores them untyped too), so every key of a file, known or not, survives ``to_dict()``.
 Loading checks what the GUI checks: a supported ``meta.version``, node and edge shapes, edges
-between existing nodes, and invocation types the node catalog knows.
+between existing nodes. Like the GUI, it loads nodes of types the node catalog does not have
+(:mod:`ivkgen.runtime.workflow.blockers` names them; submission refuses them).
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import copy
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.shape import ShapeError, check_shape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.catalog import Catalog
 
 SUPPORTED_VERSIONS = ("2.0.0", "3.0.0", "4.0.0")
 NODE_TYPES = ("invocation", "notes", "connector")
@@ -85,10 +83,9 @@ class WorkflowDefinition(BaseModel):
         cls,
         data: Mapping[str, Any],
         *,
-        catalog: Catalog | None = None,
         source: str = "<dict>",
     ) -> WorkflowDefinition:
-        """Validate a workflow dict (deep-copied) and check its node types against ``catalog``."""
+        """Validate a workflow dict (deep-copied)."""
         if not isinstance(data, Mapping) or "nodes" not in data or "meta" not in data:
             raise WorkflowError(
                 f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta'); pass a workflow "
@@ -106,11 +103,10 @@ class WorkflowDefinition(BaseModel):
                 node_id=cause.node_id if cause else None,
                 node_type=cause.node_type if cause else None,
             ) from None
-        definition.check_node_types(catalog, source=source)
         return definition
 
     @classmethod
-    def from_file(cls, path: str | Path, *, catalog: Catalog | None = None) -> WorkflowDefinition:
+    def from_file(cls, path: str | Path) -> WorkflowDefinition:
         """Load a workflow JSON file exported from the GUI (or a queue item's ``workflow``)."""
         source = str(path)
         try:
@@ -128,7 +124,7 @@ class WorkflowDefinition(BaseModel):
             raise WorkflowError(
                 f"{source}: JSON that cannot be read ({type(exc).__name__}: {exc})", source=source
             ) from None
-        return cls.from_dict(data, catalog=catalog, source=source)
+        return cls.from_dict(data, source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """The workflow as JSON-ready data, with every key that was loaded."""
@@ -138,23 +134,6 @@ class WorkflowDefinition(BaseModel):
         """Write the workflow as JSON the GUI can import."""
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
         Path(path).write_text(text + "\n", encoding="utf-8")
-
-    def check_node_types(self, catalog: Catalog | None = None, *, source: str = "<dict>") -> None:
-        """Raise ``WorkflowError`` for an invocation node whose type the catalog does not know."""
-        from ivkgen.runtime.workflow.catalog import default_catalog
-
-        known = (catalog or default_catalog()).nodes
-        for node in self.invocation_nodes():
-            node_type = node["data"]["type"]
-            if node_type not in known:
-                raise WorkflowError(
-                    f"{source}: node {node['id']!r} has type {node_type!r}, which InvokeAI "
-                    f"{(catalog or default_catalog()).invokeai_version} does not know "
-                    "(a custom node pack, or a newer InvokeAI?)",
-                    source=source,
-                    node_id=node["id"],
-                    node_type=node_type,
-                )
 
     def invocation_nodes(self) -> Iterator[dict[str, Any]]:
         """The ``invocation`` nodes, in file order."""

@@ -3,7 +3,8 @@
 Which fields and in what order follows the GUI: the ``node-field`` elements reachable from the
 form's root, depth first in ``children`` order; a workflow whose form is missing or empty shows
 its legacy ``exposedFields`` instead. Form fields pointing at a missing node or node input are
-dropped with a ``WorkflowWarning``.
+dropped with a ``WorkflowWarning``. Inputs of a node whose type the catalog does not have are
+listed, typed from their saved values (their description says so).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ivkgen.runtime.errors import WorkflowWarning
 from ivkgen.runtime.fields import IvkField
 from ivkgen.runtime.workflow.catalog import MISSING, Catalog, InputSpec, default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.loose import loose_spec
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 FieldRef = tuple[str, str]
@@ -96,7 +98,7 @@ def discover_inputs(
     inputs: list[IvkWorkflowInput] = []
     for node_id, field_name in form_field_refs(workflow):
         node = nodes.get(node_id)
-        spec = _input_spec(node, field_name, catalog)
+        spec = input_spec(node, field_name, catalog)
         if node is None or spec is None:
             warnings.warn(
                 f"workflow {definition.name!r}: form field {field_name!r} of node {node_id!r} "
@@ -117,22 +119,44 @@ def discover_inputs(
                 field_name=field_name,
                 field=field,
                 required=spec.required and (node_id, field_name) not in connected,
-                description=saved.get("description") or spec.description,
+                description=_description(data["type"], saved, spec, catalog),
                 saved_value_error=error,
             )
         )
     return inputs
 
 
-def _input_spec(
+def _description(
+    node_type: str, saved: Mapping[str, Any], spec: InputSpec, catalog: Catalog
+) -> str:
+    """The user's description, else the schema's; for an unknown node type, both."""
+    if node_type in catalog.nodes:
+        return str(saved.get("description") or spec.description)
+    return " ".join(filter(None, (saved.get("description"), spec.description)))
+
+
+def input_spec(
     node: Mapping[str, Any] | None, field_name: str, catalog: Catalog
 ) -> InputSpec | None:
+    """The spec of a node's input (typed from its saved value when the catalog does not have
+    the node's type, see :mod:`.loose`); None if the node or input does not exist."""
     if node is None or node.get("type") != "invocation":
         return None
     data = node["data"]
-    if field_name not in data["inputs"] or data["type"] not in catalog.nodes:
+    if field_name not in data["inputs"]:
         return None
+    if data["type"] not in catalog.nodes:
+        return loose_spec(data["type"], field_name, data["inputs"][field_name])
     return catalog.node(data["type"]).inputs.get(field_name)
+
+
+def entry_spec(
+    definition: WorkflowDefinition, entry: IvkWorkflowInput, catalog: Catalog
+) -> InputSpec:
+    """The spec of a listed form input."""
+    spec = input_spec(definition.node_by_id(entry.node_id), entry.field_name, catalog)
+    assert spec is not None  # discover_inputs lists existing inputs only
+    return spec
 
 
 def _make_field(

@@ -22,10 +22,11 @@ from typing import Any
 from ivkgen.runtime.errors import InputLookupError, WorkflowError
 from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem
 from ivkgen.runtime.jobs.submission import SubmissionMixin
+from ivkgen.runtime.workflow.blockers import InputProblems, form_problems
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
 from ivkgen.runtime.workflow.convert import Conversion, FieldRef, write_value
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs, entry_spec
 
 _UNSET = object()
 
@@ -37,10 +38,7 @@ class WorkflowHandle(SubmissionMixin):
         self._definition = definition
         self._catalog = catalog or default_catalog()
         self._inputs = discover_inputs(definition, self._catalog)
-        self._specs = [
-            self._catalog.node(self._node_type(i.node_id)).inputs[i.field_name]
-            for i in self._inputs
-        ]
+        self._specs = [entry_spec(definition, i, self._catalog) for i in self._inputs]
         self._saved = [_json_value(i.field) for i in self._inputs]
         self._values: dict[int, _KnownValue] = {}
 
@@ -107,10 +105,11 @@ class WorkflowHandle(SubmissionMixin):
             )
         return found[0]
 
-    def validate_inputs(self) -> dict[int, list[str]]:
+    def validate_inputs(self) -> InputProblems:
         """Problems per input index: required values missing, schema constraints broken,
-        saved values the field could not hold (while still unset)."""
-        problems: dict[int, list[str]] = {}
+        saved values the field could not hold (while still unset), nodes of unknown type; and
+        in ``.workflow`` what no input can fix (see ``ivkgen.runtime.workflow.blockers``)."""
+        problems = form_problems(self._definition, self._catalog, self._inputs)
         for index, (item, spec) in enumerate(zip(self._inputs, self._specs, strict=True)):
             messages = _field_problems(item.field, spec)
             value = _json_value(item.field)
@@ -119,7 +118,7 @@ class WorkflowHandle(SubmissionMixin):
             elif item.required and not messages and value is None:
                 messages.append("required: set a value")
             if messages:
-                problems[index] = messages
+                problems.setdefault(index, []).extend(messages)
         return problems
 
     def workflow_with_values(self) -> dict[str, Any]:
@@ -172,12 +171,6 @@ class WorkflowHandle(SubmissionMixin):
         value = _json_value(item.field, label=item.label)
         self._values[index] = _KnownValue(item.field, value)
         return value
-
-    def _node_type(self, node_id: str) -> str:
-        node = self._definition.node_by_id(node_id)
-        assert node is not None  # discover_inputs only lists existing nodes
-        node_type: str = node["data"]["type"]
-        return node_type
 
 
 class _KnownValue:

@@ -1,8 +1,9 @@
 """Start a real InvokeAI server on loopback with the tiny models installed.
 
 ``InvokeAIServer`` owns one ``invokeai-web`` process with a temporary root: it writes
-``invokeai.yaml`` (host 127.0.0.1, a free port), waits for ``/api/v1/app/version``, installs the
-tiny models through the model-install API and stops the process by its pid.
+``invokeai.yaml`` (host 127.0.0.1, a free port), copies custom node packs into ``nodes/``, waits
+for ``/api/v1/app/version``, installs the tiny models through the model-install API and stops
+the process by its pid.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class InvokeAIServer:
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    node_packs: tuple[Path, ...] = ()
+    """Custom node pack folders, copied into the root's ``nodes`` folder before the start."""
 
     @property
     def url(self) -> str:
@@ -92,6 +95,8 @@ class InvokeAIServer:
             f"multiuser: {'true' if self.multiuser else 'false'}",
         ]
         (self.root / "invokeai.yaml").write_text("\n".join(config) + "\n")
+        for pack in self.node_packs:
+            shutil.copytree(pack, self.root / "nodes" / pack.name, dirs_exist_ok=True)
         env = {**os.environ, "INVOKEAI_ROOT": str(self.root), "HF_HUB_OFFLINE": "1"}
         binary = venv_dir() / "bin" / "invokeai-web"
         with self.log_path.open("wb") as log:

@@ -96,7 +96,7 @@ def test_run_sets_inputs_by_name_and_label_and_saves_the_images_on_the_board(
         assert client.image_repo.get_image_dto(paths[0].name).board_id == board.board_id
         assert "started Denoise (denoise_latents)" in err
         assert "Denoise (denoise_latents) 100%" in err
-        assert f"ivkgen: saved 1 image(s) in {tmp_path}/" in err
+        assert f"ivkgen: saved 1 file(s) in {tmp_path}/" in err
     finally:
         client.board_repo.delete_board(board.board_id, include_images=True)
 

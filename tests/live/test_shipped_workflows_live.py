@@ -5,8 +5,13 @@ at fault. The tiny-model text-to-image defaults run to completion.
 ``BLOCKERS`` was derived from the real server: each blocked workflow's naive enqueue body is
 rejected (422) for one of the named inputs, or accepted only to fail at run time because a
 required input (a model, an image) is missing. Every listed blocker is a required model or image
-with no saved value. Three default workflows use ``canny_image_processor``, which InvokeAI 6.14.2
-no longer has; they fail to load with a ``WorkflowError`` naming that node.
+with no saved value. Three default workflows use node types InvokeAI 6.14.2 no longer has
+(``canny_image_processor``, ``midas_depth_image_processor``): they load as in the GUI,
+``validate_inputs().blockers`` names those nodes and submission refuses them.
+
+``test_every_server_rejection_was_named_before_sending`` is the measurement: for every workflow
+(and two variants of shipped ones with the faults older exports have: no form, an edge from an
+output the node no longer has), the reason of each server rejection is named first.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import form_field_refs
@@ -64,13 +70,18 @@ FILES = [
     *sorted((SHARED / "data" / "workflows").glob("*.json")),
     *sorted((REPO / "data" / "workflows").glob("*.json")),
 ]
-UNKNOWN_NODE = "canny_image_processor"
-LOAD_ERRORS = {
-    "ESRGAN Upscaling with Canny ControlNet.json": "1d887701-df21-4966-ae6e-a7d82307d7bd",
-    "Face Detailer with IP-Adapter & Canny (See Note in Details).json": (
-        "8fe598c6-d447-44fa-a165-4975af77d080"
-    ),
-    "Multi ControlNet (Canny & Depth).json": "c826ba5e-9676-4475-b260-07b85e88753c",
+CANNY, MIDAS = "canny_image_processor", "midas_depth_image_processor"
+UNKNOWN_NODES = {
+    "ESRGAN Upscaling with Canny ControlNet.json": {
+        ("1d887701-df21-4966-ae6e-a7d82307d7bd", CANNY)
+    },
+    "Face Detailer with IP-Adapter & Canny (See Note in Details).json": {
+        ("8fe598c6-d447-44fa-a165-4975af77d080", CANNY)
+    },
+    "Multi ControlNet (Canny & Depth).json": {
+        ("c826ba5e-9676-4475-b260-07b85e88753c", CANNY),
+        ("018b1214-c2af-43a7-9910-fb687c6726d7", MIDAS),
+    },
 }
 TRANSFORMER_AND_LORAS = {
     "Transformer (High Noise)",
@@ -178,7 +189,7 @@ def test_all_workflow_sources_are_found(invokeai: InvokeAIServer) -> None:
     assert sorted(p.name for p in DEFAULTS.glob("*.json")) == sorted(DEFAULT_WORKFLOWS)
     assert len(list((SHARED / "data" / "workflows").glob("*.json"))) >= 3
     names = {p.name for p in FILES}
-    assert set(LOAD_ERRORS) | set(BLOCKERS) <= names
+    assert set(UNKNOWN_NODES) | set(BLOCKERS) <= names
 
 
 def _rejected_input(response: httpx.Response) -> tuple[str, str]:
@@ -189,19 +200,23 @@ def _rejected_input(response: httpx.Response) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_shipped_workflow(http: httpx.Client, path: Path) -> None:
-    if path.name in LOAD_ERRORS:
-        with pytest.raises(WorkflowError) as info:
-            WorkflowDefinition.from_file(path)
-        assert (info.value.node_id, info.value.node_type) == (LOAD_ERRORS[path.name], UNKNOWN_NODE)
-        assert path.name in str(info.value)
-        return
+def test_shipped_workflow(http: httpx.Client, server_url: str, path: Path) -> None:
     definition = WorkflowDefinition.from_file(path)
     assert definition.to_dict() == json.loads(path.read_text(encoding="utf-8"))
     handle = WorkflowHandle(definition)
     inputs = handle.list_inputs()
     if form_field_refs(definition.to_dict()):
         assert inputs, "the GUI shows a form for this workflow"
+    if path.name in UNKNOWN_NODES:
+        blockers = handle.validate_inputs().blockers
+        assert {(b.node_id, b.node_type) for b in blockers} == UNKNOWN_NODES[path.name]
+        with InvokeAIClient.from_url(server_url) as client:
+            before = client.queue_repo.list_item_ids()
+            with pytest.raises(WorkflowError) as info:
+                handle.bind_client(client).submit_sync()
+            assert client.queue_repo.list_item_ids() == before
+        assert all(node_id in str(info.value) for node_id, _ in UNKNOWN_NODES[path.name])
+        return
     body = handle.build_enqueue_body(prepend=True)
     problems = handle.validate_inputs()
     expected = BLOCKERS.get(path.name, {})
@@ -219,6 +234,70 @@ def test_shipped_workflow(http: httpx.Client, path: Path) -> None:
         allowed = SERVER_ONLY_CHECKS.get(path.name)
         node_type = definition.node_by_id(node_id)["data"]["type"]  # type: ignore[index]
         assert (node_id, field) in blockers or (node_type, field) == allowed, response.text
+
+
+def _variants() -> list[tuple[str, dict[str, Any]]]:
+    """Shipped workflows with the faults of older exports: the CogView4 workflow without its
+    form (its model input is then in no form), and the SD3.5 workflow with its transformer edge
+    from ``mmditx``, the output's name in older versions of the loader."""
+    cogview = json.loads((DEFAULTS / "CogView4_TextToImage.json").read_text(encoding="utf-8"))
+    cogview.pop("form")
+    sd35 = json.loads((DEFAULTS / "SD3.5 Text to Image.json").read_text(encoding="utf-8"))
+    for edge in sd35["edges"]:
+        if edge.get("sourceHandle") == "transformer":
+            edge["sourceHandle"] = "mmditx"
+    return [("CogView4 without a form", cogview), ("SD3.5 with an mmditx edge", sd35)]
+
+
+def _reason(name: str, handle: WorkflowHandle, response: httpx.Response) -> str:
+    """``named`` when the reason the server gave for rejecting the body was named before
+    sending, ``server-only`` for a check no schema states (``SERVER_ONLY_CHECKS``), else
+    ``unnamed``."""
+    problems = handle.validate_inputs()
+    inputs = handle.list_inputs()
+    named = {(inputs[i].node_id, inputs[i].field_name) for i in problems}
+    named |= {(b.node_id, b.field_name) for b in problems.blockers}
+    detail = response.json()["detail"]
+    if isinstance(detail, list) and "nodes" in detail[0]["loc"]:
+        node_id, field = _rejected_input(response)
+        node_type = handle.definition.node_by_id(node_id)["data"]["type"]  # type: ignore[index]
+        if (node_id, field) in named:
+            return "named"
+        return "server-only" if SERVER_ONLY_CHECKS.get(name) == (node_type, field) else "unnamed"
+    text = json.dumps(detail)
+    fields = [b.field_name for b in problems.blockers if b.field_name]
+    return "named" if any(field in text for field in fields) else "unnamed"
+
+
+def test_every_server_rejection_was_named_before_sending(http: httpx.Client) -> None:
+    sources = [(p.name, json.loads(p.read_text(encoding="utf-8"))) for p in FILES]
+    sources += _variants()
+    refused, reasons, unnamed = [], {}, []
+    for name, data in sources:
+        handle = WorkflowHandle(WorkflowDefinition.from_dict(data, source=name))
+        if any(b.kind == "unknown_type" for b in handle.validate_inputs().blockers):
+            refused.append(name)  # submission refuses it, naming the nodes: nothing is sent
+            continue
+        with paused(http):
+            response = enqueue(http, handle.build_enqueue_body(prepend=True))
+            if response.status_code == 200:
+                discard(http, response.json()["item_ids"])
+        if response.status_code == 200:
+            continue
+        assert response.status_code == 422, response.text
+        reasons[name] = _reason(name, handle, response)
+        if reasons[name] == "unnamed":
+            unnamed.append(f"{name}: {response.text[:300]}")
+    named = sum(reason == "named" for reason in reasons.values())
+    print(
+        f"\n{len(sources)} workflows: {len(reasons)} rejected by the server ({named} for a reason "
+        f"named first, {len(reasons) - named - len(unnamed)} server-only checks), "
+        f"{len(refused)} refused before sending (unknown node types), {len(unnamed)} rejections "
+        "not named first"
+    )
+    assert reasons["CogView4 without a form"] == reasons["SD3.5 with an mmditx edge"] == "named"
+    assert len(refused) == len(UNKNOWN_NODES)
+    assert unnamed == []
 
 
 def _set_model(handle: WorkflowHandle, label: str, identifier: dict[str, Any]) -> None:

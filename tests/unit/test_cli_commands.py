@@ -335,8 +335,8 @@ def test_check_reports_every_node_type_the_server_lacks(tmp_path: Path) -> None:
     errors = messages(findings, "error")
     assert len(errors) == 2
     assert errors[0].startswith(
-        "node 'Blur' (img_blur:RV5IfLBcbf) has type 'img_blur', which "
-        "the server does not know: install the node pack"
+        "node 'Blur' (img_blur:RV5IfLBcbf) has type 'img_blur' (node pack 'invokeai'), which "
+        "InvokeAI 6.14.2 does not have: install the node pack"
     )
     assert "node 'Crop' (img_crop:IAoCLrZ3aW) has type 'img_crop'" in errors[1]
 

@@ -16,12 +16,11 @@ from ivkgen.runtime.jobs.outputs import (
     safe_file_name,
 )
 from ivkgen.runtime.jobs.resolve import resolve_models
-from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
-from ivkgen.runtime.server.dto import ImageDTO, ModelConfig, SessionQueueItem
+from ivkgen.runtime.jobs.uploads import PendingImage, Uploaded, UploadTracker
+from ivkgen.runtime.server.dto import ModelConfig, SessionQueueItem
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
-from tests.unit._dtos import image_dto
 from tests.unit._workflows import node, workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,16 +193,12 @@ def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:
 # Uploads -------------------------------------------------------------------------------------
 
 
-def dto(name: str) -> ImageDTO:
-    return ImageDTO.model_validate(image_dto(name))
-
-
 def test_an_upload_deleted_by_clean_up_is_made_again_next_time() -> None:
     tracker = UploadTracker()
     tracker.add(PendingImage(0, PNG))
     assert [p.index for p in tracker.to_upload()] == [0]
-    tracker.record(0, dto("u.png"))
-    assert tracker.to_upload() == [] and [d.image_name for d in tracker.assets()] == ["u.png"]
+    tracker.record(0, Uploaded("u.png", "image"))
+    assert tracker.to_upload() == [] and [u.name for u in tracker.assets()] == ["u.png"]
     tracker.forget("u.png")
     assert [p.index for p in tracker.to_upload()] == [0] and tracker.assets() == []
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime.errors import IvkgenError, WorkflowError
+from ivkgen.runtime.workflow.blockers import require_runnable, unknown_node_blockers
+from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
 from tests.unit._workflows import (
@@ -110,12 +112,17 @@ def test_collapsed_edge_to_a_missing_node_is_an_error() -> None:
     assert _error(data).node_id == "ghost"
 
 
-def test_unknown_invocation_type_names_node_and_type() -> None:
+def test_unknown_invocation_type_loads_and_blocks_submission_naming_node_and_type() -> None:
     data = _simple()
     data["nodes"].append(node("x", "canny_image_processor"))
-    error = _error(data)
-    assert (error.node_id, error.node_type) == ("x", "canny_image_processor")
-    assert "'x'" in str(error) and "'canny_image_processor'" in str(error)
+    definition = WorkflowDefinition.from_dict(data)
+    assert definition.to_dict() == data
+    (blocker,) = unknown_node_blockers(definition, default_catalog())
+    assert (blocker.node_id, blocker.node_type) == ("x", "canny_image_processor")
+    with pytest.raises(WorkflowError) as info:
+        require_runnable(definition, default_catalog())
+    assert (info.value.node_id, info.value.node_type) == ("x", "canny_image_processor")
+    assert "(x)" in str(info.value) and "'canny_image_processor'" in str(info.value)
 
 
 @pytest.mark.parametrize(
