@@ -10,6 +10,7 @@ with the library's to regenerate the modules whose workflow changed.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from ivkgen.generator.module import LibraryOrigin
 from ivkgen.generator.naming import module_name
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import ExistingModule, find_modules, rerender
-from ivkgen.generator.render import shell_lines, write_files
+from ivkgen.generator.render import restore_files, shell_lines, write_files
 from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.server.dto import WorkflowRecord
@@ -98,13 +99,9 @@ def _write_json(fetched: Sequence[Fetched]) -> dict[Path, bytes | None]:
 
 
 def _restore(before: dict[Path, bytes | None]) -> None:
-    for path, old in before.items():
-        if old is None:
-            path.unlink(missing_ok=True)
-        else:
-            path.write_bytes(old)
-    folders = {path.parent for path in before}
-    for folder in folders:
+    """Undo :func:`_write_json`, and remove the folders it left empty."""
+    restore_files(list(before.items()))
+    for folder in {path.parent for path in before}:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
 
@@ -116,6 +113,7 @@ def generate_from_library(
     their modules into ``out_dir``: all of them or, when one fails, none."""
     records = [client.workflow_repo.get_workflow(workflow_id) for workflow_id in ids]
     fetched = [Fetched(record, _json_path(record, out_dir)) for record in records]
+    created = next((p for p in [*reversed(out_dir.parents), out_dir] if not p.exists()), None)
     before = _write_json(fetched)
     try:
         return generate_modules(
@@ -127,6 +125,8 @@ def generate_from_library(
         )
     except BaseException:
         _restore(before)
+        if created is not None:  # the folders this run made for them
+            shutil.rmtree(created, ignore_errors=True)
         raise
 
 

@@ -12,7 +12,7 @@ import stat
 import sys
 import tempfile
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def write_files(files: Mapping[Path, str]) -> list[Path]:
             os.replace(tmp, path)
             done.append((path, old))
     except OSError as exc:
-        _restore(done)
+        restore_files(done)
         raise GeneratorError(f"cannot write generated files ({exc})") from None
     finally:
         for tmp, _ in staged:
@@ -181,7 +181,8 @@ def _make_folder(folder: Path) -> list[Path]:
     return missing
 
 
-def _restore(done: list[tuple[Path, bytes | None]]) -> None:
+def restore_files(done: Sequence[tuple[Path, bytes | None]]) -> None:
+    """Give each file its old content back (``None``: remove it), last written first."""
     for path, old in reversed(done):
         if old is None:
             path.unlink(missing_ok=True)

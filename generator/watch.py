@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ivkgen.generator.openapi import Spec
 
 Command = Callable[[Path], list[str]]
+READY_TIMEOUT_MS = 500
+"""How long the watcher waits for events before it yields an empty batch (the first one tells
+that it is watching: a change saved before then would be missed)."""
 
 
 def _is_json(change: watchfiles.Change, path: str) -> bool:
@@ -58,10 +61,18 @@ def watch(
     command for its JSON file."""
     if not folder.is_dir():
         raise GeneratorError(f"{folder}: no such folder to watch")
-    print(f"ivkgen: watching {folder}/*.json for {out_dir}/ (Ctrl-C stops)", flush=True)
+    ready = False
     for changes in watchfiles.watch(
-        folder, watch_filter=_is_json, recursive=False, stop_event=stop, yield_on_timeout=False
+        folder,
+        watch_filter=_is_json,
+        recursive=False,
+        stop_event=stop,
+        yield_on_timeout=True,  # a first, empty batch: the watcher is up
+        rust_timeout=READY_TIMEOUT_MS,
     ):
+        if not ready:
+            print(f"ivkgen: watching {folder}/*.json for {out_dir}/ (Ctrl-C stops)", flush=True)
+            ready = True
         for path in sorted({Path(path) for _, path in changes}):
             source = Path(os.path.relpath(path)) if path.is_absolute() else path
             line = (

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.runtime import InvokeAIClient
+from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.workflow.catalog import NodeSpecs, default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.drift import SchemaDriftWarning, compare, warn_drift
+from ivkgen.runtime.workflow.drift import SchemaDriftWarning, awarn_drift, compare, warn_drift
 from ivkgen.runtime.workflow.schema import catalog_data
 
 from tests.conftest import REPO
@@ -102,4 +102,20 @@ def test_the_schema_a_module_was_generated_from_is_no_drift(tmp_path: Path) -> N
     with _client(SCHEMA.read_bytes(), requests) as client, warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warn_drift("M", definition, default_catalog(), client) == []
+    assert requests == ["/openapi.json"]
+
+
+async def test_an_async_client_gets_the_same_warning() -> None:
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request.url.path)
+        return httpx.Response(200, content=changed_schema())
+
+    definition = WorkflowDefinition.from_file(WORKFLOW)
+    transport = httpx.MockTransport(handler)
+    async with AsyncInvokeAIClient.from_url("http://h:9090", transport=transport) as client:
+        with pytest.warns(SchemaDriftWarning, match="field cfg_scale: the server's node has no"):
+            found = await awarn_drift("M", definition, default_catalog(), client)
+        assert [str(item) for item in found] == EXPECTED
     assert requests == ["/openapi.json"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.library import find_records
+from ivkgen.generator.library import find_records, generate_from_library
 from ivkgen.generator.module import LibraryOrigin
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import read_module, rerender
@@ -64,3 +65,22 @@ def test_the_library_line_survives_regeneration(tmp_path: Path) -> None:
     module = read_module(path)
     assert module is not None and module.library == origin
     assert rerender(module, {}).source == path.read_text()
+
+
+def test_a_library_workflow_that_fails_to_generate_leaves_nothing(tmp_path: Path) -> None:
+    data = json.loads((REPO / "data" / "workflows" / "sd15-text-to-image.json").read_text())
+    data["nodes"][0]["data"]["type"] = "no_such_node"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v1/workflows/i/w1"
+        record = {"workflow_id": "w1", "name": "Fox", "created_at": "t", "updated_at": "t"}
+        return httpx.Response(200, json={**record, "workflow": data})
+
+    out = tmp_path / "generated"
+    transport = httpx.MockTransport(handler)
+    with (
+        InvokeAIClient.from_url("http://h:9090", transport=transport) as client,
+        pytest.raises(GeneratorError, match="no_such_node"),
+    ):
+        generate_from_library(client, ["w1"], out, None, "http://h:9090")
+    assert not out.exists()
