@@ -46,11 +46,15 @@ def enqueue_plan(queue_id: str, body: Mapping[str, Any]) -> Plan[EnqueueBatchRes
             lost.add_note(f"looking up batch {batch['batch_id']} afterwards failed too: {exc}")
             raise lost from None
         if not mine:
-            lost.add_note(f"the queue has no item of batch {batch['batch_id']}: nothing was enqueued")
+            lost.add_note(
+                f"the queue has no item of batch {batch['batch_id']}: nothing was enqueued"
+            )
             raise
         log.warning(
             "the answer to enqueuing batch %s was lost; the server had enqueued %d item(s), "
-            "adopted", batch["batch_id"], len(mine)
+            "adopted",
+            batch["batch_id"],
+            len(mine),
         )
         ids = sorted((item.item_id for item in mine), reverse=True)
         return EnqueueBatchResult(

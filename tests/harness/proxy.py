@@ -10,8 +10,10 @@ answer back (``lose_answer``). Each rule acts on the ``nth`` matching request (1
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 _LOOPBACK = "127.0.0.1"
@@ -56,7 +58,14 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((_LOOPBACK, self.port))
+        for attempt in range(50):  # the old listener's accept() may still be letting go
+            try:
+                listener.bind((_LOOPBACK, self.port))
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.02)
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
@@ -67,6 +76,8 @@ class FaultProxy:
         """Stop listening and cut every open connection (RST, as a dying peer would)."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):  # shutdown wakes the thread blocked in accept()
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             conns, self._open = set(self._open), set()
@@ -81,7 +92,9 @@ class FaultProxy:
     @staticmethod
     def _cut(conn: socket.socket) -> None:
         try:
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
             conn.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
@@ -135,7 +148,9 @@ class FaultProxy:
             if not lose.is_set():
                 self._drop(client, upstream)
 
-    def _pipe_back(self, upstream: socket.socket, client: socket.socket, lose: threading.Event) -> None:
+    def _pipe_back(
+        self, upstream: socket.socket, client: socket.socket, lose: threading.Event
+    ) -> None:
         try:
             while True:
                 data = upstream.recv(_BUFFER)
