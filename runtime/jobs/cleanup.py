@@ -28,7 +28,7 @@ from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.queue import QueueOps
 from ivkgen.runtime.repositories.videos import VideoOps
-from ivkgen.runtime.server.dto import ImageDTO, VideoDTO
+from ivkgen.runtime.server.dto import ImageDTO, ImagePage, VideoDTO
 from ivkgen.runtime.workflow.catalog import Catalog
 
 KINDS: tuple[OutputKind, ...] = ("image", "video")
@@ -45,6 +45,34 @@ def _made(tracker: JobTracker, catalog: Catalog, kind: OutputKind) -> dict[str, 
     for name, session_id in reported.items():
         made.setdefault(name, session_id)
     return made
+
+
+UNSAVED_SCAN = 500
+"""How many of the server's newest images are read for the images of items whose final session
+was never stored."""
+
+
+def unsaved_images_plan(tracker: JobTracker, limit: int = UNSAVED_SCAN) -> Plan[dict[str, str]]:
+    """Image name -> session, for the images of the tracker's items that ended without their
+    final session stored (the server was killed or restarted while they ran: the stored session
+    lists no results). The server lists no image by session, so its ``limit`` newest images
+    (intermediates included) are read and matched by ``session_id``."""
+    sessions = {
+        item.session_id
+        for item in tracker.queue_items()
+        if item.status != "completed" and not (item.session or {}).get("results")
+    }
+    found: dict[str, str] = {}
+    if not sessions:
+        return found
+    for offset in range(0, limit, 100):
+        page: ImagePage = yield ImageOps.list_images.call(IMAGES, offset=offset, limit=100)
+        for image in page.items:
+            if image.session_id in sessions:
+                found[image.image_name] = image.session_id
+        if offset + len(page.items) >= page.total:
+            break
+    return found
 
 
 def _session_of(name: str, kind: OutputKind) -> Plan[str | None]:
@@ -71,6 +99,8 @@ def delete_outputs_plan(
         for tracker in trackers:
             for name, session_id in _made(tracker, catalog, kind).items():
                 made.setdefault(name, session_id)
+            if kind == "image":
+                made.update((yield from unsaved_images_plan(tracker)))
         mine: list[str] = []
         for name, session_id in made.items():
             if name in deleted:

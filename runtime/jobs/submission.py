@@ -42,6 +42,7 @@ from ivkgen.runtime.events.messages import (
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.jobs.boards import board_id_plan, board_overrides
 from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
+from ivkgen.runtime.jobs.enqueue import enqueue_plan
 from ivkgen.runtime.jobs.outputs import OutputImage, OutputVideo, output_files, output_nodes
 from ivkgen.runtime.jobs.pacing import recent_busy_seconds
 from ivkgen.runtime.jobs.plans import (
@@ -283,9 +284,7 @@ class SubmissionMixin:
             body["batch"]["batch_id"] = batch_id
             if datums:
                 body["batch"]["data"] = [*body["batch"]["data"], datums]
-            enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
-                queue_ops(queue_id), body
-            )
+            enqueued: EnqueueBatchResult = yield from enqueue_plan(queue_id, body)
             first = yield from first_item_plan(queue_id, enqueued.item_ids)
         except BaseException:
             for uploaded in made:
