@@ -54,7 +54,6 @@ from ivkgen.runtime.jobs.plans import (
     drive,
     drive_sync,
     poll_plan,
-    queue_ops,
     settle_plan,
     status_plan,
 )
@@ -72,7 +71,7 @@ from ivkgen.runtime.jobs.uploads import (
 from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, watch
 from ivkgen.runtime.repositories.images import ImageOps, ImageSource
 from ivkgen.runtime.repositories.models import ModelOps
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps, prepend_for
+from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, prepend_for
 from ivkgen.runtime.repositories.videos import VideoOps, VideoSource
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
 from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageCategory, SessionQueueItem
