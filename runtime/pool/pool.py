@@ -25,7 +25,8 @@ from ivkgen.runtime.pool.run import ItemResult, PoolProgress, PoolRun, ServerSta
 from ivkgen.runtime.pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime.pool.work import Work, module_work
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
-from ivkgen.runtime.typed import InputsT, OutputsT, Workflow
+from ivkgen.runtime.typed import At, InputsT, OutputsT, Workflow
+from pydantic import ValidationError
 
 T = TypeVar("T")
 POLL_INTERVAL = 0.25
@@ -89,14 +90,31 @@ def _check_deadline(run: PoolRun, deadline: float | None, timeout: float | None)
         )
 
 
-def _varied(inputs: InputsT, attribute: str, values: Sequence[Any]) -> list[InputsT]:
-    """One copy of ``inputs`` per value of ``attribute`` (each value validated)."""
+def _varied(
+    workflow: Workflow[Any, Any], inputs: InputsT, attribute: str, values: Sequence[Any]
+) -> list[InputsT]:
+    """One copy of ``inputs`` per value of ``attribute``; a value the input's type rejects is a
+    ``ValueError`` naming the value and the input's form label."""
     copies = []
     for value in values:
         copy = inputs.model_copy()
-        setattr(copy, attribute, value)
+        try:
+            setattr(copy, attribute, value)
+        except ValidationError as exc:
+            problem = "; ".join(str(error["msg"]) for error in exc.errors())
+            label = _form_label(workflow, type(inputs).locations()[attribute], attribute)
+            raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
         copies.append(copy)
     return copies
+
+
+def _form_label(workflow: Workflow[Any, Any], at: At, attribute: str) -> str:
+    """The label the workflow's form shows for the input at ``at`` (else ``attribute``)."""
+    for node in workflow.definition.nodes:
+        if node.get("id") == at.node_id:
+            field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
+            return str(field.get("label") or attribute)
+    return attribute
 
 
 class ServerPool(_PoolBase):
@@ -194,7 +212,9 @@ class ServerPool(_PoolBase):
     ) -> list[OutputsT]:
         """``Workflow.sweep`` over the pool: one item per value of input ``attribute``; the
         outputs in value order. ``options`` are those of ``run``."""
-        work = module_work(workflow, _varied(inputs, attribute, values), board_id=board_id)
+        work = module_work(
+            workflow, _varied(workflow, inputs, attribute, values), board_id=board_id
+        )
         return [workflow.outputs(r.images) for r in self.run(work, **options)]
 
     def map(
@@ -326,7 +346,9 @@ class AsyncServerPool(_PoolBase):
         **options: Any,
     ) -> list[OutputsT]:
         """``ServerPool.sweep``, awaited."""
-        work = module_work(workflow, _varied(inputs, attribute, values), board_id=board_id)
+        work = module_work(
+            workflow, _varied(workflow, inputs, attribute, values), board_id=board_id
+        )
         return [workflow.outputs(r.images) for r in await self.run(work, **options)]
 
     async def map(
