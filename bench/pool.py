@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
+from ivkgen.runtime import InvokeAIClient, IvkgenError, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime.pool import ItemResult, PoolProgress, ServerPool, grid_work
 from ivkgen.runtime.pool.work import run_tag
 
@@ -54,7 +54,9 @@ def _busy(url: str, run_id: str) -> tuple[float, Counter[int]]:
 
 def _sweep(
     urls: list[str], first: int, count: int, **options: object
-) -> tuple[float, str, list[ItemResult]]:
+) -> tuple[float, list[tuple[float, Counter[int]]], list[ItemResult]]:
+    """Wall time, each live server's ``_busy`` (read before the clean-up deletes the items) and
+    the results of a sweep of ``count`` base sizes from ``first``."""
     handle = WorkflowHandle(
         WorkflowDefinition.from_file(HERE.parent / "data/workflows/prompt-arithmetic.json")
     )
@@ -65,19 +67,30 @@ def _sweep(
         wall = time.perf_counter() - started
         assert pool.last_run is not None
         run_id = pool.last_run.run_id
+        busy = [_busy(u, run_id) if _answers(u) else (0.0, Counter[int]()) for u in urls]
         pool.cleanup_outputs()
-    return wall, run_id, results
+    return wall, busy, results
+
+
+def _answers(url: str) -> bool:
+    """The server still answers (the killed one does not)."""
+    try:
+        with InvokeAIClient.from_url(url, timeout=5, retries=0) as client:
+            client.get_version()
+    except IvkgenError:
+        return False
+    return True
 
 
 def live_rows(url: str, spare: InvokeAIServer, sizes: PoolSizes) -> list[Row]:
     """The sweep on one server and on the pool of ``url`` and ``spare``; then ``spare`` is
     killed in the middle of another sweep (it is not restarted)."""
     n = sizes.sweep
-    one_wall, one_run, _ = _sweep([url], 1000, n)
-    one_busy, _ = _busy(url, one_run)
+    one_wall, (one, *_), _ = _sweep([url], 1000, n)
+    one_busy = one[0]
     urls = [url, spare.url]
-    two_wall, two_run, _ = _sweep(urls, 2000, n)
-    busy = [_busy(u, two_run)[0] for u in urls]
+    two_wall, read, _ = _sweep(urls, 2000, n)
+    busy = [seconds for seconds, _ in read]
     share = ", ".join(f"{b / sum(busy):.0%}" for b in busy)
     added_one = (one_wall - one_busy) * 1000 / n
     added_two = (two_wall - max(busy)) * 1000 / n
@@ -87,8 +100,7 @@ def live_rows(url: str, spare: InvokeAIServer, sizes: PoolSizes) -> list[Row]:
             os.killpg(spare.process.pid, signal.SIGKILL)
             spare.process.wait(timeout=10)
 
-    _, killed_run, results = _sweep(urls, 3000, n, on_progress=kill)
-    ran = _busy(url, killed_run)[1]  # the survivor's queue
+    _, ((_, ran), *_), results = _sweep(urls, 3000, n, on_progress=kill)  # the survivor's queue
     ran.update(3000 + r.index for r in results if r.server == spare.url)  # seen before the kill
     lost = n - len(ran)
     twice = sum(c - 1 for c in ran.values() if c > 1)

@@ -303,5 +303,18 @@ class Workflow(Generic[InputsT, OutputsT]):
         larger than the queue's maximum size waits instead of losing items."""
         from ivkgen.runtime.pool import ServerPool
 
+        resolved = self.with_models_resolved(inputs, client)
         pool = ServerPool([client])
-        return pool.sweep(self, inputs, attribute, values, board_id=board_id, timeout=timeout)
+        return pool.sweep(self, resolved, attribute, values, board_id=board_id, timeout=timeout)
+
+    def with_models_resolved(self, inputs: InputsT, client: InvokeAIClient) -> InputsT:
+        """A copy of ``inputs`` whose model inputs given by name hold the identifiers of the
+        models installed on ``client``'s server (as :meth:`handle` resolves them)."""
+        handle = self.handle(inputs, client)
+        copy = inputs.model_copy()
+        for name, at in self.inputs_class.locations().items():
+            if isinstance(getattr(inputs, name), str) and not isinstance(
+                handle.find_input(node=at.node_id, field=at.field).field, IvkValueField
+            ):
+                setattr(copy, name, handle.find_input(node=at.node_id, field=at.field).field)
+        return copy
