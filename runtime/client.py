@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime.events.socket import EventSocket, SocketLease
+from ivkgen.runtime.jobs.clients import AsyncClient, SyncClient
 from ivkgen.runtime.repositories.boards import AsyncBoardRepository, BoardRepository
 from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
 from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
@@ -26,10 +27,8 @@ from ivkgen.runtime.server.auth import AuthState
 from ivkgen.runtime.server.core import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
-    AsyncBound,
     Call,
     ClientCore,
-    SyncBound,
     operation,
     parse_key,
     parse_model,
@@ -140,7 +139,7 @@ class _ClientBase:
         return Call("GET", "/api/v1/app/version", parse_key("version", str))
 
 
-class InvokeAIClient(_ClientBase, SyncBound):
+class InvokeAIClient(_ClientBase, SyncClient):
     """A synchronous client of one InvokeAI server.
 
     ``board_repo``, ``image_repo``, ``workflow_repo``, ``model_repo`` and ``queue_repo`` hold the
@@ -210,6 +209,14 @@ class InvokeAIClient(_ClientBase, SyncBound):
             else:
                 return self._core.handle(call, response)
 
+    async def lease_event_socket(self) -> SocketLease:
+        """A new event socket for one job awaited in some event loop (logged in first when the
+        client has credentials); the job closes it. A blocking client shares no socket, since it
+        belongs to no event loop."""
+        if self._core.auth.needs_login:
+            await asyncio.to_thread(self.login)
+        return SocketLease(await self.connect_socketio().connect(), owned=True)
+
     def close(self) -> None:
         self._http.close()
 
@@ -225,7 +232,7 @@ class InvokeAIClient(_ClientBase, SyncBound):
         self.close()
 
 
-class AsyncInvokeAIClient(_ClientBase, AsyncBound):
+class AsyncInvokeAIClient(_ClientBase, AsyncClient):
     """An asyncio client of one InvokeAI server; every repository method is awaited.
 
     Use it as an async context manager (or ``await client.aclose()``).
@@ -306,8 +313,12 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
             if self._socket is None:
                 if self._core.auth.needs_login:
                     await self.login()
-                self._socket = await EventSocket(self.socketio_options).connect()
+                self._socket = await self.connect_socketio().connect()
             return self._socket
+
+    async def lease_event_socket(self) -> SocketLease:
+        """The shared event socket (see ``event_socket``), lent to one job."""
+        return SocketLease(await self.event_socket(), owned=False)
 
     async def aclose(self) -> None:
         """Close the shared event socket, if one was opened, and the HTTP connections."""

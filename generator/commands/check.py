@@ -19,10 +19,9 @@ from ivkgen.generator.commands.inputs import NamedInput, named_inputs
 from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.resolve import candidates, find_model, model_fields
-from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow.catalog import Catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import WorkflowDefinition, node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
 

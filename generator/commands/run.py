@@ -37,9 +37,9 @@ from ivkgen.runtime.fields import (
 )
 from ivkgen.runtime.jobs.outputs import OutputImage, safe_file_name
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
-from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
 from ivkgen.runtime.typed import pick_model
+from ivkgen.runtime.workflow.definition import node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
 

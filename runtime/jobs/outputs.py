@@ -1,4 +1,4 @@
-"""A workflow's output nodes and the images they produced in a finished queue item. Pure.
+"""A workflow's output nodes and the images they produced in its finished queue items. Pure.
 
 An **output node** is a node that saves a new image (its type has an ``ImageField`` output and a
 ``board`` input) and is meant to be kept: ``save_image``, a node that is not intermediate, or a
@@ -9,7 +9,7 @@ session: ``source_prepared_mapping[node_id]`` lists its prepared copies (several
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +99,17 @@ def collect_outputs(item: SessionQueueItem, nodes: Sequence[OutputNode]) -> list
     return outputs
 
 
+def outputs_of(
+    items: Sequence[SessionQueueItem],
+    nodes: Sequence[OutputNode],
+    fetch: Callable[[str], bytes] | None = None,
+) -> list[OutputImage]:
+    """The images the output nodes produced in finished queue items, item by item; ``fetch``
+    (image name -> bytes) lets them download."""
+    images = [image for item in items for image in collect_outputs(item, nodes)]
+    return [image.bind(fetch) for image in images] if fetch is not None else images
+
+
 def created_image_names(item: SessionQueueItem, catalog: Catalog) -> list[str]:
     """Every image a queue item's nodes saved (outputs and intermediates), by prepared node.
 
@@ -125,6 +136,7 @@ __all__ = [
     "collect_outputs",
     "created_image_names",
     "output_nodes",
+    "outputs_of",
     "safe_file_name",
     "saves_images",
 ]

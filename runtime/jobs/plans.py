@@ -17,7 +17,7 @@ from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import QueueOps
 from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, operation
-from ivkgen.runtime.server.dto import QueueAndProcessorStatus, SessionQueueItem
+from ivkgen.runtime.server.dto import SessionQueueItem
 
 T = TypeVar("T")
 Plan = Generator[Call[Any], Any, T]
@@ -64,12 +64,6 @@ async def drive(plan: Plan[T], client: SyncBound | AsyncBound) -> T:
             call = plan.send(answer)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
-
-
-def status_plan(queue_id: str) -> Plan[QueueAndProcessorStatus]:
-    """The queue's status (a cheap authenticated request)."""
-    status: QueueAndProcessorStatus = yield QueueOps.get_status.call(queue_ops(queue_id))
-    return status
 
 
 def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
@@ -132,5 +126,4 @@ __all__ = [
     "poll_plan",
     "queue_ops",
     "settle_plan",
-    "status_plan",
 ]

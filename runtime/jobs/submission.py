@@ -1,656 +1,81 @@
-"""Submit a ``WorkflowHandle`` to the server, track it, collect its outputs and clean up after it.
+"""Submitting a workflow: upload its pending images, resolve its models, enqueue one batch.
 
-``SubmissionMixin`` gives ``WorkflowHandle`` its server side. Every server step is a plan
-(:mod:`.plans`) run by the sync methods with a sync client and by the async methods with an
-async client (or a sync one in a worker thread), so both share every decision.
-
-Tracking: ``wait_for_completion_sync`` polls ``GET /queue/{q}/i/{id}``. The async ``submit``
-subscribes to the event socket *before* enqueueing (the client chooses the batch id, so the
-subscription's filter is known in advance) and starts :func:`.watch.watch`, which follows
-the job by events with polling as the safety net. A job ends only on a terminal status of its
-own items.
-
-Clean-up removes only what this handle created: the images it uploaded, the images its queue
-items saved (checked by ``session_id``), its queue items. Using the handle as a (async) context
-manager cancels unfinished items and deletes the uploads on exit, also after an error.
+:func:`submit_plan` is the whole submission as one plan (see :mod:`.plans`), run blocking by
+``WorkflowHandle.submit_sync`` and awaited by ``WorkflowHandle.submit``. The client chooses the
+batch id, so the async submission can subscribe to the batch's events before the enqueue. The
+images uploaded by a submission whose enqueue fails are deleted again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any
 
-from ivkgen.runtime.errors import IvkgenError, NotFoundError
-from ivkgen.runtime.events.messages import (
-    Event,
-    InvocationCompleteEvent,
-    InvocationErrorEvent,
-    InvocationProgressEvent,
-    InvocationStartedEvent,
-)
-from ivkgen.runtime.events.socket import EventSocket
-from ivkgen.runtime.jobs.outputs import (
-    OutputImage,
-    collect_outputs,
-    created_image_names,
-    output_nodes,
-)
-from ivkgen.runtime.jobs.plans import (
-    IMAGES,
-    MODELS,
-    Plan,
-    cancel_plan,
-    delete_images_plan,
-    drive,
-    drive_sync,
-    poll_plan,
-    queue_ops,
-    settle_plan,
-    status_plan,
-)
-from ivkgen.runtime.jobs.resolve import FieldRef, model_fields, resolve_models
-from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
-from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, watch
-from ivkgen.runtime.repositories.images import ImageOps, ImageSource
+from ivkgen.runtime.fields import IvkField
+from ivkgen.runtime.jobs.plans import IMAGES, MODELS, Plan, delete_images_plan, queue_ops
+from ivkgen.runtime.jobs.resolve import model_fields, resolve_models
+from ivkgen.runtime.jobs.tracker import SubmitResult
+from ivkgen.runtime.jobs.uploads import UploadTracker
+from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
-from ivkgen.runtime.server.core import AsyncBound, SyncBound
-from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageCategory, ImageDTO, SessionQueueItem
+from ivkgen.runtime.repositories.queue import QueueOps
+from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageDTO
+from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.convert import FieldRef
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
-if TYPE_CHECKING:
-    from ivkgen.runtime.fields import IvkField
-    from ivkgen.runtime.workflow.catalog import Catalog
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.form import IvkWorkflowInput
-
-log = logging.getLogger("ivkgen.runtime.jobs.submission")
-
-T = TypeVar("T")
-
-DEFAULT_TIMEOUT = 60.0
+BodyBuilder = Callable[..., dict[str, Any]]
+"""``build(changes, runs=..., prepend=..., board=...)``: the enqueue body with ``changes`` (node
+input -> value) over the handle's current values."""
 
 
-@dataclass
-class _State:
-    client: SyncBound | AsyncBound | None = None
-    uploads: UploadTracker = field(default_factory=UploadTracker)
-    runs: list[Run] = field(default_factory=list)
-    deleted_outputs: set[str] = field(default_factory=set)
+@dataclass(frozen=True)
+class EnqueueRequest:
+    """What one submission asks the queue for; ``sweep`` is one zipped batch group."""
+
+    queue_id: str
+    board_id: str | None = None
+    priority: int = 0
+    runs: int = 1
+    sweep: list[dict[str, Any]] | None = None
+    batch_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def body_options(self) -> dict[str, Any]:
+        return {"runs": self.runs, "prepend": self.priority > 0, "board": self.board_id}
 
 
-# The mixin -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelChoices:
+    """How the model values of a submission are matched to the installed models: the catalog
+    says which inputs hold models, ``user_set`` are the inputs the user changed (only checked,
+    never replaced), ``labels`` name nodes in errors."""
+
+    catalog: Catalog
+    user_set: frozenset[FieldRef]
+    labels: Mapping[str, str]
 
 
-class SubmissionMixin:
-    """Submission, tracking, outputs, uploads and clean-up of a ``WorkflowHandle``."""
-
-    if TYPE_CHECKING:
-
-        @property
-        def definition(self) -> WorkflowDefinition: ...
-
-        @property
-        def catalog(self) -> Catalog: ...
-
-        def get_input(self, index: int) -> IvkWorkflowInput: ...
-
-        def find_input(
-            self, label: str | None = None, *, node: str | None = None, field: str | None = None
-        ) -> IvkWorkflowInput: ...
-
-        def list_inputs(self) -> list[IvkWorkflowInput]: ...
-
-        def workflow_with_values(self) -> dict[str, Any]: ...
-
-        def _enqueue_body(
-            self, overrides: Mapping[FieldRef, Any], **options: Any
-        ) -> dict[str, Any]: ...
-
-    # State -----------------------------------------------------------------------------------
-
-    @property
-    def _state(self) -> _State:
-        state: _State | None = self.__dict__.get("_submission_state")
-        if state is None:
-            state = self.__dict__["_submission_state"] = _State()
-        return state
-
-    def bind_client(self, client: SyncBound | AsyncBound) -> Self:
-        """Use ``client`` (an ``InvokeAIClient`` or ``AsyncInvokeAIClient``) for server calls;
-        ``workflow_repo.create_workflow_handle`` does this."""
-        self._state.client = client
-        return self
-
-    @property
-    def client(self) -> SyncBound | AsyncBound:
-        client = self._state.client
-        if client is None:
-            raise RuntimeError(
-                "this handle has no client: create it with client.workflow_repo."
-                "create_workflow_handle(...) or call handle.bind_client(client)"
-            )
-        return client
-
-    @property
-    def _run_now(self) -> Run:
-        if not self._state.runs:
-            raise RuntimeError("the workflow was not submitted yet: call submit_sync() or submit()")
-        return self._state.runs[-1]
-
-    @property
-    def batch_id(self) -> str | None:
-        """The batch id of the latest submission (None before the first)."""
-        return self._state.runs[-1].result.batch_id if self._state.runs else None
-
-    @property
-    def item_ids(self) -> list[int]:
-        """The queue item ids of the latest submission."""
-        return list(self._state.runs[-1].result.item_ids) if self._state.runs else []
-
-    @property
-    def jobs(self) -> list[Job]:
-        """One ``Job`` per queue item of the latest submission, as known now."""
-        return self._run_now.tracker.jobs()
-
-    # Sending ---------------------------------------------------------------------------------
-
-    def _run_sync(self, plan: Plan[T]) -> T:
-        client = self.client
-        if not isinstance(client, SyncBound):
-            plan.close()
-            raise TypeError(
-                "this handle uses an async client: await the async methods (submit, "
-                "wait_for_completion, cancel_async, ...)"
-            )
-        return drive_sync(plan, client.execute)
-
-    async def _run(self, plan: Plan[T]) -> T:
-        return await drive(plan, self.client)
-
-    # Inputs ----------------------------------------------------------------------------------
-
-    def set_input_image(
-        self,
-        input: int | str,
-        image: ImageSource,
-        *,
-        category: ImageCategory = "user",
-        is_intermediate: bool = False,
-    ) -> None:
-        """Give an image input (by index or label) a local image: a file path, image bytes or a
-        PIL image. It is uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
-        entry = self._input(input)
-        if not hasattr(entry.field, "image_name"):
-            raise TypeError(
-                f"input [{entry.input_index}] {entry.label!r} is a "
-                f"{type(entry.field).__name__}, not an image input"
-            )
-        self._state.uploads.add(PendingImage(entry.input_index, image, category, is_intermediate))
-
-    def get_uploaded_assets(self) -> list[str]:
-        """Names of the images this handle uploaded that are still on the server."""
-        return [dto.image_name for dto in self._state.uploads.assets()]
-
-    def _input(self, input: int | str) -> IvkWorkflowInput:
-        return self.get_input(input) if isinstance(input, int) else self.find_input(input)
-
-    # Submission ------------------------------------------------------------------------------
-
-    def _submit_plan(
-        self,
-        *,
-        queue_id: str,
-        board_id: str | None,
-        priority: int,
-        runs: int,
-        sweep: Mapping[int | str, Sequence[Any]] | None,
-        batch_id: str,
-    ) -> Plan[SubmitResult]:
-        """Upload pending images, resolve models, enqueue. Uploads made here are deleted again
-        if a later step fails."""
-        uploads = self._state.uploads
-        made: list[str] = []
-        try:
-            for pending in uploads.to_upload():
-                dto: ImageDTO = yield ImageOps.upload_image.call(
-                    IMAGES,
-                    pending.source,
-                    category=pending.category,
-                    is_intermediate=pending.is_intermediate,
-                )
-                uploads.record(pending.index, dto)
-                made.append(dto.image_name)
-                self.get_input(pending.index).field.image_name = dto.image_name  # type: ignore[attr-defined]
-            options = {"runs": runs, "prepend": priority > 0, "board": board_id}
-            body = self._enqueue_body({}, **options)
-            datums = self._sweep(sweep) if sweep else None
-            if model_fields(body["batch"]["graph"], self.catalog):
-                models = yield ModelOps.list_models.call(MODELS)
-                patches = resolve_models(
-                    body["batch"]["graph"],
-                    self.catalog,
-                    models,
-                    user_set=self._user_set_models(),
-                    labels=node_labels(self.definition, self.catalog),
-                )
-                if patches:
-                    body = self._enqueue_body(patches, **options)
-            body["batch"]["batch_id"] = batch_id
-            if datums:
-                body["batch"]["data"] = [*body["batch"]["data"], datums]
-            enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
-                queue_ops(queue_id), body
-            )
-        except BaseException:
-            for name in made:
-                uploads.forget(name)
-            if made:
-                yield from delete_images_plan(made)
-            raise
-        return SubmitResult(
-            batch_id=enqueued.batch_id,
-            queue_id=queue_id,
-            enqueued=enqueued.enqueued,
-            requested=enqueued.requested,
-            priority=enqueued.priority,
-            item_ids=sorted(enqueued.item_ids),
+def sweep_group(
+    entries: Sequence[tuple[IvkWorkflowInput, Sequence[Any]]],
+) -> list[dict[str, Any]]:
+    """One zipped batch group: each input takes its list of values in turn."""
+    lengths = {len(values) for _, values in entries}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError(
+            "sweep values must be non-empty lists of one length (they are zipped), got "
+            + ", ".join(f"{entry.label!r}: {len(values)}" for entry, values in entries)
         )
-
-    def _sweep(self, sweep: Mapping[int | str, Sequence[Any]]) -> list[dict[str, Any]]:
-        """One zipped batch group: each input (index or label) takes its list of values in turn."""
-        lengths = {len(values) for values in sweep.values()}
-        if len(lengths) != 1 or 0 in lengths:
-            raise ValueError(
-                "sweep values must be non-empty lists of one length (they are zipped), got "
-                + ", ".join(f"{key!r}: {len(values)}" for key, values in sweep.items())
-            )
-        datums = []
-        for key, values in sweep.items():
-            entry = self._input(key)
-            items = [_json_item(entry, value) for value in values]
-            datums.append(
-                {"node_path": entry.node_id, "field_name": entry.field_name, "items": items}
-            )
-        return datums
-
-    def _user_set_models(self) -> set[FieldRef]:
-        """Model inputs whose value differs from the one saved in the workflow."""
-        changed: set[FieldRef] = set()
-        for entry in self.list_inputs():
-            node = self.definition.node_by_id(entry.node_id) or {}
-            saved = node.get("data", {}).get("inputs", {}).get(entry.field_name, {}).get("value")
-            try:
-                current = entry.field.to_json_dict()
-            except ValueError:
-                continue
-            if isinstance(current, dict) and current != saved:
-                changed.add((entry.node_id, entry.field_name))
-        return changed
-
-    def _new_run(self, result: SubmitResult) -> Run:
-        tracker = JobTracker(
-            result.queue_id,
-            result.batch_id,
-            result.item_ids,
-            node_labels=node_labels(self.definition, self.catalog),
-        )
-        run = Run(result, tracker)
-        self._state.runs.append(run)
-        return run
-
-    def submit_sync(
-        self,
-        queue_id: str = DEFAULT_QUEUE,
-        board_id: str | None = None,
-        priority: int = 0,
-        runs: int = 1,
-        *,
-        sweep: Mapping[int | str, Sequence[Any]] | None = None,
-    ) -> SubmitResult:
-        """Enqueue the workflow with the current inputs; returns batch id, count and item ids.
-
-        ``board_id`` is the board for output nodes whose board is unset or "auto";
-        ``priority > 0`` puts the items ahead of the pending ones; ``runs`` repeats the batch;
-        ``sweep`` maps inputs (index or label) to lists of values, zipped, one queue item per
-        value (times ``runs``).
-        """
-        plan = self._submit_plan(
-            queue_id=queue_id,
-            board_id=board_id,
-            priority=priority,
-            runs=runs,
-            sweep=sweep,
-            batch_id=str(uuid.uuid4()),
-        )
-        return self._new_run(self._run_sync(plan)).result
-
-    async def submit(
-        self,
-        queue_id: str = DEFAULT_QUEUE,
-        board_id: str | None = None,
-        priority: int = 0,
-        runs: int = 1,
-        *,
-        sweep: Mapping[int | str, Sequence[Any]] | None = None,
-        subscribe_events: bool = True,
-        socket: EventSocket | None = None,
-        on_invocation_started: EventCallback | None = None,
-        on_invocation_progress: EventCallback | None = None,
-        on_invocation_complete: EventCallback | None = None,
-        on_invocation_error: EventCallback | None = None,
-    ) -> SubmitResult:
-        """Enqueue like ``submit_sync`` and start tracking in the background.
-
-        With ``subscribe_events`` the job listens on the event socket (``socket``, shared, or a
-        connection of its own), subscribed before the enqueue; the ``on_invocation_*`` callbacks
-        receive this job's typed events only. Await ``wait_for_completion`` for the outcome.
-        """
-        batch_id = str(uuid.uuid4())
-        connection, owned = None, False
-        if subscribe_events:
-            connection, owned = await self._open_socket(queue_id, socket)
-        subscription = connection.listen_events(batch_ids=[batch_id]) if connection else None
-        try:
-            result = await self._run(
-                self._submit_plan(
-                    queue_id=queue_id,
-                    board_id=board_id,
-                    priority=priority,
-                    runs=runs,
-                    sweep=sweep,
-                    batch_id=batch_id,
-                )
-            )
-        except BaseException:
-            if subscription is not None:
-                subscription.close()
-            if connection is not None and owned:
-                await connection.close()
-            raise
-        run = self._new_run(result)
-        run.socket, run.subscription = connection, subscription
-        run.owns_socket = owned
-        if subscription is not None:
-            subscription.add_item_ids(result.item_ids)
-        callbacks: dict[type[Event], EventCallback | None] = {
-            InvocationStartedEvent: on_invocation_started,
-            InvocationProgressEvent: on_invocation_progress,
-            InvocationCompleteEvent: on_invocation_complete,
-            InvocationErrorEvent: on_invocation_error,
+    return [
+        {
+            "node_path": entry.node_id,
+            "field_name": entry.field_name,
+            "items": [_json_item(entry, value) for value in values],
         }
-        run.callbacks = {kind: fn for kind, fn in callbacks.items() if fn is not None}
-        run.watcher = asyncio.create_task(
-            watch(run, self._run, poll_first=subscription is None), name=f"ivkgen watch {batch_id}"
-        )
-        return result
-
-    async def _open_socket(
-        self, queue_id: str, socket: EventSocket | None
-    ) -> tuple[EventSocket | None, bool]:
-        """The socket to track with, and whether the run owns it: ``socket``, else an async
-        client's shared socket, else a connection of the run's own (a sync client's handle
-        awaited in some event loop); ``None`` (poll only) if none can be opened."""
-        shared = getattr(self.client, "event_socket", None)
-        options = getattr(self.client, "socketio_options", None)
-        owned = socket is None and shared is None
-        try:
-            if socket is None and shared is not None:
-                socket = await shared()
-            elif socket is None and options is not None:
-                if getattr(self.client, "is_authenticated", True) is False:
-                    # a first request logs in when the client has credentials: the socket needs
-                    # the token
-                    await self._run(status_plan(queue_id))
-                socket = EventSocket(options)
-                await socket.connect()
-            if socket is None:
-                return None, False
-            await socket.subscribe(queue_id)
-        except (IvkgenError, OSError, TimeoutError) as exc:
-            log.warning("event socket unavailable, tracking by polling: %s", exc)
-            if owned and socket is not None:
-                await socket.close()
-            return None, False
-        return socket, owned
-
-    # Tracking --------------------------------------------------------------------------------
-
-    async def wait_for_completion(self, timeout: float = DEFAULT_TIMEOUT) -> Job:
-        """Wait until every item of the latest submission ended; returns the first item's
-        ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
-        item failed or was canceled, ``JobTimeoutError`` after ``timeout`` seconds (the job keeps
-        running: wait again or cancel it). Works after ``submit_sync`` too (it subscribes, then
-        polls once, so a job that already ended is seen)."""
-        run = self._run_now
-        if run.watcher is None:
-            connection, owned = await self._open_socket(run.result.queue_id, None)
-            if connection is not None:
-                run.socket, run.owns_socket = connection, owned
-                run.subscription = connection.listen_events(
-                    batch_ids=[run.result.batch_id], item_ids=run.result.item_ids
-                )
-            run.watcher = asyncio.create_task(watch(run, self._run))
-        try:
-            await asyncio.wait_for(asyncio.shield(run.watcher), timeout)
-        except TimeoutError:
-            raise run.tracker.timeout_error(timeout) from None
-        run.tracker.raise_for_status()
-        return run.tracker.job(run.result.item_ids[0])
-
-    def wait_for_completion_sync(
-        self,
-        poll_interval: float = POLL_INTERVAL,
-        timeout: float = DEFAULT_TIMEOUT,
-        progress_callback: Callable[[SessionQueueItem], None] | None = None,
-    ) -> SessionQueueItem:
-        """Poll until every item of the latest submission ended; returns the first item's final
-        queue item. ``progress_callback`` gets each polled item. Raises like
-        ``wait_for_completion``."""
-        tracker = self._run_now.tracker
-        deadline = time.monotonic() + timeout
-        while True:
-            items = self._run_sync(poll_plan(tracker, tracker.unfinished_ids))
-            for item in items:
-                if progress_callback is not None:
-                    progress_callback(item)
-            if tracker.done:
-                self._run_sync(settle_plan(tracker))
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise tracker.timeout_error(timeout)
-            time.sleep(min(poll_interval, remaining))
-        tracker.raise_for_status()
-        return tracker.queue_items()[0]
-
-    def get_queue_item(self) -> SessionQueueItem:
-        """The first queue item of the latest submission, read now."""
-        tracker = self._run_now.tracker
-        items = self._run_sync(poll_plan(tracker, tracker.item_ids[:1]))
-        if not items:
-            raise NotFoundError(
-                f"queue item {tracker.item_ids[0]} is no longer in the queue",
-                method="GET",
-                path=f"/api/v1/queue/{tracker.queue_id}/i/{tracker.item_ids[0]}",
-                status_code=404,
-                detail=None,
-            )
-        return items[0]
-
-    def get_queue_items(self) -> list[SessionQueueItem]:
-        """Every queue item of the latest submission still in the queue, read now."""
-        tracker = self._run_now.tracker
-        return self._run_sync(poll_plan(tracker, tracker.item_ids))
-
-    def cancel(self) -> list[int]:
-        """Cancel the unfinished items of the latest submission; returns their ids."""
-        return self._run_sync(cancel_plan(self._run_now.tracker))
-
-    async def cancel_async(self) -> list[int]:
-        """Like ``cancel``, awaited."""
-        return await self._run(cancel_plan(self._run_now.tracker))
-
-    # Outputs ---------------------------------------------------------------------------------
-
-    def _outputs(self, runs: Sequence[Run]) -> list[OutputImage]:
-        nodes = output_nodes(self.definition, self.catalog)
-        client = self._state.client
-        fetch: Callable[[str], bytes] | None = None
-        if isinstance(client, SyncBound):
-            bound: SyncBound = client
-
-            def download(name: str) -> bytes:
-                return bound.execute(ImageOps.download_image.call(IMAGES, name))
-
-            fetch = download
-
-        images: list[OutputImage] = []
-        for run in runs:
-            for item in run.tracker.queue_items():
-                for image in collect_outputs(item, nodes):
-                    images.append(image.bind(fetch) if fetch is not None else image)
-        return images
-
-    def get_outputs(self) -> list[OutputImage]:
-        """The images the output nodes produced in the latest submission, per item (``item_id``),
-        node and prepared copy (several under ``iterate``). Reads final sessions if needed."""
-        run = self._run_now
-        self._run_sync(settle_plan(run.tracker))
-        return self._outputs([run])
-
-    async def get_outputs_async(self) -> list[OutputImage]:
-        run = self._run_now
-        await self._run(settle_plan(run.tracker))
-        return self._outputs([run])
-
-    def download_outputs(self, folder: str | os.PathLike[str]) -> list[Path]:
-        """Save every output image of the latest submission into ``folder``; returns the paths."""
-        return [image.save(folder) for image in self.get_outputs()]
-
-    # Clean-up --------------------------------------------------------------------------------
-
-    def _cleanup_inputs_plan(self) -> Plan[list[str]]:
-        uploads = self._state.uploads
-        names = [dto.image_name for dto in uploads.assets()]
-        deleted = yield from delete_images_plan(names)
-        for name in deleted:
-            uploads.forget(name)
-        return deleted
-
-    def _cleanup_outputs_plan(self) -> Plan[list[str]]:
-        state = self._state
-        sessions: dict[str, str] = {}
-        for run in state.runs:
-            yield from settle_plan(run.tracker)
-            for item in run.tracker.queue_items():
-                for name in created_image_names(item, self.catalog):
-                    sessions.setdefault(name, item.session_id)
-            for name, session_id in run.tracker.reported_images().items():
-                sessions.setdefault(name, session_id)
-        mine: list[str] = []
-        for name, session_id in sessions.items():
-            if name in state.deleted_outputs:
-                continue
-            try:
-                dto: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
-            except NotFoundError:
-                state.deleted_outputs.add(name)
-                continue
-            if dto.session_id == session_id:
-                mine.append(name)
-        deleted = yield from delete_images_plan(mine)
-        state.deleted_outputs.update(deleted)
-        return deleted
-
-    def _cleanup_queue_plan(self) -> Plan[list[int]]:
-        deleted: list[int] = []
-        for run in self._state.runs:
-            queue = queue_ops(run.result.queue_id)
-            for item_id in run.result.item_ids:
-                try:
-                    yield QueueOps.delete_queue_item.call(queue, item_id)
-                except NotFoundError:
-                    continue
-                deleted.append(item_id)
-        return deleted
-
-    def cleanup_inputs(self) -> list[str]:
-        """Delete the images this handle uploaded; returns their names. Idempotent."""
-        return self._run_sync(self._cleanup_inputs_plan())
-
-    def cleanup_outputs(self) -> list[str]:
-        """Delete every image the handle's queue items saved (outputs and intermediates, only
-        those their own sessions made); returns their names. Idempotent."""
-        return self._run_sync(self._cleanup_outputs_plan())
-
-    def cleanup_queue_items(self) -> list[int]:
-        """Delete the handle's queue items (unfinished ones are canceled first). Idempotent."""
-        return self._run_sync(self._cleanup_queue_plan())
-
-    async def cleanup_inputs_async(self) -> list[str]:
-        return await self._run(self._cleanup_inputs_plan())
-
-    async def cleanup_outputs_async(self) -> list[str]:
-        return await self._run(self._cleanup_outputs_plan())
-
-    async def cleanup_queue_items_async(self) -> list[int]:
-        return await self._run(self._cleanup_queue_plan())
-
-    # Context managers: nothing uploaded outlives the block -----------------------------------
-
-    def _exit_plan(self) -> Plan[None]:
-        for run in self._state.runs:
-            if not run.tracker.done:
-                yield from cancel_plan(run.tracker)
-        yield from self._cleanup_inputs_plan()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Cancel unfinished items and delete uploads (errors here are logged, not raised, when
-        the block already raised)."""
-        try:
-            self._run_sync(self._exit_plan())
-        except IvkgenError:
-            if exc is None:
-                raise
-            log.warning("clean-up after a failed run did not finish", exc_info=True)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        try:
-            await self._run(self._exit_plan())
-        except IvkgenError:
-            if exc is None:
-                raise
-            log.warning("clean-up after a failed run did not finish", exc_info=True)
-        finally:
-            for run in self._state.runs:
-                if run.watcher is not None and not run.watcher.done():
-                    run.watcher.cancel()
-                    await asyncio.gather(run.watcher, return_exceptions=True)
+        for entry, values in entries
+    ]
 
 
 def _json_item(entry: IvkWorkflowInput, value: Any) -> Any:
@@ -663,14 +88,93 @@ def _json_item(entry: IvkWorkflowInput, value: Any) -> Any:
         raise ValueError(f"sweep value {value!r} for input {entry.label!r}: {exc}") from exc
 
 
-def node_labels(definition: WorkflowDefinition, catalog: Catalog) -> dict[str, str]:
-    """Node id -> the node's title in the GUI (label, else its type's title, else its type)."""
-    labels: dict[str, str] = {}
-    for node in definition.invocation_nodes():
-        data = node["data"]
-        spec = catalog.nodes.get(data["type"])
-        labels[node["id"]] = data.get("label") or (spec.title if spec else "") or data["type"]
-    return labels
+def user_set_models(
+    definition: WorkflowDefinition, inputs: Sequence[IvkWorkflowInput]
+) -> frozenset[FieldRef]:
+    """Model inputs whose value differs from the one saved in the workflow."""
+    changed: set[FieldRef] = set()
+    for entry in inputs:
+        node = definition.node_by_id(entry.node_id) or {}
+        saved = node.get("data", {}).get("inputs", {}).get(entry.field_name, {}).get("value")
+        try:
+            current = entry.field.to_json_dict()
+        except ValueError:
+            continue
+        if isinstance(current, dict) and current != saved:
+            changed.add((entry.node_id, entry.field_name))
+    return frozenset(changed)
 
 
-__all__ = ["SubmissionMixin", "node_labels"]
+def upload_plan(
+    uploads: UploadTracker, inputs: Sequence[IvkWorkflowInput], made: list[str]
+) -> Plan[None]:
+    """Upload the images waiting for their inputs and give each input its image's name; each
+    name goes into ``made`` as soon as it is uploaded (to be deleted if a later step fails)."""
+    for pending in uploads.to_upload():
+        dto: ImageDTO = yield ImageOps.upload_image.call(
+            IMAGES,
+            pending.source,
+            category=pending.category,
+            is_intermediate=pending.is_intermediate,
+        )
+        uploads.record(pending.index, dto)
+        made.append(dto.image_name)
+        inputs[pending.index].field.image_name = dto.image_name  # type: ignore[attr-defined]
+
+
+def submit_plan(
+    request: EnqueueRequest,
+    uploads: UploadTracker,
+    inputs: Sequence[IvkWorkflowInput],
+    build_body: BodyBuilder,
+    models: ModelChoices,
+) -> Plan[SubmitResult]:
+    """Upload pending images, resolve models, enqueue; the uploads made here are deleted again
+    if a later step fails."""
+    made: list[str] = []
+    try:
+        yield from upload_plan(uploads, inputs, made)
+        options = request.body_options()
+        body = build_body({}, **options)
+        if model_fields(body["batch"]["graph"], models.catalog):
+            installed = yield ModelOps.list_models.call(MODELS)
+            patches = resolve_models(
+                body["batch"]["graph"],
+                models.catalog,
+                installed,
+                user_set=models.user_set,
+                labels=models.labels,
+            )
+            if patches:
+                body = build_body(patches, **options)
+        body["batch"]["batch_id"] = request.batch_id
+        if request.sweep:
+            body["batch"]["data"] = [*body["batch"]["data"], request.sweep]
+        enqueued: EnqueueBatchResult = yield QueueOps.enqueue_batch.call(
+            queue_ops(request.queue_id), body
+        )
+    except BaseException:
+        for name in made:
+            uploads.forget(name)
+        if made:
+            yield from delete_images_plan(made)
+        raise
+    return SubmitResult(
+        batch_id=enqueued.batch_id,
+        queue_id=request.queue_id,
+        enqueued=enqueued.enqueued,
+        requested=enqueued.requested,
+        priority=enqueued.priority,
+        item_ids=sorted(enqueued.item_ids),
+    )
+
+
+__all__ = [
+    "BodyBuilder",
+    "EnqueueRequest",
+    "ModelChoices",
+    "submit_plan",
+    "sweep_group",
+    "upload_plan",
+    "user_set_models",
+]

@@ -158,6 +158,16 @@ class WorkflowDefinition(BaseModel):
         return next((node for node in self.nodes if node["id"] == node_id), None)
 
 
+def node_labels(definition: WorkflowDefinition, catalog: Catalog) -> dict[str, str]:
+    """Node id -> the node's title in the GUI (label, else its type's title, else its type)."""
+    labels: dict[str, str] = {}
+    for node in definition.invocation_nodes():
+        data = node["data"]
+        spec = catalog.nodes.get(data["type"])
+        labels[node["id"]] = data.get("label") or (spec.title if spec else "") or data["type"]
+    return labels
+
+
 class _StructureError(ValueError):
     """A structural problem; carries the node it is about, for ``WorkflowError``."""
 

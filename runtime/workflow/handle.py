@@ -1,9 +1,12 @@
-"""``WorkflowHandle``: one workflow's form inputs, edited by index, label or node and field.
+"""``WorkflowHandle``: one workflow's form inputs, and its runs on a server.
 
-The handle owns its input fields (one ``IvkWorkflowInput`` list) and never changes its
-``WorkflowDefinition``, so several handles on one definition are independent. It does no I/O:
-``build_enqueue_body()`` converts the workflow the way the GUI does, with the current values;
-sending it is the client's job.
+The handle holds its workflow, its input fields (one ``IvkWorkflowInput`` list) and the client
+it runs on; it never changes its ``WorkflowDefinition``, so several handles on one definition are
+independent. Editing inputs and ``build_enqueue_body()`` need no server. The server side is
+short shells over the jobs: :mod:`~ivkgen.runtime.jobs.submission` (upload, resolve models,
+enqueue), :mod:`~ivkgen.runtime.jobs.watch` (events and polling),
+:mod:`~ivkgen.runtime.jobs.outputs` and :mod:`~ivkgen.runtime.jobs.cleanup`, each a plan run
+blocking by the sync methods and awaited by the async ones.
 
 The conversion is made once, from the definition as it is at the first ``build_enqueue_body()``
 (a definition edited after that needs a new handle); each body only applies the inputs whose
@@ -15,23 +18,65 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import operator
-from collections.abc import Mapping
-from typing import Any
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
-from ivkgen.runtime.errors import InputLookupError, WorkflowError
+from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, WorkflowError
+from ivkgen.runtime.events.messages import (
+    Event,
+    InvocationCompleteEvent,
+    InvocationErrorEvent,
+    InvocationProgressEvent,
+    InvocationStartedEvent,
+)
+from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem
-from ivkgen.runtime.jobs.submission import SubmissionMixin
+from ivkgen.runtime.jobs import cleanup
+from ivkgen.runtime.jobs.clients import AnyClient, SyncClient
+from ivkgen.runtime.jobs.outputs import OutputImage, output_nodes, outputs_of
+from ivkgen.runtime.jobs.plans import (
+    IMAGES,
+    Plan,
+    cancel_plan,
+    drive,
+    drive_sync,
+    poll_plan,
+    settle_plan,
+)
+from ivkgen.runtime.jobs.submission import (
+    EnqueueRequest,
+    ModelChoices,
+    submit_plan,
+    sweep_group,
+    user_set_models,
+)
+from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
+from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
+from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, listen, poll_until_done
+from ivkgen.runtime.repositories.images import ImageOps, ImageSource
+from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
+from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
 from ivkgen.runtime.workflow.convert import Conversion, FieldRef, write_value
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import WorkflowDefinition, node_labels
 from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+
+log = logging.getLogger("ivkgen.runtime.workflow.handle")
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 60.0
 
 _UNSET = object()
 
 
-class WorkflowHandle(SubmissionMixin):
-    """The inputs of one workflow, ready to be set, validated and turned into an enqueue body."""
+class WorkflowHandle:
+    """One workflow's inputs, set by index, label or node and field, and its runs on a server."""
 
     def __init__(self, definition: WorkflowDefinition, catalog: Catalog | None = None) -> None:
         self._definition = definition
@@ -43,6 +88,10 @@ class WorkflowHandle(SubmissionMixin):
         ]
         self._saved = [_json_value(i.field) for i in self._inputs]
         self._values: dict[int, _KnownValue] = {}
+        self._client: AnyClient | None = None
+        self._uploads = UploadTracker()
+        self._runs: list[Run] = []
+        self._deleted_outputs: set[str] = set()
 
     @property
     def definition(self) -> WorkflowDefinition:
@@ -178,6 +227,334 @@ class WorkflowHandle(SubmissionMixin):
         assert node is not None  # discover_inputs only lists existing nodes
         node_type: str = node["data"]["type"]
         return node_type
+
+    # Server side ------------------------------------------------------------------------------
+
+    def bind_client(self, client: AnyClient) -> Self:
+        """Run on ``client`` (an ``InvokeAIClient`` or ``AsyncInvokeAIClient``);
+        ``workflow_repo.create_workflow_handle`` does this."""
+        self._client = client
+        return self
+
+    @property
+    def client(self) -> AnyClient:
+        if self._client is None:
+            raise RuntimeError(
+                "this handle has no client: create it with client.workflow_repo."
+                "create_workflow_handle(...) or call handle.bind_client(client)"
+            )
+        return self._client
+
+    def _send(self, plan: Plan[T]) -> T:
+        """Run a plan blocking, with the sync client."""
+        client = self.client
+        if not isinstance(client, SyncClient):
+            plan.close()
+            raise TypeError(
+                "this handle uses an async client: await the async methods (submit, "
+                "wait_for_completion, cancel_async, ...)"
+            )
+        return drive_sync(plan, client.execute)
+
+    async def _asend(self, plan: Plan[T]) -> T:
+        """Await a plan, with the async client (or the sync one in a worker thread)."""
+        return await drive(plan, self.client)
+
+    @property
+    def _latest(self) -> Run:
+        if not self._runs:
+            raise RuntimeError("the workflow was not submitted yet: call submit_sync() or submit()")
+        return self._runs[-1]
+
+    @property
+    def batch_id(self) -> str | None:
+        """The batch id of the latest submission (None before the first)."""
+        return self._runs[-1].result.batch_id if self._runs else None
+
+    @property
+    def item_ids(self) -> list[int]:
+        """The queue item ids of the latest submission."""
+        return list(self._runs[-1].result.item_ids) if self._runs else []
+
+    @property
+    def jobs(self) -> list[Job]:
+        """One ``Job`` per queue item of the latest submission, as known now."""
+        return self._latest.tracker.jobs()
+
+    @functools.cached_property
+    def _node_labels(self) -> dict[str, str]:
+        return node_labels(self._definition, self._catalog)
+
+    # Image inputs -----------------------------------------------------------------------------
+
+    def set_input_image(
+        self,
+        input: int | str,
+        image: ImageSource,
+        *,
+        category: ImageCategory = "user",
+        is_intermediate: bool = False,
+    ) -> None:
+        """Give an image input (by index or label) a local image: a file path, image bytes or a
+        PIL image. It is uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
+        entry = self._entry(input)
+        if not hasattr(entry.field, "image_name"):
+            raise TypeError(
+                f"input [{entry.input_index}] {entry.label!r} is a "
+                f"{type(entry.field).__name__}, not an image input"
+            )
+        self._uploads.add(PendingImage(entry.input_index, image, category, is_intermediate))
+
+    def get_uploaded_assets(self) -> list[str]:
+        """Names of the images this handle uploaded that are still on the server."""
+        return [dto.image_name for dto in self._uploads.assets()]
+
+    def _entry(self, input: int | str) -> IvkWorkflowInput:
+        return self.get_input(input) if isinstance(input, int) else self.find_input(input)
+
+    # Submission -------------------------------------------------------------------------------
+
+    def _submission(
+        self,
+        queue_id: str,
+        board_id: str | None,
+        priority: int,
+        runs: int,
+        sweep: Mapping[int | str, Sequence[Any]] | None,
+    ) -> tuple[EnqueueRequest, Plan[SubmitResult]]:
+        """The request and the plan of one submission (the sweep is checked here, before
+        anything is sent)."""
+        group = sweep_group([(self._entry(k), v) for k, v in sweep.items()]) if sweep else None
+        request = EnqueueRequest(queue_id, board_id, priority, runs, group)
+        models = ModelChoices(
+            self._catalog, user_set_models(self._definition, self._inputs), self._node_labels
+        )
+        plan = submit_plan(request, self._uploads, self._inputs, self._enqueue_body, models)
+        return request, plan
+
+    def _add_run(self, result: SubmitResult) -> Run:
+        tracker = JobTracker(
+            result.queue_id, result.batch_id, result.item_ids, node_labels=self._node_labels
+        )
+        run = Run(result, tracker)
+        self._runs.append(run)
+        return run
+
+    def submit_sync(
+        self,
+        queue_id: str = DEFAULT_QUEUE,
+        board_id: str | None = None,
+        priority: int = 0,
+        runs: int = 1,
+        *,
+        sweep: Mapping[int | str, Sequence[Any]] | None = None,
+    ) -> SubmitResult:
+        """Enqueue the workflow with the current inputs; returns batch id, count and item ids.
+
+        ``board_id`` is the board for output nodes whose board is unset or "auto";
+        ``priority > 0`` puts the items ahead of the pending ones; ``runs`` repeats the batch;
+        ``sweep`` maps inputs (index or label) to lists of values, zipped, one queue item per
+        value (times ``runs``).
+        """
+        _, plan = self._submission(queue_id, board_id, priority, runs, sweep)
+        return self._add_run(self._send(plan)).result
+
+    async def submit(
+        self,
+        queue_id: str = DEFAULT_QUEUE,
+        board_id: str | None = None,
+        priority: int = 0,
+        runs: int = 1,
+        *,
+        sweep: Mapping[int | str, Sequence[Any]] | None = None,
+        subscribe_events: bool = True,
+        socket: EventSocket | None = None,
+        on_invocation_started: EventCallback | None = None,
+        on_invocation_progress: EventCallback | None = None,
+        on_invocation_complete: EventCallback | None = None,
+        on_invocation_error: EventCallback | None = None,
+    ) -> SubmitResult:
+        """Enqueue like ``submit_sync`` and start tracking in the background.
+
+        With ``subscribe_events`` the job listens on the event socket (``socket``, else the
+        client's), subscribed before the enqueue; the ``on_invocation_*`` callbacks receive this
+        job's typed events only. Await ``wait_for_completion`` for the outcome.
+        """
+        request, plan = self._submission(queue_id, board_id, priority, runs, sweep)
+        client = self.client
+        tracking = None
+        if subscribe_events:
+            tracking = await listen(client, queue_id, request.batch_id, socket=socket)
+        try:
+            result = await self._asend(plan)
+        except BaseException:
+            if tracking is not None:
+                await tracking.close()
+            raise
+        run = self._add_run(result)
+        callbacks: dict[type[Event], EventCallback | None] = {
+            InvocationStartedEvent: on_invocation_started,
+            InvocationProgressEvent: on_invocation_progress,
+            InvocationCompleteEvent: on_invocation_complete,
+            InvocationErrorEvent: on_invocation_error,
+        }
+        run.callbacks = {kind: fn for kind, fn in callbacks.items() if fn is not None}
+        run.start_watching(client, tracking, poll_first=tracking is None)
+        return result
+
+    # Tracking ---------------------------------------------------------------------------------
+
+    async def wait_for_completion(self, timeout: float = DEFAULT_TIMEOUT) -> Job:
+        """Wait until every item of the latest submission ended; returns the first item's
+        ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
+        item failed or was canceled, ``JobTimeoutError`` after ``timeout`` seconds (the job keeps
+        running: wait again or cancel it). Works after ``submit_sync`` too (it subscribes, then
+        polls once, so a job that already ended is seen)."""
+        run = self._latest
+        if run.watcher is None:
+            result = run.result
+            tracking = await listen(self.client, result.queue_id, result.batch_id, result.item_ids)
+            run.start_watching(self.client, tracking)
+        return await run.finished(timeout)
+
+    def wait_for_completion_sync(
+        self,
+        poll_interval: float = POLL_INTERVAL,
+        timeout: float = DEFAULT_TIMEOUT,
+        progress_callback: Callable[[SessionQueueItem], None] | None = None,
+    ) -> SessionQueueItem:
+        """Poll until every item of the latest submission ended; returns the first item's final
+        queue item. ``progress_callback`` gets each polled item. Raises like
+        ``wait_for_completion``."""
+        return poll_until_done(
+            self._latest.tracker,
+            self._send,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress_callback=progress_callback,
+        )
+
+    def get_queue_item(self) -> SessionQueueItem:
+        """The first queue item of the latest submission, read now."""
+        tracker = self._latest.tracker
+        items = self._send(poll_plan(tracker, tracker.item_ids[:1]))
+        if not items:
+            raise NotFoundError(
+                f"queue item {tracker.item_ids[0]} is no longer in the queue",
+                method="GET",
+                path=f"/api/v1/queue/{tracker.queue_id}/i/{tracker.item_ids[0]}",
+                status_code=404,
+                detail=None,
+            )
+        return items[0]
+
+    def get_queue_items(self) -> list[SessionQueueItem]:
+        """Every queue item of the latest submission still in the queue, read now."""
+        tracker = self._latest.tracker
+        return self._send(poll_plan(tracker, tracker.item_ids))
+
+    def cancel(self) -> list[int]:
+        """Cancel the unfinished items of the latest submission; returns their ids."""
+        return self._send(cancel_plan(self._latest.tracker))
+
+    async def cancel_async(self) -> list[int]:
+        """Like ``cancel``, awaited."""
+        return await self._asend(cancel_plan(self._latest.tracker))
+
+    # Outputs ----------------------------------------------------------------------------------
+
+    def _outputs_plan(self) -> Plan[list[OutputImage]]:
+        client = self._client
+        fetch: Callable[[str], bytes] | None = None
+        if isinstance(client, SyncClient):
+            bound: SyncClient = client
+
+            def download(name: str) -> bytes:
+                return bound.execute(ImageOps.download_image.call(IMAGES, name))
+
+            fetch = download
+        tracker = self._latest.tracker
+        yield from settle_plan(tracker)
+        return outputs_of(
+            tracker.queue_items(), output_nodes(self._definition, self._catalog), fetch
+        )
+
+    def get_outputs(self) -> list[OutputImage]:
+        """The images the output nodes produced in the latest submission, per item (``item_id``),
+        node and prepared copy (several under ``iterate``). Reads final sessions if needed."""
+        return self._send(self._outputs_plan())
+
+    async def get_outputs_async(self) -> list[OutputImage]:
+        return await self._asend(self._outputs_plan())
+
+    def download_outputs(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Save every output image of the latest submission into ``folder``; returns the paths."""
+        return [image.save(folder) for image in self.get_outputs()]
+
+    # Clean-up ---------------------------------------------------------------------------------
+
+    def cleanup_inputs(self) -> list[str]:
+        """Delete the images this handle uploaded; returns their names. Idempotent."""
+        return self._send(cleanup.cleanup_inputs_plan(self._uploads))
+
+    def cleanup_outputs(self) -> list[str]:
+        """Delete every image the handle's queue items saved (outputs and intermediates, only
+        those their own sessions made); returns their names. Idempotent."""
+        plan = cleanup.cleanup_outputs_plan(self._runs, self._catalog, self._deleted_outputs)
+        return self._send(plan)
+
+    def cleanup_queue_items(self) -> list[int]:
+        """Delete the handle's queue items (unfinished ones are canceled first). Idempotent."""
+        return self._send(cleanup.cleanup_queue_plan(self._runs))
+
+    async def cleanup_inputs_async(self) -> list[str]:
+        return await self._asend(cleanup.cleanup_inputs_plan(self._uploads))
+
+    async def cleanup_outputs_async(self) -> list[str]:
+        plan = cleanup.cleanup_outputs_plan(self._runs, self._catalog, self._deleted_outputs)
+        return await self._asend(plan)
+
+    async def cleanup_queue_items_async(self) -> list[int]:
+        return await self._asend(cleanup.cleanup_queue_plan(self._runs))
+
+    # Context managers: nothing uploaded outlives the block ------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Cancel unfinished items and delete uploads (errors here are logged, not raised, when
+        the block already raised)."""
+        try:
+            self._send(cleanup.exit_plan(self._runs, self._uploads))
+        except IvkgenError:
+            if exc is None:
+                raise
+            log.warning("clean-up after a failed run did not finish", exc_info=True)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self._asend(cleanup.exit_plan(self._runs, self._uploads))
+        except IvkgenError:
+            if exc is None:
+                raise
+            log.warning("clean-up after a failed run did not finish", exc_info=True)
+        finally:
+            for run in self._runs:
+                await run.stop_watching()
 
 
 class _KnownValue:
