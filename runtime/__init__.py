@@ -2,6 +2,16 @@
 
 The public API is re-exported here once; the modules behind it are private and load on first
 use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap.
+
+Sync and async, one naming rule: where one object has a blocking method and an awaited twin,
+the twin carries an ``a`` prefix (``run``/``arun``, ``get_outputs``/``aget_outputs``,
+``cleanup_outputs``/``acleanup_outputs``, ``save``/``asave``, ``close``/``aclose``); the
+repositories of ``InvokeAIClient`` and ``AsyncInvokeAIClient`` share their method names (awaited
+on the async client). The names the original client API fixed stay as they are:
+``submit_sync()``/``await submit()``, ``wait_for_completion_sync()``/``await
+wait_for_completion()`` and ``cancel()``/``await cancel_async()``. A ``WorkflowHandle`` is typed
+by its client (``WorkflowHandle[InvokeAIClient]``, ``WorkflowHandle[AsyncInvokeAIClient]``), so
+mypy rejects a blocking method on an async client's handle.
 """
 
 from typing import TYPE_CHECKING

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 _UNSAFE = ("/", "\\", "\x00")
 
@@ -20,14 +21,27 @@ class SupportsSave(Protocol):
     def save(self, fp: Any, format: Any = ..., **params: Any) -> None: ...
 
 
+class ImageDownloader(ABC):
+    """Where an output image's bytes come from: the client of the handle that made it."""
+
+    @abstractmethod
+    def fetch(self, image_name: str) -> bytes:
+        """The full image, blocking (a sync client only)."""
+
+    @abstractmethod
+    async def afetch(self, image_name: str) -> bytes:
+        """The full image, awaited (either client)."""
+
+
 class OutputImage(BaseModel):
     """One image an output node produced in one queue item.
 
     ``to_bytes()``, ``to_pil()`` and ``save(folder)`` download it through the client of the
-    handle that made it (a sync client; with an async client use the image repository).
+    handle that made it, blocking (a sync client); ``ato_bytes()``, ``ato_pil()`` and
+    ``asave(folder)`` are awaited (either client).
     """
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    model_config = ConfigDict(frozen=True, defer_build=True, arbitrary_types_allowed=True)
 
     image_name: str
     node_id: str
@@ -37,37 +51,56 @@ class OutputImage(BaseModel):
     board_id: str | None = None
     item_id: int
     session_id: str
-    _fetch: Callable[[str], bytes] | None = PrivateAttr(default=None)
+    downloader: ImageDownloader | None = Field(default=None, exclude=True, repr=False)
+    """The client that downloads the image (None: an image read without a client)."""
 
-    def bind(self, fetch: Callable[[str], bytes]) -> OutputImage:
-        self._fetch = fetch
-        return self
+    def _downloader(self) -> ImageDownloader:
+        if self.downloader is None:
+            raise RuntimeError(
+                f"output {self.image_name!r} has no client to download it with; use the image "
+                "repository's download_image()"
+            )
+        return self.downloader
 
     def to_bytes(self) -> bytes:
         """The full image (PNG bytes)."""
-        if self._fetch is None:
-            raise RuntimeError(
-                f"output {self.image_name!r} is not bound to a sync client; download it with "
-                "the image repository's download_image()"
-            )
-        return self._fetch(self.image_name)
+        return self._downloader().fetch(self.image_name)
+
+    async def ato_bytes(self) -> bytes:
+        return await self._downloader().afetch(self.image_name)
 
     def to_pil(self) -> Any:
         """The image as a ``PIL.Image.Image`` (needs Pillow: ``pip install ivkgen[pil]``)."""
-        import io
+        return _pil(self.to_bytes())
 
-        from PIL import Image
-
-        image = Image.open(io.BytesIO(self.to_bytes()))
-        image.load()
-        return image
+    async def ato_pil(self) -> Any:
+        return _pil(await self.ato_bytes())
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the image into ``folder`` (created if needed) under its server name."""
-        target = Path(folder) / safe_file_name(self.image_name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.to_bytes())
-        return target
+        target = self._target(folder)
+        return _write(target, self.to_bytes())
+
+    async def asave(self, folder: str | os.PathLike[str]) -> Path:
+        target = self._target(folder)
+        return _write(target, await self.ato_bytes())
+
+    def _target(self, folder: str | os.PathLike[str]) -> Path:
+        return Path(folder) / safe_file_name(self.image_name)
+
+
+def _pil(data: bytes) -> Any:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
 
 
 def safe_file_name(image_name: str) -> str:
@@ -80,4 +113,4 @@ def safe_file_name(image_name: str) -> str:
     return image_name
 
 
-__all__ = ["OutputImage", "SupportsSave", "safe_file_name"]
+__all__ = ["ImageDownloader", "OutputImage", "SupportsSave", "safe_file_name"]

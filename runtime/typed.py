@@ -25,6 +25,7 @@ from typing import (
     TypeAlias,
     TypeVar,
     cast,
+    overload,
 )
 
 from ivkgen.runtime.errors import WorkflowError
@@ -89,7 +90,7 @@ class WorkflowInputs(BaseModel):
             for name, info in cls.model_fields.items()
         }
 
-    def apply_to(self, handle: WorkflowHandle) -> dict[int, str]:
+    def apply_to(self, handle: WorkflowHandle[Any]) -> dict[int, str]:
         """Set every input of ``handle`` from these attributes; image sources are queued for
         upload. Returns the model inputs given by name (index -> name) for the caller to resolve."""
         by_name: dict[int, str] = {}
@@ -110,7 +111,9 @@ class WorkflowInputs(BaseModel):
         return by_name
 
 
-def pick_model(handle: WorkflowHandle, index: int, name: str, found: list[ModelConfig]) -> None:
+def pick_model(
+    handle: WorkflowHandle[Any], index: int, name: str, found: list[ModelConfig]
+) -> None:
     """Set model input ``index`` to the installed model called ``name`` (of the saved base and
     type when several share the name)."""
     entry = handle.get_input(index)
@@ -199,32 +202,41 @@ class Workflow(Generic[InputsT, OutputsT]):
         package = importlib.util.resolve_name(f"..{cls.FIELDS_PACKAGE}", cls.__module__)
         return package_catalog(package)
 
-    def _new_handle(self) -> WorkflowHandle:
+    def _new_handle(self) -> WorkflowHandle[None]:
         from ivkgen.runtime.workflow.handle import WorkflowHandle
 
         return WorkflowHandle(self.definition, catalog=self.catalog())
 
-    def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
+    @overload
+    def handle(self, inputs: InputsT, client: None = None) -> WorkflowHandle[None]: ...
+
+    @overload
+    def handle(self, inputs: InputsT, client: InvokeAIClient) -> WorkflowHandle[InvokeAIClient]: ...
+
+    def handle(
+        self, inputs: InputsT, client: InvokeAIClient | None = None
+    ) -> WorkflowHandle[InvokeAIClient] | WorkflowHandle[None]:
         """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model
         names are then resolved against its server)."""
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
-        if client is not None:
-            handle.bind_client(client)
-            for index, name in by_name.items():
-                pick_model(handle, index, name, client.model_repo.find_models(name=name))
-        elif by_name:
-            raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
-        return handle
+        if client is None:
+            if by_name:
+                raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
+            return handle
+        for index, name in by_name.items():
+            pick_model(handle, index, name, client.model_repo.find_models(name=name))
+        return handle.bind_client(client)
 
-    async def ahandle(self, inputs: InputsT, client: AsyncInvokeAIClient) -> WorkflowHandle:
+    async def ahandle(
+        self, inputs: InputsT, client: AsyncInvokeAIClient
+    ) -> WorkflowHandle[AsyncInvokeAIClient]:
         """``handle()`` for an async client."""
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
-        handle.bind_client(client)
         for index, name in by_name.items():
             pick_model(handle, index, name, await client.model_repo.find_models(name=name))
-        return handle
+        return handle.bind_client(client)
 
     def outputs(self, images: Sequence[OutputImage]) -> OutputsT:
         """The typed outputs of one queue item's images."""
@@ -262,11 +274,11 @@ class Workflow(Generic[InputsT, OutputsT]):
         async with await self.ahandle(inputs, client) as handle:
             await handle.submit(board_id=board_id)
             await handle.wait_for_completion(timeout=timeout)
-            return self.outputs(await handle.get_outputs_async())
+            return self.outputs(await handle.aget_outputs())
 
     def submit(
         self, client: InvokeAIClient, inputs: InputsT, *, board_id: str | None = None
-    ) -> WorkflowHandle:
+    ) -> WorkflowHandle[InvokeAIClient]:
         """Enqueue and return the handle, to wait, read outputs and clean up yourself."""
         handle = self.handle(inputs, client)
         handle.submit_sync(board_id=board_id)

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ivkgen.generator.commands.inputs import NamedInput, named_inputs
 from ivkgen.runtime.client import InvokeAIClient
@@ -96,7 +96,7 @@ def node_findings(definition: WorkflowDefinition, catalog: Catalog) -> list[Find
     return found
 
 
-def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> list[Finding]:
+def model_findings(handle: WorkflowHandle[Any], models: Sequence[ModelConfig]) -> list[Finding]:
     """Models the workflow names that are not installed, with the closest installed ones."""
     graph = handle.build_enqueue_body()["batch"]["graph"]
     labels = node_labels(handle.definition, handle.catalog)
@@ -126,7 +126,7 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
     return found
 
 
-def input_findings(handle: WorkflowHandle, uploading: Collection[int] = ()) -> list[Finding]:
+def input_findings(handle: WorkflowHandle[Any], uploading: Collection[int] = ()) -> list[Finding]:
     """Form inputs without a required value or with a value the schema rejects; inputs in
     ``uploading`` get their image at submission."""
     named = named_inputs(handle)

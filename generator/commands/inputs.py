@@ -32,12 +32,12 @@ class NamedInput:
         return f"[{self.entry.input_index}] {self.entry.label!r} ({self.name})"
 
 
-def load_handle(path: str | Path) -> WorkflowHandle:
+def load_handle(path: str | Path) -> WorkflowHandle[None]:
     """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow)."""
     return WorkflowHandle(WorkflowDefinition.from_file(path))
 
 
-def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
+def named_inputs(handle: WorkflowHandle[Any]) -> list[NamedInput]:
     """The handle's inputs in form order, with their attribute names."""
     inputs = handle.list_inputs()
     return [
@@ -46,7 +46,7 @@ def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
     ]
 
 
-def find_named(handle: WorkflowHandle, key: str) -> NamedInput:
+def find_named(handle: WorkflowHandle[Any], key: str) -> NamedInput:
     """The input whose attribute name or label is ``key`` (labels also case-insensitively)."""
     named = named_inputs(handle)
     for found in (
@@ -76,7 +76,7 @@ def current_value(entry: IvkWorkflowInput) -> Any:
         return None
 
 
-def as_json(handle: WorkflowHandle) -> dict[str, Any]:
+def as_json(handle: WorkflowHandle[Any]) -> dict[str, Any]:
     """The listing as JSON-ready data."""
     definition = handle.definition
     return {
@@ -101,7 +101,7 @@ def as_json(handle: WorkflowHandle) -> dict[str, Any]:
     }
 
 
-def as_text(handle: WorkflowHandle) -> str:
+def as_text(handle: WorkflowHandle[Any]) -> str:
     """The listing for a terminal, in the layout of the dynamic API's first use case."""
     definition = handle.definition
     named = named_inputs(handle)

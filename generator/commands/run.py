@@ -35,7 +35,6 @@ from ivkgen.runtime.fields import (
     IvkStructField,
     IvkValueField,
 )
-from ivkgen.runtime.jobs.outputs import OutputImage, safe_file_name
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
 from ivkgen.runtime.typed import pick_model
@@ -98,7 +97,7 @@ class ServerLookups:
         )
 
 
-def _spec_type(handle: WorkflowHandle, named: NamedInput) -> str:
+def _spec_type(handle: WorkflowHandle[Any], named: NamedInput) -> str:
     node = handle.definition.node_by_id(named.entry.node_id) or {}
     spec = handle.catalog.node(node["data"]["type"]).inputs[named.entry.field_name]
     return spec.type
@@ -117,7 +116,7 @@ def _first_error(exc: ValidationError | ValueError) -> str:
     return str(exc)
 
 
-async def set_input(handle: WorkflowHandle, lookups: ServerLookups, text: str) -> None:
+async def set_input(handle: WorkflowHandle[Any], lookups: ServerLookups, text: str) -> None:
     """Apply one ``--set NAME=VALUE``."""
     key, value = split_assignment(text, "--set")
     named = find_named(handle, key)
@@ -149,7 +148,7 @@ async def set_input(handle: WorkflowHandle, lookups: ServerLookups, text: str) -
 
 
 async def _set_model(
-    handle: WorkflowHandle, lookups: ServerLookups, named: NamedInput, name: str, what: str
+    handle: WorkflowHandle[Any], lookups: ServerLookups, named: NamedInput, name: str, what: str
 ) -> None:
     models = await lookups.models()
     found = [m for m in models if m.name == name]
@@ -164,7 +163,7 @@ async def _set_model(
     pick_model(handle, named.entry.input_index, name, found)
 
 
-def add_image(handle: WorkflowHandle, text: str) -> int:
+def add_image(handle: WorkflowHandle[Any], text: str) -> int:
     """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted.
     Returns the input's index."""
     key, value = split_assignment(text, "--image")
@@ -184,22 +183,13 @@ def add_image(handle: WorkflowHandle, text: str) -> int:
     return named.entry.input_index
 
 
-async def save_image(client: AsyncInvokeAIClient, image: OutputImage, folder: Path) -> Path:
-    data = await client.image_repo.download_image(image.image_name)
-    target = folder / safe_file_name(image.image_name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
-
-
 async def run_workflow(options: RunOptions) -> int:
     """Set, submit, follow, download, clean up; the exit code."""
-    handle = load_handle(options.workflow)
     started = time.monotonic()
     async with AsyncInvokeAIClient.from_url(
         options.server, email=options.email, password=options.password
     ) as client:
-        handle.bind_client(client)
+        handle = load_handle(options.workflow).bind_client(client)
         lookups = ServerLookups(client)
         for text in options.sets:
             await set_input(handle, lookups, text)
@@ -210,7 +200,7 @@ async def run_workflow(options: RunOptions) -> int:
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
         progress = Progress(sys.stderr, node_labels(handle.definition, handle.catalog))
         try:
-            paths = await _follow(client, handle, progress, options, board_id)
+            paths = await _follow(handle, progress, options, board_id)
         except asyncio.CancelledError:
             _uncancel()
             progress.close()
@@ -251,8 +241,7 @@ async def run_workflow(options: RunOptions) -> int:
 
 
 async def _follow(
-    client: AsyncInvokeAIClient,
-    handle: WorkflowHandle,
+    handle: WorkflowHandle[AsyncInvokeAIClient],
     progress: Progress,
     options: RunOptions,
     board_id: str | None,
@@ -269,9 +258,9 @@ async def _follow(
         progress.set_items(result.item_ids)
         await handle.wait_for_completion(timeout=options.timeout)
         progress.close()
-        images = await handle.get_outputs_async()
+        images = await handle.aget_outputs()
         unique = {image.image_name: image for image in images}  # cached nodes repeat images
-        return [await save_image(client, image, options.out) for image in unique.values()]
+        return [await image.asave(options.out) for image in unique.values()]
 
 
 def _uncancel() -> None:
@@ -281,13 +270,13 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
+async def _delete_outputs(handle: WorkflowHandle[AsyncInvokeAIClient]) -> list[str]:
     """After ``_follow`` canceled the job and deleted the uploads: delete the images the
     canceled job made (the ones its session lists and the ones its events reported)."""
     if handle.batch_id is None:
         return []
     try:
-        return await handle.cleanup_outputs_async()
+        return await handle.acleanup_outputs()
     except IvkgenError as exc:
         print(f"ivkgen: could not delete the job's images: {exc}", file=sys.stderr)
         return []

@@ -9,11 +9,11 @@ session: ``source_prepared_mapping[node_id]`` lists its prepared copies (several
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime.media import OutputImage, safe_file_name
+from ivkgen.runtime.media import ImageDownloader, OutputImage, safe_file_name
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
@@ -69,9 +69,13 @@ def _image_name(result: Any) -> str | None:
     return None
 
 
-def collect_outputs(item: SessionQueueItem, nodes: Sequence[OutputNode]) -> list[OutputImage]:
+def collect_outputs(
+    item: SessionQueueItem,
+    nodes: Sequence[OutputNode],
+    downloader: ImageDownloader | None = None,
+) -> list[OutputImage]:
     """The images each output node produced in a finished queue item, in node order, then in
-    the order the server prepared the node's copies."""
+    the order the server prepared the node's copies; ``downloader`` lets them download."""
     session = item.session or {}
     mapping: Mapping[str, list[str]] = session.get("source_prepared_mapping") or {}
     results: Mapping[str, Any] = session.get("results") or {}
@@ -94,6 +98,7 @@ def collect_outputs(item: SessionQueueItem, nodes: Sequence[OutputNode]) -> list
                     board_id=board.get("board_id") if isinstance(board, Mapping) else None,
                     item_id=item.item_id,
                     session_id=item.session_id,
+                    downloader=downloader,
                 )
             )
     return outputs
@@ -102,12 +107,10 @@ def collect_outputs(item: SessionQueueItem, nodes: Sequence[OutputNode]) -> list
 def outputs_of(
     items: Sequence[SessionQueueItem],
     nodes: Sequence[OutputNode],
-    fetch: Callable[[str], bytes] | None = None,
+    downloader: ImageDownloader | None = None,
 ) -> list[OutputImage]:
-    """The images the output nodes produced in finished queue items, item by item; ``fetch``
-    (image name -> bytes) lets them download."""
-    images = [image for item in items for image in collect_outputs(item, nodes)]
-    return [image.bind(fetch) for image in images] if fetch is not None else images
+    """The images the output nodes produced in finished queue items, item by item."""
+    return [image for item in items for image in collect_outputs(item, nodes, downloader)]
 
 
 def created_image_names(item: SessionQueueItem, catalog: Catalog) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.media import ImageDownloader
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import QueueOps
@@ -115,12 +116,40 @@ def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
     return deleted
 
 
+def download_plan(image_name: str) -> Plan[bytes]:
+    """The full image."""
+    data: bytes = yield ImageOps.download_image.call(IMAGES, image_name)
+    return data
+
+
+class ClientDownloader(ImageDownloader):
+    """Downloads output images through one client: blocking with a sync client, awaited with
+    either."""
+
+    def __init__(self, client: SyncBound | AsyncBound) -> None:
+        self._client = client
+
+    def fetch(self, image_name: str) -> bytes:
+        client = self._client
+        if not isinstance(client, SyncBound):
+            raise TypeError(
+                f"output {image_name!r} came through an async client: await its async methods "
+                "(await image.asave(folder), await image.ato_bytes())"
+            )
+        return drive_sync(download_plan(image_name), client.execute)
+
+    async def afetch(self, image_name: str) -> bytes:
+        return await drive(download_plan(image_name), self._client)
+
+
 __all__ = [
     "IMAGES",
     "MODELS",
+    "ClientDownloader",
     "Plan",
     "cancel_plan",
     "delete_images_plan",
+    "download_plan",
     "drive",
     "drive_sync",
     "poll_plan",

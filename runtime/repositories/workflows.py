@@ -15,8 +15,10 @@ from ivkgen.runtime.server.core import Call, operation, parse_model, parse_none
 from ivkgen.runtime.server.dto import WorkflowPage, WorkflowRecord
 
 if TYPE_CHECKING:
+    from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.handle import WorkflowHandle
+
 
 OrderBy = Literal["name", "created_at", "updated_at", "opened_at"]
 Category = Literal["user", "default", "project"]
@@ -57,8 +59,6 @@ def _write_file(path: Path) -> Callable[[httpx.Response], Path]:
 
 class WorkflowOps:
     """Workflow library operations, written once for the sync and async repositories."""
-
-    _client: Any  # set by the repository classes below
 
     @operation
     def list_workflows(
@@ -143,24 +143,46 @@ class WorkflowOps:
         """Write a library workflow to ``path`` as JSON the GUI can import; returns the path."""
         return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", _write_file(Path(path)))
 
-    def create_workflow_handle(
-        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
-    ) -> WorkflowHandle:
-        """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
-        and run it; each call returns a new, independent handle. No request is made."""
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-        from ivkgen.runtime.workflow.handle import WorkflowHandle
 
-        if isinstance(definition, str | Path):
-            definition = WorkflowDefinition.from_file(definition)
-        elif not isinstance(definition, WorkflowDefinition):
-            definition = WorkflowDefinition.from_dict(definition)
-        return WorkflowHandle(definition).bind_client(self._client)
+def _new_handle(
+    definition: WorkflowDefinition | Mapping[str, Any] | str | Path,
+) -> WorkflowHandle[None]:
+    """A new handle on a workflow given as a definition, a workflow dict or a file path."""
+    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+    if isinstance(definition, str | Path):
+        definition = WorkflowDefinition.from_file(definition)
+    elif not isinstance(definition, WorkflowDefinition):
+        definition = WorkflowDefinition.from_dict(definition)
+    return WorkflowHandle(definition)
 
 
 class WorkflowRepository(SyncRepository, WorkflowOps):
     """``client.workflow_repo``: the server's workflow library and workflow handles."""
 
+    def __init__(self, client: InvokeAIClient) -> None:
+        super().__init__(client)
+        self._owner = client
+
+    def create_workflow_handle(
+        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
+    ) -> WorkflowHandle[InvokeAIClient]:
+        """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
+        and run it; each call returns a new, independent handle. No request is made."""
+        return _new_handle(definition).bind_client(self._owner)
+
 
 class AsyncWorkflowRepository(AsyncRepository, WorkflowOps):
     """``async_client.workflow_repo``: the server's workflow library and workflow handles."""
+
+    def __init__(self, client: AsyncInvokeAIClient) -> None:
+        super().__init__(client)
+        self._owner = client
+
+    def create_workflow_handle(
+        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
+    ) -> WorkflowHandle[AsyncInvokeAIClient]:
+        """A handle to set inputs of a workflow and run it, awaited (see
+        ``WorkflowRepository.create_workflow_handle``)."""
+        return _new_handle(definition).bind_client(self._owner)

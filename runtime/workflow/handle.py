@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, WorkflowError
 from ivkgen.runtime.events.messages import (
@@ -37,10 +37,10 @@ from ivkgen.runtime.events.messages import (
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem
 from ivkgen.runtime.jobs import cleanup
-from ivkgen.runtime.jobs.clients import AnyClient, SyncClient
+from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
 from ivkgen.runtime.jobs.outputs import OutputImage, output_nodes, outputs_of
 from ivkgen.runtime.jobs.plans import (
-    IMAGES,
+    ClientDownloader,
     Plan,
     cancel_plan,
     drive,
@@ -58,7 +58,7 @@ from ivkgen.runtime.jobs.submission import (
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
 from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
 from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, listen, poll_until_done
-from ivkgen.runtime.repositories.images import ImageOps, ImageSource
+from ivkgen.runtime.repositories.images import ImageSource
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
@@ -69,16 +69,48 @@ from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
 log = logging.getLogger("ivkgen.runtime.workflow.handle")
 
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", bound="SyncClient | AsyncClient | None", covariant=True)
+"""The kind of client a handle runs on: ``InvokeAIClient``, ``AsyncInvokeAIClient`` or None."""
+BoundT = TypeVar("BoundT", bound="SyncClient | AsyncClient")
+SyncHandleT = TypeVar("SyncHandleT", bound="WorkflowHandle[SyncClient]")
+BoundHandleT = TypeVar("BoundHandleT", bound="BoundHandle")
 
 DEFAULT_TIMEOUT = 60.0
 
 _UNSET = object()
 
 
-class WorkflowHandle:
-    """One workflow's inputs, set by index, label or node and field, and its runs on a server."""
+class WorkflowHandle(Generic[ClientT]):
+    """One workflow's inputs, set by index, label or node and field, and its runs on a server.
 
-    def __init__(self, definition: WorkflowDefinition, catalog: Catalog | None = None) -> None:
+    Typed by its client: a ``WorkflowHandle[InvokeAIClient]`` has the blocking methods
+    (``submit_sync()``, ``wait_for_completion_sync()``, ``get_outputs()``, ``cleanup_*()``,
+    ``with``) and the awaited ones (``submit()``, ``wait_for_completion()``, ``aget_outputs()``,
+    ``acleanup_*()``, ``async with``), a ``WorkflowHandle[AsyncInvokeAIClient]`` only the awaited
+    ones, a handle without a client neither; mypy rejects the others.
+    """
+
+    @overload
+    def __init__(
+        self: WorkflowHandle[None], definition: WorkflowDefinition, catalog: Catalog | None = None
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: WorkflowHandle[BoundT],
+        definition: WorkflowDefinition,
+        catalog: Catalog | None = None,
+        *,
+        client: BoundT,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        catalog: Catalog | None = None,
+        *,
+        client: AnyClient | None = None,
+    ) -> None:
         self._definition = definition
         self._catalog = catalog or default_catalog()
         self._inputs = discover_inputs(definition, self._catalog)
@@ -88,7 +120,7 @@ class WorkflowHandle:
         ]
         self._saved = [_json_value(i.field) for i in self._inputs]
         self._values: dict[int, _KnownValue] = {}
-        self._client: AnyClient | None = None
+        self._client = cast(ClientT, client)
         self._uploads = UploadTracker()
         self._runs: list[Run] = []
         self._deleted_outputs: set[str] = set()
@@ -230,24 +262,29 @@ class WorkflowHandle:
 
     # Server side ------------------------------------------------------------------------------
 
-    def bind_client(self, client: AnyClient) -> Self:
-        """Run on ``client`` (an ``InvokeAIClient`` or ``AsyncInvokeAIClient``);
-        ``workflow_repo.create_workflow_handle`` does this."""
-        self._client = client
-        return self
+    def bind_client(self, client: BoundT) -> WorkflowHandle[BoundT]:
+        """Run on ``client`` (an ``InvokeAIClient`` or ``AsyncInvokeAIClient``); returns the
+        handle, typed by that client. ``workflow_repo.create_workflow_handle`` does this."""
+        self._client = cast(ClientT, client)
+        return cast(WorkflowHandle[BoundT], self)
 
     @property
-    def client(self) -> AnyClient:
-        if self._client is None:
+    def client(self) -> ClientT:
+        """The client the handle runs on."""
+        return self._client
+
+    def _bound(self) -> AnyClient:
+        client: AnyClient | None = self._client
+        if client is None:
             raise RuntimeError(
                 "this handle has no client: create it with client.workflow_repo."
                 "create_workflow_handle(...) or call handle.bind_client(client)"
             )
-        return self._client
+        return client
 
     def _send(self, plan: Plan[T]) -> T:
         """Run a plan blocking, with the sync client."""
-        client = self.client
+        client = self._bound()
         if not isinstance(client, SyncClient):
             plan.close()
             raise TypeError(
@@ -258,7 +295,7 @@ class WorkflowHandle:
 
     async def _asend(self, plan: Plan[T]) -> T:
         """Await a plan, with the async client (or the sync one in a worker thread)."""
-        return await drive(plan, self.client)
+        return await drive(plan, self._bound())
 
     @property
     def _latest(self) -> Run:
@@ -341,7 +378,7 @@ class WorkflowHandle:
         return run
 
     def submit_sync(
-        self,
+        self: WorkflowHandle[SyncClient],
         queue_id: str = DEFAULT_QUEUE,
         board_id: str | None = None,
         priority: int = 0,
@@ -360,7 +397,7 @@ class WorkflowHandle:
         return self._add_run(self._send(plan)).result
 
     async def submit(
-        self,
+        self: BoundHandle,
         queue_id: str = DEFAULT_QUEUE,
         board_id: str | None = None,
         priority: int = 0,
@@ -381,7 +418,7 @@ class WorkflowHandle:
         job's typed events only. Await ``wait_for_completion`` for the outcome.
         """
         request, plan = self._submission(queue_id, board_id, priority, runs, sweep)
-        client = self.client
+        client = self._bound()
         tracking = None
         if subscribe_events:
             tracking = await listen(client, queue_id, request.batch_id, socket=socket)
@@ -404,7 +441,7 @@ class WorkflowHandle:
 
     # Tracking ---------------------------------------------------------------------------------
 
-    async def wait_for_completion(self, timeout: float = DEFAULT_TIMEOUT) -> Job:
+    async def wait_for_completion(self: BoundHandle, timeout: float = DEFAULT_TIMEOUT) -> Job:
         """Wait until every item of the latest submission ended; returns the first item's
         ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
         item failed or was canceled, ``JobTimeoutError`` after ``timeout`` seconds (the job keeps
@@ -413,12 +450,13 @@ class WorkflowHandle:
         run = self._latest
         if run.watcher is None:
             result = run.result
-            tracking = await listen(self.client, result.queue_id, result.batch_id, result.item_ids)
-            run.start_watching(self.client, tracking)
+            client = self._bound()
+            tracking = await listen(client, result.queue_id, result.batch_id, result.item_ids)
+            run.start_watching(client, tracking)
         return await run.finished(timeout)
 
     def wait_for_completion_sync(
-        self,
+        self: WorkflowHandle[SyncClient],
         poll_interval: float = POLL_INTERVAL,
         timeout: float = DEFAULT_TIMEOUT,
         progress_callback: Callable[[SessionQueueItem], None] | None = None,
@@ -434,7 +472,7 @@ class WorkflowHandle:
             progress_callback=progress_callback,
         )
 
-    def get_queue_item(self) -> SessionQueueItem:
+    def get_queue_item(self: WorkflowHandle[SyncClient]) -> SessionQueueItem:
         """The first queue item of the latest submission, read now."""
         tracker = self._latest.tracker
         items = self._send(poll_plan(tracker, tracker.item_ids[:1]))
@@ -448,82 +486,71 @@ class WorkflowHandle:
             )
         return items[0]
 
-    def get_queue_items(self) -> list[SessionQueueItem]:
+    def get_queue_items(self: WorkflowHandle[SyncClient]) -> list[SessionQueueItem]:
         """Every queue item of the latest submission still in the queue, read now."""
         tracker = self._latest.tracker
         return self._send(poll_plan(tracker, tracker.item_ids))
 
-    def cancel(self) -> list[int]:
+    def cancel(self: WorkflowHandle[SyncClient]) -> list[int]:
         """Cancel the unfinished items of the latest submission; returns their ids."""
         return self._send(cancel_plan(self._latest.tracker))
 
-    async def cancel_async(self) -> list[int]:
+    async def cancel_async(self: BoundHandle) -> list[int]:
         """Like ``cancel``, awaited."""
         return await self._asend(cancel_plan(self._latest.tracker))
 
     # Outputs ----------------------------------------------------------------------------------
 
     def _outputs_plan(self) -> Plan[list[OutputImage]]:
-        client = self._client
-        fetch: Callable[[str], bytes] | None = None
-        if isinstance(client, SyncClient):
-            bound: SyncClient = client
-
-            def download(name: str) -> bytes:
-                return bound.execute(ImageOps.download_image.call(IMAGES, name))
-
-            fetch = download
         tracker = self._latest.tracker
         yield from settle_plan(tracker)
-        return outputs_of(
-            tracker.queue_items(), output_nodes(self._definition, self._catalog), fetch
-        )
+        nodes = output_nodes(self._definition, self._catalog)
+        return outputs_of(tracker.queue_items(), nodes, ClientDownloader(self._bound()))
 
-    def get_outputs(self) -> list[OutputImage]:
+    def get_outputs(self: WorkflowHandle[SyncClient]) -> list[OutputImage]:
         """The images the output nodes produced in the latest submission, per item (``item_id``),
         node and prepared copy (several under ``iterate``). Reads final sessions if needed."""
         return self._send(self._outputs_plan())
 
-    async def get_outputs_async(self) -> list[OutputImage]:
+    async def aget_outputs(self: BoundHandle) -> list[OutputImage]:
         return await self._asend(self._outputs_plan())
 
-    def download_outputs(self, folder: str | os.PathLike[str]) -> list[Path]:
+    def download_outputs(
+        self: WorkflowHandle[SyncClient], folder: str | os.PathLike[str]
+    ) -> list[Path]:
         """Save every output image of the latest submission into ``folder``; returns the paths."""
         return [image.save(folder) for image in self.get_outputs()]
 
     # Clean-up ---------------------------------------------------------------------------------
 
-    def cleanup_inputs(self) -> list[str]:
+    def cleanup_inputs(self: WorkflowHandle[SyncClient]) -> list[str]:
         """Delete the images this handle uploaded; returns their names. Idempotent."""
         return self._send(cleanup.cleanup_inputs_plan(self._uploads))
 
-    def cleanup_outputs(self) -> list[str]:
+    def cleanup_outputs(self: WorkflowHandle[SyncClient]) -> list[str]:
         """Delete every image the handle's queue items saved (outputs and intermediates, only
         those their own sessions made); returns their names. Idempotent."""
         plan = cleanup.cleanup_outputs_plan(self._runs, self._catalog, self._deleted_outputs)
         return self._send(plan)
 
-    def cleanup_queue_items(self) -> list[int]:
+    def cleanup_queue_items(self: WorkflowHandle[SyncClient]) -> list[int]:
         """Delete the handle's queue items (unfinished ones are canceled first). Idempotent."""
         return self._send(cleanup.cleanup_queue_plan(self._runs))
 
-    async def cleanup_inputs_async(self) -> list[str]:
-        return await self._asend(cleanup.cleanup_inputs_plan(self._uploads))
-
-    async def cleanup_outputs_async(self) -> list[str]:
+    async def acleanup_outputs(self: BoundHandle) -> list[str]:
         plan = cleanup.cleanup_outputs_plan(self._runs, self._catalog, self._deleted_outputs)
         return await self._asend(plan)
 
-    async def cleanup_queue_items_async(self) -> list[int]:
+    async def acleanup_queue_items(self: BoundHandle) -> list[int]:
         return await self._asend(cleanup.cleanup_queue_plan(self._runs))
 
     # Context managers: nothing uploaded outlives the block ------------------------------------
 
-    def __enter__(self) -> Self:
+    def __enter__(self: SyncHandleT) -> SyncHandleT:
         return self
 
     def __exit__(
-        self,
+        self: WorkflowHandle[SyncClient],
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
@@ -537,11 +564,11 @@ class WorkflowHandle:
                 raise
             log.warning("clean-up after a failed run did not finish", exc_info=True)
 
-    async def __aenter__(self) -> Self:
+    async def __aenter__(self: BoundHandleT) -> BoundHandleT:
         return self
 
     async def __aexit__(
-        self,
+        self: BoundHandle,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
@@ -555,6 +582,10 @@ class WorkflowHandle:
         finally:
             for run in self._runs:
                 await run.stop_watching()
+
+
+BoundHandle: TypeAlias = "WorkflowHandle[SyncClient] | WorkflowHandle[AsyncClient]"
+"""A handle with a client of either kind: what the awaited methods take."""
 
 
 class _KnownValue:

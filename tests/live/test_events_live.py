@@ -159,7 +159,7 @@ async def test_an_async_clients_submissions_share_one_event_socket(server_url: s
             async with handle:
                 await handle.submit()
                 job = await handle.wait_for_completion(timeout=60)
-                await handle.cleanup_outputs_async()
+                await handle.acleanup_outputs()
             assert job.status == "completed"
         assert socket is await client.event_socket()
         assert socket.connected

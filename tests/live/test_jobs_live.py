@@ -82,10 +82,11 @@ async def test_use_case_3_2_async_submit_with_event_callbacks(
     assert {"main_model_loader", "denoise_latents", "l2i"} <= set(started)
     assert "l2i:R3pzh84KpL" in completed
     assert any(p is not None and 0 < p <= 1 for p in progress)
-    [output] = await handle.get_outputs_async()
+    [output] = await handle.aget_outputs()
     assert output.node_id == "l2i:R3pzh84KpL"
-    await handle.cleanup_outputs_async()
-    await handle.cleanup_queue_items_async()
+    assert (await output.ato_bytes()).startswith(b"\x89PNG")  # a sync client, awaited
+    await handle.acleanup_outputs()
+    await handle.acleanup_queue_items()
 
 
 async def test_use_case_3_3_sync_submit_then_async_wait_never_hangs(
@@ -152,7 +153,7 @@ async def test_a_node_failure_reaches_the_error_callback_and_the_async_wait(
     assert caught.value.node_id == "crop"
     assert [e.node_id for e in errors] == ["crop"]
     assert errors[0].error == "ImageRecordNotFoundException: Image record not found"
-    await handle.cleanup_queue_items_async()
+    await handle.acleanup_queue_items()
 
 
 def test_runs_and_a_sweep_enqueue_once_with_outputs_per_item(client: InvokeAIClient) -> None:

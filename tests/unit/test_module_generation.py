@@ -21,6 +21,7 @@ from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO
+from tests.unit._mypy import mypy_report
 
 GENERATED = REPO / "generated"
 TEAM = REPO / "data" / "workflows"
@@ -153,24 +154,13 @@ def test_a_bad_workflow_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def _mypy(script: str, folder: Path) -> str:
-    (folder / "pipeline.py").write_text(script, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(folder / "pipeline.py")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    return result.stdout
-
-
 def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
     good = (
         "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
         "inputs = Sd15TextToImageInputs(model='tiny-sd15', width=64, steps=4)\n"
         "inputs.positive_prompt = 'a fox'\n"
     )
-    assert "Success" in _mypy(good, tmp_path)
+    assert "Success" in mypy_report(good, tmp_path)
     bad = (
         "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
         "a = Sd15TextToImageInputs(model='m', width='wide')\n"
@@ -178,7 +168,7 @@ def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
         "c = Sd15TextToImageInputs(width=64)\n"
         "a.scheduler = 'not-a-scheduler'\n"
     )
-    report = _mypy(bad, tmp_path)
+    report = mypy_report(bad, tmp_path)
     assert 'pipeline.py:2: error: Argument "width"' in report
     assert 'pipeline.py:3: error: Unexpected keyword argument "widht"' in report
     assert 'pipeline.py:4: error: Missing named argument "model"' in report

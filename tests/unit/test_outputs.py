@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from ivkgen.runtime import AsyncInvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.outputs import (
     OutputImage,
@@ -15,8 +17,10 @@ from ivkgen.runtime.jobs.outputs import (
     output_nodes,
     safe_file_name,
 )
+from ivkgen.runtime.jobs.plans import ClientDownloader
 from ivkgen.runtime.jobs.resolve import resolve_models
 from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
+from ivkgen.runtime.media import ImageDownloader
 from ivkgen.runtime.server.dto import ImageDTO, ModelConfig, SessionQueueItem
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -126,25 +130,67 @@ def test_server_names_that_could_escape_the_folder_are_refused(name: str) -> Non
         safe_file_name(name)
 
 
-def test_an_output_saves_under_its_name_and_needs_a_client(tmp_path: Path) -> None:
-    image = OutputImage(
-        image_name="x.png",
-        node_id="n",
-        node_label="N",
-        node_type="save_image",
-        prepared_node_id="p",
-        item_id=1,
-        session_id="s",
-    )
-    with pytest.raises(RuntimeError, match="not bound"):
-        image.to_bytes()
-    bound = image.bind(lambda name: PNG)
-    assert bound.save(tmp_path / "out") == tmp_path / "out" / "x.png"
+class Downloads(ImageDownloader):
+    """Serves ``PNG`` for every name, blocking and awaited."""
+
+    def fetch(self, image_name: str) -> bytes:
+        return PNG
+
+    async def afetch(self, image_name: str) -> bytes:
+        return PNG
+
+
+def _output(**changes: Any) -> OutputImage:
+    fields: dict[str, Any] = {
+        "image_name": "x.png",
+        "node_id": "n",
+        "node_label": "N",
+        "node_type": "save_image",
+        "prepared_node_id": "p",
+        "item_id": 1,
+        "session_id": "s",
+    }
+    return OutputImage(**{**fields, **changes})
+
+
+async def test_an_output_saves_under_its_name_blocking_or_awaited(tmp_path: Path) -> None:
+    image = _output(downloader=Downloads())
+    assert image.save(tmp_path / "out") == tmp_path / "out" / "x.png"
     assert (tmp_path / "out" / "x.png").read_bytes() == PNG
-    evil = image.model_copy(update={"image_name": "../evil.png"}).bind(lambda name: PNG)
+    assert await image.asave(tmp_path / "async") == tmp_path / "async" / "x.png"
+    assert (tmp_path / "async" / "x.png").read_bytes() == PNG
+    assert "downloader" not in image.model_dump() and "Downloads" not in repr(image)
+    evil = _output(image_name="../evil.png", downloader=Downloads())
     with pytest.raises(ValueError):
         evil.save(tmp_path)
+    with pytest.raises(ValueError):
+        await evil.asave(tmp_path)
     assert not (tmp_path.parent / "evil.png").exists()
+
+
+async def test_an_output_without_a_client_says_how_to_download_it() -> None:
+    with pytest.raises(RuntimeError, match="no client"):
+        _output().to_bytes()
+    with pytest.raises(RuntimeError, match="no client"):
+        await _output().ato_bytes()
+
+
+async def test_outputs_of_an_async_client_download_only_awaited(tmp_path: Path) -> None:
+    served: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        return httpx.Response(200, content=PNG)
+
+    client = AsyncInvokeAIClient.from_url(
+        "http://invokeai.test", transport=httpx.MockTransport(serve)
+    )
+    image = _output(downloader=ClientDownloader(client))
+    with pytest.raises(TypeError, match=r"await image\.asave\(folder\)"):
+        image.save(tmp_path)
+    assert await image.ato_bytes() == PNG
+    assert served == ["/api/v1/images/i/x.png/full"]
+    await client.aclose()
 
 
 # Model resolution ----------------------------------------------------------------------------
