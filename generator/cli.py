@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ivkgen.generator import GeneratorError, generator_version
 from ivkgen.generator.commands.errors import CommandError, report
 from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def _catalog(args: argparse.Namespace) -> Catalog:
     spec = _spec(args)
     if spec is None or spec.sha256 == default_catalog().openapi_sha256:
         return default_catalog()
-    return Catalog.from_json(build_catalog(spec), default_catalog().fields_module)
+    nodes = {node.type: node for node in build_catalog(spec)}
+    return Catalog(spec.invokeai_version, spec.sha256, nodes, default_catalog().fields_module)
 
 
 def _gen(args: argparse.Namespace) -> int:
@@ -289,8 +291,8 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timeout",
         metavar="SECONDS",
         type=_positive(float),
-        default=600.0,
-        help="cancel the job if it has not finished by then (default 600)",
+        default=JOB_TIMEOUT,
+        help="cancel the job if it has not finished by then (default %(default)g)",
     )
     parser.set_defaults(command=_run)
 

@@ -2,7 +2,8 @@
 
 Types come from the schema alone: ``type``/``enum``/``const``/``$ref``/``anyOf``/``items`` give the
 type expression and the ``Ivk*`` class; ``orig_required``, ``input``, ``ui_*`` and the numeric and
-length keywords give the rest of an :class:`ivkgen.runtime.workflow.catalog.InputSpec`.
+length keywords give the rest of an :class:`ivkgen.runtime.workflow.catalog.InputSpec`. The
+catalog is built as the runtime's ``NodeSpec`` records, which ``catalog.json`` serialises.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ivkgen.generator import GeneratorError
+from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
+from ivkgen.runtime.workflow.catalog import InputSpec, NodeSpec, OutputSpec
 
 Schemas = dict[str, dict[str, Any]]
 Cardinality = Literal["single", "collection", "single_or_collection"]
@@ -119,7 +122,7 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
     return parse_spec(raw, str(path), invokeai_version)
 
 
-def fetch(url: str, invokeai_version: str | None = None, timeout: float = 30.0) -> Spec:
+def fetch(url: str, invokeai_version: str | None = None, timeout: float = REQUEST_TIMEOUT) -> Spec:
     """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
     import httpx  # here: generating from a file needs no HTTP client
 
@@ -274,31 +277,31 @@ def is_stateful(parsed: ParsedType, ui_type: str | None) -> bool:
     return parsed.base in STATEFUL_STRUCTS or ui_type == "SchedulerField"
 
 
-def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
+def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> InputSpec:
     parsed, constraints = parse_property(prop, schemas)
     ui_type = prop.get("ui_type")
     input_kind = prop.get("input", "any")
     required = bool(prop.get("orig_required", False))
     has_default = "orig_default" in prop or ("default" in prop and not required)
     default = prop.get("orig_default", prop.get("default")) if has_default else None
-    return {
-        "name": name,
-        "type": parsed.expr,
-        "ivk_class": ivk_class_for(parsed, ui_type),
-        "required": required,
-        "input": input_kind,
-        "connection_only": input_kind == "connection" or not is_stateful(parsed, ui_type),
-        "nullable": parsed.nullable,
-        "has_default": has_default,
-        "default": default,
-        "title": prop.get("title", ""),
-        "description": prop.get("description", ""),
-        "field_kind": prop.get("field_kind", "input"),
-        "ui_hidden": bool(prop.get("ui_hidden", False)),
-        "ui_type": ui_type,
-        "choices": list(parsed.choices) if parsed.choices is not None else None,
-        "constraints": constraints,
-    }
+    return InputSpec(
+        name=name,
+        type=parsed.expr,
+        ivk_class=ivk_class_for(parsed, ui_type),
+        required=required,
+        input=input_kind,
+        connection_only=input_kind == "connection" or not is_stateful(parsed, ui_type),
+        nullable=parsed.nullable,
+        has_default=has_default,
+        default=default,
+        title=prop.get("title", ""),
+        description=prop.get("description", ""),
+        field_kind=prop.get("field_kind", "input"),
+        ui_hidden=bool(prop.get("ui_hidden", False)),
+        ui_type=ui_type,
+        choices=parsed.choices,
+        constraints=constraints,
+    )
 
 
 def _type_const(schema: dict[str, Any]) -> str:
@@ -306,18 +309,18 @@ def _type_const(schema: dict[str, Any]) -> str:
     return str(prop.get("const", prop.get("default", "")))
 
 
-def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
+def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> NodeSpec:
     node_type = _type_const(schema)
     if not node_type:
         raise OpenAPIError(f"invocation schema {schema_name} has no 'type' const")
     output_schema = schemas.get(ref_name(schema.get("output", {}).get("$ref", "")), {})
     outputs = [
-        {
-            "name": name,
-            "type": parse_property(prop, schemas)[0].expr,
-            "title": prop.get("title", ""),
-            "description": prop.get("description", ""),
-        }
+        OutputSpec(
+            name=name,
+            type=parse_property(prop, schemas)[0].expr,
+            title=prop.get("title", ""),
+            description=prop.get("description", ""),
+        )
         for name, prop in output_schema.get("properties", {}).items()
         if name != "type"
     ]
@@ -326,28 +329,24 @@ def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> dict[st
         for name, prop in schema.get("properties", {}).items()
         if prop.get("field_kind") in INPUT_KINDS
     ]
-    return {
-        "type": node_type,
-        "version": schema.get("version", ""),
-        "title": schema.get("title", schema_name),
-        "category": schema.get("category", ""),
-        "description": schema.get("description", ""),
-        "classification": schema.get("classification", "stable"),
-        "output_type": _type_const(output_schema),
-        "inputs": inputs,
-        "outputs": outputs,
-    }
+    return NodeSpec(
+        type=node_type,
+        version=schema.get("version", ""),
+        title=schema.get("title", schema_name),
+        category=schema.get("category", ""),
+        description=schema.get("description", ""),
+        classification=schema.get("classification", "stable"),
+        output_type=_type_const(output_schema),
+        inputs={spec.name: spec for spec in inputs},
+        outputs={spec.name: spec for spec in outputs},
+    )
 
 
-def build_catalog(spec: Spec) -> dict[str, Any]:
-    """The catalog as JSON-ready data: every invocation, sorted by node type."""
+def build_catalog(spec: Spec) -> list[NodeSpec]:
+    """The node catalog of the schema: every invocation, sorted by node type."""
     schemas = spec.schemas
     nodes = [_node(name, s, schemas) for name, s in schemas.items() if _is_invocation(s)]
-    return {
-        "invokeai_version": spec.invokeai_version,
-        "openapi_sha256": spec.sha256,
-        "nodes": sorted(nodes, key=lambda n: str(n["type"])),
-    }
+    return sorted(nodes, key=lambda n: n.type)
 
 
 def input_structs(spec: Spec) -> list[str]:

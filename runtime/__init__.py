@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         IvkStringField,
     )
     from ivkgen.runtime.jobs.tracker import Job, SubmitResult
-    from ivkgen.runtime.media import OutputImage
+    from ivkgen.runtime.media import ImageSource, OutputImage
     from ivkgen.runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
@@ -96,6 +96,7 @@ __all__ = [
     "HTTPStatusError",
     "ImageDTO",
     "ImageRepository",
+    "ImageSource",
     "InvokeAIClient",
     "IvkBooleanField",
     "IvkCollectionField",
@@ -151,6 +152,7 @@ _HOME = {
     "HTTPStatusError": "ivkgen.runtime.errors",
     "ImageDTO": "ivkgen.runtime.server.dto",
     "ImageRepository": "ivkgen.runtime.repositories",
+    "ImageSource": "ivkgen.runtime.media",
     "InvokeAIClient": "ivkgen.runtime.client",
     "IvkBooleanField": "ivkgen.runtime.fields",
     "IvkCollectionField": "ivkgen.runtime.fields",

@@ -26,7 +26,6 @@ from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, Workf
 from ivkgen.runtime.server.auth import AuthState
 from ivkgen.runtime.server.core import (
     DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
     Call,
     ClientCore,
     operation,
@@ -34,6 +33,7 @@ from ivkgen.runtime.server.core import (
     parse_model,
 )
 from ivkgen.runtime.server.dto import AuthStatus, UserDTO
+from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 
 T = TypeVar("T")
 
@@ -153,7 +153,7 @@ class InvokeAIClient(_ClientBase, SyncClient):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -175,7 +175,7 @@ class InvokeAIClient(_ClientBase, SyncClient):
         email: str | None = None,
         password: str | None = None,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> Self:
@@ -245,7 +245,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -270,7 +270,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         email: str | None = None,
         password: str | None = None,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Self:

@@ -1,5 +1,5 @@
 """Image types light enough for every generated module to import: what an image input accepts
-(:class:`SupportsSave`) and what an output node produced (:class:`OutputImage`)."""
+(:data:`ImageSource`) and what an output node produced (:class:`OutputImage`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,10 @@ class SupportsSave(Protocol):
     """A PIL image (anything with ``save(fp, format=...)``)."""
 
     def save(self, fp: Any, format: Any = ..., **params: Any) -> None: ...
+
+
+ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | SupportsSave
+"""A local image: a file path, encoded image bytes or a PIL image; uploaded when it is needed."""
 
 
 class ImageDownloader(ABC):
@@ -113,4 +117,4 @@ def safe_file_name(image_name: str) -> str:
     return image_name
 
 
-__all__ = ["ImageDownloader", "OutputImage", "SupportsSave", "safe_file_name"]
+__all__ = ["ImageDownloader", "ImageSource", "OutputImage", "SupportsSave", "safe_file_name"]

@@ -22,15 +22,15 @@ from typing import (
     Any,
     ClassVar,
     Generic,
-    TypeAlias,
     TypeVar,
     cast,
     overload,
 )
 
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.fields import IvkField, IvkValueField
-from ivkgen.runtime.media import OutputImage, SupportsSave
+from ivkgen.runtime.fields import IvkField, IvkValueField, takes_image
+from ivkgen.runtime.media import ImageSource, OutputImage
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -50,10 +50,6 @@ __all__ = [
     "WorkflowInputs",
     "WorkflowOutputs",
 ]
-
-
-ImageSource: TypeAlias = Path | bytes | SupportsSave
-"""An image input given as a file path, encoded bytes or a PIL image; uploaded at run time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +100,10 @@ class WorkflowInputs(BaseModel):
                 entry.field.value = value
             elif value is None:
                 handle.set_input_value(index, type(entry.field)())
-            elif isinstance(value, str):
-                by_name[index] = value
-            else:
+            elif takes_image(entry.field):
                 handle.set_input_image(index, value)
+            else:  # a model, by its installed name
+                by_name[index] = value
         return by_name
 
 
@@ -254,7 +250,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         inputs: InputsT,
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """Submit, wait and return the outputs; uploads are deleted, a failed job is canceled."""
         with self.handle(inputs, client) as handle:
@@ -268,7 +264,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         inputs: InputsT,
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """``run()`` with an async client, tracked through the event socket."""
         async with await self.ahandle(inputs, client) as handle:
@@ -292,7 +288,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         values: Sequence[Any],
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> list[OutputsT]:
         """One enqueue with one queue item per value of input ``attribute``; outputs in order."""
         at = self.inputs_class.locations()[attribute]

@@ -34,9 +34,11 @@ from ivkgen.runtime.fields import (
     IvkColorMixin,
     IvkStructField,
     IvkValueField,
+    takes_image,
 )
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.typed import pick_model
 from ivkgen.runtime.workflow.definition import node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
@@ -56,7 +58,7 @@ class RunOptions:
     out: Path = Path("outputs")
     runs: int = 1
     board: str | None = None
-    timeout: float = 600.0
+    timeout: float = JOB_TIMEOUT
     email: str | None = None
     password: str | None = None
 
@@ -169,7 +171,7 @@ def add_image(handle: WorkflowHandle[Any], text: str) -> int:
     key, value = split_assignment(text, "--image")
     named = find_named(handle, key)
     path = Path(value)
-    if not hasattr(named.entry.field, "image_name"):
+    if not takes_image(named.entry.field):
         raise CommandError(
             f"--image {text}: input {named.describe()} is a {type(named.entry.field).__name__}, "
             "not an image input; use --set for it"

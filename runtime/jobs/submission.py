@@ -23,8 +23,7 @@ from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import QueueOps
 from ivkgen.runtime.server.dto import EnqueueBatchResult, ImageDTO
 from ivkgen.runtime.workflow.catalog import Catalog
-from ivkgen.runtime.workflow.convert import FieldRef
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
 BodyBuilder = Callable[..., dict[str, Any]]

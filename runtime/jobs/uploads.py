@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ivkgen.runtime.repositories.images import ImageSource, image_file
+from ivkgen.runtime.media import ImageSource
+from ivkgen.runtime.repositories.images import image_file
 from ivkgen.runtime.server.dto import ImageCategory, ImageDTO
 
 

@@ -7,7 +7,7 @@ from ivkgen.runtime.repositories.boards import (
     BoardHandle,
     BoardRepository,
 )
-from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository, ImageSource
+from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
 from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
 from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
 from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
@@ -23,7 +23,6 @@ __all__ = [
     "BoardHandle",
     "BoardRepository",
     "ImageRepository",
-    "ImageSource",
     "ModelRepository",
     "QueueRepository",
     "WorkflowRepository",

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import ImageOps, ImageSource, OrderDir, query, segment
+from ivkgen.runtime.repositories.images import ImageOps, OrderDir
 from ivkgen.runtime.server.core import (
     AsyncBound,
     Call,
@@ -17,6 +18,7 @@ from ivkgen.runtime.server.core import (
     parse_model_list,
 )
 from ivkgen.runtime.server.dto import BoardDTO, DeleteBoardResult, ImageCategory, ImageDTO
+from ivkgen.runtime.server.urls import query, segment
 
 NO_BOARD = "none"
 """The board id the server uses for "no board" (uncategorized images)."""

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import query, segment
 from ivkgen.runtime.server.core import Call, operation, parse_model, parse_none
 from ivkgen.runtime.server.dto import WorkflowPage, WorkflowRecord
+from ivkgen.runtime.server.urls import query, segment
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient

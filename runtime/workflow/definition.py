@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 if TYPE_CHECKING:
     from ivkgen.runtime.workflow.catalog import Catalog
 
+FieldRef = tuple[str, str]
+"""A node input of a workflow: ``(node_id, field_name)``."""
+
 SUPPORTED_VERSIONS = ("2.0.0", "3.0.0", "4.0.0")
 NODE_TYPES = ("invocation", "notes", "connector")
 EDGE_TYPES = ("default", "collapsed")

@@ -35,7 +35,7 @@ from ivkgen.runtime.events.messages import (
     InvocationStartedEvent,
 )
 from ivkgen.runtime.events.socket import EventSocket
-from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem
+from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem, takes_image
 from ivkgen.runtime.jobs import cleanup
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
 from ivkgen.runtime.jobs.outputs import OutputImage, output_nodes, outputs_of
@@ -58,12 +58,13 @@ from ivkgen.runtime.jobs.submission import (
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
 from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
 from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, listen, poll_until_done
-from ivkgen.runtime.repositories.images import ImageSource
+from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
-from ivkgen.runtime.workflow.convert import Conversion, FieldRef, write_value
-from ivkgen.runtime.workflow.definition import WorkflowDefinition, node_labels
+from ivkgen.runtime.workflow.convert import Conversion, write_value
+from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition, node_labels
 from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
 
 log = logging.getLogger("ivkgen.runtime.workflow.handle")
@@ -74,8 +75,6 @@ ClientT = TypeVar("ClientT", bound="SyncClient | AsyncClient | None", covariant=
 BoundT = TypeVar("BoundT", bound="SyncClient | AsyncClient")
 SyncHandleT = TypeVar("SyncHandleT", bound="WorkflowHandle[SyncClient]")
 BoundHandleT = TypeVar("BoundHandleT", bound="BoundHandle")
-
-DEFAULT_TIMEOUT = 60.0
 
 _UNSET = object()
 
@@ -335,7 +334,7 @@ class WorkflowHandle(Generic[ClientT]):
         """Give an image input (by index or label) a local image: a file path, image bytes or a
         PIL image. It is uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
         entry = self._entry(input)
-        if not hasattr(entry.field, "image_name"):
+        if not takes_image(entry.field):
             raise TypeError(
                 f"input [{entry.input_index}] {entry.label!r} is a "
                 f"{type(entry.field).__name__}, not an image input"
@@ -441,7 +440,7 @@ class WorkflowHandle(Generic[ClientT]):
 
     # Tracking ---------------------------------------------------------------------------------
 
-    async def wait_for_completion(self: BoundHandle, timeout: float = DEFAULT_TIMEOUT) -> Job:
+    async def wait_for_completion(self: BoundHandle, timeout: float = JOB_TIMEOUT) -> Job:
         """Wait until every item of the latest submission ended; returns the first item's
         ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
         item failed or was canceled, ``JobTimeoutError`` after ``timeout`` seconds (the job keeps
@@ -458,7 +457,7 @@ class WorkflowHandle(Generic[ClientT]):
     def wait_for_completion_sync(
         self: WorkflowHandle[SyncClient],
         poll_interval: float = POLL_INTERVAL,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = JOB_TIMEOUT,
         progress_callback: Callable[[SessionQueueItem], None] | None = None,
     ) -> SessionQueueItem:
         """Poll until every item of the latest submission ended; returns the first item's final

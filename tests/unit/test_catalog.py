@@ -11,9 +11,14 @@ from typing import Any
 
 import pytest
 from ivkgen.generator.fields import definitions, field_parts, generate_fields, module_heads
-from ivkgen.generator.openapi import load_file
+from ivkgen.generator.openapi import build_catalog, load_file
 from ivkgen.runtime.fields import IvkCollectionField, IvkFloatField, IvkValueField
-from ivkgen.runtime.workflow.catalog import Catalog, UnknownNodeTypeError, default_catalog
+from ivkgen.runtime.workflow.catalog import (
+    Catalog,
+    NodeSpec,
+    UnknownNodeTypeError,
+    default_catalog,
+)
 
 from tests.harness.install import default_workflows_dir, ensure_server_venv
 
@@ -35,6 +40,17 @@ def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     assert written == sorted(path.name for path in BUNDLED.iterdir() if path.is_file())
     for name in written:
         assert (tmp_path / "fields_6_14_2" / name).read_bytes() == (BUNDLED / name).read_bytes()
+
+
+def test_the_catalog_is_the_typed_records_the_generator_built(catalog: Catalog) -> None:
+    built = build_catalog(load_file(SPEC))
+    assert [node.type for node in built] == sorted(catalog.nodes)
+    for node in built:
+        assert NodeSpec.from_json(json.loads(json.dumps(node.to_json()))) == node
+        assert catalog.node(node.type) == node
+    resize = next(node for node in built if node.type == "img_resize")
+    assert resize.inputs["width"].constraints == {"gt": 0}
+    assert resize.inputs["resample_mode"].choices is not None
 
 
 def test_header_names_generator_and_openapi_hash(catalog: Catalog) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -170,3 +172,25 @@ def test_nothing_to_wait_for_before_a_submission() -> None:
     with pytest.raises(RuntimeError, match="not submitted"):
         handle.wait_for_completion_sync()
     assert handle.batch_id is None and handle.item_ids == []
+
+
+def test_a_generated_modules_image_input_takes_a_file_path_uploaded_at_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivkgen.generator.package import generate_modules
+
+    source = tmp_path / "blur.json"
+    source.write_text(json.dumps(image_workflow()), encoding="utf-8")
+    module = generate_modules([source], tmp_path / "blur_flows")[0]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flows = importlib.import_module(f"blur_flows.{module.stem}")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    inputs = flows.BlurInputs(image=str(photo), radius=3.0)
+    server = FakeServer()
+    handle = flows.Blur().submit(client_for(server), inputs)
+    assert server.requests[0][:2] == ("POST", "/api/v1/images/upload")
+    assert enqueued_batch(server)["graph"]["nodes"]["blur"]["image"] == {
+        "image_name": "upload-0.png"
+    }
+    assert handle.get_uploaded_assets() == ["upload-0.png"]
