@@ -31,6 +31,7 @@ from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.fields import IvkField, IvkValueField, takes_image
 from ivkgen.runtime.media import ImageSource, OutputImage
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
+from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "At",
     "ImageSource",
+    "InvokeAIVersionWarning",
     "OutputAt",
     "OutputImage",
     "SourceChangedWarning",
@@ -152,7 +154,8 @@ class Workflow(Generic[InputsT, OutputsT]):
     NAME: ClassVar[str]
     """The workflow's name, as saved in its JSON."""
     INVOKEAI_VERSION: ClassVar[str]
-    """The InvokeAI version whose schema the module was generated against."""
+    """The InvokeAI version whose schema the module was generated against; ``run()``, ``arun()``,
+    ``submit()`` and ``sweep()`` warn (``InvokeAIVersionWarning``) when the server runs another."""
     FIELDS_PACKAGE: ClassVar[str]
     """The fields package beside the module that its field classes and catalog come from."""
     inputs_class: ClassVar[type[WorkflowInputs]]
@@ -253,6 +256,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """Submit, wait and return the outputs; uploads are deleted, a failed job is canceled."""
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         with self.handle(inputs, client) as handle:
             handle.submit_sync(board_id=board_id)
             handle.wait_for_completion_sync(timeout=timeout)
@@ -267,6 +271,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """``run()`` with an async client, tracked through the event socket."""
+        await acheck_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         async with await self.ahandle(inputs, client) as handle:
             await handle.submit(board_id=board_id)
             await handle.wait_for_completion(timeout=timeout)
@@ -276,6 +281,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         self, client: InvokeAIClient, inputs: InputsT, *, board_id: str | None = None
     ) -> WorkflowHandle[InvokeAIClient]:
         """Enqueue and return the handle, to wait, read outputs and clean up yourself."""
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         handle = self.handle(inputs, client)
         handle.submit_sync(board_id=board_id)
         return handle
@@ -292,6 +298,7 @@ class Workflow(Generic[InputsT, OutputsT]):
     ) -> list[OutputsT]:
         """One enqueue with one queue item per value of input ``attribute``; outputs in order."""
         at = self.inputs_class.locations()[attribute]
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         with self.handle(inputs, client) as handle:
             index = handle.find_input(node=at.node_id, field=at.field).input_index
             result = handle.submit_sync(board_id=board_id, sweep={index: list(values)})

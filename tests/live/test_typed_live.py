@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime.typed import InvokeAIVersionWarning
 from PIL import Image
 
 from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs
@@ -46,7 +48,9 @@ async def test_arun_collects_every_iterated_image_and_its_images_save_awaited(
     server_url: str, tmp_path: Path
 ) -> None:
     async with AsyncInvokeAIClient.from_url(server_url) as client:
-        outputs = await WidthSweep().arun(client, WidthSweepInputs(count=2, height=16))
+        with warnings.catch_warnings():  # the module was made for the server's InvokeAI
+            warnings.simplefilter("error", InvokeAIVersionWarning)
+            outputs = await WidthSweep().arun(client, WidthSweepInputs(count=2, height=16))
         paths = [await image.asave(tmp_path) for image in outputs.blur]
         assert sorted(path.name for path in paths) == sorted(i.image_name for i in outputs.blur)
         sizes = [(await image.ato_pil()).size for image in outputs.blur]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ivkgen.runtime import (
     JobCanceledError,
     ServerValidationError,
 )
+from ivkgen.runtime.typed import InvokeAIVersionWarning
 
 from tests.unit._dtos import image_dto
 from tests.unit._workflows import field, node, workflow
@@ -32,6 +34,7 @@ class FakeServer:
         self.statuses = list(statuses or ["completed"])
         self.enqueue_status = enqueue_status
         self.images: set[str] = set()
+        self.version = "6.14.2"
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
@@ -49,6 +52,8 @@ class FakeServer:
             name = path.rsplit("/", 1)[1]
             self.images.discard(name)
             return httpx.Response(200, json={"deleted_images": [name]})
+        if path == "/api/v1/app/version":
+            return httpx.Response(200, json={"version": self.version})
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": [MODEL]})
         if path.endswith("/enqueue_batch"):
@@ -189,8 +194,36 @@ def test_a_generated_modules_image_input_takes_a_file_path_uploaded_at_submissio
     inputs = flows.BlurInputs(image=str(photo), radius=3.0)
     server = FakeServer()
     handle = flows.Blur().submit(client_for(server), inputs)
-    assert server.requests[0][:2] == ("POST", "/api/v1/images/upload")
+    assert ("POST", "/api/v1/images/upload", None) in server.requests
     assert enqueued_batch(server)["graph"]["nodes"]["blur"]["image"] == {
         "image_name": "upload-0.png"
     }
     assert handle.get_uploaded_assets() == ["upload-0.png"]
+
+
+def test_a_module_made_for_another_invokeai_warns_once_per_client() -> None:
+    from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
+
+    server = FakeServer()
+    server.version = "6.9.0"
+    client = client_for(server)
+    with pytest.warns(InvokeAIVersionWarning) as caught:
+        ImagePipeline().run(client, ImagePipelineInputs())
+        ImagePipeline().sweep(client, ImagePipelineInputs(), "crop_size", [16, 24])
+    [warning] = caught
+    assert str(warning.message).startswith(
+        "ImagePipeline was generated against InvokeAI 6.14.2, but http://invokeai.test runs 6.9.0"
+    )
+    assert warning.filename == __file__
+    assert [path for _, path, _ in server.requests].count("/api/v1/app/version") == 1
+    with pytest.warns(InvokeAIVersionWarning):
+        ImagePipeline().submit(client_for(server), ImagePipelineInputs())
+
+
+def test_a_module_made_for_the_servers_invokeai_does_not_warn() -> None:
+    from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InvokeAIVersionWarning)
+        outputs = ImagePipeline().run(client_for(FakeServer()), ImagePipelineInputs())
+    assert outputs.save == []
