@@ -157,11 +157,6 @@ def is_enum_schema(schema: dict[str, Any]) -> bool:
     return "enum" in schema
 
 
-def is_free_object(schema: dict[str, Any]) -> bool:
-    """An object schema with no declared properties (``MetadataField``, ``dict[str, Any]``)."""
-    return schema.get("type") == "object" and not schema.get("properties")
-
-
 @dataclass(frozen=True)
 class ParsedType:
     """An OpenAPI property reduced to what the catalog needs."""
@@ -181,11 +176,6 @@ class ParsedType:
         if self.cardinality == "single_or_collection":
             return f"{self.base} | list[{self.base}]"
         return self.base
-
-    @property
-    def struct(self) -> str | None:
-        """The component schema name when the item type is a struct."""
-        return None if self.base in PRIMITIVE_CLASSES or self.choices else self.base
 
 
 def _branches(prop: dict[str, Any]) -> list[dict[str, Any]]:

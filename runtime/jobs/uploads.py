@@ -37,9 +37,6 @@ class UploadTracker:
         self.sources[pending.index] = pending
         self.uploaded.pop(pending.index, None)
 
-    def discard(self, index: int) -> None:
-        self.sources.pop(index, None)
-
     def to_upload(self) -> list[PendingImage]:
         """Inputs whose image is not on the server (yet, or any more)."""
         return [p for i, p in sorted(self.sources.items()) if i not in self.uploaded]
