@@ -13,11 +13,11 @@ from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime.server.core import Call, operation, parse_model, parse_none
 from ivkgen.runtime.server.dto import WorkflowPage, WorkflowRecord
 from ivkgen.runtime.server.urls import query, segment
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 
 OrderBy = Literal["name", "created_at", "updated_at", "opened_at"]
@@ -28,7 +28,11 @@ def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str,
     """A workflow as the library stores it: a deep copy, without ``id``, in category ``user``
     (the server refuses to create ``default`` workflows, so a copy of one becomes a user workflow).
     """
-    data = workflow.to_dict() if hasattr(workflow, "to_dict") else copy.deepcopy(dict(workflow))
+    data = (
+        workflow.to_dict()
+        if isinstance(workflow, WorkflowDefinition)
+        else copy.deepcopy(dict(workflow))
+    )
     if not isinstance(data.get("nodes"), list) or not isinstance(data.get("meta"), dict):
         raise ValueError("not an InvokeAI workflow: 'nodes' (a list) and 'meta' are required")
     data.pop("id", None)
@@ -38,8 +42,6 @@ def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str,
 
 def _definition(workflow_id: str) -> Callable[[httpx.Response], WorkflowDefinition]:
     def parse(response: httpx.Response) -> WorkflowDefinition:
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
         record = WorkflowRecord.model_validate(response.json())
         return WorkflowDefinition.from_dict(
             record.workflow, source=f"library workflow {workflow_id}"
@@ -129,8 +131,6 @@ class WorkflowOps:
     def upload_workflow_file(self, path: str | Path) -> Call[WorkflowRecord]:
         """Load a workflow file exported from the GUI (checked like ``WorkflowDefinition``) and
         save it in the library."""
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
         return WorkflowOps.create_workflow.call(self, WorkflowDefinition.from_file(path))
 
     @operation
@@ -148,9 +148,6 @@ def _new_handle(
     definition: WorkflowDefinition | Mapping[str, Any] | str | Path,
 ) -> WorkflowHandle[None]:
     """A new handle on a workflow given as a definition, a workflow dict or a file path."""
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
-
     if isinstance(definition, str | Path):
         definition = WorkflowDefinition.from_file(definition)
     elif not isinstance(definition, WorkflowDefinition):

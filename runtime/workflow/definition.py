@@ -12,13 +12,11 @@ import copy
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.catalog import Catalog
 
 FieldRef = tuple[str, str]
 """A node input of a workflow: ``(node_id, field_name)``."""
@@ -138,8 +136,6 @@ class WorkflowDefinition(BaseModel):
 
     def check_node_types(self, catalog: Catalog | None = None, *, source: str = "<dict>") -> None:
         """Raise ``WorkflowError`` for an invocation node whose type the catalog does not know."""
-        from ivkgen.runtime.workflow.catalog import default_catalog
-
         known = (catalog or default_catalog()).nodes
         for node in self.invocation_nodes():
             node_type = node["data"]["type"]
