@@ -115,3 +115,38 @@ def test_every_runtime_module_imports_in_a_fresh_interpreter() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+
+
+def documented_rows() -> list[list[str]]:
+    """The rows of the import diagram in ``docs/architecture.md``, top row first."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text.split("## Import direction", 1)[1]
+    diagram = section.split("```text\n", 1)[1].split("```", 1)[0]
+    rows: list[list[str]] = [[]]
+    for line in diagram.splitlines():
+        if line.strip() == "▼":
+            rows.append([])
+        else:
+            rows[-1].extend(f"{PACKAGE}.{name}" for name in line.split())
+    return rows
+
+
+def test_the_documented_import_diagram_is_the_code_s() -> None:
+    rows = documented_rows()
+    row_of = {module: index for index, row in enumerate(rows) for module in row}
+    packages = {m for m, path in MODULES.items() if path.name == "__init__.py"}
+    assert sorted(row_of) == sorted(
+        set(MODULES) - packages
+    ), "docs/architecture.md: list every runtime module once in the import diagram"
+    lazy = f"{PACKAGE}._lazy"
+    for package in packages:
+        assert runtime_imports(MODULES[package]) <= {lazy}, package
+    for module, row in row_of.items():
+        for target in runtime_imports(MODULES[module]) - packages:
+            assert row_of[target] > row, (
+                f"{module} imports {target}: move {target} below {module} in the import diagram "
+                "of docs/architecture.md (or the import out of the module)"
+            )
