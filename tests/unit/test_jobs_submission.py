@@ -227,3 +227,12 @@ def test_a_module_made_for_the_servers_invokeai_does_not_warn() -> None:
         warnings.simplefilter("error", InvokeAIVersionWarning)
         outputs = ImagePipeline().run(client_for(FakeServer()), ImagePipelineInputs())
     assert outputs.save == []
+
+
+def test_a_handle_without_a_client_says_how_to_get_one() -> None:
+    from ivkgen.runtime import WorkflowDefinition, WorkflowHandle
+
+    handle = WorkflowHandle(WorkflowDefinition.from_dict(image_workflow()))
+    assert handle.client is None
+    with pytest.raises(RuntimeError, match=r"has no client: create it with client\.workflow_repo"):
+        handle.submit_sync()  # type: ignore[misc]
