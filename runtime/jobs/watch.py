@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.events.messages import Event, InvocationErrorEvent
+from ivkgen.runtime.events.messages import (
+    Event,
+    InvocationCompleteEvent,
+    InvocationErrorEvent,
+    InvocationProgressEvent,
+    InvocationStartedEvent,
+)
 from ivkgen.runtime.events.socket import (
     ConnectionChanged,
     EventSocket,
@@ -176,6 +182,22 @@ async def _drain_errors(run: Run, subscription: Subscription) -> None:
                 waiting.discard(message.item_id)
 
 
+def invocation_callbacks(
+    started: EventCallback | None,
+    progress: EventCallback | None,
+    complete: EventCallback | None,
+    error: EventCallback | None,
+) -> dict[type[Event], EventCallback]:
+    """The callbacks given, by the kind of invocation event each receives."""
+    callbacks: dict[type[Event], EventCallback | None] = {
+        InvocationStartedEvent: started,
+        InvocationProgressEvent: progress,
+        InvocationCompleteEvent: complete,
+        InvocationErrorEvent: error,
+    }
+    return {kind: callback for kind, callback in callbacks.items() if callback is not None}
+
+
 def dispatch(run: Run, event: Event) -> None:
     """Call the run's callback for this kind of event; a callback's error is logged."""
     callback = run.callbacks.get(type(event))
@@ -222,6 +244,7 @@ __all__ = [
     "Run",
     "Tracking",
     "dispatch",
+    "invocation_callbacks",
     "listen",
     "poll_until_done",
     "watch",

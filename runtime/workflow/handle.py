@@ -27,13 +27,6 @@ from types import TracebackType
 from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, WorkflowError
-from ivkgen.runtime.events.messages import (
-    Event,
-    InvocationCompleteEvent,
-    InvocationErrorEvent,
-    InvocationProgressEvent,
-    InvocationStartedEvent,
-)
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem, takes_image
 from ivkgen.runtime.jobs import cleanup
@@ -57,7 +50,14 @@ from ivkgen.runtime.jobs.submission import (
 )
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
 from ivkgen.runtime.jobs.uploads import PendingImage, UploadTracker
-from ivkgen.runtime.jobs.watch import POLL_INTERVAL, EventCallback, Run, listen, poll_until_done
+from ivkgen.runtime.jobs.watch import (
+    POLL_INTERVAL,
+    EventCallback,
+    Run,
+    invocation_callbacks,
+    listen,
+    poll_until_done,
+)
 from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
@@ -428,13 +428,12 @@ class WorkflowHandle(Generic[ClientT]):
                 await tracking.close()
             raise
         run = self._add_run(result)
-        callbacks: dict[type[Event], EventCallback | None] = {
-            InvocationStartedEvent: on_invocation_started,
-            InvocationProgressEvent: on_invocation_progress,
-            InvocationCompleteEvent: on_invocation_complete,
-            InvocationErrorEvent: on_invocation_error,
-        }
-        run.callbacks = {kind: fn for kind, fn in callbacks.items() if fn is not None}
+        run.callbacks = invocation_callbacks(
+            on_invocation_started,
+            on_invocation_progress,
+            on_invocation_complete,
+            on_invocation_error,
+        )
         run.start_watching(client, tracking, poll_first=tracking is None)
         return result
 
