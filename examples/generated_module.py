@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
 
@@ -43,10 +42,7 @@ async def run_async(args: argparse.Namespace) -> None:
     async with AsyncInvokeAIClient.from_url(args.server) as client:
         outputs = await Sd15TextToImage().arun(client, inputs(args), timeout=args.timeout)
         for image in outputs.decode:
-            path = Path(args.out) / image.image_name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(await client.image_repo.download_image(image.image_name))
-            print(f"Saved {path} (node {image.node_label!r})")
+            print(f"Saved {await image.asave(args.out)} (node {image.node_label!r})")
             await client.image_repo.delete_image(image.image_name)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivkgen.runtime import InvokeAIClient, IvkWorkflowInput, WorkflowDefinition, WorkflowHandle
+from ivkgen.runtime import InvokeAIClient, IvkWorkflowInput, WorkflowDefinition
 
 from examples import _common
 
@@ -31,7 +31,7 @@ def run() -> None:
     with InvokeAIClient.from_url(args.server) as client:
         print(f"Server: InvokeAI {client.get_version()} at {client.base_url}")
         definition = WorkflowDefinition.from_file(args.workflow)
-        handle: WorkflowHandle = client.workflow_repo.create_workflow_handle(definition)
+        handle = client.workflow_repo.create_workflow_handle(definition)
 
         print(f"Workflow: {handle.definition.name}")
         print(f"Description: {handle.definition.description}")

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ivkgen.bundled import IvkModelIdentifierField
 from ivkgen.runtime import (
@@ -25,7 +26,7 @@ from examples import _common
 PROMPT = "a lighthouse on a cliff, watercolor"
 
 
-def configure(handle: WorkflowHandle, model: ModelConfig, size: int, steps: int) -> None:
+def configure(handle: WorkflowHandle[Any], model: ModelConfig, size: int, steps: int) -> None:
     """Set the SD1.5 form: indices 0-7 are Positive Prompt, Negative Prompt, Width, Height,
     Steps, CFG Scale, Scheduler, Model (see list_inputs.py)."""
     prompt = handle.get_input_value(0)  # the field itself: assigning to it sets the input
@@ -42,7 +43,7 @@ def configure(handle: WorkflowHandle, model: ModelConfig, size: int, steps: int)
     handle.set_input_value(7, IvkModelIdentifierField(**model.identifier()))
 
 
-def prepare(client: InvokeAIClient, args: argparse.Namespace) -> WorkflowHandle:
+def prepare(client: InvokeAIClient, args: argparse.Namespace) -> WorkflowHandle[InvokeAIClient]:
     """A handle on the SD1.5 workflow with every input set from the command line."""
     handle = client.workflow_repo.create_workflow_handle(_common.SD15)
     configure(handle, _common.find_model(client, args.model), args.size, args.steps)

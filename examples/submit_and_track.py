@@ -73,7 +73,7 @@ async def track_async(args: argparse.Namespace) -> None:
             print(f"Batch submitted: {result.batch_id}, items {result.item_ids}")
             job = await handle.wait_for_completion(timeout=args.timeout)
             print(f"Workflow completed: job {job.id} {job.status} in {job.duration_seconds} s")
-            print(f"Deleted outputs: {await handle.cleanup_outputs_async()}")
+            print(f"Deleted outputs: {await handle.acleanup_outputs()}")
 
 
 async def track_hybrid(client: InvokeAIClient, args: argparse.Namespace) -> None:

@@ -88,7 +88,8 @@ def _catalog(args: argparse.Namespace) -> Catalog:
     spec = _spec(args)
     if spec is None or spec.sha256 == default_catalog().openapi_sha256:
         return default_catalog()
-    return Catalog.from_json(build_catalog(spec), default_catalog().fields_module)
+    nodes = {node.type: node for node in build_catalog(spec)}
+    return Catalog(spec.invokeai_version, spec.sha256, nodes, default_catalog().fields_module)
 
 
 def _gen(args: argparse.Namespace) -> int:

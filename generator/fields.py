@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -42,7 +42,12 @@ from ivkgen.generator.render import (
     render_python,
     write_files,
 )
-from ivkgen.runtime.workflow.catalog import CATALOG_FILE, fields_package_name
+from ivkgen.runtime.workflow.catalog import (
+    CATALOG_FILE,
+    NodeSpec,
+    catalog_json,
+    fields_package_name,
+)
 
 BASE_CLASS = "ivkgen.runtime.fields.IvkStructField"
 MIXINS = {
@@ -330,7 +335,7 @@ def _part_imports(
     return imports
 
 
-def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
+def render_fields(spec: Spec, catalog: Sequence[NodeSpec]) -> dict[str, str]:
     """File name -> source of every module of the ``fields`` package for ``spec``."""
     schemas = spec.schemas
     roots = input_structs(spec)
@@ -367,18 +372,21 @@ def render_fields(spec: Spec, catalog: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def scheduler_names(catalog: dict[str, Any]) -> list[str]:
+def scheduler_names(catalog: Sequence[NodeSpec]) -> list[str]:
     """The scheduler names of the first input typed ``SchedulerField`` (they all share them)."""
-    for node in catalog["nodes"]:
-        for spec in node["inputs"]:
-            if spec["ui_type"] == "SchedulerField" and spec["choices"]:
-                return list(spec["choices"])
+    for node in catalog:
+        for spec in node.inputs.values():
+            if spec.ui_type == "SchedulerField" and spec.choices:
+                return list(spec.choices)
     return []
 
 
-def render_catalog(catalog: dict[str, Any]) -> str:
+def render_catalog(spec: Spec, catalog: Sequence[NodeSpec]) -> str:
     """The text of ``catalog.json``: indented by one, keys sorted, nodes sorted by type."""
-    data = {"generator": f"ivkgen {generator_version()}", **catalog}
+    data = {
+        "generator": f"ivkgen {generator_version()}",
+        **catalog_json(spec.invokeai_version, spec.sha256, catalog),
+    }
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -396,7 +404,7 @@ def generate_fields(spec: Spec, out_dir: str | Path) -> list[Path]:
     package = Path(out_dir) / fields_package_name(spec.invokeai_version)
     catalog = build_catalog(spec)
     files = {package / name: text for name, text in render_fields(spec, catalog).items()}
-    files[package / CATALOG_FILE] = render_catalog(catalog)
+    files[package / CATALOG_FILE] = render_catalog(spec, catalog)
     stale = set(package.glob("_*.py")) - set(files)
     written = write_files(files)
     for path in sorted(stale):

@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.generator import GeneratorError
+from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
+from ivkgen.runtime.workflow.catalog import NodeSpec
 from ivkgen.runtime.workflow.schema import (
     INPUT_KINDS,
     SchemaError,
     Schemas,
     branches,
-    catalog_data,
     is_enum_schema,
     is_invocation,
     ivk_class_name,
+    node_specs,
     parse_property,
     ref_name,
 )
@@ -97,9 +99,8 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
     return parse_spec(raw, str(path), invokeai_version)
 
 
-def fetch(url: str, invokeai_version: str | None = None, timeout: float = 120.0) -> Spec:
-    """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server (a server's
-    first request for its schema builds it: tens of seconds on a busy machine)."""
+def fetch(url: str, invokeai_version: str | None = None, timeout: float = SCHEMA_TIMEOUT) -> Spec:
+    """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
     import httpx  # here: generating from a file needs no HTTP client
 
     base = url.rstrip("/")
@@ -116,10 +117,10 @@ def fetch(url: str, invokeai_version: str | None = None, timeout: float = 120.0)
     return parse_spec(response.content, f"{base}/openapi.json", invokeai_version)
 
 
-def build_catalog(spec: Spec) -> dict[str, Any]:
-    """The catalog as JSON-ready data: every invocation, sorted by node type."""
+def build_catalog(spec: Spec) -> list[NodeSpec]:
+    """The node catalog of the schema: every invocation, sorted by node type."""
     try:
-        return catalog_data(spec.schemas, spec.invokeai_version, spec.sha256)
+        return node_specs(spec.schemas)
     except SchemaError as exc:
         raise OpenAPIError(f"{spec.source}: {exc}") from None
 

@@ -4,6 +4,16 @@ The public API is re-exported here once; the modules behind it are private and l
 use of a name (PEP 562), so importing ``runtime`` or a generated module stays cheap. The ``Ivk*``
 field classes of struct types (``IvkColorField``, ``IvkModelIdentifierField``, ...) are those of
 the bundled InvokeAI 6.14.2 schema (``ivkgen.bundled``), the dynamic API's default catalog.
+
+Sync and async, one naming rule: where one object has a blocking method and an awaited twin,
+the twin carries an ``a`` prefix (``run``/``arun``, ``get_outputs``/``aget_outputs``,
+``cleanup_outputs``/``acleanup_outputs``, ``save``/``asave``, ``close``/``aclose``); the
+repositories of ``InvokeAIClient`` and ``AsyncInvokeAIClient`` share their method names (awaited
+on the async client). The names the original client API fixed stay as they are:
+``submit_sync()``/``await submit()``, ``wait_for_completion_sync()``/``await
+wait_for_completion()`` and ``cancel()``/``await cancel_async()``. A ``WorkflowHandle`` is typed
+by its client (``WorkflowHandle[InvokeAIClient]``, ``WorkflowHandle[AsyncInvokeAIClient]``), so
+mypy rejects a blocking method on an async client's handle.
 """
 
 from typing import TYPE_CHECKING
@@ -52,7 +62,7 @@ if TYPE_CHECKING:
         IvkStringField,
     )
     from ivkgen.runtime.jobs.tracker import Job, SubmitResult
-    from ivkgen.runtime.media import OutputImage, OutputVideo
+    from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo
     from ivkgen.runtime.repositories import (
         AsyncBoardHandle,
         AsyncBoardRepository,
@@ -107,6 +117,7 @@ __all__ = [
     "HTTPStatusError",
     "ImageDTO",
     "ImageRepository",
+    "ImageSource",
     "InvokeAIClient",
     "IvkBoardField",
     "IvkBooleanField",
@@ -179,6 +190,7 @@ _HOME = {
     "HTTPStatusError": "ivkgen.runtime.errors",
     "ImageDTO": "ivkgen.runtime.server.dto",
     "ImageRepository": "ivkgen.runtime.repositories",
+    "ImageSource": "ivkgen.runtime.media",
     "InvokeAIClient": "ivkgen.runtime.client",
     "IvkBoardField": "ivkgen.bundled",
     "IvkBooleanField": "ivkgen.runtime.fields",

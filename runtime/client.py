@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime.events.socket import EventSocket, SocketLease
+from ivkgen.runtime.jobs.clients import AsyncClient, SyncClient
 from ivkgen.runtime.jobs.sessions import SessionIndex, SessionStatus, session_status
 from ivkgen.runtime.repositories.boards import AsyncBoardRepository, BoardRepository
 from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
@@ -27,16 +28,14 @@ from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, Workf
 from ivkgen.runtime.server.auth import AuthState
 from ivkgen.runtime.server.core import (
     DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncBound,
     Call,
     ClientCore,
-    SyncBound,
     operation,
     parse_key,
     parse_model,
 )
 from ivkgen.runtime.server.dto import AuthStatus, UserDTO
+from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 
 T = TypeVar("T")
 
@@ -78,9 +77,9 @@ class _ClientBase:
         return EventSocket(self.socketio_options, session_status=self._session_status())
 
     def _session_status(self) -> SessionStatus:
-        if isinstance(self, AsyncBound):
+        if isinstance(self, AsyncClient):
             return session_status(self.sessions, self.execute)
-        assert isinstance(self, SyncBound)
+        assert isinstance(self, SyncClient)
         sync_execute = self.execute
 
         async def send(call: Call[Any]) -> Any:
@@ -155,7 +154,7 @@ class _ClientBase:
         return Call("GET", "/api/v1/app/version", parse_key("version", str))
 
 
-class InvokeAIClient(_ClientBase, SyncBound):
+class InvokeAIClient(_ClientBase, SyncClient):
     """A synchronous client of one InvokeAI server.
 
     ``board_repo``, ``image_repo``, ``video_repo``, ``workflow_repo``, ``model_repo`` and
@@ -170,7 +169,7 @@ class InvokeAIClient(_ClientBase, SyncBound):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -193,7 +192,7 @@ class InvokeAIClient(_ClientBase, SyncBound):
         email: str | None = None,
         password: str | None = None,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ) -> Self:
@@ -227,6 +226,14 @@ class InvokeAIClient(_ClientBase, SyncBound):
             else:
                 return self._core.handle(call, response)
 
+    async def lease_event_socket(self) -> SocketLease:
+        """A new event socket for one job awaited in some event loop (logged in first when the
+        client has credentials); the job closes it. A blocking client shares no socket, since it
+        belongs to no event loop."""
+        if self._core.auth.needs_login:
+            await asyncio.to_thread(self.login)
+        return SocketLease(await self.connect_socketio().connect(), owned=True)
+
     def close(self) -> None:
         self._http.close()
 
@@ -242,7 +249,7 @@ class InvokeAIClient(_ClientBase, SyncBound):
         self.close()
 
 
-class AsyncInvokeAIClient(_ClientBase, AsyncBound):
+class AsyncInvokeAIClient(_ClientBase, AsyncClient):
     """An asyncio client of one InvokeAI server; every repository method is awaited.
 
     Use it as an async context manager (or ``await client.aclose()``).
@@ -255,7 +262,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
         token: str | None = None,
         email: str | None = None,
         password: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -281,7 +288,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
         email: str | None = None,
         password: str | None = None,
         token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
@@ -326,6 +333,10 @@ class AsyncInvokeAIClient(_ClientBase, AsyncBound):
                     await self.login()
                 self._socket = await self.connect_socketio().connect()
             return self._socket
+
+    async def lease_event_socket(self) -> SocketLease:
+        """The shared event socket (see ``event_socket``), lent to one job."""
+        return SocketLease(await self.event_socket(), owned=False)
 
     async def aclose(self) -> None:
         """Close the shared event socket, if one was opened, and the HTTP connections."""

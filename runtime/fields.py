@@ -24,9 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import InvokeAIClient
-    from ivkgen.runtime.repositories.images import ImageSource
+    from ivkgen.runtime.media import ImageSource
     from ivkgen.runtime.server.dto import ImageCategory, ImageDTO
-    from ivkgen.runtime.workflow.catalog import InputSpec
 
 T = TypeVar("T")
 
@@ -235,6 +234,12 @@ class IvkStructField(IvkField[dict[str, Any]]):
         return data
 
 
+def takes_image(field: IvkField[Any]) -> bool:
+    """Whether the field names an uploaded image (``image_name``): its input takes a local image,
+    uploaded at submission."""
+    return "image_name" in type(field).model_fields
+
+
 class IvkResourceMixin:
     """``.value`` for struct fields that name one server resource (``image_name``, ``board_id``)."""
 
@@ -336,24 +341,5 @@ __all__ = [
     "IvkStructField",
     "IvkValueField",
     "constraint_problem",
-    "field_from_spec",
+    "takes_image",
 ]
-
-
-def field_from_spec(spec: InputSpec, value: Any, cls: type[Any]) -> IvkField[Any]:
-    """An instance of ``cls`` (the input's ``ivk_class``) holding ``value``, with the input's
-    constraints; a list for a ``T | list[T]`` input goes into an :class:`IvkCollectionField`."""
-    if isinstance(value, list) and not issubclass(cls, IvkCollectionField):
-        single, *rest = spec.type.split(" | ")
-        if rest != [f"list[{single}]"]:
-            raise ValueError(f"input {spec.name!r} of type {spec.type} does not take a list")
-        cls = IvkCollectionField
-    if issubclass(cls, IvkValueField):
-        limits: dict[str, Any] = dict(spec.constraints)
-        if spec.choices is not None:
-            limits["choices"] = spec.choices
-        field: IvkField[Any] = cls(value=value, **limits)
-        return field
-    if value is None:
-        return cls()  # type: ignore[no-any-return]
-    return cls.model_validate(value)  # type: ignore[no-any-return]

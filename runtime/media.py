@@ -1,15 +1,16 @@
-"""Media types light enough for every generated module to import: what an image input accepts
-(:class:`SupportsSave`) and what an output node produced (:class:`OutputImage`,
-:class:`OutputVideo`)."""
+"""Media types light enough for every generated module to import: what an image or video input
+accepts (:data:`ImageSource`, :data:`VideoSource`) and what an output node produced
+(:class:`OutputImage`, :class:`OutputVideo`)."""
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 _UNSAFE = ("/", "\\", "\x00")
 
@@ -24,16 +25,37 @@ class SupportsSave(Protocol):
     def save(self, fp: Any, format: Any = ..., **params: Any) -> None: ...
 
 
+ImageSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | SupportsSave
+"""A local image: a file path, encoded image bytes or a PIL image; uploaded when it is needed."""
+
+VideoSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray
+"""A local MP4 video: a file path or its bytes; uploaded when it is needed."""
+
+
+class Downloader(ABC):
+    """Where an output file's bytes come from: the client of the handle that made it."""
+
+    @abstractmethod
+    def fetch(self, kind: OutputKind, name: str) -> bytes:
+        """The full file, blocking (a sync client only)."""
+
+    @abstractmethod
+    async def afetch(self, kind: OutputKind, name: str) -> bytes:
+        """The full file, awaited (either client)."""
+
+
 class OutputFile(BaseModel):
     """What one output node produced in one queue item (an image or a video).
 
-    ``to_bytes()`` and ``save(folder)`` download it through the client of the handle that made it
-    (a sync client; with an async client use the image or video repository). ``called_by`` is
-    the ``call_saved_workflow`` node of the submitted workflow whose called workflow made it.
+    ``to_bytes()`` and ``save(folder)`` download it through the client of the handle that made
+    it, blocking (a sync client); ``ato_bytes()`` and ``asave(folder)`` are awaited (either
+    client). ``called_by`` is the ``call_saved_workflow`` node of the submitted workflow whose
+    called workflow made it.
     """
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    model_config = ConfigDict(frozen=True, defer_build=True, arbitrary_types_allowed=True)
 
+    KIND: ClassVar[OutputKind] = "image"
     node_id: str
     node_label: str
     node_type: str
@@ -42,32 +64,40 @@ class OutputFile(BaseModel):
     item_id: int
     session_id: str
     called_by: str | None = None
-    _fetch: Callable[[str], bytes] | None = PrivateAttr(default=None)
+    downloader: Downloader | None = Field(default=None, exclude=True, repr=False)
+    """The client that downloads the file (None: a file read without a client)."""
 
     @property
     def name(self) -> str:
         """The file's name on the server."""
         raise NotImplementedError
 
-    def bind(self, fetch: Callable[[str], bytes]) -> Self:
-        self._fetch = fetch
-        return self
+    def _downloader(self) -> Downloader:
+        if self.downloader is None:
+            raise RuntimeError(
+                f"output {self.name!r} has no client to download it with; use the "
+                f"{self.KIND} repository"
+            )
+        return self.downloader
 
     def to_bytes(self) -> bytes:
         """The full file (PNG or MP4 bytes)."""
-        if self._fetch is None:
-            raise RuntimeError(
-                f"output {self.name!r} is not bound to a sync client; download it with the "
-                "image or video repository"
-            )
-        return self._fetch(self.name)
+        return self._downloader().fetch(self.KIND, self.name)
+
+    async def ato_bytes(self) -> bytes:
+        return await self._downloader().afetch(self.KIND, self.name)
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the file into ``folder`` (created if needed) under its server name."""
-        target = Path(folder) / safe_file_name(self.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.to_bytes())
-        return target
+        target = self._target(folder)
+        return _write(target, self.to_bytes())
+
+    async def asave(self, folder: str | os.PathLike[str]) -> Path:
+        target = self._target(folder)
+        return _write(target, await self.ato_bytes())
+
+    def _target(self, folder: str | os.PathLike[str]) -> Path:
+        return Path(folder) / safe_file_name(self.name)
 
 
 class OutputImage(OutputFile):
@@ -81,18 +111,16 @@ class OutputImage(OutputFile):
 
     def to_pil(self) -> Any:
         """The image as a ``PIL.Image.Image`` (needs Pillow: ``pip install ivkgen[pil]``)."""
-        import io
+        return _pil(self.to_bytes())
 
-        from PIL import Image
-
-        image = Image.open(io.BytesIO(self.to_bytes()))
-        image.load()
-        return image
+    async def ato_pil(self) -> Any:
+        return _pil(await self.ato_bytes())
 
 
 class OutputVideo(OutputFile):
     """One video (MP4) an output node produced in one queue item."""
 
+    KIND: ClassVar[OutputKind] = "video"
     video_name: str
 
     @property
@@ -100,22 +128,39 @@ class OutputVideo(OutputFile):
         return self.video_name
 
 
-def safe_file_name(image_name: str) -> str:
+def _pil(data: bytes) -> Any:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def safe_file_name(name: str) -> str:
     """A server file name (image or video) as a local file name, refusing anything that could
     leave the target folder."""
-    if not image_name or image_name in (".", "..") or any(c in image_name for c in _UNSAFE):
+    if not name or name in (".", "..") or any(c in name for c in _UNSAFE):
         raise ValueError(
-            f"refusing to use the server's file name {image_name!r} as a file name: it is "
+            f"refusing to use the server's file name {name!r} as a file name: it is "
             "empty or contains a path separator"
         )
-    return image_name
+    return name
 
 
 __all__ = [
+    "Downloader",
+    "ImageSource",
     "OutputFile",
     "OutputImage",
     "OutputKind",
     "OutputVideo",
     "SupportsSave",
+    "VideoSource",
     "safe_file_name",
 ]

@@ -22,14 +22,16 @@ from typing import (
     Any,
     ClassVar,
     Generic,
-    TypeAlias,
     TypeVar,
     cast,
+    overload,
 )
 
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.fields import IvkField, IvkValueField
-from ivkgen.runtime.media import OutputImage, OutputVideo, SupportsSave
+from ivkgen.runtime.fields import IvkField, IvkValueField, takes_image
+from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
+from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "At",
     "ImageSource",
+    "InvokeAIVersionWarning",
     "OutputAt",
     "OutputImage",
     "OutputVideo",
@@ -51,12 +54,6 @@ __all__ = [
     "WorkflowInputs",
     "WorkflowOutputs",
 ]
-
-
-ImageSource: TypeAlias = Path | bytes | SupportsSave
-"""An image input given as a file path, encoded bytes or a PIL image; uploaded at run time."""
-VideoSource: TypeAlias = Path | bytes
-"""A video input given as an MP4 file path or its bytes; uploaded at run time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +90,7 @@ class WorkflowInputs(BaseModel):
             for name, info in cls.model_fields.items()
         }
 
-    def apply_to(self, handle: WorkflowHandle) -> dict[int, str]:
+    def apply_to(self, handle: WorkflowHandle[Any]) -> dict[int, str]:
         """Set every input of ``handle`` from these attributes; image and video sources are
         queued for upload. Returns the model inputs given by name (index -> name) for the
         caller to resolve."""
@@ -108,16 +105,18 @@ class WorkflowInputs(BaseModel):
                 entry.field.value = value
             elif value is None:
                 handle.set_input_value(index, type(entry.field)())
-            elif isinstance(value, str):
-                by_name[index] = value
+            elif takes_image(entry.field):
+                handle.set_input_image(index, value)
             elif hasattr(entry.field, "video_name"):
                 handle.set_input_video(index, value)
-            else:
-                handle.set_input_image(index, value)
+            else:  # a model, by its installed name
+                by_name[index] = value
         return by_name
 
 
-def pick_model(handle: WorkflowHandle, index: int, name: str, found: list[ModelConfig]) -> None:
+def pick_model(
+    handle: WorkflowHandle[Any], index: int, name: str, found: list[ModelConfig]
+) -> None:
     """Set model input ``index`` to the installed model called ``name`` (of the saved base and
     type when several share the name)."""
     entry = handle.get_input(index)
@@ -161,7 +160,8 @@ class Workflow(Generic[InputsT, OutputsT]):
     NAME: ClassVar[str]
     """The workflow's name, as saved in its JSON."""
     INVOKEAI_VERSION: ClassVar[str]
-    """The InvokeAI version whose schema the module was generated against."""
+    """The InvokeAI version whose schema the module was generated against; ``run()``, ``arun()``,
+    ``submit()`` and ``sweep()`` warn (``InvokeAIVersionWarning``) when the server runs another."""
     FIELDS_PACKAGE: ClassVar[str]
     """The fields package beside the module that its field classes and catalog come from."""
     inputs_class: ClassVar[type[WorkflowInputs]]
@@ -207,39 +207,50 @@ class Workflow(Generic[InputsT, OutputsT]):
         package = importlib.util.resolve_name(f"..{cls.FIELDS_PACKAGE}", cls.__module__)
         return package_catalog(package)
 
-    def _new_handle(self) -> WorkflowHandle:
+    def _new_handle(self) -> WorkflowHandle[None]:
         from ivkgen.runtime.workflow.handle import WorkflowHandle
 
         return WorkflowHandle(self.definition, catalog=self.catalog())
 
-    def handle(self, inputs: InputsT, client: InvokeAIClient | None = None) -> WorkflowHandle:
+    @overload
+    def handle(self, inputs: InputsT, client: None = None) -> WorkflowHandle[None]: ...
+
+    @overload
+    def handle(self, inputs: InputsT, client: InvokeAIClient) -> WorkflowHandle[InvokeAIClient]: ...
+
+    def handle(
+        self, inputs: InputsT, client: InvokeAIClient | None = None
+    ) -> WorkflowHandle[InvokeAIClient] | WorkflowHandle[None]:
         """A fresh handle with ``inputs`` applied, bound to ``client`` when one is given (model
         names are then resolved against its server, and a server whose schema differs from the
         module's where the workflow uses it gets a ``SchemaDriftWarning``)."""
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
-        if client is not None:
-            handle.bind_client(client)
-            from ivkgen.runtime.workflow.drift import warn_drift
+        if client is None:
+            if by_name:
+                raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
+            return handle
+        bound = handle.bind_client(client)
+        from ivkgen.runtime.workflow.drift import warn_drift
 
-            warn_drift(type(self).__name__, handle.definition, self.catalog(), client)
-            for index, name in by_name.items():
-                pick_model(handle, index, name, client.model_repo.find_models(name=name))
-        elif by_name:
-            raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
-        return handle
+        warn_drift(type(self).__name__, bound.definition, self.catalog(), client)
+        for index, name in by_name.items():
+            pick_model(bound, index, name, client.model_repo.find_models(name=name))
+        return bound
 
-    async def ahandle(self, inputs: InputsT, client: AsyncInvokeAIClient) -> WorkflowHandle:
+    async def ahandle(
+        self, inputs: InputsT, client: AsyncInvokeAIClient
+    ) -> WorkflowHandle[AsyncInvokeAIClient]:
         """``handle()`` for an async client."""
         handle = self._new_handle()
         by_name = inputs.apply_to(handle)
-        handle.bind_client(client)
+        bound = handle.bind_client(client)
         from ivkgen.runtime.workflow.drift import awarn_drift
 
-        await awarn_drift(type(self).__name__, handle.definition, self.catalog(), client)
+        await awarn_drift(type(self).__name__, bound.definition, self.catalog(), client)
         for index, name in by_name.items():
-            pick_model(handle, index, name, await client.model_repo.find_models(name=name))
-        return handle
+            pick_model(bound, index, name, await client.model_repo.find_models(name=name))
+        return bound
 
     def outputs(self, files: Sequence[OutputImage | OutputVideo]) -> OutputsT:
         """The typed outputs of one queue item's images and videos (those of a called workflow
@@ -258,9 +269,10 @@ class Workflow(Generic[InputsT, OutputsT]):
         inputs: InputsT,
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """Submit, wait and return the outputs; uploads are deleted, a failed job is canceled."""
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         with self.handle(inputs, client) as handle:
             handle.submit_sync(board_id=board_id)
             handle.wait_for_completion_sync(timeout=timeout)
@@ -272,18 +284,20 @@ class Workflow(Generic[InputsT, OutputsT]):
         inputs: InputsT,
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> OutputsT:
         """``run()`` with an async client, tracked through the event socket."""
+        await acheck_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         async with await self.ahandle(inputs, client) as handle:
             await handle.submit(board_id=board_id)
             await handle.wait_for_completion(timeout=timeout)
-            return self.outputs(await handle.get_output_files_async())
+            return self.outputs(await handle.aget_output_files())
 
     def submit(
         self, client: InvokeAIClient, inputs: InputsT, *, board_id: str | None = None
-    ) -> WorkflowHandle:
+    ) -> WorkflowHandle[InvokeAIClient]:
         """Enqueue and return the handle, to wait, read outputs and clean up yourself."""
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         handle = self.handle(inputs, client)
         handle.submit_sync(board_id=board_id)
         return handle
@@ -296,13 +310,14 @@ class Workflow(Generic[InputsT, OutputsT]):
         values: Sequence[Any],
         *,
         board_id: str | None = None,
-        timeout: float = 600.0,
+        timeout: float = JOB_TIMEOUT,
     ) -> list[OutputsT]:
         """One queue item per value of input ``attribute``; the outputs in value order. The
         items go to the server's queue as it has room (a one-server ``ServerPool``), so a sweep
         larger than the queue's maximum size waits instead of losing items."""
-        from ivkgen.runtime.pool import ServerPool
+        from ivkgen.runtime.pool.pool import ServerPool
 
+        check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         resolved = self.with_models_resolved(inputs, client)
         pool = ServerPool([client])
         return pool.sweep(self, resolved, attribute, values, board_id=board_id, timeout=timeout)

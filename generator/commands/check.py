@@ -14,19 +14,19 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 from ivkgen.generator.commands.inputs import NamedInput, named_inputs
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.resolve import candidates
-from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow import checks
 from ivkgen.runtime.workflow.blockers import node_title, version_tuple
 from ivkgen.runtime.workflow.catalog import Catalog
 from ivkgen.runtime.workflow.checks import Finding
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import WorkflowDefinition, node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 
@@ -53,13 +53,13 @@ def version_warnings(definition: WorkflowDefinition, catalog: Catalog) -> list[F
     return found
 
 
-def blocker_findings(handle: WorkflowHandle) -> list[Finding]:
+def blocker_findings(handle: WorkflowHandle[Any]) -> list[Finding]:
     """What no form input can fix: node types or versions the server does not have, edges to
     fields that do not exist, required inputs outside the form without a value."""
     return [Finding("error", message) for message in handle.validate_inputs().workflow]
 
 
-def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> list[Finding]:
+def model_findings(handle: WorkflowHandle[Any], models: Sequence[ModelConfig]) -> list[Finding]:
     """Models the workflow names that are not installed, with the closest installed ones."""
     graph = handle.build_enqueue_body()["batch"]["graph"]
     labels = node_labels(handle.definition, handle.catalog)
@@ -87,7 +87,7 @@ def model_findings(handle: WorkflowHandle, models: Sequence[ModelConfig]) -> lis
     return found
 
 
-def input_findings(handle: WorkflowHandle, uploading: Collection[int] = ()) -> list[Finding]:
+def input_findings(handle: WorkflowHandle[Any], uploading: Collection[int] = ()) -> list[Finding]:
     """Form inputs without a required value or with a value the schema rejects; inputs in
     ``uploading`` get their file at submission. Inputs of nodes of unknown type are left to
     :func:`blocker_findings`, which names the node."""

@@ -36,7 +36,7 @@ class NamedInput:
         return f"[{self.entry.input_index}] {self.entry.label!r} ({self.name})"
 
 
-def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle:
+def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle[None]:
     """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow),
     with the node catalog ``ivkgen fields`` wrote into ``fields`` (default: the bundled one)."""
     catalog = None
@@ -51,7 +51,7 @@ def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowH
     return WorkflowHandle(WorkflowDefinition.from_file(path), catalog)
 
 
-def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
+def named_inputs(handle: WorkflowHandle[Any]) -> list[NamedInput]:
     """The handle's inputs in form order, with their attribute names."""
     inputs = handle.list_inputs()
     return [
@@ -60,7 +60,7 @@ def named_inputs(handle: WorkflowHandle) -> list[NamedInput]:
     ]
 
 
-def find_named(handle: WorkflowHandle, key: str) -> NamedInput:
+def find_named(handle: WorkflowHandle[Any], key: str) -> NamedInput:
     """The input whose attribute name or label is ``key`` (labels also case-insensitively)."""
     named = named_inputs(handle)
     for found in (
@@ -90,7 +90,7 @@ def current_value(entry: IvkWorkflowInput) -> Any:
         return None
 
 
-def as_json(handle: WorkflowHandle) -> dict[str, Any]:
+def as_json(handle: WorkflowHandle[Any]) -> dict[str, Any]:
     """The listing as JSON-ready data."""
     definition = handle.definition
     return {
@@ -119,7 +119,7 @@ def as_json(handle: WorkflowHandle) -> dict[str, Any]:
     }
 
 
-def as_text(handle: WorkflowHandle) -> str:
+def as_text(handle: WorkflowHandle[Any]) -> str:
     """The listing for a terminal, in the layout of the dynamic API's first use case."""
     definition = handle.definition
     named = named_inputs(handle)

@@ -13,6 +13,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ivkgen.generator.commands.check import input_findings
 from ivkgen.generator.commands.errors import CommandError
@@ -31,7 +32,7 @@ from ivkgen.runtime.pool import AsyncServerPool, grid_work
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 
-def parse_sweeps(handle: WorkflowHandle, texts: list[str]) -> dict[int | str, list[str]]:
+def parse_sweeps(handle: WorkflowHandle[Any], texts: list[str]) -> dict[int | str, list[str]]:
     """``--sweep NAME=V1,V2`` options -> input index -> values (as text; the input's field
     class parses them)."""
     grid: dict[int | str, list[str]] = {}

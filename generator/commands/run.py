@@ -38,17 +38,16 @@ from ivkgen.runtime.fields import (
     IvkStructField,
     IvkValueField,
 )
-from ivkgen.runtime.jobs.outputs import OutputImage, OutputVideo, safe_file_name
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
-from ivkgen.runtime.jobs.submission import node_labels
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
+from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.typed import pick_model
+from ivkgen.runtime.workflow.definition import node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
 
 INTERRUPTED = 130
-DEFAULT_RUN_TIMEOUT = 600.0
 
 
 @dataclass
@@ -65,7 +64,8 @@ class RunOptions:
     runs: int = 1
     board: str | None = None
     timeout: float | None = None
-    """Cancel after this many seconds (one server without a sweep: 600 when not given)."""
+    """Cancel after this many seconds (one server without a sweep: ``JOB_TIMEOUT`` when not
+    given)."""
     email: str | None = None
     password: str | None = None
     sweeps: list[str] = field(default_factory=list)
@@ -114,7 +114,7 @@ class ServerLookups:
         )
 
 
-def _spec_type(handle: WorkflowHandle, named: NamedInput) -> str:
+def _spec_type(handle: WorkflowHandle[Any], named: NamedInput) -> str:
     node = handle.definition.node_by_id(named.entry.node_id) or {}
     spec = handle.catalog.node(node["data"]["type"]).inputs[named.entry.field_name]
     return spec.type
@@ -133,7 +133,7 @@ def _first_error(exc: ValidationError | ValueError) -> str:
     return str(exc)
 
 
-async def set_input(handle: WorkflowHandle, lookups: ServerLookups, text: str) -> None:
+async def set_input(handle: WorkflowHandle[Any], lookups: ServerLookups, text: str) -> None:
     """Apply one ``--set NAME=VALUE``."""
     key, value = split_assignment(text, "--set")
     named = find_named(handle, key)
@@ -165,7 +165,7 @@ async def set_input(handle: WorkflowHandle, lookups: ServerLookups, text: str) -
 
 
 async def _set_model(
-    handle: WorkflowHandle, lookups: ServerLookups, named: NamedInput, name: str, what: str
+    handle: WorkflowHandle[Any], lookups: ServerLookups, named: NamedInput, name: str, what: str
 ) -> None:
     models = await lookups.models()
     found = [m for m in models if m.name == name]
@@ -180,18 +180,18 @@ async def _set_model(
     pick_model(handle, named.entry.input_index, name, found)
 
 
-def add_image(handle: WorkflowHandle, text: str) -> int:
+def add_image(handle: WorkflowHandle[Any], text: str) -> int:
     """Apply one ``--image NAME=PATH``: the file is uploaded when the job is submitted.
     Returns the input's index."""
     return _add_file(handle, text, "image")
 
 
-def add_video(handle: WorkflowHandle, text: str) -> int:
+def add_video(handle: WorkflowHandle[Any], text: str) -> int:
     """Apply one ``--video NAME=PATH`` (an MP4 file), like ``--image``."""
     return _add_file(handle, text, "video")
 
 
-def _add_file(handle: WorkflowHandle, text: str, kind: OutputKind) -> int:
+def _add_file(handle: WorkflowHandle[Any], text: str, kind: OutputKind) -> int:
     option = f"--{kind}"
     key, value = split_assignment(text, option)
     named = find_named(handle, key)
@@ -214,28 +214,14 @@ def _add_file(handle: WorkflowHandle, text: str, kind: OutputKind) -> int:
     return named.entry.input_index
 
 
-async def save_file(
-    client: AsyncInvokeAIClient, file: OutputImage | OutputVideo, folder: Path
-) -> Path:
-    """Download an output image or video into ``folder``."""
-    if isinstance(file, OutputVideo):
-        data = await client.video_repo.download_video(file.video_name)
-    else:
-        data = await client.image_repo.download_image(file.image_name)
-    target = folder / safe_file_name(file.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
-
-
 async def run_workflow(options: RunOptions) -> int:
     """Set, submit, follow, download, clean up; the exit code."""
-    handle = load_handle(options.workflow, options.fields)
+    unbound = load_handle(options.workflow, options.fields)
     started = time.monotonic()
     async with AsyncInvokeAIClient.from_url(
         options.servers[0], email=options.email, password=options.password
     ) as client:
-        handle.bind_client(client)
+        handle = unbound.bind_client(client)
         lookups = ServerLookups(client)
         for text in options.sets:
             await set_input(handle, lookups, text)
@@ -247,7 +233,7 @@ async def run_workflow(options: RunOptions) -> int:
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
         progress = Progress(sys.stderr, node_labels(handle.definition, handle.catalog))
         try:
-            paths = await _follow(client, handle, progress, options, board_id)
+            paths = await _follow(handle, progress, options, board_id)
         except asyncio.CancelledError:
             _uncancel()
             progress.close()
@@ -264,7 +250,7 @@ async def run_workflow(options: RunOptions) -> int:
             await _delete_outputs(handle)
             raise JobTimeoutError(
                 f"queue item(s) {', '.join(map(str, handle.item_ids))} did not finish within "
-                f"{options.timeout or DEFAULT_RUN_TIMEOUT:g} s; they were canceled",
+                f"{options.timeout or JOB_TIMEOUT:g} s; they were canceled",
                 item_id=exc.item_id,
                 batch_id=exc.batch_id,
             ) from None
@@ -288,8 +274,7 @@ async def run_workflow(options: RunOptions) -> int:
 
 
 async def _follow(
-    client: AsyncInvokeAIClient,
-    handle: WorkflowHandle,
+    handle: WorkflowHandle[AsyncInvokeAIClient],
     progress: Progress,
     options: RunOptions,
     board_id: str | None,
@@ -304,11 +289,11 @@ async def _follow(
             on_invocation_error=progress.error,
         )
         progress.set_items(result.item_ids)
-        await handle.wait_for_completion(timeout=options.timeout or DEFAULT_RUN_TIMEOUT)
+        await handle.wait_for_completion(timeout=options.timeout or JOB_TIMEOUT)
         progress.close()
-        files = await handle.get_output_files_async()
+        files = await handle.aget_output_files()
         unique = {file.name: file for file in files}  # cached nodes repeat files
-        return [await save_file(client, file, options.out) for file in unique.values()]
+        return [await file.asave(options.out) for file in unique.values()]
 
 
 def _uncancel() -> None:
@@ -318,13 +303,13 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-async def _delete_outputs(handle: WorkflowHandle) -> list[str]:
+async def _delete_outputs(handle: WorkflowHandle[AsyncInvokeAIClient]) -> list[str]:
     """After ``_follow`` canceled the job: delete what the canceled job made that leaving the
     handle could not (the handle's exit logs its errors instead of raising them)."""
     if handle.batch_id is None:
         return []
     try:
-        return await handle.cleanup_outputs_async()
+        return await handle.acleanup_outputs()
     except IvkgenError as exc:
         print(f"ivkgen: could not delete the job's images: {safe(exc)}", file=sys.stderr)
         return []

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from ivkgen.runtime.server.dto import TERMINAL_STATUSES
+from ivkgen.runtime.server.dto import StatusReport
 from ivkgen.runtime.server.mapping import ReadableAsDict
 from pydantic import BaseModel, ConfigDict
 
@@ -154,22 +154,12 @@ class InvocationErrorEvent(InvocationEvent):
         return f"{self.error_type}: {self.error_message}"
 
 
-class QueueItemStatusChangedEvent(QueueItemEvent):
-    status: str
+class QueueItemStatusChangedEvent(QueueItemEvent, StatusReport):
     status_sequence: int | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    error_traceback: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
     batch_status: dict[str, Any] | None = None
     queue_status: dict[str, Any] | None = None
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
 
 
 class GraphCompleteEvent(QueueItemEvent):

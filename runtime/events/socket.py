@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -308,4 +309,18 @@ class EventSocket:
         await self.close()
 
 
-__all__ = ["ConnectionChanged", "EventSocket", "Subscription"]
+@dataclass(frozen=True, slots=True)
+class SocketLease:
+    """A connected socket lent to a job, and whether the job owns it (closes it when done) or
+    shares it (its client closes it)."""
+
+    socket: EventSocket
+    owned: bool
+
+    async def release(self) -> None:
+        """Close the socket if the job owns it."""
+        if self.owned:
+            await self.socket.close()
+
+
+__all__ = ["ConnectionChanged", "EventSocket", "SocketLease", "Subscription"]

@@ -15,12 +15,10 @@ from ivkgen.runtime.jobs.plans import Plan
 from ivkgen.runtime.repositories.boards import BoardOps, is_board_id
 from ivkgen.runtime.server.dto import BoardDTO
 from ivkgen.runtime.workflow.catalog import Catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
 
 BOARD_FIELD_TYPE = "BoardField"
 BOARDS = BoardOps()
-
-FieldRef = tuple[str, str]
 
 
 def board_id_plan(board: str | None) -> Plan[str | None]:

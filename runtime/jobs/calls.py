@@ -8,7 +8,8 @@ one child item per execution of the saved workflow, in the parent's batch, with
 child can call further workflows: its own session lists its children the same way.
 
 The children are not in the enqueue result, so their outputs and their clean-up are found by
-reading these lists once their parent ended (:func:`called_items_plan`). Canceling or deleting
+reading these lists once their parent ended (:func:`called_items_plan`, run by
+:func:`settle_plan`). Canceling or deleting
 the caller cancels or deletes its whole chain on the server.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ivkgen.runtime.errors import NotFoundError
-from ivkgen.runtime.jobs.plans import Plan, queue_ops
+from ivkgen.runtime.jobs.plans import Plan, poll_plan, queue_ops
 from ivkgen.runtime.jobs.tracker import CalledItem, JobTracker
 from ivkgen.runtime.repositories.queue import QueueOps
 from ivkgen.runtime.server.dto import SessionQueueItem
@@ -67,4 +68,11 @@ def called_items_plan(tracker: JobTracker) -> Plan[list[CalledItem]]:
     return tracker.called_items()
 
 
-__all__ = ["called_item_ids", "called_items_plan"]
+def settle_plan(tracker: JobTracker) -> Plan[None]:
+    """Read the final session of items that ended but were not read since, then the items their
+    ``call_saved_workflow`` nodes enqueued."""
+    yield from poll_plan(tracker, tracker.needs_session())
+    yield from called_items_plan(tracker)
+
+
+__all__ = ["called_item_ids", "called_items_plan", "settle_plan"]

@@ -1,4 +1,6 @@
-"""Clean-up of what a handle's queue items made: their images and videos, and the items.
+"""Clean-up of what a handle created, as plans (see :mod:`.plans`): the images and videos it
+uploaded, those its queue items made, and the items. Every plan is idempotent: what is already
+gone counts as deleted.
 
 Only files a run's own sessions made are deleted: each candidate's record must name the session
 that made it (a node served from the server's cache reports a file an earlier session made).
@@ -13,17 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ivkgen.runtime.errors import NotFoundError
+from ivkgen.runtime.jobs.calls import settle_plan
 from ivkgen.runtime.jobs.outputs import created_names
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
     VIDEOS,
     Plan,
+    cancel_plan,
     delete_files_plan,
     queue_ops,
-    settle_plan,
 )
 from ivkgen.runtime.jobs.settle import late_outputs_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.jobs.uploads import UploadTracker, delete_uploads_plan
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.queue import QueueOps
@@ -134,4 +138,24 @@ def delete_items_plan(trackers: Iterable[JobTracker]) -> Plan[list[int]]:
     return deleted
 
 
-__all__ = ["delete_items_plan", "delete_outputs_plan"]
+def delete_inputs_plan(uploads: UploadTracker) -> Plan[list[str]]:
+    """Delete the uploaded images and videos; returns their names."""
+    deleted = yield from delete_uploads_plan(uploads.assets())
+    for name in deleted:
+        uploads.forget(name)
+    return deleted
+
+
+def exit_plan(
+    trackers: Iterable[JobTracker], uploads: UploadTracker, catalog: Catalog, deleted: set[str]
+) -> Plan[None]:
+    """What leaving a handle's ``with`` block does: cancel unfinished items and delete what
+    they made, delete the uploads."""
+    for tracker in trackers:
+        if not tracker.done:
+            yield from cancel_plan(tracker)
+            yield from delete_outputs_plan([tracker], catalog, deleted)
+    yield from delete_inputs_plan(uploads)
+
+
+__all__ = ["delete_inputs_plan", "delete_items_plan", "delete_outputs_plan", "exit_plan"]

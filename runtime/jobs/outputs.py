@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime.media import OutputImage, OutputKind, OutputVideo, safe_file_name
+from ivkgen.runtime.media import Downloader, OutputImage, OutputKind, OutputVideo, safe_file_name
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
@@ -103,10 +103,15 @@ def _file_name(result: Any, kind: OutputKind) -> str | None:
 
 
 def collect_files(
-    item: SessionQueueItem, nodes: Sequence[OutputNode], *, called_by: str | None = None
+    item: SessionQueueItem,
+    nodes: Sequence[OutputNode],
+    *,
+    called_by: str | None = None,
+    downloader: Downloader | None = None,
 ) -> list[OutputImage | OutputVideo]:
     """The images and videos each output node produced in a finished queue item, in node
-    order, then in the order the server prepared the node's copies."""
+    order, then in the order the server prepared the node's copies; ``downloader`` lets them
+    download."""
     session = item.session or {}
     mapping: Mapping[str, list[str]] = session.get("source_prepared_mapping") or {}
     results: Mapping[str, Any] = session.get("results") or {}
@@ -127,6 +132,7 @@ def collect_files(
                 "item_id": item.item_id,
                 "session_id": item.session_id,
                 "called_by": called_by,
+                "downloader": downloader,
             }
             if output.kind == "video":
                 outputs.append(OutputVideo(video_name=name, **common))
@@ -136,20 +142,30 @@ def collect_files(
 
 
 def output_files(
-    tracker: JobTracker, nodes: Sequence[OutputNode], catalog: Catalog
+    tracker: JobTracker,
+    nodes: Sequence[OutputNode],
+    catalog: Catalog,
+    downloader: Downloader | None = None,
 ) -> list[OutputImage | OutputVideo]:
     """The files of a run's items (``nodes`` are the workflow's output nodes), then those of the
     items its call nodes enqueued (each with its own graph's output nodes)."""
-    files = [file for item in tracker.queue_items() for file in collect_files(item, nodes)]
+    files = [
+        file
+        for item in tracker.queue_items()
+        for file in collect_files(item, nodes, downloader=downloader)
+    ]
     for called in tracker.called_items():
         own = graph_output_nodes(called.item, catalog)
-        files += collect_files(called.item, own, called_by=called.called_by)
+        files += collect_files(called.item, own, called_by=called.called_by, downloader=downloader)
     return files
 
 
-def collect_outputs(item: SessionQueueItem, nodes: Sequence[OutputNode]) -> list[OutputImage]:
+def collect_outputs(
+    item: SessionQueueItem, nodes: Sequence[OutputNode], downloader: Downloader | None = None
+) -> list[OutputImage]:
     """The images of :func:`collect_files`."""
-    return [file for file in collect_files(item, nodes) if isinstance(file, OutputImage)]
+    files = collect_files(item, nodes, downloader=downloader)
+    return [file for file in files if isinstance(file, OutputImage)]
 
 
 def created_names(item: SessionQueueItem, catalog: Catalog, kind: OutputKind) -> list[str]:

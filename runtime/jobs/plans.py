@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.media import OutputKind
+from ivkgen.runtime.media import Downloader, OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import MAX_ITEMS_PER_CALL, QueueOps
@@ -144,15 +144,6 @@ def _each_item(
     return items
 
 
-def settle_plan(tracker: JobTracker) -> Plan[None]:
-    """Read the final session of items that ended but were not read since, then the items their
-    ``call_saved_workflow`` nodes enqueued."""
-    from ivkgen.runtime.jobs.calls import called_items_plan  # calls builds on this module
-
-    yield from poll_plan(tracker, tracker.needs_session())
-    yield from called_items_plan(tracker)
-
-
 def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
     """Cancel the tracker's unfinished items; returns the ids canceled."""
     items = yield from _each_item(tracker, tracker.unfinished_ids, QueueOps.cancel_queue_item)
@@ -182,19 +173,49 @@ def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
     return delete_files_plan(names, "image")
 
 
+def download_plan(kind: OutputKind, name: str) -> Plan[bytes]:
+    """The full image or video."""
+    if kind == "video":
+        video: bytes = yield VideoOps.download_video.call(VIDEOS, name)
+        return video
+    image: bytes = yield ImageOps.download_image.call(IMAGES, name)
+    return image
+
+
+class ClientDownloader(Downloader):
+    """Downloads output files through one client: blocking with a sync client, awaited with
+    either."""
+
+    def __init__(self, client: SyncBound | AsyncBound) -> None:
+        self._client = client
+
+    def fetch(self, kind: OutputKind, name: str) -> bytes:
+        client = self._client
+        if not isinstance(client, SyncBound):
+            raise TypeError(
+                f"output {name!r} came through an async client: await its async methods "
+                "(await output.asave(folder), await output.ato_bytes())"
+            )
+        return drive_sync(download_plan(kind, name), client.execute)
+
+    async def afetch(self, kind: OutputKind, name: str) -> bytes:
+        return await drive(download_plan(kind, name), self._client)
+
+
 __all__ = [
     "IMAGES",
     "MODELS",
     "VIDEOS",
+    "ClientDownloader",
     "Pause",
     "Plan",
     "cancel_plan",
     "delete_files_plan",
     "delete_images_plan",
+    "download_plan",
     "drive",
     "drive_sync",
     "poll_plan",
     "queue_ops",
-    "settle_plan",
     "status_plan",
 ]

@@ -17,11 +17,10 @@ from typing import Any
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.definition import FieldRef
 
 MODEL_FIELD_TYPE = "ModelIdentifierField"
 CANDIDATES = 3
-
-FieldRef = tuple[str, str]
 
 
 def model_fields(

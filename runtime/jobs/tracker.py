@@ -25,12 +25,12 @@ from ivkgen.runtime.events.messages import (
     QueueItemsCanceledEvent,
     QueueItemStatusChangedEvent,
 )
-from ivkgen.runtime.server.dto import TERMINAL_STATUSES, SessionQueueItem
+from ivkgen.runtime.server.dto import SessionQueueItem, StatusReport
 from ivkgen.runtime.server.mapping import ReadableAsDict
 from pydantic import BaseModel
 
 
-class Job(ReadableAsDict, BaseModel):
+class Job(ReadableAsDict, StatusReport):
     """One queue item of a submission, as it ended (or stands).
 
     ``duration_seconds`` is the server's ``completed_at - started_at`` when both are known, else
@@ -44,23 +44,13 @@ class Job(ReadableAsDict, BaseModel):
     batch_id: str
     queue_id: str
     session_id: str | None = None
-    status: str
-    started_at: str | None = None
-    completed_at: str | None = None
     duration_seconds: float | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    error_traceback: str | None = None
     node_id: str | None = None
     node_label: str | None = None
 
     @property
     def item_id(self) -> int:
         return self.id
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
 
 
 class SubmitResult(ReadableAsDict, BaseModel):
@@ -80,14 +70,9 @@ class SubmitResult(ReadableAsDict, BaseModel):
 @dataclass
 class _ItemState:
     item_id: int
-    status: str = "pending"
+    report: StatusReport = field(default_factory=lambda: StatusReport(status="pending"))
     sequence: int = -1
     session_id: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    error_traceback: str | None = None
     node_id: str | None = None
     ended: float | None = None
     deleted: bool = False
@@ -95,6 +80,10 @@ class _ItemState:
     item: SessionQueueItem | None = None
     images: dict[str, str] = field(default_factory=dict)
     videos: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.report.status
 
     def record_image(self, event: InvocationCompleteEvent) -> None:
         if event.image_name and event.session_id:
@@ -110,6 +99,16 @@ class CalledItem:
 
     item: SessionQueueItem
     called_by: str
+
+
+def _newer(known: StatusReport, update: StatusReport) -> StatusReport:
+    """``update``, keeping the known values of the fields it leaves empty."""
+    return StatusReport(
+        **{
+            name: getattr(update, name) or getattr(known, name)
+            for name in StatusReport.model_fields
+        }
+    )
 
 
 class JobTracker:
@@ -160,14 +159,18 @@ class JobTracker:
             state = self._items.get(event.item_id)
             if state is not None:
                 state.node_id = state.node_id or event.invocation_source_id
-                state.error_type = state.error_type or event.error_type
-                state.error_message = state.error_message or event.error_message
-                state.error_traceback = state.error_traceback or event.error_traceback
+                reported = StatusReport(
+                    status=state.report.status,
+                    error_type=event.error_type,
+                    error_message=event.error_message,
+                    error_traceback=event.error_traceback,
+                )
+                state.report = _newer(reported, state.report)  # known errors win
             return False
         if isinstance(event, InvocationEvent) and isinstance(event.item_id, int):
             state = self._items.get(event.item_id)
             if state is not None and state.status == "pending":
-                state.status = "in_progress"
+                state.report = state.report.model_copy(update={"status": "in_progress"})
             if state is not None and isinstance(event, InvocationCompleteEvent):
                 state.record_image(event)
             return False
@@ -208,23 +211,17 @@ class JobTracker:
             return
         state.sequence = max(sequence, state.sequence)
         state.session_id = update.session_id or state.session_id
-        state.started_at = update.started_at or state.started_at
-        state.completed_at = update.completed_at or state.completed_at
-        state.error_type = update.error_type or state.error_type
-        state.error_message = update.error_message or state.error_message
-        state.error_traceback = update.error_traceback or state.error_traceback
-        if update.status in TERMINAL_STATUSES:
-            self._end(state, update.status)
-        else:
-            state.status = update.status
+        state.report = _newer(state.report, update)
+        if state.report.is_terminal:
+            state.ended = self._clock()
 
     def _end(self, state: _ItemState, status: str) -> None:
-        state.status = status
+        state.report = state.report.model_copy(update={"status": status})
         state.ended = self._clock()
 
     @staticmethod
     def _terminal(state: _ItemState) -> bool:
-        return state.status in TERMINAL_STATUSES
+        return state.report.is_terminal
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -258,7 +255,7 @@ class JobTracker:
             i
             for i in self.item_ids
             if (state := self._items[i]).status == "canceled"
-            and state.started_at is not None
+            and state.report.started_at is not None
             and not (state.deleted or state.settled)
         ]
 
@@ -297,17 +294,12 @@ class JobTracker:
         state = self._items[item_id]
         node_id = state.node_id
         return Job(
+            **state.report.model_dump(),
             id=item_id,
             batch_id=self.batch_id,
             queue_id=self.queue_id,
             session_id=state.session_id,
-            status=state.status,
-            started_at=state.started_at,
-            completed_at=state.completed_at,
             duration_seconds=self._duration(state),
-            error_type=state.error_type,
-            error_message=state.error_message,
-            error_traceback=state.error_traceback,
             node_id=node_id,
             node_label=self._labels.get(node_id) if node_id else None,
         )
@@ -317,7 +309,7 @@ class JobTracker:
         return [self.job(i) for i in self.item_ids]
 
     def _duration(self, state: _ItemState) -> float | None:
-        busy = server_seconds(state.started_at, state.completed_at)
+        busy = server_seconds(state.report.started_at, state.report.completed_at)
         if busy is not None:
             return busy
         return None if state.ended is None else state.ended - self._started
@@ -326,7 +318,9 @@ class JobTracker:
         """The server's ``completed_at - started_at`` of each completed item, by item id."""
         states = (self._items[i] for i in self.item_ids)
         spans = (
-            server_seconds(s.started_at, s.completed_at) for s in states if s.status == "completed"
+            server_seconds(s.report.started_at, s.report.completed_at)
+            for s in states
+            if s.status == "completed"
         )
         return [span for span in spans if span is not None]
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivkgen.runtime.jobs.plans import IMAGES, VIDEOS, Plan, delete_files_plan
-from ivkgen.runtime.media import OutputKind
-from ivkgen.runtime.repositories.images import ImageOps, ImageSource, image_file
-from ivkgen.runtime.repositories.videos import VideoOps, VideoSource, video_file
+from ivkgen.runtime.media import ImageSource, OutputKind, VideoSource
+from ivkgen.runtime.repositories.images import ImageOps, image_file
+from ivkgen.runtime.repositories.videos import VideoOps, video_file
 from ivkgen.runtime.server.dto import ImageCategory, ImageDTO, VideoDTO
 
 
@@ -73,9 +73,6 @@ class UploadTracker:
             image_file(pending.source)
         self.sources[pending.index] = pending
         self.uploaded.pop(pending.index, None)
-
-    def discard(self, index: int) -> None:
-        self.sources.pop(index, None)
 
     def to_upload(self) -> list[Pending]:
         """Inputs whose file is not on the server (yet, or any more)."""

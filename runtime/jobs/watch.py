@@ -1,7 +1,11 @@
-"""Following one submission in the background: events first, polling as the safety net.
+"""Following one submission: by events in the background, or by polling in the caller's thread.
 
-``watch`` feeds a run's events to its ``JobTracker`` and calls the run's callbacks. It polls the
-items once at start unless the subscription was made before the enqueue (else a job may have
+:func:`listen` is where tracking gets its socket: the one given, else the one the client lends
+(``lease_event_socket``); it subscribes to the queue and to the batch's events, and gives up
+(``None``: poll only) when the socket cannot be had.
+
+:func:`watch` feeds a run's events to its ``JobTracker`` and calls the run's callbacks. It polls
+the items once at start unless the subscription was made before the enqueue (else a job may have
 ended before it); while the socket is down it polls as paced by :class:`.pacing.PollPacer`
 (soon after the enqueue and after each change, close to the expected end, never more than
 ``poll_interval`` apart). With the socket up it polls after ``QUIET_POLL`` seconds without an
@@ -10,6 +14,9 @@ event costs a fraction of a second. It reads the final session of failed items (
 failing node) and, after a failure, waits up to ``ERROR_GRACE`` seconds for the
 ``invocation_error`` events, which the server sends after the failed status. The sessions of
 completed items are read when their outputs are asked for.
+
+:func:`poll_until_done` is the blocking counterpart: it polls, paced the same way, until every
+item ended.
 """
 
 from __future__ import annotations
@@ -17,15 +24,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivkgen.runtime.events.messages import Event, InvocationErrorEvent
-from ivkgen.runtime.events.socket import ConnectionChanged, EventSocket, Subscription
+from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.events.messages import (
+    Event,
+    InvocationCompleteEvent,
+    InvocationErrorEvent,
+    InvocationProgressEvent,
+    InvocationStartedEvent,
+)
+from ivkgen.runtime.events.socket import (
+    ConnectionChanged,
+    EventSocket,
+    SocketLease,
+    Subscription,
+)
+from ivkgen.runtime.jobs.calls import settle_plan
+from ivkgen.runtime.jobs.clients import AnyClient
 from ivkgen.runtime.jobs.pacing import PollPacer
-from ivkgen.runtime.jobs.plans import Plan, poll_plan
-from ivkgen.runtime.jobs.tracker import JobTracker, SubmitResult
+from ivkgen.runtime.jobs.plans import Plan, drive, poll_plan
+from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
 from ivkgen.runtime.server.dto import SessionQueueItem
 
 log = logging.getLogger("ivkgen.runtime.jobs.watch")
@@ -36,7 +57,45 @@ SAFETY_POLL = 5.0
 ERROR_GRACE = 1.0
 
 EventCallback = Callable[[Any], None]
-Send = Callable[[Plan[Any]], Awaitable[Any]]
+
+
+@dataclass(eq=False)
+class Tracking:
+    """A subscription to one batch's events and the socket it listens on."""
+
+    lease: SocketLease
+    subscription: Subscription
+
+    @property
+    def live(self) -> bool:
+        """Whether events arrive now (the socket is connected)."""
+        return self.lease.socket.connected
+
+    async def close(self) -> None:
+        self.subscription.close()
+        await self.lease.release()
+
+
+async def listen(
+    client: AnyClient,
+    queue_id: str,
+    batch_id: str,
+    item_ids: Sequence[int] = (),
+    socket: EventSocket | None = None,
+) -> Tracking | None:
+    """Subscribe to the events of one batch (and of ``item_ids``) on ``socket``, else on the
+    socket ``client`` lends; ``None`` when no socket can be had (the job is then polled)."""
+    lease: SocketLease | None = None
+    try:
+        lease = SocketLease(socket, owned=False) if socket else await client.lease_event_socket()
+        await lease.socket.subscribe(queue_id)
+    except (IvkgenError, OSError, TimeoutError) as exc:
+        log.warning("event socket unavailable, tracking by polling: %s", exc)
+        if lease is not None:
+            await lease.release()
+        return None
+    subscription = lease.socket.listen_events(batch_ids=[batch_id], item_ids=item_ids or None)
+    return Tracking(lease, subscription)
 
 
 @dataclass(eq=False)
@@ -46,9 +105,7 @@ class Run:
     result: SubmitResult
     tracker: JobTracker
     callbacks: dict[type[Event], EventCallback] = field(default_factory=dict)
-    socket: EventSocket | None = None
-    owns_socket: bool = False
-    subscription: Subscription | None = None
+    tracking: Tracking | None = None
     watcher: asyncio.Task[None] | None = None
     busy_history: list[float] = field(default_factory=list)
     """Busy seconds of earlier items of the same handle, to pace the polls by."""
@@ -57,46 +114,77 @@ class Run:
         """A pacer for polling this run's items at most ``longest`` seconds apart."""
         return PollPacer(longest, self.busy_history, enqueued_at=self.tracker.created)
 
+    def start_watching(
+        self, client: AnyClient, tracking: Tracking | None, *, poll_first: bool = True
+    ) -> None:
+        """Follow the run in a background task; ``poll_first=False`` when ``tracking`` was
+        subscribed before the items were enqueued."""
+        if tracking is not None:
+            tracking.subscription.add_item_ids(self.result.item_ids)
+        self.tracking = tracking
+        self.watcher = asyncio.create_task(
+            watch(self, client, poll_first=poll_first), name=f"ivkgen watch {self.result.batch_id}"
+        )
+
+    async def finished(self, timeout: float) -> Job:
+        """Wait for the watcher; the first item's ``Job``, or the error of a failed, canceled
+        or unfinished item (the run goes on after a timeout)."""
+        if self.watcher is None:
+            raise RuntimeError("the run is not watched: call start_watching() first")
+        try:
+            await asyncio.wait_for(asyncio.shield(self.watcher), timeout)
+        except TimeoutError:
+            raise self.tracker.timeout_error(timeout) from None
+        self.tracker.raise_for_status()
+        return self.tracker.job(self.result.item_ids[0])
+
+    async def stop_watching(self) -> None:
+        """Cancel the watcher if it still runs."""
+        if self.watcher is not None and not self.watcher.done():
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
+
 
 async def watch(
-    run: Run, send: Send, poll_interval: float = POLL_INTERVAL, *, poll_first: bool = True
+    run: Run, client: AnyClient, poll_interval: float = POLL_INTERVAL, *, poll_first: bool = True
 ) -> None:
-    """Follow a run until every item ended; ``send`` runs plans. ``poll_first=False`` when the
-    run's subscription was made before its items were enqueued."""
-    tracker, subscription = run.tracker, run.subscription
+    """Follow a run until every item ended, sending its polls through ``client``."""
+    tracker, tracking = run.tracker, run.tracking
+    subscription = tracking.subscription if tracking is not None else None
     pacer = run.pacer(poll_interval)
     quiet = QUIET_POLL
     items: list[SessionQueueItem] = []
+
+    async def poll(item_ids: Sequence[int]) -> list[SessionQueueItem]:
+        return await drive(poll_plan(tracker, item_ids), client)
+
     try:
         if poll_first:
-            items = await send(poll_plan(tracker, tracker.item_ids))
+            items = await poll(tracker.item_ids)
         while not tracker.done:
-            live = subscription is not None and run.socket is not None and run.socket.connected
-            if subscription is None or not live:
+            if tracking is None or subscription is None or not tracking.live:
                 pause = pacer.pause(items)
                 if subscription is None or subscription.closed:
                     await asyncio.sleep(pause)
                 else:  # wakes up early when the socket reconnects
                     await subscription.get(timeout=pause)
-                items = await send(poll_plan(tracker, tracker.unfinished_ids))
+                items = await poll(tracker.unfinished_ids)
                 continue
             message = await subscription.get(timeout=quiet)
             if message is None or isinstance(message, ConnectionChanged):
                 quiet = min(2 * quiet, SAFETY_POLL) if message is None else QUIET_POLL
-                items = await send(poll_plan(tracker, tracker.unfinished_ids))
+                items = await poll(tracker.unfinished_ids)
                 continue
             quiet = QUIET_POLL
             if tracker.feed(message):
-                await send(poll_plan(tracker, tracker.unfinished_ids))
+                await poll(tracker.unfinished_ids)
             dispatch(run, message)
-        await send(poll_plan(tracker, tracker.unread_failures()))
+        await poll(tracker.unread_failures())
         if subscription is not None:
             await _drain_errors(run, subscription)
     finally:
-        if subscription is not None:
-            subscription.close()
-        if run.owns_socket and run.socket is not None:
-            await run.socket.close()
+        if tracking is not None:
+            await tracking.close()
 
 
 async def _drain_errors(run: Run, subscription: Subscription) -> None:
@@ -114,6 +202,22 @@ async def _drain_errors(run: Run, subscription: Subscription) -> None:
                 waiting.discard(message.item_id)
 
 
+def invocation_callbacks(
+    started: EventCallback | None,
+    progress: EventCallback | None,
+    complete: EventCallback | None,
+    error: EventCallback | None,
+) -> dict[type[Event], EventCallback]:
+    """The callbacks given, by the kind of invocation event each receives."""
+    callbacks: dict[type[Event], EventCallback | None] = {
+        InvocationStartedEvent: started,
+        InvocationProgressEvent: progress,
+        InvocationCompleteEvent: complete,
+        InvocationErrorEvent: error,
+    }
+    return {kind: callback for kind, callback in callbacks.items() if callback is not None}
+
+
 def dispatch(run: Run, event: Event) -> None:
     """Call the run's callback for this kind of event; a callback's error is logged."""
     callback = run.callbacks.get(type(event))
@@ -125,6 +229,36 @@ def dispatch(run: Run, event: Event) -> None:
         log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
 
 
+def poll_until_done(
+    run: Run,
+    send: Callable[[Plan[Any]], Any],
+    *,
+    poll_interval: float,
+    timeout: float,
+    progress_callback: Callable[[SessionQueueItem], None] | None = None,
+) -> SessionQueueItem:
+    """Poll the run's items through ``send`` (which runs a plan) until every one ended, at most
+    ``poll_interval`` apart; the first item's final queue item, or the error of a failed,
+    canceled or unfinished item."""
+    tracker = run.tracker
+    pacer = run.pacer(poll_interval)
+    deadline = time.monotonic() + timeout
+    while True:
+        items: list[SessionQueueItem] = send(poll_plan(tracker, tracker.unfinished_ids))
+        for item in items:
+            if progress_callback is not None:
+                progress_callback(item)
+        if tracker.done:
+            send(settle_plan(tracker))
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise tracker.timeout_error(timeout)
+        time.sleep(min(pacer.pause(items), remaining))
+    tracker.raise_for_status()
+    return tracker.queue_items()[0]
+
+
 __all__ = [
     "ERROR_GRACE",
     "POLL_INTERVAL",
@@ -132,6 +266,10 @@ __all__ = [
     "SAFETY_POLL",
     "EventCallback",
     "Run",
+    "Tracking",
     "dispatch",
+    "invocation_callbacks",
+    "listen",
+    "poll_until_done",
     "watch",
 ]

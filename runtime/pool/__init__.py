@@ -2,13 +2,19 @@
 
 ``ServerPool`` / ``AsyncServerPool`` run a ``Work`` (``grid_work`` for a handle's runs and
 sweeps, ``module_work`` for a generated module's inputs), record it in a ``Ledger`` and return
-one ``ItemResult`` per item, in input order.
+one ``ItemResult`` per item, in input order. The names below load their module on first use
+(PEP 562).
 """
 
-from ivkgen.runtime.pool.ledger import Ledger, LedgerError
-from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
-from ivkgen.runtime.pool.run import ItemResult, PoolProgress, ServerProgress
-from ivkgen.runtime.pool.work import Work, grid_work, module_work
+from typing import TYPE_CHECKING
+
+from ivkgen.runtime._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ivkgen.runtime.pool.ledger import Ledger, LedgerError
+    from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
+    from ivkgen.runtime.pool.run import ItemResult, PoolProgress, ServerProgress
+    from ivkgen.runtime.pool.work import Work, grid_work, module_work
 
 __all__ = [
     "AsyncServerPool",
@@ -22,3 +28,18 @@ __all__ = [
     "grid_work",
     "module_work",
 ]
+
+_HOME = {
+    "Ledger": ".ledger",
+    "LedgerError": ".ledger",
+    "AsyncServerPool": ".pool",
+    "ServerPool": ".pool",
+    "ItemResult": ".run",
+    "PoolProgress": ".run",
+    "ServerProgress": ".run",
+    "Work": ".work",
+    "grid_work": ".work",
+    "module_work": ".work",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _HOME)

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
@@ -25,8 +25,15 @@ from ivkgen.runtime.pool.run import ItemResult, PoolProgress, PoolRun, ServerSta
 from ivkgen.runtime.pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime.pool.work import Work, module_work
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
-from ivkgen.runtime.typed import At, InputsT, OutputsT, Workflow
 from pydantic import ValidationError
+
+if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
+    from ivkgen.runtime.typed import (
+        At,
+        InputsT,
+        OutputsT,
+        Workflow,
+    )
 
 T = TypeVar("T")
 POLL_INTERVAL = 0.25

@@ -30,8 +30,14 @@ from ivkgen.runtime.errors import (
     TransportError,
 )
 from ivkgen.runtime.jobs.outputs import collect_outputs, created_image_names, output_nodes
-from ivkgen.runtime.jobs.plans import IMAGES, MODELS, Plan, delete_images_plan, queue_ops
-from ivkgen.runtime.jobs.submission import node_labels
+from ivkgen.runtime.jobs.plans import (
+    IMAGES,
+    MODELS,
+    ClientDownloader,
+    Plan,
+    delete_images_plan,
+    queue_ops,
+)
 from ivkgen.runtime.media import OutputImage, safe_file_name
 from ivkgen.runtime.pool.ledger import Ledger
 from ivkgen.runtime.pool.scheduler import Scheduler
@@ -42,6 +48,7 @@ from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, MAX_ITEMS_PER_CALL,
 from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, parse_json
 from ivkgen.runtime.server.dto import ImageDTO, SessionQueueItem
 from ivkgen.runtime.workflow.checks import missing_models, node_findings, node_versions
+from ivkgen.runtime.workflow.definition import node_labels
 
 log = logging.getLogger("ivkgen.runtime.pool")
 
@@ -294,15 +301,12 @@ class PoolRun:
     def _finish(self, state: ServerState, index: int, item: SessionQueueItem) -> Plan[None]:
         """Record an item that ended; a completed item's outputs are downloaded once."""
         failed = item.status == "failed"
-        images = collect_outputs(item, self._nodes)
+        images = collect_outputs(item, self._nodes, ClientDownloader(state.client))
         created = created_image_names(item, self.work.handle.catalog)
         files: list[Path] = []
         if not failed and self.download_to is not None:
             for name in dict.fromkeys(image.image_name for image in images):
                 files.append((yield from self._download(name)))
-        if isinstance(state.client, SyncBound):
-            fetch = _fetcher(state.client)
-            images = [image.bind(fetch) for image in images]
         error = f"{item.error_type}: {item.error_message}" if failed else None
         self.results[index] = ItemResult(
             index,
@@ -504,13 +508,6 @@ def _delete_items_plan(item_ids: Sequence[int]) -> Plan[None]:
     for item_id in item_ids:
         with contextlib.suppress(NotFoundError):
             yield QueueOps.delete_queue_item.call(queue, item_id)
-
-
-def _fetcher(client: SyncBound) -> Callable[[str], bytes]:
-    def fetch(name: str) -> bytes:
-        return client.execute(ImageOps.download_image.call(IMAGES, name))
-
-    return fetch
 
 
 __all__ = ["ItemResult", "PoolProgress", "PoolRun", "ServerProgress", "ServerUnfitError"]

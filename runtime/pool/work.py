@@ -17,15 +17,20 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime.jobs.resolve import FieldRef, resolve_models
-from ivkgen.runtime.jobs.submission import node_labels
-from ivkgen.runtime.repositories.images import ImageSource
+from ivkgen.runtime.jobs.resolve import resolve_models
+from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.server.dto import ModelConfig
-from ivkgen.runtime.typed import Workflow, WorkflowInputs
+from ivkgen.runtime.workflow.definition import FieldRef, node_labels
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
+    from ivkgen.runtime.typed import (
+        Workflow,
+        WorkflowInputs,
+    )
 
 TAG_PREFIX = "ivkgen:"
 
@@ -34,7 +39,7 @@ TAG_PREFIX = "ivkgen:"
 class Work:
     """The items of one run (see the module docstring)."""
 
-    handle: WorkflowHandle
+    handle: WorkflowHandle[Any]
     keys: tuple[FieldRef, ...]
     values: tuple[tuple[Any, ...], ...]
     images: Mapping[int, ImageSource] = field(default_factory=dict)
@@ -73,7 +78,7 @@ class Work:
         return {f"{n}.{f}": v for (n, f), v in zip(self.keys, self.values[index], strict=True)}
 
 
-def _input(handle: WorkflowHandle, key: int | str) -> IvkWorkflowInput:
+def _input(handle: WorkflowHandle[Any], key: int | str) -> IvkWorkflowInput:
     return handle.get_input(key) if isinstance(key, int) else handle.find_input(key)
 
 
@@ -94,7 +99,7 @@ def _json_scalar(entry: IvkWorkflowInput, value: Any) -> Any:
 
 
 def grid_work(
-    handle: WorkflowHandle,
+    handle: WorkflowHandle[Any],
     grid: Mapping[int | str, Sequence[Any]] | None = None,
     *,
     runs: int = 1,
@@ -210,7 +215,7 @@ def module_work(
     )
 
 
-def _module_handle(workflow: Workflow[Any, Any], inputs: WorkflowInputs) -> WorkflowHandle:
+def _module_handle(workflow: Workflow[Any, Any], inputs: WorkflowInputs) -> WorkflowHandle[Any]:
     handle = WorkflowHandle(workflow.definition, workflow.catalog())
     for index, name in inputs.apply_to(handle).items():
         entry = handle.get_input(index)

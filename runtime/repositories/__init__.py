@@ -1,18 +1,27 @@
 """Repositories of server objects: boards, images, videos, the workflow library, models, the
-queue."""
+queue.
 
-from ivkgen.runtime.repositories.boards import (
-    NO_BOARD,
-    AsyncBoardHandle,
-    AsyncBoardRepository,
-    BoardHandle,
-    BoardRepository,
-)
-from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository, ImageSource
-from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
-from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
-from ivkgen.runtime.repositories.videos import AsyncVideoRepository, VideoRepository, VideoSource
-from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+The names below load their module on first use (PEP 562): importing one repository module (as
+the jobs do) does not import the others.
+"""
+
+from typing import TYPE_CHECKING
+
+from ivkgen.runtime._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ivkgen.runtime.repositories.boards import (
+        NO_BOARD,
+        AsyncBoardHandle,
+        AsyncBoardRepository,
+        BoardHandle,
+        BoardRepository,
+    )
+    from ivkgen.runtime.repositories.images import AsyncImageRepository, ImageRepository
+    from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelRepository
+    from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
+    from ivkgen.runtime.repositories.videos import AsyncVideoRepository, VideoRepository
+    from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 
 __all__ = [
     "NO_BOARD",
@@ -26,10 +35,28 @@ __all__ = [
     "BoardHandle",
     "BoardRepository",
     "ImageRepository",
-    "ImageSource",
     "ModelRepository",
     "QueueRepository",
     "VideoRepository",
-    "VideoSource",
     "WorkflowRepository",
 ]
+
+_HOME = {
+    "NO_BOARD": ".boards",
+    "AsyncBoardHandle": ".boards",
+    "AsyncBoardRepository": ".boards",
+    "BoardHandle": ".boards",
+    "BoardRepository": ".boards",
+    "AsyncImageRepository": ".images",
+    "ImageRepository": ".images",
+    "AsyncModelRepository": ".models",
+    "ModelRepository": ".models",
+    "AsyncQueueRepository": ".queue",
+    "QueueRepository": ".queue",
+    "AsyncVideoRepository": ".videos",
+    "VideoRepository": ".videos",
+    "AsyncWorkflowRepository": ".workflows",
+    "WorkflowRepository": ".workflows",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _HOME)

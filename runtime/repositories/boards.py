@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 import httpx
 from ivkgen.runtime.errors import NotFoundError
+from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import ImageOps, ImageSource, OrderDir, query, segment
+from ivkgen.runtime.repositories.images import ImageOps, OrderDir
 from ivkgen.runtime.server.core import (
     AsyncBound,
     Call,
@@ -19,6 +20,7 @@ from ivkgen.runtime.server.core import (
     parse_model_list,
 )
 from ivkgen.runtime.server.dto import BoardDTO, DeleteBoardResult, ImageCategory, ImageDTO
+from ivkgen.runtime.server.urls import query, segment
 
 NO_BOARD = "none"
 """The board id the server uses for "no board" (uncategorized images)."""

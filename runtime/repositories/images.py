@@ -8,13 +8,13 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
-from ivkgen.runtime.media import SupportsSave
+from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime.server.core import Call, operation, parse_bytes, parse_json, parse_model
 from ivkgen.runtime.server.dto import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
+from ivkgen.runtime.server.urls import query, segment
 
 MAX_NAMES_PER_CALL = 1000
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -36,7 +36,6 @@ _EXTENSIONS = {
 }
 
 
-ImageSource = str | os.PathLike[str] | bytes | bytearray | SupportsSave
 OrderDir = Literal["ASC", "DESC"]
 
 
@@ -68,16 +67,6 @@ def image_file(source: ImageSource, filename: str | None = None) -> tuple[str, b
         what = f"file {name!r}" if name else "the bytes given"
         raise ValueError(f"{what} is not a PNG, JPEG, WebP, GIF, BMP or TIFF image")
     return name or f"image{_EXTENSIONS[mime]}", data, mime
-
-
-def query(**params: Any) -> dict[str, Any]:
-    """Query parameters without the ones left as None."""
-    return {key: value for key, value in params.items() if value is not None}
-
-
-def segment(value: str) -> str:
-    """A path segment, percent-encoded so that a name can never change the path."""
-    return quote(value, safe="")
 
 
 def _names_body(names: Sequence[str]) -> dict[str, list[str]]:

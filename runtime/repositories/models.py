@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import query, segment
 from ivkgen.runtime.server.core import Call, operation, parse_model
 from ivkgen.runtime.server.dto import ModelConfig
+from ivkgen.runtime.server.urls import query, segment
 from pydantic import TypeAdapter
 
 _CONFIGS = TypeAdapter(list[ModelConfig])

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import segment
 from ivkgen.runtime.server.core import (
     AsyncBound,
     Call,
@@ -25,6 +24,7 @@ from ivkgen.runtime.server.dto import (
     QueueAndProcessorStatus,
     SessionQueueItem,
 )
+from ivkgen.runtime.server.urls import segment
 
 DEFAULT_QUEUE = "default"
 MAX_ITEMS_PER_CALL = 1000

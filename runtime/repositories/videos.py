@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from ivkgen.runtime.media import VideoSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import MAX_NAMES_PER_CALL, OrderDir, query, segment
+from ivkgen.runtime.repositories.images import MAX_NAMES_PER_CALL, OrderDir
 from ivkgen.runtime.server.core import Call, operation, parse_bytes, parse_model
 from ivkgen.runtime.server.dto import DeleteVideosResult, ImageCategory, VideoDTO, VideoPage
+from ivkgen.runtime.server.urls import query, segment
 
-VideoSource = str | os.PathLike[str] | bytes | bytearray
-"""A video given as a path to an MP4 file or its bytes."""
 VIDEO_MIME = "video/mp4"
 
 

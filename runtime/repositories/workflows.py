@@ -8,17 +8,19 @@ import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import httpx
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import query, segment
 from ivkgen.runtime.server.core import Call, operation, parse_model, parse_none
 from ivkgen.runtime.server.dto import WorkflowPage, WorkflowRecord
+from ivkgen.runtime.server.urls import query, segment
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+
 
 OrderBy = Literal["name", "created_at", "updated_at", "opened_at"]
 Category = Literal["user", "default", "project"]
@@ -28,7 +30,11 @@ def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str,
     """A workflow as the library stores it: a deep copy, without ``id``, in category ``user``
     (the server refuses to create ``default`` workflows, so a copy of one becomes a user workflow).
     """
-    data = workflow.to_dict() if hasattr(workflow, "to_dict") else copy.deepcopy(dict(workflow))
+    data = (
+        workflow.to_dict()
+        if isinstance(workflow, WorkflowDefinition)
+        else copy.deepcopy(dict(workflow))
+    )
     if not isinstance(data.get("nodes"), list) or not isinstance(data.get("meta"), dict):
         raise ValueError("not an InvokeAI workflow: 'nodes' (a list) and 'meta' are required")
     data.pop("id", None)
@@ -38,8 +44,6 @@ def workflow_json(workflow: WorkflowDefinition | Mapping[str, Any]) -> dict[str,
 
 def _definition(workflow_id: str) -> Callable[[httpx.Response], WorkflowDefinition]:
     def parse(response: httpx.Response) -> WorkflowDefinition:
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
         record = WorkflowRecord.model_validate(response.json())
         return WorkflowDefinition.from_dict(
             record.workflow, source=f"library workflow {workflow_id}"
@@ -59,8 +63,6 @@ def _write_file(path: Path) -> Callable[[httpx.Response], Path]:
 
 class WorkflowOps:
     """Workflow library operations, written once for the sync and async repositories."""
-
-    _client: Any  # set by the repository classes below
 
     @operation
     def list_workflows(
@@ -131,8 +133,6 @@ class WorkflowOps:
     def upload_workflow_file(self, path: str | Path) -> Call[WorkflowRecord]:
         """Load a workflow file exported from the GUI (checked like ``WorkflowDefinition``) and
         save it in the library."""
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
         return WorkflowOps.create_workflow.call(self, WorkflowDefinition.from_file(path))
 
     @operation
@@ -145,75 +145,90 @@ class WorkflowOps:
         """Write a library workflow to ``path`` as JSON the GUI can import; returns the path."""
         return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", _write_file(Path(path)))
 
-    def create_workflow_handle(
-        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
-    ) -> WorkflowHandle:
-        """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
-        and run it; each call returns a new, independent handle. No request is made."""
-        from ivkgen.runtime.workflow.definition import WorkflowDefinition
-        from ivkgen.runtime.workflow.handle import WorkflowHandle
 
-        if isinstance(definition, str | Path):
-            definition = WorkflowDefinition.from_file(definition)
-        elif not isinstance(definition, WorkflowDefinition):
-            definition = WorkflowDefinition.from_dict(definition)
-        handle = WorkflowHandle(definition).bind_client(self._client)
-        self._handles.add(handle)
-        return handle
-
-    def list_workflow_handles(self) -> list[WorkflowHandle]:
-        """The handles this repository made that are still in use, oldest first."""
-        return self._handles.alive()
-
-    @property
-    def _handles(self) -> _Handles:
-        handles: _Handles | None = self.__dict__.get("_workflow_handles")
-        if handles is None:
-            handles = self.__dict__["_workflow_handles"] = _Handles()
-        return handles
-
-    def _load_handle(self, workflow_id: str) -> Call[WorkflowHandle]:
-        """The call that loads a library workflow into a new handle, kept by its id."""
-        definition = _definition(workflow_id)
-
-        def parse(response: httpx.Response) -> WorkflowHandle:
-            handle = self.create_workflow_handle(definition(response))
-            self._handles.by_id[workflow_id] = handle
-            return handle
-
-        return Call("GET", f"/api/v1/workflows/i/{segment(workflow_id)}", parse)
+def _new_handle(
+    definition: WorkflowDefinition | Mapping[str, Any] | str | Path,
+) -> WorkflowHandle[None]:
+    """A new handle on a workflow given as a definition, a workflow dict or a file path."""
+    if isinstance(definition, str | Path):
+        definition = WorkflowDefinition.from_file(definition)
+    elif not isinstance(definition, WorkflowDefinition):
+        definition = WorkflowDefinition.from_dict(definition)
+    return WorkflowHandle(definition)
 
 
-class _Handles:
+HandleT = TypeVar("HandleT", bound="WorkflowHandle[Any]")
+
+
+class _Handles(Generic[HandleT]):
     """The handles a repository made: every one while it is in use, and those of library
     workflows by id (kept)."""
 
     def __init__(self) -> None:
-        self._made: weakref.WeakValueDictionary[int, WorkflowHandle] = weakref.WeakValueDictionary()
+        self._made: weakref.WeakValueDictionary[int, HandleT] = weakref.WeakValueDictionary()
         self._count = itertools.count()
-        self.by_id: dict[str, WorkflowHandle] = {}
+        self.by_id: dict[str, HandleT] = {}
 
-    def add(self, handle: WorkflowHandle) -> None:
+    def add(self, handle: HandleT) -> HandleT:
         self._made[next(self._count)] = handle
+        return handle
 
-    def alive(self) -> list[WorkflowHandle]:
+    def alive(self) -> list[HandleT]:
         return list(self._made.values())
 
 
 class WorkflowRepository(SyncRepository, WorkflowOps):
     """``client.workflow_repo``: the server's workflow library and workflow handles."""
 
-    def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle:
+    def __init__(self, client: InvokeAIClient) -> None:
+        super().__init__(client)
+        self._owner = client
+        self._handles: _Handles[WorkflowHandle[InvokeAIClient]] = _Handles()
+
+    def create_workflow_handle(
+        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
+    ) -> WorkflowHandle[InvokeAIClient]:
+        """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
+        and run it; each call returns a new, independent handle. No request is made."""
+        return self._handles.add(_new_handle(definition).bind_client(self._owner))
+
+    def list_workflow_handles(self) -> list[WorkflowHandle[InvokeAIClient]]:
+        """The handles this repository made that are still in use, oldest first."""
+        return self._handles.alive()
+
+    def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle[InvokeAIClient]:
         """The handle of a workflow in the server's library: the one this repository already
         made for ``workflow_id``, else a new one loaded from the library (one request)."""
         known = self._handles.by_id.get(workflow_id)
-        return known if known is not None else self.execute(self._load_handle(workflow_id))
+        if known is None:
+            known = self.create_workflow_handle(self.download_workflow(workflow_id))
+            self._handles.by_id[workflow_id] = known
+        return known
 
 
 class AsyncWorkflowRepository(AsyncRepository, WorkflowOps):
     """``async_client.workflow_repo``: the server's workflow library and workflow handles."""
 
-    async def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle:
+    def __init__(self, client: AsyncInvokeAIClient) -> None:
+        super().__init__(client)
+        self._owner = client
+        self._handles: _Handles[WorkflowHandle[AsyncInvokeAIClient]] = _Handles()
+
+    def create_workflow_handle(
+        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
+    ) -> WorkflowHandle[AsyncInvokeAIClient]:
+        """A handle to set inputs of a workflow and run it, awaited (see
+        ``WorkflowRepository.create_workflow_handle``)."""
+        return self._handles.add(_new_handle(definition).bind_client(self._owner))
+
+    def list_workflow_handles(self) -> list[WorkflowHandle[AsyncInvokeAIClient]]:
+        """The handles this repository made that are still in use, oldest first."""
+        return self._handles.alive()
+
+    async def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle[AsyncInvokeAIClient]:
         """Like ``WorkflowRepository.get_workflow_handle``, awaited."""
         known = self._handles.by_id.get(workflow_id)
-        return known if known is not None else await self.execute(self._load_handle(workflow_id))
+        if known is None:
+            known = self.create_workflow_handle(await self.download_workflow(workflow_id))
+            self._handles.by_id[workflow_id] = known
+        return known

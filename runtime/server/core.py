@@ -31,6 +31,7 @@ from ivkgen.runtime.errors import (
     ServerValidationError,
 )
 from ivkgen.runtime.server.auth import AuthState, mask_secret_headers_in_http_logs
+from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter
 
 T = TypeVar("T")
@@ -39,7 +40,6 @@ M = TypeVar("M", bound=BaseModel)
 
 log = logging.getLogger("ivkgen.runtime.client")
 
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
 RETRY_BACKOFF = 0.25
 SOCKETIO_PATH = "/ws/socket.io"
@@ -253,7 +253,7 @@ class ClientCore:
         base_url: str,
         *,
         auth: AuthState,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
     ) -> None:
         parts = urlsplit(base_url)

@@ -194,6 +194,24 @@ class ModelConfig(ServerModel):
         }
 
 
+class StatusReport(BaseModel):
+    """Where a queue item stands: its status and, once it ended, when and why. A polled
+    ``SessionQueueItem``, a ``queue_item_status_changed`` event and a job's ``Job`` all report
+    these fields."""
+
+    status: QueueItemStatus
+    started_at: str | None = None
+    completed_at: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_traceback: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the item ended (completed, failed or canceled)."""
+        return self.status in TERMINAL_STATUSES
+
+
 class StatusCounts(ServerModel):
     """Item counts by status, of a queue or of one batch."""
 
@@ -247,11 +265,10 @@ class EnqueueBatchResult(ServerModel):
         return str(self.batch["batch_id"])
 
 
-class SessionQueueItem(ServerModel):
+class SessionQueueItem(ServerModel, StatusReport):
     """A queue item; ``session`` holds the graph, results and source/prepared id mappings."""
 
     item_id: int
-    status: QueueItemStatus
     status_sequence: int | None = None
     priority: int = 0
     batch_id: str
@@ -259,13 +276,8 @@ class SessionQueueItem(ServerModel):
     session_id: str
     origin: str | None = None
     destination: str | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    error_traceback: str | None = None
     created_at: str
     updated_at: str
-    started_at: str | None = None
-    completed_at: str | None = None
     user_id: str | None = None
     field_values: list[dict[str, Any]] | None = None
     session: dict[str, Any]
@@ -273,10 +285,6 @@ class SessionQueueItem(ServerModel):
     parent_item_id: int | None = None
     """The item whose ``call_saved_workflow`` node enqueued this one (6.14), else None."""
     root_item_id: int | None = None
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
 
 
 class UserDTO(ServerModel):
@@ -313,6 +321,7 @@ __all__ = [
     "QueueStatus",
     "ServerModel",
     "SessionQueueItem",
+    "StatusReport",
     "UserDTO",
     "VideoDTO",
     "VideoPage",

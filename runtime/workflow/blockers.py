@@ -19,11 +19,10 @@ from typing import Any, Literal
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime.workflow.convert import is_executable
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
 BlockerKind = Literal["unknown_type", "newer_version", "missing_field", "required_value"]
-FieldRef = tuple[str, str]
 CONNECTOR_HANDLES = {"source": "out", "target": "in"}
 CALL_INPUT_PREFIX = "saved_workflow_input::"
 """Inputs ``call_saved_workflow`` nodes add for the called workflow's form (dynamic)."""

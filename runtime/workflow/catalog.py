@@ -4,23 +4,27 @@ Generated from InvokeAI's OpenAPI by ``ivkgen fields`` (and ``ivkgen gen``) into
 ``fields_<version>/``: the ``Ivk*`` classes of that schema plus ``catalog.json``. The package of the
 bundled schema ships as ``ivkgen.bundled``; the modules a user generates import the package written
 beside them. Loaded lazily: importing the runtime reads nothing until a catalog is needed.
+
+The records are defined once, here: the generator builds ``NodeSpec`` objects from the schema and
+writes them with ``to_json()``; a catalog reads them back with ``NodeSpec.from_json()``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from ivkgen.runtime.fields import IvkField
+from ivkgen.runtime import fields
+from ivkgen.runtime.fields import IvkCollectionField, IvkField, IvkValueField
 
 InputKind = Literal["any", "connection", "direct"]
 
@@ -67,6 +71,11 @@ class InputSpec:
         """The GUI's label for the field: the schema title, else the field name in words."""
         return self.title or self.name.replace("_", " ").title()
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> InputSpec:
+        choices = raw.get("choices")
+        return cls(**{**raw, "choices": tuple(choices) if choices is not None else None})
+
 
 @dataclass(frozen=True, slots=True)
 class OutputSpec:
@@ -92,6 +101,23 @@ class NodeSpec:
     inputs: dict[str, InputSpec]
     outputs: dict[str, OutputSpec]
 
+    def to_json(self) -> dict[str, Any]:
+        """The spec as ``catalog.json`` holds it: inputs and outputs as lists, in order."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["inputs"] = [dataclasses.asdict(spec) for spec in self.inputs.values()]
+        data["outputs"] = [dataclasses.asdict(spec) for spec in self.outputs.values()]
+        return data
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> NodeSpec:
+        return cls(
+            **{
+                **raw,
+                "inputs": {i["name"]: InputSpec.from_json(i) for i in raw["inputs"]},
+                "outputs": {o["name"]: OutputSpec(**o) for o in raw["outputs"]},
+            }
+        )
+
 
 class UnknownNodeTypeError(KeyError):
     """The catalog has no invocation of that type."""
@@ -114,14 +140,7 @@ class NodeSpecs(Mapping[str, NodeSpec]):
     def __getitem__(self, node_type: str) -> NodeSpec:
         spec = self._built.get(node_type)
         if spec is None:
-            node = self._raw[node_type]
-            spec = self._built[node_type] = NodeSpec(
-                **{
-                    **node,
-                    "inputs": {i["name"]: _input_spec(i) for i in node["inputs"]},
-                    "outputs": {o["name"]: OutputSpec(**o) for o in node["outputs"]},
-                }
-            )
+            spec = self._built[node_type] = NodeSpec.from_json(self._raw[node_type])
         return spec
 
     def __contains__(self, node_type: object) -> bool:
@@ -151,8 +170,6 @@ class Catalog:
 
     def field_class(self, name: str) -> type[Any]:
         """The ``Ivk*`` class called ``name``: a runtime primitive or a generated class."""
-        from ivkgen.runtime import fields
-
         cls = getattr(fields, name, None) or getattr(self.fields_module, name, None)
         if not isinstance(cls, type):
             raise LookupError(f"no Ivk field class {name!r} in runtime or {self.fields_module}")
@@ -163,11 +180,23 @@ class Catalog:
         missing) and the schema's constraints. A list given to a ``T | list[T]`` input is held by
         ``IvkCollectionField``.
         """
-        from ivkgen.runtime.fields import field_from_spec
-
         if value is MISSING:
             value = spec.default if spec.has_default else None
-        return field_from_spec(spec, value, self.field_class(spec.ivk_class))
+        cls = self.field_class(spec.ivk_class)
+        if isinstance(value, list) and not issubclass(cls, IvkCollectionField):
+            single, *rest = spec.type.split(" | ")
+            if rest != [f"list[{single}]"]:
+                raise ValueError(f"input {spec.name!r} of type {spec.type} does not take a list")
+            cls = IvkCollectionField
+        if issubclass(cls, IvkValueField):
+            limits: dict[str, Any] = dict(spec.constraints)
+            if spec.choices is not None:
+                limits["choices"] = spec.choices
+            made: IvkField[Any] = cls(value=value, **limits)
+            return made
+        if value is None:
+            return cls()  # type: ignore[no-any-return]
+        return cls.model_validate(value)  # type: ignore[no-any-return]
 
     def input_field(self, node_type: str, field_name: str, value: Any = MISSING) -> IvkField[Any]:
         """:meth:`make_field` for the input ``field_name`` of invocation ``node_type``."""
@@ -200,9 +229,15 @@ class Catalog:
         return cls.from_package(_load_package(folder))
 
 
-def _input_spec(raw: dict[str, Any]) -> InputSpec:
-    choices = raw.get("choices")
-    return InputSpec(**{**raw, "choices": tuple(choices) if choices is not None else None})
+def catalog_json(
+    invokeai_version: str, openapi_sha256: str, nodes: Iterable[NodeSpec]
+) -> dict[str, Any]:
+    """A catalog as ``catalog.json`` holds it (what ``Catalog.from_json`` reads)."""
+    return {
+        "invokeai_version": invokeai_version,
+        "openapi_sha256": openapi_sha256,
+        "nodes": [node.to_json() for node in nodes],
+    }
 
 
 def _load_package(path: Path) -> ModuleType:

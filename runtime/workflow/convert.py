@@ -28,6 +28,7 @@ from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime.workflow.definition import FieldRef
 from ivkgen.runtime.workflow.generators import resolve_generator
 
 BATCH_FIELDS = {
@@ -47,7 +48,6 @@ BOARD_SENTINELS = ("auto", "none")
 _OMIT = object()
 
 Workflow = Mapping[str, Any]
-FieldRef = tuple[str, str]
 
 
 def is_executable(node: Mapping[str, Any]) -> bool:

@@ -13,11 +13,17 @@ import copy
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.shape import ShapeError, check_shape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    from ivkgen.runtime.workflow.catalog import Catalog
+
+FieldRef = tuple[str, str]
+"""A node input of a workflow: ``(node_id, field_name)``."""
 
 SUPPORTED_VERSIONS = ("2.0.0", "3.0.0", "4.0.0")
 NODE_TYPES = ("invocation", "notes", "connector")
@@ -154,6 +160,16 @@ def _check_shape(data: Mapping[str, Any], source: str) -> None:
             node_id=exc.node_id,
             field_name=exc.field_name,
         ) from None
+
+
+def node_labels(definition: WorkflowDefinition, catalog: Catalog) -> dict[str, str]:
+    """Node id -> the node's title in the GUI (label, else its type's title, else its type)."""
+    labels: dict[str, str] = {}
+    for node in definition.invocation_nodes():
+        data = node["data"]
+        spec = catalog.nodes.get(data["type"])
+        labels[node["id"]] = data.get("label") or (spec.title if spec else "") or data["type"]
+    return labels
 
 
 class _StructureError(ValueError):

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from ivkgen.runtime.server.core import Call
-from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec, NodeSpecs
-from ivkgen.runtime.workflow.schema import catalog_data
+from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
+from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
+from ivkgen.runtime.workflow.schema import node_specs
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
 
 SCHEMA_PATH = "/openapi.json"
-SCHEMA_TIMEOUT = 120.0
 """A server builds its schema on the first request for it: tens of seconds on a busy machine."""
 
 
@@ -65,8 +65,8 @@ class ServerSchema:
 def _parse_schema(response: httpx.Response) -> ServerSchema:
     sha256 = hashlib.sha256(response.content).hexdigest()
     data: dict[str, Any] = response.json()
-    catalog = catalog_data(data.get("components", {}).get("schemas", {}), "", sha256)
-    return ServerSchema(sha256, NodeSpecs({node["type"]: node for node in catalog["nodes"]}))
+    nodes = node_specs(data.get("components", {}).get("schemas", {}))
+    return ServerSchema(sha256, {node.type: node for node in nodes})
 
 
 def schema_call() -> Call[ServerSchema]:

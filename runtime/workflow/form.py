@@ -16,12 +16,9 @@ from typing import Any
 from ivkgen.runtime.errors import WorkflowWarning
 from ivkgen.runtime.fields import IvkField
 from ivkgen.runtime.workflow.catalog import MISSING, Catalog, InputSpec, default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
 from ivkgen.runtime.workflow.loose import loose_spec
 from pydantic import BaseModel, ConfigDict, SkipValidation
-
-FieldRef = tuple[str, str]
-"""A node input: ``(node_id, field_name)``."""
 
 
 class IvkWorkflowInput(BaseModel):

@@ -3,14 +3,17 @@
 Types come from the schema alone: ``type``/``enum``/``const``/``$ref``/``anyOf``/``items`` give the
 type expression and the ``Ivk*`` class; ``orig_required``, ``input``, ``ui_*`` and the numeric and
 length keywords give the rest of an :class:`ivkgen.runtime.workflow.catalog.InputSpec`. The
-generator writes it into ``catalog.json``; the runtime reads a server's schema with it to find
-drift (:mod:`ivkgen.runtime.workflow.drift`).
+records are built here once: the generator serialises them into ``catalog.json``
+(:func:`ivkgen.runtime.workflow.catalog.catalog_json`); the runtime reads a server's schema with
+them to find drift (:mod:`ivkgen.runtime.workflow.drift`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ivkgen.runtime.workflow.catalog import InputSpec, NodeSpec, OutputSpec
 
 Schemas = dict[str, dict[str, Any]]
 Cardinality = Literal["single", "collection", "single_or_collection"]
@@ -77,11 +80,6 @@ def ivk_class_name(schema_name: str) -> str:
 
 def is_enum_schema(schema: dict[str, Any]) -> bool:
     return "enum" in schema
-
-
-def is_free_object(schema: dict[str, Any]) -> bool:
-    """An object schema with no declared properties (``MetadataField``, ``dict[str, Any]``)."""
-    return schema.get("type") == "object" and not schema.get("properties")
 
 
 @dataclass(frozen=True)
@@ -199,31 +197,31 @@ def is_stateful(parsed: ParsedType, ui_type: str | None) -> bool:
     return parsed.base in STATEFUL_STRUCTS or ui_type == "SchedulerField"
 
 
-def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
+def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> InputSpec:
     parsed, constraints = parse_property(prop, schemas)
     ui_type = prop.get("ui_type")
     input_kind = prop.get("input", "any")
     required = bool(prop.get("orig_required", False))
     has_default = "orig_default" in prop or ("default" in prop and not required)
     default = prop.get("orig_default", prop.get("default")) if has_default else None
-    return {
-        "name": name,
-        "type": parsed.expr,
-        "ivk_class": ivk_class_for(parsed, ui_type),
-        "required": required,
-        "input": input_kind,
-        "connection_only": input_kind == "connection" or not is_stateful(parsed, ui_type),
-        "nullable": parsed.nullable,
-        "has_default": has_default,
-        "default": default,
-        "title": prop.get("title", ""),
-        "description": prop.get("description", ""),
-        "field_kind": prop.get("field_kind", "input"),
-        "ui_hidden": bool(prop.get("ui_hidden", False)),
-        "ui_type": ui_type,
-        "choices": list(parsed.choices) if parsed.choices is not None else None,
-        "constraints": constraints,
-    }
+    return InputSpec(
+        name=name,
+        type=parsed.expr,
+        ivk_class=ivk_class_for(parsed, ui_type),
+        required=required,
+        input=input_kind,
+        connection_only=input_kind == "connection" or not is_stateful(parsed, ui_type),
+        nullable=parsed.nullable,
+        has_default=has_default,
+        default=default,
+        title=prop.get("title", ""),
+        description=prop.get("description", ""),
+        field_kind=prop.get("field_kind", "input"),
+        ui_hidden=bool(prop.get("ui_hidden", False)),
+        ui_type=ui_type,
+        choices=parsed.choices,
+        constraints=constraints,
+    )
 
 
 def _type_const(schema: dict[str, Any]) -> str:
@@ -231,18 +229,18 @@ def _type_const(schema: dict[str, Any]) -> str:
     return str(prop.get("const", prop.get("default", "")))
 
 
-def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> dict[str, Any]:
+def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> NodeSpec:
     node_type = _type_const(schema)
     if not node_type:
         raise SchemaError(f"invocation schema {schema_name} has no 'type' const")
     output_schema = schemas.get(ref_name(schema.get("output", {}).get("$ref", "")), {})
     outputs = [
-        {
-            "name": name,
-            "type": parse_property(prop, schemas)[0].expr,
-            "title": prop.get("title", ""),
-            "description": prop.get("description", ""),
-        }
+        OutputSpec(
+            name=name,
+            type=parse_property(prop, schemas)[0].expr,
+            title=prop.get("title", ""),
+            description=prop.get("description", ""),
+        )
         for name, prop in output_schema.get("properties", {}).items()
         if name != "type"
     ]
@@ -251,24 +249,20 @@ def _node(schema_name: str, schema: dict[str, Any], schemas: Schemas) -> dict[st
         for name, prop in schema.get("properties", {}).items()
         if prop.get("field_kind") in INPUT_KINDS
     ]
-    return {
-        "type": node_type,
-        "version": schema.get("version", ""),
-        "title": schema.get("title", schema_name),
-        "category": schema.get("category", ""),
-        "description": schema.get("description", ""),
-        "classification": schema.get("classification", "stable"),
-        "output_type": _type_const(output_schema),
-        "inputs": inputs,
-        "outputs": outputs,
-    }
+    return NodeSpec(
+        type=node_type,
+        version=schema.get("version", ""),
+        title=schema.get("title", schema_name),
+        category=schema.get("category", ""),
+        description=schema.get("description", ""),
+        classification=schema.get("classification", "stable"),
+        output_type=_type_const(output_schema),
+        inputs={spec.name: spec for spec in inputs},
+        outputs={spec.name: spec for spec in outputs},
+    )
 
 
-def catalog_data(schemas: Schemas, invokeai_version: str, openapi_sha256: str) -> dict[str, Any]:
-    """The catalog as JSON-ready data (``catalog.json``): every invocation, sorted by type."""
+def node_specs(schemas: Schemas) -> list[NodeSpec]:
+    """Every invocation of the schema as a :class:`NodeSpec`, sorted by node type."""
     nodes = [_node(name, s, schemas) for name, s in schemas.items() if is_invocation(s)]
-    return {
-        "invokeai_version": invokeai_version,
-        "openapi_sha256": openapi_sha256,
-        "nodes": sorted(nodes, key=lambda n: str(n["type"])),
-    }
+    return sorted(nodes, key=lambda n: n.type)

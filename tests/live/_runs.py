@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,9 @@ def sdxl_handle(
     return handle
 
 
-def sd15_handle(client: InvokeAIClient, tiny: dict[str, Any], steps: int = 4) -> WorkflowHandle:
+def sd15_handle(
+    client: InvokeAIClient, tiny: dict[str, Any], steps: int = 4
+) -> WorkflowHandle[InvokeAIClient]:
     from ivkgen.bundled import IvkModelIdentifierField
 
     handle = client.workflow_repo.create_workflow_handle(TEAM / "sd15-text-to-image.json")
@@ -98,10 +99,3 @@ def sd15_handle(client: InvokeAIClient, tiny: dict[str, Any], steps: int = 4) ->
     handle.find_input("Height").field.value = 64  # type: ignore[attr-defined]
     handle.find_input("Steps").field.value = steps  # type: ignore[attr-defined]
     return handle
-
-
-def seconds_since(server_time: str | None) -> float:
-    """Seconds from a server timestamp (UTC, ``YYYY-MM-DD HH:MM:SS.fff``) to now."""
-    assert server_time, "the server did not report the time"
-    then = datetime.fromisoformat(server_time).replace(tzinfo=UTC)
-    return (datetime.now(UTC) - then).total_seconds()

@@ -120,7 +120,7 @@ def test_a_timeout_in_an_async_block_deletes_what_the_job_made(
                     await handle.submit(on_invocation_started=on_started)
                     await started.wait()
                     await handle.wait_for_completion(timeout=0.01)
-            await handle.cleanup_queue_items_async()
+            await handle.acleanup_queue_items()
 
     asyncio.run(run())
     assert image_count(client) == before

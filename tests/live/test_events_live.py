@@ -11,7 +11,7 @@ from ivkgen.runtime import InvokeAIClient
 from ivkgen.runtime.events.messages import Event, QueueItemStatusChangedEvent, SessionEvent
 
 from tests.harness.server import InvokeAIServer
-from tests.live._runs import TEAM, seconds_since, slow_workflow
+from tests.live._runs import TEAM, slow_workflow
 from tests.live.test_auth_live import ADMIN, ADMIN_PASSWORD
 
 
@@ -101,34 +101,6 @@ async def test_a_dropped_socket_falls_back_to_polling(client: InvokeAIClient) ->
     handle.cleanup_queue_items()
 
 
-async def test_completion_latency_events_versus_polling(client: InvokeAIClient) -> None:
-    """Time from the server's completion to the wait returning (printed with -s)."""
-    figures: dict[str, list[float]] = {"events": [], "polling (0.5 s)": []}
-    for round_ in range(3):
-        handle = client.workflow_repo.create_workflow_handle(TEAM / "image-pipeline.json")
-        handle.find_input("Blur Radius").field.value = 5.0 + round_  # type: ignore[attr-defined]
-        await handle.submit()
-        job = await handle.wait_for_completion(timeout=60)
-        figures["events"].append(seconds_since(job.completed_at))
-        handle.cleanup_outputs()
-        handle.cleanup_queue_items()
-
-        handle = client.workflow_repo.create_workflow_handle(TEAM / "image-pipeline.json")
-        handle.find_input("Blur Radius").field.value = 9.0 + round_  # type: ignore[attr-defined]
-        handle.submit_sync()
-        item = handle.wait_for_completion_sync(poll_interval=0.5, timeout=60)
-        figures["polling (0.5 s)"].append(seconds_since(item.completed_at))
-        handle.cleanup_outputs()
-        handle.cleanup_queue_items()
-    for name, values in figures.items():
-        print(
-            f"completion -> wait returned, {name}: "
-            + ", ".join(f"{v * 1000:.0f} ms" for v in values)
-        )
-    assert max(figures["events"]) < 0.5
-    assert max(figures["polling (0.5 s)"]) < 1.5
-
-
 async def test_a_logged_in_users_job_gets_its_events_through_the_token_socket(
     multiuser_invokeai: InvokeAIServer,
 ) -> None:
@@ -159,7 +131,7 @@ async def test_an_async_clients_submissions_share_one_event_socket(server_url: s
             async with handle:
                 await handle.submit()
                 job = await handle.wait_for_completion(timeout=60)
-                await handle.cleanup_outputs_async()
+                await handle.acleanup_outputs()
             assert job.status == "completed"
         assert socket is await client.event_socket()
         assert socket.connected

@@ -212,8 +212,8 @@ def test_the_connection_cut_repeatedly_under_the_client(
                     proxy.restart()  # every connection, socket and HTTP, is cut under the client
                 job = await handle.wait_for_completion(timeout=WAIT)
                 seconds = time.monotonic() - start
-                await handle.cleanup_outputs_async()
-                await handle.cleanup_queue_items_async()
+                await handle.acleanup_outputs()
+                await handle.acleanup_queue_items()
             return job.status, seconds
 
     with InvokeAIClient.from_url(victim.url) as direct:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,10 +81,11 @@ async def test_use_case_3_2_async_submit_with_event_callbacks(
     assert {"main_model_loader", "denoise_latents", "l2i"} <= set(started)
     assert "l2i:R3pzh84KpL" in completed
     assert any(p is not None and 0 < p <= 1 for p in progress)
-    [output] = await handle.get_outputs_async()
+    [output] = await handle.aget_outputs()
     assert output.node_id == "l2i:R3pzh84KpL"
-    await handle.cleanup_outputs_async()
-    await handle.cleanup_queue_items_async()
+    assert (await output.ato_bytes()).startswith(b"\x89PNG")  # a sync client, awaited
+    await handle.acleanup_outputs()
+    await handle.acleanup_queue_items()
 
 
 async def test_use_case_3_3_sync_submit_then_async_wait_never_hangs(
@@ -94,9 +94,8 @@ async def test_use_case_3_3_sync_submit_then_async_wait_never_hangs(
     handle = client.workflow_repo.create_workflow_handle(TEAM / "prompt-arithmetic.json")
     handle.submit_sync()
     handle.wait_for_completion_sync(timeout=60)  # the job ended before any subscription
-    started = time.monotonic()
-    job = await handle.wait_for_completion(timeout=30)
-    assert job.status == "completed" and time.monotonic() - started < 5
+    job = await handle.wait_for_completion(timeout=30)  # a hang would be a JobTimeoutError
+    assert job.status == "completed"
     handle.cleanup_outputs()
     handle.cleanup_queue_items()
 
@@ -114,11 +113,9 @@ async def test_canceling_a_running_sdxl_job(
     await handle.submit(on_invocation_progress=on_progress)
     await asyncio.wait_for(running.wait(), timeout=120)
     assert await handle.cancel_async() == handle.item_ids
-    started = time.monotonic()
     with pytest.raises(JobCanceledError) as caught:
         await handle.wait_for_completion(timeout=60)
     assert caught.value.item_id == handle.item_ids[0]
-    assert time.monotonic() - started < 30
     assert handle.get_queue_item().status == "canceled"
     handle.cleanup_queue_items()
 
@@ -152,7 +149,7 @@ async def test_a_node_failure_reaches_the_error_callback_and_the_async_wait(
     assert caught.value.node_id == "crop"
     assert [e.node_id for e in errors] == ["crop"]
     assert errors[0].error == "ImageRecordNotFoundException: Image record not found"
-    await handle.cleanup_queue_items_async()
+    await handle.acleanup_queue_items()
 
 
 def test_runs_and_a_sweep_enqueue_once_with_outputs_per_item(client: InvokeAIClient) -> None:
@@ -216,10 +213,11 @@ def test_a_wait_that_runs_out_is_a_timeout_and_the_job_can_be_canceled(
 ) -> None:
     handle = client.workflow_repo.create_workflow_handle(slow_workflow(blurs=3))
     handle.submit_sync()
-    started = time.monotonic()
     with pytest.raises(JobTimeoutError) as caught:
         handle.wait_for_completion_sync(poll_interval=0.1, timeout=0.5)
-    assert isinstance(caught.value, TimeoutError) and time.monotonic() - started < 5
+    assert isinstance(caught.value, TimeoutError) and "still unfinished after 0.5 s" in str(
+        caught.value
+    )
     handle.cancel()
     with pytest.raises(JobCanceledError):
         handle.wait_for_completion_sync(timeout=60)
@@ -236,16 +234,12 @@ async def test_a_server_stopped_mid_job_is_a_clear_error_not_a_hang() -> None:
             await asyncio.wait_for(running.wait(), timeout=30)
             stopper = threading.Thread(target=server.stop)
             stopper.start()
-            started = time.monotonic()
             with pytest.raises(IvkgenError) as caught:
                 await handle.wait_for_completion(timeout=45)
-            elapsed = time.monotonic() - started
             stopper.join()
     finally:
         server.stop()
         server.remove_root()
-    print(f"server stopped mid-job: {type(caught.value).__name__} after {elapsed:.1f} s")
-    assert not isinstance(caught.value, JobTimeoutError), caught.value
+    assert not isinstance(caught.value, JobTimeoutError), caught.value  # it did not hang
     assert isinstance(caught.value, ServerUnreachableError | JobCanceledError)
     assert server.url.split("//")[1] in str(caught.value) or "canceled" in str(caught.value)
-    assert elapsed < 30

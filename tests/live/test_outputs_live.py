@@ -139,5 +139,5 @@ async def test_a_timed_out_async_run_is_canceled_and_leaves_no_uploads(
     with pytest.raises(NotFoundError):
         client.image_repo.get_image_dto(uploaded[0])
     assert handle.get_queue_item().status in ("canceled", "completed")
-    await handle.cleanup_outputs_async()
-    await handle.cleanup_queue_items_async()
+    await handle.acleanup_outputs()
+    await handle.acleanup_queue_items()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime.typed import InvokeAIVersionWarning
+from PIL import Image
 
 from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
@@ -41,13 +44,22 @@ def test_unknown_model_name_is_reported_before_submission(client: InvokeAIClient
         Sd15TextToImage().run(client, Sd15TextToImageInputs(model="no-such-model"))
 
 
-async def test_arun_tracks_events_and_collects_every_iterated_image(server_url: str) -> None:
+async def test_arun_collects_every_iterated_image_and_its_images_save_awaited(
+    server_url: str, tmp_path: Path
+) -> None:
     async with AsyncInvokeAIClient.from_url(server_url) as client:
-        outputs = await WidthSweep().arun(client, WidthSweepInputs(count=2, height=16))
-        dtos = [await client.image_repo.get_image_dto(i.image_name) for i in outputs.blur]
-        assert sorted((dto.width, dto.height) for dto in dtos) == [(32, 16), (48, 16)]
-        for dto in dtos:
-            await client.image_repo.delete_image(dto.image_name)
+        with warnings.catch_warnings():  # the module was made for the server's InvokeAI
+            warnings.simplefilter("error", InvokeAIVersionWarning)
+            outputs = await WidthSweep().arun(client, WidthSweepInputs(count=2, height=16))
+        paths = [await image.asave(tmp_path) for image in outputs.blur]
+        assert sorted(path.name for path in paths) == sorted(i.image_name for i in outputs.blur)
+        sizes = [(await image.ato_pil()).size for image in outputs.blur]
+        assert sorted(Image.open(path).size for path in paths) == sorted(sizes)
+        assert sorted(sizes) == [(32, 16), (48, 16)]
+        with pytest.raises(TypeError, match="async client"):
+            outputs.blur[0].save(tmp_path)
+        for image in outputs.blur:
+            await client.image_repo.delete_image(image.image_name)
 
 
 def test_sweep_returns_one_output_per_value(client: InvokeAIClient) -> None:

@@ -208,12 +208,12 @@ async def _call_and_clean(
         async with handle:
             await handle.submit(socket=socket)
             await handle.wait_for_completion(timeout=120)
-            outputs = await handle.get_outputs_async()
+            outputs = await handle.aget_outputs()
             items = sorted({handle.item_ids[0], *(o.item_id for o in outputs)})
             for image in outputs:
                 assert (await client.image_repo.get_image_dto(image.image_name)).width == 40
-            deleted = await handle.cleanup_outputs_async()
-            await handle.cleanup_queue_items_async()
+            deleted = await handle.acleanup_outputs()
+            await handle.acleanup_queue_items()
             remaining = set(await client.queue_repo.list_item_ids())
             assert remaining.isdisjoint(items), "the caller and the called item are deleted"
         listening.close()

@@ -358,10 +358,17 @@ def test_check_fails_on_newer_node_versions_and_warns_on_older(tmp_path: Path) -
     ]
 
 
-def test_check_names_missing_models_with_candidates_and_the_option(
-    shared_dir: Path,
-) -> None:
-    path = shared_dir / "data" / "workflows" / "sdxl-text-to-image.json"
+def test_check_names_missing_models_with_candidates_and_the_option(tmp_path: Path) -> None:
+    saved = {
+        "key": "914b2e5a-b8d3-4da1-965f-b3775bbc5745",
+        "hash": "blake3:7bb02e9351409debc5727aeeb83f77340931d3c8f86d2d6c69f67af8de20dd74",
+        "name": "juggernautXL_v9Rundiffusionphoto2",
+        "base": "sdxl",
+        "type": "main",
+    }
+    loader = node("loader", "sdxl_model_loader", model=field("model", saved))
+    path = tmp_path / "sdxl.json"
+    path.write_text(json.dumps(workflow([loader], exposed=[("loader", "model")])))
     findings = check_workflow(path, default_catalog(), MODELS)
     assert messages(findings, "error") == [
         "input [0] 'Model' (model): model 'juggernautXL_v9Rundiffusionphoto2' (sdxl main) is not "

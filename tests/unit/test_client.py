@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import logging
 import socket
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -235,16 +234,14 @@ def closed_port() -> int:
     return port
 
 
-async def test_refused_connection_fails_fast_with_a_clear_error() -> None:
+async def test_refused_connection_is_a_clear_error() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     for client in (InvokeAIClient.from_url(url), AsyncInvokeAIClient.from_url(url)):
-        start = time.monotonic()
         with pytest.raises(ServerUnreachableError, match="is InvokeAI running"):
             await run(client.get_version())
-        assert time.monotonic() - start < 5
 
 
-async def test_silent_server_times_out_within_the_timeout() -> None:
+async def test_silent_server_is_a_request_timeout() -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -253,10 +250,8 @@ async def test_silent_server_times_out_within_the_timeout() -> None:
             InvokeAIClient.from_url(url, timeout=0.3),
             AsyncInvokeAIClient.from_url(url, timeout=0.3),
         ):
-            start = time.monotonic()
-            with pytest.raises(RequestTimeoutError):
+            with pytest.raises(RequestTimeoutError, match="raise the client's timeout="):
                 await run(client.get_version())
-            assert time.monotonic() - start < 3
 
 
 @pytest.mark.parametrize(

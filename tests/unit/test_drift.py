@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
-from ivkgen.runtime.workflow.catalog import NodeSpecs, default_catalog
+from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.drift import SchemaDriftWarning, awarn_drift, compare, warn_drift
-from ivkgen.runtime.workflow.schema import catalog_data
+from ivkgen.runtime.workflow.schema import node_specs
 
 from tests.conftest import REPO
 
@@ -54,13 +54,13 @@ def changed_schema() -> bytes:
 def test_compare_names_each_node_and_field_that_changed() -> None:
     definition = WorkflowDefinition.from_file(WORKFLOW)
     ours = default_catalog()
-    theirs = catalog_data(json.loads(changed_schema())["components"]["schemas"], "", "other")
-    nodes = {node["type"]: node for node in theirs["nodes"]}
-    found = compare(definition, ours, NodeSpecs(nodes))
+    theirs = node_specs(json.loads(changed_schema())["components"]["schemas"])
+    nodes = {node.type: node for node in theirs}
+    found = compare(definition, ours, nodes)
     assert [str(item) for item in found] == EXPECTED
     assert compare(definition, ours, ours.nodes) == []
     del nodes["noise"]
-    [gone, *_] = compare(definition, ours, NodeSpecs(nodes))
+    [gone, *_] = compare(definition, ours, nodes)
     assert str(gone) == "node noise:VuddLEG62H (noise): the server has no such node type"
 
 

@@ -179,36 +179,43 @@ def test_only_failed_items_ask_for_their_session_right_away() -> None:
 
 
 async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete() -> None:
-    from ivkgen.runtime.events.socket import EventSocket
+    from ivkgen.runtime.events.socket import EventSocket, SocketLease
+    from ivkgen.runtime.jobs.clients import AsyncClient
     from ivkgen.runtime.jobs.tracker import SubmitResult
-    from ivkgen.runtime.jobs.watch import Run, watch
+    from ivkgen.runtime.jobs.watch import Run, Tracking, watch
+
+    class Recorder(AsyncClient):
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        async def execute(self, call: Any) -> Any:
+            self.sent.append(call)
+            return None
+
+        async def lease_event_socket(self) -> SocketLease:
+            raise AssertionError("the run has its socket")
 
     socket = EventSocket(dict)
     socket._sio = type("Connected", (), {"connected": True})()
     result = SubmitResult(
         batch_id="b1", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[1]
     )
-    run = Run(
-        result, tracker(1), socket=socket, subscription=socket.listen_events(batch_ids=["b1"])
-    )
+    subscription = socket.listen_events(batch_ids=["b1"])
+    run = Run(result, tracker(1), tracking=Tracking(SocketLease(socket, owned=False), subscription))
     socket._on_event(
         "queue_item_status_changed", {"item_id": 1, "batch_id": "b1", "status": "completed"}
     )
-    sent: list[Any] = []
-
-    async def send(plan: Any) -> Any:
-        sent.extend(plan)
-        return []
-
-    await watch(run, send, poll_first=False)
-    assert run.tracker.done and sent == []
-    assert run.subscription is not None and run.subscription.closed
+    client = Recorder()
+    await watch(run, client, poll_first=False)
+    assert run.tracker.done and client.sent == []
+    assert subscription.closed
 
 
 async def test_a_missed_terminal_event_is_caught_by_a_poll_after_a_short_silence() -> None:
-    from ivkgen.runtime.jobs.plans import drive_sync
+    from ivkgen.runtime.events.socket import SocketLease
+    from ivkgen.runtime.jobs.clients import AsyncClient
     from ivkgen.runtime.jobs.tracker import SubmitResult
-    from ivkgen.runtime.jobs.watch import QUIET_POLL, Run, watch
+    from ivkgen.runtime.jobs.watch import QUIET_POLL, Run, Tracking, watch
 
     class Silent:
         """A live subscription whose events never come (the terminal one was lost)."""
@@ -224,17 +231,25 @@ async def test_a_missed_terminal_event_is_caught_by_a_poll_after_a_short_silence
         def close(self) -> None:
             self.closed = True
 
+    class Answers(AsyncClient):
+        def __init__(self) -> None:
+            self.answers = iter([queue_item(1, "in_progress"), queue_item(1, "completed")])
+            self.sent: list[Any] = []
+
+        async def execute(self, call: Any) -> Any:
+            self.sent.append(call)
+            return next(self.answers)
+
+        async def lease_event_socket(self) -> SocketLease:
+            raise AssertionError("the run has its socket")
+
     silent = Silent()
     result = SubmitResult(
         batch_id="b1", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[1]
     )
-    run = Run(result, tracker(1), socket=silent, subscription=silent)  # type: ignore[arg-type]
-    answers = iter([queue_item(1, "in_progress"), queue_item(1, "completed")])
-    calls: list[Any] = []
-
-    async def send(plan: Any) -> Any:
-        return drive_sync(plan, lambda call: calls.append(call) or next(answers))
-
-    await watch(run, send, poll_first=False)
-    assert run.tracker.done and len(calls) == 2
+    lease = SocketLease(silent, owned=False)  # type: ignore[arg-type]
+    run = Run(result, tracker(1), tracking=Tracking(lease, silent))  # type: ignore[arg-type]
+    client = Answers()
+    await watch(run, client, poll_first=False)
+    assert run.tracker.done and len(client.sent) == 2
     assert silent.timeouts == [QUIET_POLL, 2 * QUIET_POLL]  # not the 5 s safety poll

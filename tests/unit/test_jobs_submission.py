@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +20,7 @@ from ivkgen.runtime import (
     ServerValidationError,
     WorkflowError,
 )
+from ivkgen.runtime.typed import InvokeAIVersionWarning
 
 from tests.unit._dtos import image_dto
 from tests.unit._workflows import field, node, workflow
@@ -25,6 +29,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 MODEL = {"key": "k1", "hash": "blake3:1", "name": "tiny", "base": "sd-1", "type": "main"}
 SAMPLES = "5a3f1e2c-0000-4000-8000-00000000a11e"
 BOARD_RECORD = {"board_id": "", "board_name": "", "created_at": "", "updated_at": ""}
+BUNDLED_SCHEMA = Path(__file__).parents[2] / "data" / "openapi" / "invokeai-6.14.2.json"
 
 
 class FakeServer:
@@ -36,6 +41,7 @@ class FakeServer:
         self.enqueue_status = enqueue_status
         self.images: set[str] = set()
         self.boards = [{**BOARD_RECORD, "board_id": SAMPLES, "board_name": "samples"}]
+        self.version = "6.14.2"
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
@@ -55,6 +61,10 @@ class FakeServer:
             return httpx.Response(200, json={"deleted_images": [name]})
         if path == "/api/v1/boards/":
             return httpx.Response(200, json=self.boards)
+        if path == "/openapi.json":  # the schema the bundled catalog was made from: no drift
+            return httpx.Response(200, content=BUNDLED_SCHEMA.read_bytes())
+        if path == "/api/v1/app/version":
+            return httpx.Response(200, json={"version": self.version})
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": [MODEL]})
         if path.endswith("/enqueue_batch"):
@@ -243,3 +253,62 @@ def test_a_model_typed_by_name_without_key_or_hash_resolves_by_name_base_and_typ
     handle.set_input_value(2, wrong)
     with pytest.raises(WorkflowError, match="not installed on the server; closest installed"):
         handle.submit_sync()
+
+
+def test_a_generated_modules_image_input_takes_a_file_path_uploaded_at_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivkgen.generator.package import generate_modules
+
+    source = tmp_path / "blur.json"
+    source.write_text(json.dumps(image_workflow()), encoding="utf-8")
+    module = generate_modules([source], tmp_path / "blur_flows")[0]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flows = importlib.import_module(f"blur_flows.{module.stem}")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    inputs = flows.BlurInputs(image=str(photo), radius=3.0)
+    server = FakeServer()
+    handle = flows.Blur().submit(client_for(server), inputs)
+    assert ("POST", "/api/v1/images/upload", None) in server.requests
+    assert enqueued_batch(server)["graph"]["nodes"]["blur"]["image"] == {
+        "image_name": "upload-0.png"
+    }
+    assert handle.get_uploaded_assets() == ["upload-0.png"]
+
+
+def test_a_module_made_for_another_invokeai_warns_once_per_client() -> None:
+    from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
+
+    server = FakeServer()
+    server.version = "6.9.0"
+    client = client_for(server)
+    with pytest.warns(InvokeAIVersionWarning) as caught:
+        ImagePipeline().run(client, ImagePipelineInputs())
+        ImagePipeline().sweep(client, ImagePipelineInputs(), "crop_size", [16, 24])
+    [warning] = caught
+    assert str(warning.message).startswith(
+        "ImagePipeline was generated against InvokeAI 6.14.2, but http://invokeai.test runs 6.9.0"
+    )
+    assert warning.filename == __file__
+    assert [path for _, path, _ in server.requests].count("/api/v1/app/version") == 1
+    with pytest.warns(InvokeAIVersionWarning):
+        ImagePipeline().submit(client_for(server), ImagePipelineInputs())
+
+
+def test_a_module_made_for_the_servers_invokeai_does_not_warn() -> None:
+    from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InvokeAIVersionWarning)
+        outputs = ImagePipeline().run(client_for(FakeServer()), ImagePipelineInputs())
+    assert outputs.save == []
+
+
+def test_a_handle_without_a_client_says_how_to_get_one() -> None:
+    from ivkgen.runtime import WorkflowDefinition, WorkflowHandle
+
+    handle = WorkflowHandle(WorkflowDefinition.from_dict(image_workflow()))
+    assert handle.client is None
+    with pytest.raises(RuntimeError, match=r"has no client: create it with client\.workflow_repo"):
+        handle.submit_sync()  # type: ignore[misc]

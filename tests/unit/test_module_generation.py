@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.module import render_module
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import find_modules, rerender
-from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO
+from tests.unit._mypy import mypy_report
 
 GENERATED = REPO / "generated"
 TEAM = REPO / "data" / "workflows"
@@ -48,48 +47,11 @@ def test_committed_modules_are_what_regeneration_writes() -> None:
         ), f"{module.path} is stale: run `make regen`"
 
 
-def test_golden_modules_of_the_shared_workflows_are_current(shared_dir: Path) -> None:
-    from tests.golden import render_goldens
-
-    modules = render_goldens(shared_dir / "data" / "workflows")
-    assert len(modules) == 3
-    for module in modules:
-        assert (
-            module.path.read_text(encoding="utf-8") == module.source
-        ), f"{module.path} is stale: run `make regen`"
-
-
 def test_regenerating_is_byte_identical(tmp_path: Path) -> None:
     source = TEAM / "sd15-text-to-image.json"
     first = generate_modules([source], tmp_path)[0].read_bytes()
     second = generate_modules([source], tmp_path)[0].read_bytes()
     assert first == second
-
-
-def test_sdxl_flux_refine_reads_naturally(
-    shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    source = shared_dir / "data" / "workflows" / "sdxl-flux-refine.json"
-    generate_modules([source], tmp_path / "flows")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    from flows.sdxl_flux_refine import (  # type: ignore[import-not-found]
-        SdxlFluxRefine,
-        SdxlFluxRefineInputs,
-    )
-
-    inputs = SdxlFluxRefineInputs(
-        positive_prompt="a lighthouse", negative_prompt="", output_width=1024,
-        sdxl_model="any", flux_model="f", t5_encoder_model="t", clip_embed_model="c",
-        vae_model="v", model="m", flux_model_2="f2",
-    )  # fmt: skip
-    assert inputs.output_width == 1024
-    assert list(SdxlFluxRefineInputs.model_fields)[:4] == [
-        "positive_prompt",
-        "negative_prompt",
-        "output_width",
-        "output_height",
-    ]
-    assert SdxlFluxRefine.SOURCE.endswith("sdxl-flux-refine.json")
 
 
 def _nasty_workflow(texts: list[str]) -> tuple[dict[str, Any], list[str]]:
@@ -153,24 +115,13 @@ def test_a_bad_workflow_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def _mypy(script: str, folder: Path) -> str:
-    (folder / "pipeline.py").write_text(script, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(folder / "pipeline.py")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    return result.stdout
-
-
 def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
     good = (
         "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
         "inputs = Sd15TextToImageInputs(model='tiny-sd15', width=64, steps=4)\n"
         "inputs.positive_prompt = 'a fox'\n"
     )
-    assert "Success" in _mypy(good, tmp_path)
+    assert "Success" in mypy_report(good, tmp_path)
     bad = (
         "from generated.sd15_text_to_image import Sd15TextToImageInputs\n"
         "a = Sd15TextToImageInputs(model='m', width='wide')\n"
@@ -178,7 +129,7 @@ def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
         "c = Sd15TextToImageInputs(width=64)\n"
         "a.scheduler = 'not-a-scheduler'\n"
     )
-    report = _mypy(bad, tmp_path)
+    report = mypy_report(bad, tmp_path)
     assert 'pipeline.py:2: error: Argument "width"' in report
     assert 'pipeline.py:3: error: Unexpected keyword argument "widht"' in report
     assert 'pipeline.py:4: error: Missing named argument "model"' in report
@@ -201,32 +152,6 @@ def test_generated_inputs_give_the_same_enqueue_body_as_the_dynamic_api() -> Non
     assert bodies[0] == bodies[1]
     nodes = bodies[0]["batch"]["graph"]["nodes"]
     assert {n["type"]: n.get("width") for n in nodes.values()}["blank_image"] == 128
-
-
-def test_every_loadable_default_workflow_generates_a_mypy_clean_module(tmp_path: Path) -> None:
-    from tests.harness.install import default_workflows_dir, ensure_server_venv
-
-    ensure_server_venv()
-    written, refused = [], {}
-    for source in sorted(default_workflows_dir().glob("*.json")):
-        try:
-            written.append(generate_modules([source], tmp_path)[0])
-        except GeneratorError as exc:
-            refused[source.stem] = str(exc)
-    assert len(written) + len(refused) == 26
-    assert sorted(refused) == [
-        "ESRGAN Upscaling with Canny ControlNet",
-        "Face Detailer with IP-Adapter & Canny (See Note in Details)",
-        "Multi ControlNet (Canny & Depth)",
-    ]
-    assert all("processor" in message for message in refused.values())
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", *map(str, written)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stdout
 
 
 def test_a_changed_workflow_json_warns_at_run_time(tmp_path: Path) -> None:
@@ -264,17 +189,3 @@ def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Pat
     assert out.stdout.strip() == (
         "['generated.fields_6_14_2._boardfield', 'generated.fields_6_14_2._colorfield']"
     )
-
-
-def test_shared_data_reached_through_a_link_generates_the_same_module(
-    tmp_path: Path, shared_dir: Path
-) -> None:
-    from tests.golden import GOLDEN, render_goldens
-
-    (tmp_path / "shared").symlink_to(shared_dir.resolve())
-    checkout = tmp_path / "main" / "tests" / "golden"
-    checkout.mkdir(parents=True)
-    golden = render_goldens(shared_dir / "data" / "workflows")[0]
-    source = tmp_path / "shared" / "data" / "workflows" / "flux-image-to-image.json"
-    linked = render_module(source, checkout, default_catalog(), golden.command)
-    assert linked.source == (GOLDEN / "flux_image_to_image.py").read_text(encoding="utf-8")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from ivkgen.runtime import AsyncInvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.outputs import (
     OutputImage,
@@ -15,8 +16,10 @@ from ivkgen.runtime.jobs.outputs import (
     output_nodes,
     safe_file_name,
 )
+from ivkgen.runtime.jobs.plans import ClientDownloader
 from ivkgen.runtime.jobs.resolve import resolve_models
 from ivkgen.runtime.jobs.uploads import PendingImage, Uploaded, UploadTracker
+from ivkgen.runtime.media import Downloader, OutputKind
 from ivkgen.runtime.server.dto import ModelConfig, SessionQueueItem
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -55,21 +58,6 @@ def test_team_workflows_have_the_expected_output_nodes() -> None:
     assert ids("image-pipeline.json") == ["save_image:ZkSBvrjn9W"]
     assert ids("width-sweep.json") == ["img_blur:evbLJoLoae"]
     assert ids("sd15-text-to-image.json") == ["l2i:R3pzh84KpL"]
-
-
-def test_outputs_of_a_recorded_gui_run(shared_dir: Path) -> None:
-    raw = json.loads(
-        (shared_dir / "data/recorded-gui-runs/sdxl-flux-refine.queue-item.json").read_text()
-    )
-    item = SessionQueueItem.model_validate(raw)
-    outputs = collect_outputs(item, output_nodes(raw["workflow"], CATALOG))
-    names = {o.image_name for o in outputs}
-    assert "2436c4fd-4207-497d-89d0-86d6d4ef8b5a.png" in names
-    assert all(o.item_id == item.item_id and o.session_id == item.session_id for o in outputs)
-    save = next(o for o in outputs if o.image_name == "2436c4fd-4207-497d-89d0-86d6d4ef8b5a.png")
-    assert (save.node_id, save.node_type) == ("4414d4b5-82c3-4513-8c3f-86d88c24aadc", "save_image")
-    created = created_image_names(item, CATALOG)
-    assert names <= set(created) and "f3edf77d-31c4-4934-b7c3-d5155f080da0.png" in created
 
 
 def session_item(session: dict[str, Any]) -> SessionQueueItem:
@@ -125,25 +113,67 @@ def test_server_names_that_could_escape_the_folder_are_refused(name: str) -> Non
         safe_file_name(name)
 
 
-def test_an_output_saves_under_its_name_and_needs_a_client(tmp_path: Path) -> None:
-    image = OutputImage(
-        image_name="x.png",
-        node_id="n",
-        node_label="N",
-        node_type="save_image",
-        prepared_node_id="p",
-        item_id=1,
-        session_id="s",
-    )
-    with pytest.raises(RuntimeError, match="not bound"):
-        image.to_bytes()
-    bound = image.bind(lambda name: PNG)
-    assert bound.save(tmp_path / "out") == tmp_path / "out" / "x.png"
+class Downloads(Downloader):
+    """Serves ``PNG`` for every name, blocking and awaited."""
+
+    def fetch(self, kind: OutputKind, name: str) -> bytes:
+        return PNG
+
+    async def afetch(self, kind: OutputKind, name: str) -> bytes:
+        return PNG
+
+
+def _output(**changes: Any) -> OutputImage:
+    fields: dict[str, Any] = {
+        "image_name": "x.png",
+        "node_id": "n",
+        "node_label": "N",
+        "node_type": "save_image",
+        "prepared_node_id": "p",
+        "item_id": 1,
+        "session_id": "s",
+    }
+    return OutputImage(**{**fields, **changes})
+
+
+async def test_an_output_saves_under_its_name_blocking_or_awaited(tmp_path: Path) -> None:
+    image = _output(downloader=Downloads())
+    assert image.save(tmp_path / "out") == tmp_path / "out" / "x.png"
     assert (tmp_path / "out" / "x.png").read_bytes() == PNG
-    evil = image.model_copy(update={"image_name": "../evil.png"}).bind(lambda name: PNG)
+    assert await image.asave(tmp_path / "async") == tmp_path / "async" / "x.png"
+    assert (tmp_path / "async" / "x.png").read_bytes() == PNG
+    assert "downloader" not in image.model_dump() and "Downloads" not in repr(image)
+    evil = _output(image_name="../evil.png", downloader=Downloads())
     with pytest.raises(ValueError):
         evil.save(tmp_path)
+    with pytest.raises(ValueError):
+        await evil.asave(tmp_path)
     assert not (tmp_path.parent / "evil.png").exists()
+
+
+async def test_an_output_without_a_client_says_how_to_download_it() -> None:
+    with pytest.raises(RuntimeError, match="no client"):
+        _output().to_bytes()
+    with pytest.raises(RuntimeError, match="no client"):
+        await _output().ato_bytes()
+
+
+async def test_outputs_of_an_async_client_download_only_awaited(tmp_path: Path) -> None:
+    served: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        return httpx.Response(200, content=PNG)
+
+    client = AsyncInvokeAIClient.from_url(
+        "http://invokeai.test", transport=httpx.MockTransport(serve)
+    )
+    image = _output(downloader=ClientDownloader(client))
+    with pytest.raises(TypeError, match=r"await output\.asave\(folder\)"):
+        image.save(tmp_path)
+    assert await image.ato_bytes() == PNG
+    assert served == ["/api/v1/images/i/x.png/full"]
+    await client.aclose()
 
 
 # Model resolution ----------------------------------------------------------------------------
