@@ -194,9 +194,7 @@ def _pull(args: argparse.Namespace) -> int:
     from ivkgen.runtime.client import InvokeAIClient
 
     with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
-        for folder in map(Path, args.folders):
-            if not folder.is_dir():
-                raise GeneratorError(f"{folder}: no such folder")
+        for folder in _folders(args):
             for done in pull(client, folder):
                 if done.was == done.now:
                     print(f"ivkgen: {done.path} is up to date ({done.workflow_id})")
@@ -208,6 +206,21 @@ def _pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_folders(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
+    )
+
+
+def _folders(args: argparse.Namespace) -> list[Path]:
+    """The FOLDER arguments, each an existing folder."""
+    folders = [Path(folder) for folder in args.folders]
+    for folder in folders:
+        if not folder.is_dir():
+            raise GeneratorError(f"{folder}: no such folder")
+    return folders
+
+
 def _add_pull(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "pull",
@@ -215,9 +228,7 @@ def _add_pull(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description="For each module in FOLDER generated from the server's library, fetch its "
         "workflow again and, when it changed (updated_at), rewrite its JSON and its module.",
     )
-    parser.add_argument(
-        "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
-    )
+    _add_folders(parser)
     parser.add_argument("--server", metavar="URL", required=True, help="the InvokeAI server")
     _add_login_options(parser)
     parser.set_defaults(command=_pull)
@@ -231,9 +242,7 @@ def _regen(args: argparse.Namespace) -> int:
 
     spec = fetch(args.server) if args.server else load_file(args.openapi) if args.openapi else None
     stale = 0
-    for folder in map(Path, args.folders):
-        if not folder.is_dir():
-            raise GeneratorError(f"{folder}: no such folder")
+    for folder in _folders(args):
         if args.check:
             stale += _check_fields(folder, spec)
         elif spec is not None:
@@ -286,9 +295,7 @@ def _add_regen(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="write nothing; print a unified diff per stale module and exit 1 when "
         "regeneration would change anything (the generator's own version aside)",
     )
-    parser.add_argument(
-        "folders", nargs="*", default=["generated"], metavar="FOLDER", help="default: generated"
-    )
+    _add_folders(parser)
     _add_source_options(parser)
     parser.set_defaults(command=_regen)
 

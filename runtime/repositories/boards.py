@@ -10,7 +10,8 @@ import httpx
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import ImageOps, OrderDir
+from ivkgen.runtime.repositories._media import OrderDir
+from ivkgen.runtime.repositories.images import ImageOps
 from ivkgen.runtime.server.core import (
     AsyncBound,
     Call,

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import io
-import json
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from ivkgen.runtime.media import ImageSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
+from ivkgen.runtime.repositories._media import (
+    MediaRoutes,
+    OrderDir,
+    read_source,
+)
 from ivkgen.runtime.server.core import Call, operation, parse_bytes, parse_json, parse_model
 from ivkgen.runtime.server.dto import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
-from ivkgen.runtime.server.urls import query, segment
+from ivkgen.runtime.server.urls import query
 
-MAX_NAMES_PER_CALL = 1000
+ROUTES = MediaRoutes("image")
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -36,9 +38,6 @@ _EXTENSIONS = {
 }
 
 
-OrderDir = Literal["ASC", "DESC"]
-
-
 def sniff_image_type(data: bytes) -> str | None:
     """The MIME type of encoded image bytes (PNG, JPEG, WebP, GIF, BMP, TIFF), or None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -49,11 +48,9 @@ def sniff_image_type(data: bytes) -> str | None:
 def image_file(source: ImageSource, filename: str | None = None) -> tuple[str, bytes, str]:
     """``(file name, bytes, content type)`` of an image given as a path, encoded bytes or a PIL
     image (saved as PNG)."""
-    if isinstance(source, bytes | bytearray):
-        data, name = bytes(source), filename
-    elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        data, name = path.read_bytes(), filename or path.name
+    read = read_source(source, filename)
+    if read is not None:
+        data, name = read
     elif hasattr(source, "save"):
         buffer = io.BytesIO()
         source.save(buffer, format="PNG")
@@ -67,14 +64,6 @@ def image_file(source: ImageSource, filename: str | None = None) -> tuple[str, b
         what = f"file {name!r}" if name else "the bytes given"
         raise ValueError(f"{what} is not a PNG, JPEG, WebP, GIF, BMP or TIFF image")
     return name or f"image{_EXTENSIONS[mime]}", data, mime
-
-
-def _names_body(names: Sequence[str]) -> dict[str, list[str]]:
-    if isinstance(names, str):
-        raise TypeError("give a list of image names, not one string")
-    if len(names) > MAX_NAMES_PER_CALL:
-        raise ValueError(f"{len(names)} image names: the server takes at most {MAX_NAMES_PER_CALL}")
-    return {"image_names": list(names)}
 
 
 class ImageOps:
@@ -93,39 +82,35 @@ class ImageOps:
         filename: str | None = None,
     ) -> Call[ImageDTO]:
         """Upload an image (path, bytes or PIL image); returns the server's DTO."""
-        return Call(
-            "POST",
-            "/api/v1/images/upload",
+        return ROUTES.upload(
+            image_file(source, filename),
             parse_model(ImageDTO),
-            params=query(
-                image_category=category,
-                is_intermediate=is_intermediate,
-                board_id=None if board_id == "none" else board_id,
-                session_id=session_id,
-            ),
-            files={"file": image_file(source, filename)},
-            data={"metadata": json.dumps(dict(metadata))} if metadata is not None else None,
+            category=category,
+            is_intermediate=is_intermediate,
+            board_id=board_id,
+            session_id=session_id,
+            metadata=metadata,
         )
 
     @operation
     def get_image_dto(self, image_name: str) -> Call[ImageDTO]:
         """The image's record: size, category, board, intermediate and starred flags, URLs."""
-        return Call("GET", f"/api/v1/images/i/{segment(image_name)}", parse_model(ImageDTO))
+        return Call("GET", ROUTES.path(image_name), parse_model(ImageDTO))
 
     @operation
     def get_image_metadata(self, image_name: str) -> Call[dict[str, Any] | None]:
         """The metadata stored with the image (None if it has none)."""
-        return Call("GET", f"/api/v1/images/i/{segment(image_name)}/metadata", parse_json)
+        return Call("GET", ROUTES.path(image_name, "/metadata"), parse_json)
 
     @operation
     def download_image(self, image_name: str) -> Call[bytes]:
         """The full image, PNG bytes."""
-        return Call("GET", f"/api/v1/images/i/{segment(image_name)}/full", parse_bytes)
+        return Call("GET", ROUTES.path(image_name, "/full"), parse_bytes)
 
     @operation
     def download_thumbnail(self, image_name: str) -> Call[bytes]:
         """The thumbnail, WebP bytes."""
-        return Call("GET", f"/api/v1/images/i/{segment(image_name)}/thumbnail", parse_bytes)
+        return Call("GET", ROUTES.path(image_name, "/thumbnail"), parse_bytes)
 
     @operation
     def list_images(
@@ -142,7 +127,9 @@ class ImageOps:
     ) -> Call[ImagePage]:
         """One page of images, newest first; ``board_id="none"`` lists images on no board,
         ``None`` all images. ``total`` of the page counts every match."""
-        params = query(
+        return ROUTES.listing(
+            parse_model(ImagePage),
+            categories,
             board_id=board_id,
             is_intermediate=is_intermediate,
             offset=offset,
@@ -151,8 +138,6 @@ class ImageOps:
             starred_first=starred_first,
             search_term=search_term,
         )
-        pairs = [*params.items(), *(("categories", c) for c in categories or ())]
-        return Call("GET", "/api/v1/images/", parse_model(ImagePage), params=pairs)
 
     @operation
     def update_image(
@@ -165,36 +150,29 @@ class ImageOps:
     ) -> Call[ImageDTO]:
         """Change the image's category, intermediate flag or star."""
         body = query(image_category=category, is_intermediate=is_intermediate, starred=starred)
-        return Call(
-            "PATCH", f"/api/v1/images/i/{segment(image_name)}", parse_model(ImageDTO), json=body
-        )
+        return Call("PATCH", ROUTES.path(image_name), parse_model(ImageDTO), json=body)
 
     @operation
     def delete_image(self, image_name: str) -> Call[DeleteImagesResult]:
         """Delete one image (NotFoundError if there is none of that name)."""
-        return Call(
-            "DELETE", f"/api/v1/images/i/{segment(image_name)}", parse_model(DeleteImagesResult)
-        )
+        return Call("DELETE", ROUTES.path(image_name), parse_model(DeleteImagesResult))
 
     @operation
     def delete_images(self, image_names: Sequence[str]) -> Call[DeleteImagesResult]:
         """Delete up to 1000 images; names that fail are in ``failed_images``."""
-        return Call(
-            "POST",
-            "/api/v1/images/delete",
-            parse_model(DeleteImagesResult),
-            json=_names_body(image_names),
-        )
+        return ROUTES.delete_many(image_names, parse_model(DeleteImagesResult))
 
     @operation
     def star_images(self, image_names: Sequence[str]) -> Call[list[str]]:
         """Star images; returns the names starred."""
-        return Call("POST", "/api/v1/images/star", _starred, json=_names_body(image_names))
+        return Call("POST", "/api/v1/images/star", _starred, json=ROUTES.names_body(image_names))
 
     @operation
     def unstar_images(self, image_names: Sequence[str]) -> Call[list[str]]:
         """Remove the star from images; returns the names changed."""
-        return Call("POST", "/api/v1/images/unstar", _unstarred, json=_names_body(image_names))
+        return Call(
+            "POST", "/api/v1/images/unstar", _unstarred, json=ROUTES.names_body(image_names)
+        )
 
 
 def _starred(response: httpx.Response) -> list[str]:

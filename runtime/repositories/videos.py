@@ -6,21 +6,18 @@ else); the check here is the container's ``ftyp`` box, so a wrong file fails bef
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
 from ivkgen.runtime.media import VideoSource
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime.repositories.images import MAX_NAMES_PER_CALL, OrderDir
+from ivkgen.runtime.repositories._media import MediaRoutes, OrderDir, read_source
 from ivkgen.runtime.server.core import Call, operation, parse_bytes, parse_model
 from ivkgen.runtime.server.dto import DeleteVideosResult, ImageCategory, VideoDTO, VideoPage
-from ivkgen.runtime.server.urls import query, segment
 
 VIDEO_MIME = "video/mp4"
+ROUTES = MediaRoutes("video")
 
 
 def is_mp4(data: bytes) -> bool:
@@ -30,27 +27,16 @@ def is_mp4(data: bytes) -> bool:
 
 def video_file(source: VideoSource, filename: str | None = None) -> tuple[str, bytes, str]:
     """``(file name, bytes, content type)`` of an MP4 video given as a path or bytes."""
-    if isinstance(source, bytes | bytearray):
-        data, name = bytes(source), filename
-    elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        data, name = path.read_bytes(), filename or path.name
-    else:
+    read = read_source(source, filename)
+    if read is None:
         raise TypeError(
             f"cannot upload a {type(source).__name__} as a video: give an MP4 file path or bytes"
         )
+    data, name = read
     if not is_mp4(data):
         what = f"file {name!r}" if name else "the bytes given"
         raise ValueError(f"{what} is not an MP4 video (the server takes MP4 only)")
     return name or "video.mp4", data, VIDEO_MIME
-
-
-def _names_body(names: Sequence[str]) -> dict[str, list[str]]:
-    if isinstance(names, str):
-        raise TypeError("give a list of video names, not one string")
-    if len(names) > MAX_NAMES_PER_CALL:
-        raise ValueError(f"{len(names)} video names: the server takes at most {MAX_NAMES_PER_CALL}")
-    return {"video_names": list(names)}
 
 
 class VideoOps:
@@ -69,34 +55,30 @@ class VideoOps:
         filename: str | None = None,
     ) -> Call[VideoDTO]:
         """Upload an MP4 video (path or bytes); returns the server's DTO."""
-        return Call(
-            "POST",
-            "/api/v1/videos/upload",
+        return ROUTES.upload(
+            video_file(source, filename),
             parse_model(VideoDTO),
-            params=query(
-                video_category=category,
-                is_intermediate=is_intermediate,
-                board_id=None if board_id == "none" else board_id,
-                session_id=session_id,
-            ),
-            files={"file": video_file(source, filename)},
-            data={"metadata": json.dumps(dict(metadata))} if metadata is not None else None,
+            category=category,
+            is_intermediate=is_intermediate,
+            board_id=board_id,
+            session_id=session_id,
+            metadata=metadata,
         )
 
     @operation
     def get_video_dto(self, video_name: str) -> Call[VideoDTO]:
         """The video's record: size, duration, fps, board, session, flags, URLs."""
-        return Call("GET", f"/api/v1/videos/i/{segment(video_name)}", parse_model(VideoDTO))
+        return Call("GET", ROUTES.path(video_name), parse_model(VideoDTO))
 
     @operation
     def download_video(self, video_name: str) -> Call[bytes]:
         """The full video, MP4 bytes."""
-        return Call("GET", f"/api/v1/videos/i/{segment(video_name)}/full", parse_bytes)
+        return Call("GET", ROUTES.path(video_name, "/full"), parse_bytes)
 
     @operation
     def download_video_thumbnail(self, video_name: str) -> Call[bytes]:
         """The first frame, WebP bytes."""
-        return Call("GET", f"/api/v1/videos/i/{segment(video_name)}/thumbnail", parse_bytes)
+        return Call("GET", ROUTES.path(video_name, "/thumbnail"), parse_bytes)
 
     @operation
     def list_videos(
@@ -111,7 +93,9 @@ class VideoOps:
         search_term: str | None = None,
     ) -> Call[VideoPage]:
         """One page of videos, newest first; ``board_id="none"`` lists videos on no board."""
-        params = query(
+        return ROUTES.listing(
+            parse_model(VideoPage),
+            categories,
             board_id=board_id,
             is_intermediate=is_intermediate,
             offset=offset,
@@ -119,8 +103,6 @@ class VideoOps:
             order_dir=order_dir,
             search_term=search_term,
         )
-        pairs = [*params.items(), *(("categories", c) for c in categories or ())]
-        return Call("GET", "/api/v1/videos/", parse_model(VideoPage), params=pairs)
 
     @operation
     def add_video_to_board(self, video_name: str, board_id: str) -> Call[list[str]]:
@@ -136,19 +118,12 @@ class VideoOps:
     @operation
     def delete_video(self, video_name: str) -> Call[DeleteVideosResult]:
         """Delete one video (NotFoundError if there is none of that name)."""
-        return Call(
-            "DELETE", f"/api/v1/videos/i/{segment(video_name)}", parse_model(DeleteVideosResult)
-        )
+        return Call("DELETE", ROUTES.path(video_name), parse_model(DeleteVideosResult))
 
     @operation
     def delete_videos(self, video_names: Sequence[str]) -> Call[DeleteVideosResult]:
         """Delete up to 1000 videos; names that fail are in ``failed_videos``."""
-        return Call(
-            "POST",
-            "/api/v1/videos/delete",
-            parse_model(DeleteVideosResult),
-            json=_names_body(video_names),
-        )
+        return ROUTES.delete_many(video_names, parse_model(DeleteVideosResult))
 
 
 def _added(response: httpx.Response) -> list[str]:

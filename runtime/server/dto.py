@@ -58,12 +58,10 @@ class DeleteBoardResult(ServerModel):
     deleted_images: list[str]
 
 
-class ImageDTO(ServerModel):
-    image_name: str
-    image_url: str
+class FileRecord(ServerModel):
+    """What the server records of every image and video it stores."""
+
     thumbnail_url: str
-    image_origin: str
-    image_category: str
     width: int
     height: int
     created_at: str
@@ -73,19 +71,34 @@ class ImageDTO(ServerModel):
     has_workflow: bool
     board_id: str | None = None
     session_id: str | None = None
+    """The session that made the file (None for an upload)."""
     node_id: str | None = None
+
+
+class Page(ServerModel):
+    """One page of a listing; ``total`` counts every match, not only this page."""
+
+    limit: int
+    offset: int
+    total: int
+
+
+class ImageDTO(FileRecord):
+    """An image record of ``/api/v1/images``."""
+
+    image_name: str
+    image_url: str
+    image_origin: str
+    image_category: str
 
 
 IvkImage = ImageDTO
 """An image record on the server (the name older clients used for ``ImageDTO``)."""
 
 
-class ImagePage(ServerModel):
-    """One page of ``GET /api/v1/images/``; ``total`` counts every match, not only this page."""
+class ImagePage(Page):
+    """One page of ``GET /api/v1/images/``."""
 
-    limit: int
-    offset: int
-    total: int
     items: list[ImageDTO]
 
 
@@ -95,34 +108,20 @@ class DeleteImagesResult(ServerModel):
     affected_boards: list[str] = []
 
 
-class VideoDTO(ServerModel):
+class VideoDTO(FileRecord):
     """A video record of ``/api/v1/videos`` (MP4; ``duration`` in seconds)."""
 
     video_name: str
     video_url: str
-    thumbnail_url: str
     video_origin: str
     video_category: str
-    width: int
-    height: int
     duration: float
     fps: float | None = None
-    created_at: str
-    updated_at: str
-    is_intermediate: bool
-    starred: bool
-    has_workflow: bool
-    board_id: str | None = None
-    session_id: str | None = None
-    node_id: str | None = None
 
 
-class VideoPage(ServerModel):
-    """One page of ``GET /api/v1/videos/``; ``total`` counts every match."""
+class VideoPage(Page):
+    """One page of ``GET /api/v1/videos/``."""
 
-    limit: int
-    offset: int
-    total: int
     items: list[VideoDTO]
 
 
@@ -308,6 +307,7 @@ __all__ = [
     "DeleteBoardResult",
     "DeleteImagesResult",
     "DeleteVideosResult",
+    "FileRecord",
     "EnqueueBatchResult",
     "ImageCategory",
     "ImageDTO",
@@ -315,6 +315,7 @@ __all__ = [
     "IvkImage",
     "JobStatus",
     "ModelConfig",
+    "Page",
     "ProcessorStatus",
     "QueueAndProcessorStatus",
     "QueueItemStatus",
