@@ -16,10 +16,10 @@ from typing import Any, get_args
 from ivkgen.generator import GeneratorError, WorkflowFileError, generator_version
 from ivkgen.generator.naming import class_name, input_name, input_names, module_name, numbered
 from ivkgen.generator.render import docstring, import_sections, literal, render_python
-from ivkgen.runtime import fields
+from ivkgen.runtime import fields, values
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.fields import IvkValueField
 from ivkgen.runtime.jobs.outputs import OutputNode, output_nodes
+from ivkgen.runtime.values import IvkValueField
 from ivkgen.runtime.workflow.blockers import unknown_node_blockers
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, fields_package_name
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -201,7 +201,10 @@ def _field_module(name: str, fields_package: str) -> str:
         return f".{fields_package}"
     if not name.startswith("Ivk"):
         return ""
-    return "ivkgen.runtime.fields" if hasattr(fields, name) else f".{fields_package}"
+    for module in (values, fields):
+        if hasattr(module, name):
+            return module.__name__
+    return f".{fields_package}"
 
 
 def imports_of(names: set[str], fields_package: str) -> dict[str, set[str]]:

@@ -51,16 +51,7 @@ if TYPE_CHECKING:
     )
     from ivkgen.runtime.events.messages import Event, GraphCompleteEvent, SessionEvent
     from ivkgen.runtime.events.socket import EventSocket
-    from ivkgen.runtime.fields import (
-        IvkBooleanField,
-        IvkCollectionField,
-        IvkEnumField,
-        IvkField,
-        IvkFloatField,
-        IvkIntegerField,
-        IvkSchedulerField,
-        IvkStringField,
-    )
+    from ivkgen.runtime.fields import IvkField
     from ivkgen.runtime.jobs.tracker import Job, SubmitResult
     from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo
     from ivkgen.runtime.repositories import (
@@ -91,6 +82,15 @@ if TYPE_CHECKING:
         SessionQueueItem,
         VideoDTO,
         WorkflowRecord,
+    )
+    from ivkgen.runtime.values import (
+        IvkBooleanField,
+        IvkCollectionField,
+        IvkEnumField,
+        IvkFloatField,
+        IvkIntegerField,
+        IvkSchedulerField,
+        IvkStringField,
     )
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.form import IvkWorkflowInput
@@ -193,21 +193,21 @@ _HOME = {
     "ImageSource": "ivkgen.runtime.media",
     "InvokeAIClient": "ivkgen.runtime.client",
     "IvkBoardField": "ivkgen.bundled",
-    "IvkBooleanField": "ivkgen.runtime.fields",
+    "IvkBooleanField": "ivkgen.runtime.values",
     "IvkBoundingBoxField": "ivkgen.bundled",
     "IvkCLIPField": "ivkgen.bundled",
-    "IvkCollectionField": "ivkgen.runtime.fields",
+    "IvkCollectionField": "ivkgen.runtime.values",
     "IvkColorField": "ivkgen.bundled",
-    "IvkEnumField": "ivkgen.runtime.fields",
+    "IvkEnumField": "ivkgen.runtime.values",
     "IvkField": "ivkgen.runtime.fields",
-    "IvkFloatField": "ivkgen.runtime.fields",
+    "IvkFloatField": "ivkgen.runtime.values",
     "IvkImage": "ivkgen.runtime.server.dto",
     "IvkImageField": "ivkgen.bundled",
-    "IvkIntegerField": "ivkgen.runtime.fields",
+    "IvkIntegerField": "ivkgen.runtime.values",
     "IvkLatentsField": "ivkgen.bundled",
     "IvkModelIdentifierField": "ivkgen.bundled",
-    "IvkSchedulerField": "ivkgen.runtime.fields",
-    "IvkStringField": "ivkgen.runtime.fields",
+    "IvkSchedulerField": "ivkgen.runtime.values",
+    "IvkStringField": "ivkgen.runtime.values",
     "IvkTensorField": "ivkgen.bundled",
     "IvkUNetField": "ivkgen.bundled",
     "IvkVAEField": "ivkgen.bundled",

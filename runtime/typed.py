@@ -10,25 +10,24 @@ that runs lives here, so a runtime fix never needs a regeneration. What runs loa
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
     Generic,
+    NamedTuple,
     TypeVar,
     cast,
     overload,
 )
 
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.fields import IvkField, IvkValueField, takes_image
+from ivkgen.runtime.fields import IvkField, takes_image
 from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
@@ -56,16 +55,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class At:
+class At(NamedTuple):
     """Where a named input lives: the workflow node's id and the node's field."""
 
     node_id: str
     field: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutputAt:
+class OutputAt(NamedTuple):
     """The workflow node whose images a named output holds."""
 
     node_id: str
@@ -94,6 +91,8 @@ class WorkflowInputs(BaseModel):
         """Set every input of ``handle`` from these attributes; image and video sources are
         queued for upload. Returns the model inputs given by name (index -> name) for the
         caller to resolve."""
+        from ivkgen.runtime.values import IvkValueField  # a run's import, not the module's
+
         by_name: dict[int, str] = {}
         for name, at in self.locations().items():
             entry = handle.find_input(node=at.node_id, field=at.field)
@@ -204,7 +203,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         """The node catalog of the schema the module was generated against."""
         from ivkgen.runtime.workflow.catalog import package_catalog
 
-        package = importlib.util.resolve_name(f"..{cls.FIELDS_PACKAGE}", cls.__module__)
+        package = f"{cls.__module__.rpartition('.')[0]}.{cls.FIELDS_PACKAGE}"
         return package_catalog(package)
 
     def _new_handle(self) -> WorkflowHandle[None]:
@@ -325,6 +324,8 @@ class Workflow(Generic[InputsT, OutputsT]):
     def with_models_resolved(self, inputs: InputsT, client: InvokeAIClient) -> InputsT:
         """A copy of ``inputs`` whose model inputs given by name hold the identifiers of the
         models installed on ``client``'s server (as :meth:`handle` resolves them)."""
+        from ivkgen.runtime.values import IvkValueField
+
         handle = self.handle(inputs, client)
         copy = inputs.model_copy()
         for name, at in self.inputs_class.locations().items():

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
@@ -20,10 +19,9 @@ class InvokeAIVersionWarning(UserWarning):
     """The server runs another InvokeAI version than the module was generated against."""
 
 
-@dataclass
-class _Server:
+class _Server(NamedTuple):
     version: str
-    warned: set[str] = field(default_factory=set)
+    warned: set[str]
 
 
 _SERVERS: weakref.WeakKeyDictionary[InvokeAIClient | AsyncInvokeAIClient, _Server] = (
@@ -36,7 +34,7 @@ def check_version(client: InvokeAIClient, workflow: str, expected: str) -> None:
     module's workflow class)."""
     server = _SERVERS.get(client)
     if server is None:
-        server = _SERVERS[client] = _Server(client.get_version())
+        server = _SERVERS[client] = _Server(client.get_version(), set())
     _compare(client, server, workflow, expected)
 
 
@@ -44,7 +42,7 @@ async def acheck_version(client: AsyncInvokeAIClient, workflow: str, expected: s
     """``check_version()`` with an async client."""
     server = _SERVERS.get(client)
     if server is None:
-        server = _SERVERS[client] = _Server(await client.get_version())
+        server = _SERVERS[client] = _Server(await client.get_version(), set())
     _compare(client, server, workflow, expected)
 
 

@@ -31,18 +31,13 @@ from ivkgen.generator.progress import Progress
 from ivkgen.generator.terminal import safe
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
-from ivkgen.runtime.fields import (
-    IvkAnyField,
-    IvkCollectionField,
-    IvkColorMixin,
-    IvkStructField,
-    IvkValueField,
-)
+from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.typed import pick_model
+from ivkgen.runtime.values import IvkAnyField, IvkCollectionField, IvkValueField
 from ivkgen.runtime.workflow.definition import node_labels
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError

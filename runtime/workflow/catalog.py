@@ -23,8 +23,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from ivkgen.runtime import fields
-from ivkgen.runtime.fields import IvkCollectionField, IvkField, IvkValueField
+from ivkgen.runtime import fields, values
+from ivkgen.runtime.fields import IvkField
+from ivkgen.runtime.values import IvkCollectionField, IvkValueField
 
 InputKind = Literal["any", "connection", "direct"]
 
@@ -170,8 +171,9 @@ class Catalog:
 
     def field_class(self, name: str) -> type[Any]:
         """The ``Ivk*`` class called ``name``: a runtime primitive or a generated class."""
-        cls = getattr(fields, name, None) or getattr(self.fields_module, name, None)
-        if not isinstance(cls, type):
+        homes = (values, fields, self.fields_module)
+        cls = next((c for home in homes if isinstance(c := getattr(home, name, None), type)), None)
+        if cls is None:
             raise LookupError(f"no Ivk field class {name!r} in runtime or {self.fields_module}")
         return cls
 

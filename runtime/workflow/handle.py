@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, WorkflowError
 from ivkgen.runtime.events.socket import EventSocket
-from ivkgen.runtime.fields import IvkField, IvkStructField, constraint_problem, takes_image
+from ivkgen.runtime.fields import IvkField, IvkStructField, takes_image
 from ivkgen.runtime.jobs import cleanup
 from ivkgen.runtime.jobs.calls import settle_plan
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
@@ -64,6 +64,7 @@ from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSou
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
+from ivkgen.runtime.values import constraint_problem
 from ivkgen.runtime.workflow.blockers import InputProblems, form_problems
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, default_catalog
 from ivkgen.runtime.workflow.convert import Conversion, write_value

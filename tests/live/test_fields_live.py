@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from ivkgen.bundled import IvkColorField
-from ivkgen.runtime.fields import IvkIntegerField, IvkStringField
+from ivkgen.runtime.values import IvkIntegerField, IvkStringField
 from ivkgen.runtime.workflow.catalog import default_catalog
 
 TERMINAL = {"completed", "failed", "canceled"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.package import generate_modules
-from ivkgen.runtime.fields import IvkValueField
+from ivkgen.runtime.values import IvkValueField
 from ivkgen.runtime.workflow.catalog import default_catalog
 
 from tests.conftest import REPO

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ivkgen.generator.fields import definitions, field_parts, generate_fields, module_heads
 from ivkgen.generator.openapi import build_catalog, load_file
-from ivkgen.runtime.fields import IvkCollectionField, IvkFloatField
+from ivkgen.runtime.values import IvkCollectionField, IvkFloatField
 from ivkgen.runtime.workflow.catalog import (
     Catalog,
     NodeSpec,

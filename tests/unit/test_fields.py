@@ -17,7 +17,7 @@ from ivkgen.bundled import (
     IvkTensorField,
     IvkVideoField,
 )
-from ivkgen.runtime.fields import (
+from ivkgen.runtime.values import (
     IvkBooleanField,
     IvkCollectionField,
     IvkEnumField,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from ivkgen.runtime.errors import WorkflowError, WorkflowWarning
-from ivkgen.runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime.values import IvkFloatField, IvkIntegerField, IvkStringField
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs, form_field_refs

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime.errors import InputLookupError
-from ivkgen.runtime.fields import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime.values import IvkFloatField, IvkIntegerField, IvkStringField
 from ivkgen.runtime.workflow.convert import build_enqueue_body
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.handle import WorkflowHandle
