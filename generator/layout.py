@@ -170,14 +170,20 @@ def _expression(source: str) -> Expr:
     return _Parser(source).whole()
 
 
-def statement_lines(target: str, annotation: str, value: str | None) -> list[str] | None:
-    """The lines black makes of the class-body statement ``target: annotation = value`` (no
-    ``= value`` when ``None``) one indent deep, or ``None`` for a shape not laid out here."""
+def _annotated(arguments: tuple[str, ...]) -> Expr:
+    items = tuple(map(_expression, arguments))  # parsed one by one: most of them repeat
+    return Expr(f"Annotated[{', '.join(i.text for i in items)}]", "Annotated[", items, "]")
+
+
+def statement_lines(target: str, annotated: tuple[str, ...], value: str | None) -> list[str] | None:
+    """The lines black makes of the class-body statement ``target: Annotated[...] = value``
+    (``annotated``: the arguments of ``Annotated``; no ``= value`` when ``None``) one indent deep,
+    or ``None`` for a shape not laid out here."""
     try:
         if not target.isidentifier() or keyword.iskeyword(target):
             raise Unsupported(target)  # black refuses it
         parsed = None if value is None else _expression(value)
-        lines = _statement(target, _expression(annotation), parsed)
+        lines = _statement(target, _annotated(annotated), parsed)
     except Unsupported:
         return None
     return lines if all(len(line) <= LINE_LENGTH for line in lines) else None
@@ -216,7 +222,7 @@ def _statement(target: str, annotation: Expr, value: Expr | None) -> list[str]:
 
 def _split_annotation(target: str, annotation: Expr, tail: str) -> list[str]:
     """``name: Annotated[`` / what the brackets hold / ``]`` and ``tail``."""
-    if not annotation.head or annotation.union or annotation.literal or not annotation.items:
+    if not annotation.items:
         raise Unsupported(annotation.text)
     head = f"{INDENT}{target}: {annotation.head}"
     return [head, *_body(annotation, 2), f"{INDENT}{annotation.close}{tail}"]
@@ -257,18 +263,18 @@ def _fits(line: str) -> bool:
 
 @dataclass(frozen=True)
 class Attribute:
-    """One attribute of a class body, as the generator writes it (unformatted), and the
-    docstring literal under it."""
+    """One attribute of a class body, ``target: Annotated[*annotated] = value``, as the generator
+    writes it (unformatted), and the docstring literal under it."""
 
     target: str
-    annotation: str
+    annotated: tuple[str, ...]
     value: str | None
     doc: str
 
     @property
     def statement(self) -> str:
         value = "" if self.value is None else f" = {self.value}"
-        return f"{self.target}: {self.annotation}{value}"
+        return f"{self.target}: Annotated[{', '.join(self.annotated)}]{value}"
 
     @property
     def unformatted(self) -> str:
@@ -276,7 +282,7 @@ class Attribute:
 
     @property
     def formatted(self) -> str:
-        lines = statement_lines(self.target, self.annotation, self.value)
+        lines = statement_lines(self.target, self.annotated, self.value)
         return "\n".join([*(lines or _black_lines(self.statement)), INDENT + self.doc])
 
 

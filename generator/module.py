@@ -58,14 +58,15 @@ class InputDecl:
     """One attribute of the Inputs class; ``names`` are the names its code needs imported."""
 
     name: str
-    annotation: str
+    annotated: tuple[str, ...]
+    """The arguments of its ``Annotated[...]`` annotation: type, constraints, ``At(...)``."""
     default: str | None
     doc: str
     names: frozenset[str]
 
     @property
     def attribute(self) -> Attribute:
-        return Attribute(self.name, self.annotation, self.default, self.doc)
+        return Attribute(self.name, self.annotated, self.default, self.doc)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class OutputDecl:
 
     @property
     def attribute(self) -> Attribute:
-        annotation = f"Annotated[list[{self.item_class}], OutputAt({self.node_id!a})]"
-        return Attribute(self.name, annotation, None, self.doc)
+        annotated = (f"list[{self.item_class}]", f"OutputAt({self.node_id!a})")
+        return Attribute(self.name, annotated, None, self.doc)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def _declaration(
     where = f'{entry.label} -- node "{entry.node_name}" ({node_type}), field {entry.field_name}.'
     return InputDecl(
         name=name,
-        annotation=f"Annotated[{', '.join(parts)}]",
+        annotated=tuple(parts),
         default=default,
         doc=docstring(f"{where} {entry.description}" if entry.description else where),
         names=frozenset(names - {"int", "float", "str", "bool"}),

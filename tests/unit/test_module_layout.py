@@ -53,7 +53,7 @@ def _json(rng: random.Random, depth: int = 0) -> object:
     return [_json(rng, depth + 1) for _ in range(rng.randint(0, 5))]
 
 
-def _attribute(rng: random.Random) -> tuple[str, str, str | None]:
+def _attribute(rng: random.Random) -> tuple[str, tuple[str, ...], str | None]:
     """An attribute of the shapes the generator writes, with names and values of random length."""
     name = "a" + _text(rng, rng.choice([10, 40, 70])).replace(" ", "_").replace("-", "_")
     kind = rng.choice(["int", "IvkBoardField | None", "list[str]", "SchedulerName"])
@@ -66,16 +66,16 @@ def _attribute(rng: random.Random) -> tuple[str, str, str | None]:
     default = literal(value)
     if isinstance(value, dict) and rng.random() < 0.5:
         default = f"IvkModelIdentifierField.model_validate({default})"
-    return name, f"Annotated[{', '.join(parts)}]", rng.choice([default, default, None])
+    return name, tuple(parts), rng.choice([default, default, None])
 
 
 def test_attributes_of_every_written_shape_are_laid_out_as_black_lays_them_out() -> None:
     rng = random.Random(20240601)
     laid_out = 0
     for _ in range(200):
-        target, annotation, value = _attribute(rng)
-        attribute = Attribute(target, annotation, value, '"""Doc."""')
-        lines = statement_lines(target, annotation, value)
+        target, annotated, value = _attribute(rng)
+        attribute = Attribute(target, annotated, value, '"""Doc."""')
+        lines = statement_lines(target, annotated, value)
         expected = black.format_str(f"class _:\n{attribute.unformatted}\n", mode=BLACK_MODE)
         assert f"class _:\n{attribute.formatted}\n" == expected, attribute.statement
         laid_out += lines is not None
@@ -84,7 +84,7 @@ def test_attributes_of_every_written_shape_are_laid_out_as_black_lays_them_out()
 
 def test_a_shape_the_layout_does_not_know_is_formatted_by_black() -> None:
     value = literal('it\'s "quoted"')  # black weighs the escapes of both quotes
-    attribute = Attribute("note", "Annotated[str, At('n', 'v')]", value, '"""Doc."""')
-    assert statement_lines(attribute.target, attribute.annotation, attribute.value) is None
+    attribute = Attribute("note", ("str", "At('n', 'v')"), value, '"""Doc."""')
+    assert statement_lines(attribute.target, attribute.annotated, attribute.value) is None
     expected = black.format_str(f"class _:\n{attribute.unformatted}\n", mode=BLACK_MODE)
     assert f"class _:\n{attribute.formatted}\n" == expected
