@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ivkgen.generator import GeneratorError, WorkflowFileError, generator_version
+from ivkgen.generator.layout import Attribute, render_classes
 from ivkgen.generator.naming import class_name, input_name, input_names, module_name, numbered
-from ivkgen.generator.render import docstring, import_sections, literal, render_python
+from ivkgen.generator.render import docstring, import_sections, literal
 from ivkgen.runtime import fields, values
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.outputs import OutputNode, output_nodes
@@ -57,10 +58,15 @@ class InputDecl:
     """One attribute of the Inputs class; ``names`` are the names its code needs imported."""
 
     name: str
-    annotation: str
+    annotated: tuple[str, ...]
+    """The arguments of its ``Annotated[...]`` annotation: type, constraints, ``At(...)``."""
     default: str | None
     doc: str
     names: frozenset[str]
+
+    @property
+    def attribute(self) -> Attribute:
+        return Attribute(self.name, self.annotated, self.default, self.doc)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class OutputDecl:
     node_id: str
     item_class: str
     doc: str
+
+    @property
+    def attribute(self) -> Attribute:
+        annotated = (f"list[{self.item_class}]", f"OutputAt({self.node_id!a})")
+        return Attribute(self.name, annotated, None, self.doc)
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ def _declaration(
     where = f'{entry.label} -- node "{entry.node_name}" ({node_type}), field {entry.field_name}.'
     return InputDecl(
         name=name,
-        annotation=f"Annotated[{', '.join(parts)}]",
+        annotated=tuple(parts),
         default=default,
         doc=docstring(f"{where} {entry.description}" if entry.description else where),
         names=frozenset(names - {"int", "float", "str", "bool"}),
@@ -232,17 +243,25 @@ class LibraryOrigin:
     updated_at: str
 
 
-def render_module(
-    source: Path,
-    out_dir: Path,
-    catalog: Catalog,
-    command: list[str],
-    library: LibraryOrigin | None = None,
-) -> WorkflowModule:
-    """Render the module of the workflow at ``source`` for the folder ``out_dir``, whose fields
-    package holds ``catalog``; ``command`` is the header's ``ivkgen gen`` command, as lines
-    (:func:`ivkgen.generator.render.shell_lines`); ``library`` names the library entry the JSON
-    came from."""
+TEMPLATE = "workflow_module.py.j2"
+
+
+@dataclass(frozen=True)
+class ModuleParts:
+    """What a module is rendered from: the template's context and the attributes of the
+    ``inputs`` and ``outputs`` classes."""
+
+    path: Path
+    class_name: str
+    label: str
+    context: dict[str, Any]
+    bodies: dict[str, list[Attribute]]
+
+
+def module_parts(
+    source: Path, out_dir: Path, catalog: Catalog, command: list[str], library: LibraryOrigin | None
+) -> ModuleParts:
+    """The parts of the module of the workflow at ``source`` (see :func:`render_module`)."""
     if not source.is_file():
         raise WorkflowFileError(f"{source}: no such workflow file")
     raw = source.read_bytes()
@@ -272,8 +291,6 @@ def render_module(
         "openapi_sha256": catalog.openapi_sha256,
         "workflow_name": literal(definition.name),
         "class_name": name,
-        "inputs": inputs,
-        "outputs": outputs,
         "outputs_doc": (
             "The images or videos of each output node, in workflow order."
             if any("OutputVideo" in decl.item_class for decl in outputs)
@@ -281,6 +298,25 @@ def render_module(
         ),
         "import_sections": import_sections(imports_of(names, fields_package)),
     }
+    bodies = {
+        "inputs": [decl.attribute for decl in inputs],
+        "outputs": [decl.attribute for decl in outputs],
+    }
     label = f"{source} -> {module}.py"
-    text = render_python("workflow_module.py.j2", label, **context)
-    return WorkflowModule(out_dir / f"{module}.py", text, name, command, library)
+    return ModuleParts(out_dir / f"{module}.py", name, label, context, bodies)
+
+
+def render_module(
+    source: Path,
+    out_dir: Path,
+    catalog: Catalog,
+    command: list[str],
+    library: LibraryOrigin | None = None,
+) -> WorkflowModule:
+    """Render the module of the workflow at ``source`` for the folder ``out_dir``, whose fields
+    package holds ``catalog``; ``command`` is the header's ``ivkgen gen`` command, as lines
+    (:func:`ivkgen.generator.render.shell_lines`); ``library`` names the library entry the JSON
+    came from."""
+    parts = module_parts(source, out_dir, catalog, command, library)
+    text = render_classes(TEMPLATE, parts.label, parts.context, parts.bodies)
+    return WorkflowModule(parts.path, text, parts.class_name, command, library)

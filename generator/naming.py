@@ -115,12 +115,14 @@ def class_name(module: str, imported: Iterable[str] = ()) -> str:
 def numbered(names: Iterable[str]) -> list[str]:
     """Make names unique in order: the second ``width`` becomes ``width_2``."""
     taken: set[str] = set()
+    tried: dict[str, int] = {}  # the last number tried for a name: the ones below are taken
     unique = []
     for name in names:
-        candidate, number = name, 1
+        candidate, number = name, tried.get(name, 1)
         while candidate in taken:
             number += 1
             candidate = f"{name.rstrip('_')}_{number}"
+        tried[name] = number
         taken.add(candidate)
         unique.append(candidate)
     return unique

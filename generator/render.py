@@ -81,6 +81,7 @@ def literal(value: Any) -> str:
     return ascii(value)
 
 
+@functools.cache  # a workflow repeats its node types, and so their descriptions
 def docstring(text: str, indent: int = 4, width: int = LINE_LENGTH) -> str:
     """``text`` as a triple-quoted docstring literal wrapped to ``width`` at ``indent``: every
     run of whitespace becomes one space, backslashes and quotes that could end the literal are
