@@ -7,8 +7,6 @@
 #     data/openapi/invokeai-6.14.2.json
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar
 
 from ivkgen.runtime.typed import (

@@ -219,8 +219,9 @@ def _field_module(name: str, fields_package: str) -> str:
 
 
 def imports_of(names: set[str], fields_package: str) -> dict[str, set[str]]:
-    """Module -> names to import, for the names a module's code uses."""
-    by_module: dict[str, set[str]] = {"__future__": {"annotations"}}
+    """Module -> names to import, for the names a module's code uses. (No ``from __future__
+    import annotations``: pydantic would evaluate every annotation string at import.)"""
+    by_module: dict[str, set[str]] = {}
     for name in names:
         module = _IMPORTED_FROM.get(name) or _field_module(name, fields_package)
         if not module:

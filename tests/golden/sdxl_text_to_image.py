@@ -6,8 +6,6 @@
 #   ivkgen gen ../shared/data/workflows/sdxl-text-to-image.json -o tests/golden
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar
 
 from ivkgen.runtime.typed import (

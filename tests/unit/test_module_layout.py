@@ -31,9 +31,10 @@ def test_a_committed_workflow_module_is_what_black_makes_of_it(source: Path) -> 
     assert written == whole
 
 
-def test_a_big_workflow_module_is_what_black_makes_of_it(shared_dir: Path, tmp_path: Path) -> None:
-    workflow = shared_dir / "data" / "workflows" / "sdxl-flux-refine.json"  # the bench's
-    big = write_scaled(workflow, 300, tmp_path / "big.json")
+def test_a_big_workflow_module_is_what_black_makes_of_it(tmp_path: Path) -> None:
+    big = write_scaled(
+        REPO / "data" / "workflows" / "sd15-text-to-image.json", 300, tmp_path / "big.json"
+    )
     written, whole = _black_over_the_whole_module(big, tmp_path)
     assert written == whole
 
