@@ -194,12 +194,12 @@ def output_decls(definition: WorkflowDefinition, catalog: Catalog) -> list[Outpu
 
 
 def refuse_unknown_nodes(source: Path, definition: WorkflowDefinition, catalog: Catalog) -> None:
-    """Raise ``GeneratorError`` (one line) naming every node whose type the schema lacks: their
-    inputs cannot be typed from it. Generate against the server that has them instead."""
+    """Raise ``WorkflowFileError`` (one line, exit code 2) naming every node whose type the schema
+    lacks: their inputs cannot be typed from it. Generate against the server that has them."""
     unknown = unknown_node_blockers(definition, catalog)
     if unknown:
         nodes = ", ".join(f"{b.node_id} ({b.node_type})" for b in unknown)
-        raise GeneratorError(
+        raise WorkflowFileError(
             f"{source}: InvokeAI {catalog.invokeai_version}'s schema has no type for node(s) "
             f"{nodes}; generate against a server that has them: ivkgen gen {source} --server URL"
         )

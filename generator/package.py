@@ -83,6 +83,8 @@ def ensure_fields(out_dir: Path, spec: Spec | None, *, replace: bool = False) ->
     if spec is None:
         _copy_bundled(package)
     else:
+        from ivkgen.generator.fields import generate_fields  # datamodel-code-generator: slow
+
         generate_fields(spec, out_dir)
     return FieldsPackage(package, created)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +92,14 @@ class WorkflowDefinition(BaseModel):
         source: str = "<dict>",
     ) -> WorkflowDefinition:
         """Validate a workflow dict (deep-copied)."""
+        return cls._validated(data, source, copy.deepcopy)
+
+    @classmethod
+    def _validated(
+        cls, data: Any, source: str, own: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> WorkflowDefinition:
+        """Check ``data`` and validate ``own(data)`` (a copy, or the data itself when it was
+        parsed here and nothing else holds it)."""
         if not isinstance(data, Mapping) or "nodes" not in data or "meta" not in data:
             raise WorkflowError(
                 f"{source}: not an InvokeAI workflow (no 'nodes' or 'meta'); pass a workflow "
@@ -100,7 +108,7 @@ class WorkflowDefinition(BaseModel):
             )
         _check_shape(data, source)
         try:
-            definition = cls.model_validate(copy.deepcopy(dict(data)))
+            definition = cls.model_validate(own(dict(data)))
         except ValidationError as exc:
             cause = _structure_error(exc)
             raise WorkflowError(
@@ -130,7 +138,7 @@ class WorkflowDefinition(BaseModel):
             raise WorkflowError(
                 f"{source}: JSON that cannot be read ({type(exc).__name__}: {exc})", source=source
             ) from None
-        return cls.from_dict(data, source=source)
+        return cls._validated(data, source, lambda parsed: parsed)
 
     def to_dict(self) -> dict[str, Any]:
         """The workflow as JSON-ready data, with every key that was loaded."""

@@ -53,6 +53,8 @@ def check_shape(data: Mapping[str, Any]) -> None:
 
 def check_values(data: Any) -> None:
     """No nesting deeper than ``MAX_DEPTH``, no number JSON or the server cannot carry."""
+    if _values_fit(data):
+        return
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:
         value, where, depth = stack.pop()
@@ -66,6 +68,33 @@ def check_values(data: Any) -> None:
             raise ShapeError(f"{where} is {value}, which JSON cannot carry")
         elif isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
             raise ShapeError(f"{where} is an integer outside the 64-bit range")
+
+
+def _values_fit(data: Any) -> bool:
+    """True when :func:`check_values` has nothing to say, found by a quick walk over the plain
+    JSON types that builds no location names; False for a problem or anything unusual (the
+    careful walk then looks)."""
+    low, high = INT_RANGE
+    level: list[Any] = [data]
+    for _ in range(MAX_DEPTH + 1):
+        deeper: list[Any] = []
+        for value in level:
+            kind = type(value)
+            if kind is str or kind is bool or value is None:
+                continue
+            if kind is dict:
+                deeper += value.values()
+            elif kind is list:
+                deeper += value
+            elif kind is float:
+                if not math.isfinite(value):
+                    return False
+            elif kind is not int or not low <= value <= high:
+                return False
+        if not deeper:
+            return True
+        level = deeper
+    return False
 
 
 def _text(data: Mapping[str, Any], key: str, what: str, node_id: str | None = None) -> None:

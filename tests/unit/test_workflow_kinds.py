@@ -182,6 +182,19 @@ def test_unknown_node_inputs_are_typed_from_their_saved_values_and_say_so() -> N
     assert "'my_pack_node'" in problems.workflow[0] and "node pack" in problems.workflow[0]
 
 
+def test_generating_a_workflow_with_an_unknown_node_type_says_one_line_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivkgen.generator.cli import main
+
+    source = tmp_path / "custom.json"
+    source.write_text(json.dumps(workflow([node("c", "my_pack_node", count=3)])), "utf-8")
+    assert main(["gen", str(source), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "c (my_pack_node)" in err and "--server URL" in err
+    assert not (tmp_path / "out" / "custom.py").exists()
+
+
 def test_blockers_name_edges_to_missing_fields_required_values_and_newer_versions() -> None:
     resize = node("r", "img_resize", width=8, height=8)
     resize["data"]["version"] = "99.0.0"
