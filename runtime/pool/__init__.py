@@ -7,11 +7,12 @@ one ``ItemResult`` per item, in input order.
 
 from ivkgen.runtime.pool.ledger import Ledger, LedgerError
 from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
-from ivkgen.runtime.pool.run import ItemResult, PoolProgress, ServerProgress
+from ivkgen.runtime.pool.run import FormerServerWarning, ItemResult, PoolProgress, ServerProgress
 from ivkgen.runtime.pool.work import Work, grid_work, module_work
 
 __all__ = [
     "AsyncServerPool",
+    "FormerServerWarning",
     "ItemResult",
     "Ledger",
     "LedgerError",
