@@ -46,7 +46,7 @@ _OLD_OPENAPI: dict[str, Any] | None = None
 @dataclass(slots=True)
 class FakeItem:
     """One queue item, kept small (a benchmark's simulated servers share the client's process):
-    the chunk's graph is shared by its items, and the session is built when read."""
+    items enqueued with the same graph share it, and the session is built when read."""
 
     item_id: int
     batch_id: str
@@ -54,7 +54,7 @@ class FakeItem:
     destination: str | None
     session_id: str
     graph: dict[str, Any]
-    """The chunk's graph, before this item's values are substituted (never changed)."""
+    """The enqueued graph, before this item's values are substituted (shared, never changed)."""
     values: list[tuple[str, str, Any]]
     """This item's ``(node_path, field_name, value)`` substitutions."""
     status: str = "pending"
@@ -147,6 +147,7 @@ class FakeServer:
     chunks: list[int] = field(default_factory=list)
     """How many items each enqueue asked for."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -280,7 +281,8 @@ class FakeServer:
         unfinished = [*self.pending, *self.running]
         room = self.max_queue_size - sum(i.status in ("pending", "in_progress") for i in unfinished)
         made = []
-        graph = json.loads(json.dumps(batch["graph"]))  # one copy per chunk, shared by its items
+        text = json.dumps(batch["graph"], sort_keys=True)
+        graph = self._graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
         for values in combos[: max(0, room)]:
             item_id = next(self._ids)
             self.items[item_id] = FakeItem(
