@@ -169,6 +169,7 @@ def simulated_rows(sizes: PoolSizes) -> list[Row]:
             Figure((0.1,), "ms"),
             "<= 0.1 ms",
             cpu.median <= 0.1,
+            notes=f"{scale['requests_per_item']:.3f} requests per item",
         ),
         Row(
             SECTION,

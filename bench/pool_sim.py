@@ -3,8 +3,9 @@ process so its memory is its own: ``python bench/pool_sim.py scale SERVERS ITEMS
 ``python bench/pool_sim.py memory ITEMS LEDGER``; prints a JSON object.
 
 ``scale``: client CPU per item (process CPU time minus the time spent inside the simulated
-servers) and the longest time a server sat idle while items were still waiting to be sent.
-``memory``: peak RSS of a run recorded in a ledger file.
+servers), the requests the client sent per item, and the longest time a server sat idle while
+items were still waiting to be sent. ``memory``: peak RSS of a run recorded in a ledger file
+(the simulated servers keep their items small, so it is mostly the client's).
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ class Metered:
     def __init__(self, server: FakeServer) -> None:
         self.server = server
         self.cpu = 0.0
+        self.requests = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         started = time.process_time()
         try:
             response = self.server.handle(request)
@@ -45,7 +48,9 @@ class Metered:
             self.cpu += time.process_time() - started
 
 
-def _run(servers: int, items: int, ledger: str | None) -> tuple[list[FakeServer], float, float]:
+def _run(
+    servers: int, items: int, ledger: str | None
+) -> tuple[list[FakeServer], float, float, int]:
     clock = VirtualClock()
     fakes = [FakeServer(f"s{i}", clock, duration=ITEM_SECONDS) for i in range(servers)]
     meters = [Metered(f) for f in fakes]
@@ -59,15 +64,16 @@ def _run(servers: int, items: int, ledger: str | None) -> tuple[list[FakeServer]
     started = time.process_time()
     pool.run(work, ledger=ledger)
     cpu = time.process_time() - started - sum(m.cpu for m in meters)
-    return fakes, cpu, clock.now
+    return fakes, cpu, clock.now, sum(m.requests for m in meters)
 
 
 def scale(servers: int, items: int) -> dict[str, float]:
-    fakes, cpu, wall = _run(servers, items, None)
+    fakes, cpu, wall, requests = _run(servers, items, None)
     last_send = max(f.last_enqueue for f in fakes)
     idle = [b - a for f in fakes for a, b in f.gaps if a < last_send and a > 0]
     return {
         "cpu_ms_per_item": cpu * 1000 / items,
+        "requests_per_item": requests / items,
         "longest_idle_s": max(idle, default=0.0),
         "virtual_wall_s": wall,
         "ideal_wall_s": items * ITEM_SECONDS / servers,

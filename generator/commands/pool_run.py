@@ -76,7 +76,12 @@ async def run_pool(options: RunOptions) -> int:
             )
         except ValueError as exc:
             raise CommandError(f"--sweep: {exc}") from None
-        pool = AsyncServerPool(clients)
+        pool = AsyncServerPool(
+            clients,
+            connect=lambda url: AsyncInvokeAIClient.from_url(
+                url, email=options.email, password=options.password
+            ),
+        )
         try:
             results = await pool.run(
                 work,

@@ -13,11 +13,17 @@ from ivkgen.runtime._lazy import lazy_attributes
 if TYPE_CHECKING:
     from ivkgen.runtime.pool.ledger import Ledger, LedgerError
     from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
-    from ivkgen.runtime.pool.run import ItemResult, PoolProgress, ServerProgress
+    from ivkgen.runtime.pool.run import (
+        FormerServerWarning,
+        ItemResult,
+        PoolProgress,
+        ServerProgress,
+    )
     from ivkgen.runtime.pool.work import Work, grid_work, module_work
 
 __all__ = [
     "AsyncServerPool",
+    "FormerServerWarning",
     "ItemResult",
     "Ledger",
     "LedgerError",
@@ -34,6 +40,7 @@ _HOME = {
     "LedgerError": ".ledger",
     "AsyncServerPool": ".pool",
     "ServerPool": ".pool",
+    "FormerServerWarning": ".run",
     "ItemResult": ".run",
     "PoolProgress": ".run",
     "ServerProgress": ".run",

@@ -4,7 +4,8 @@ Each item's inputs, status, server, chunk (batch id), queue item, output image n
 files they were saved to; the images uploaded to each server; the run's id (its tag on the
 servers) and fingerprint. A run that was interrupted resumes from it: finished items are
 skipped, items in flight are looked up on their server, uploads are cleaned up, and nothing is
-downloaded twice. ``Ledger()`` without a path keeps the record in memory.
+downloaded twice. ``Ledger()`` without a path keeps the record in memory; a run given no ledger
+at all records nothing (``Unrecorded``).
 
 Statuses: ``waiting`` (not sent), ``sent`` (enqueued, answer not confirmed), ``queued`` (in a
 server's queue), ``completed``, ``failed``.
@@ -66,6 +67,18 @@ class Entry:
     files: list[str]
     error: str | None
     session_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What the ledger records of an item that ended."""
+
+    index: int
+    status: str
+    images: Sequence[str]
+    files: Sequence[str]
+    session_id: str | None
+    error: str | None = None
 
 
 class Ledger:
@@ -142,17 +155,20 @@ class Ledger:
         session_id: str | None,
         error: str | None = None,
     ) -> None:
+        self.finished_many([Finished(index, status, images, files, session_id, error)])
+
+    def finished_many(self, records: Iterable[Finished]) -> None:
+        """Record several items that ended, in one transaction."""
+        rows = [
+            (r.status, _text(r.images), _text(r.files), r.error, r.session_id, r.index)
+            for r in records
+        ]
+        if not rows:
+            return
         with self._db:
-            self._db.execute(
+            self._db.executemany(
                 "UPDATE items SET status=?, images=?, files=?, error=?, session_id=? WHERE idx=?",
-                (
-                    status,
-                    json.dumps(list(images)),
-                    json.dumps(list(files)),
-                    error,
-                    session_id,
-                    index,
-                ),
+                rows,
             )
 
     def uploaded(self, server: str, input_index: int, image_name: str) -> None:
@@ -176,7 +192,7 @@ class Ledger:
             "FROM items ORDER BY idx"
         )
         return [
-            Entry(i, s, srv, b, item, json.loads(im or "[]"), json.loads(f or "[]"), e, sid)
+            Entry(i, s, srv, b, item, _names(im), _names(f), e, sid)
             for i, s, srv, b, item, im, f, e, sid in rows
         ]
 
@@ -196,4 +212,56 @@ class Ledger:
         self._db.close()
 
 
-__all__ = ["FINAL", "Entry", "Ledger", "LedgerError"]
+def _text(names: Sequence[str]) -> str:
+    return json.dumps(list(names))
+
+
+def _names(text: str | None) -> list[str]:
+    names: list[str] = json.loads(text) if text else []
+    return names
+
+
+class Unrecorded(Ledger):
+    """The ledger of a run given none: it records nothing, since nothing could resume from it
+    (every item starts waiting, and ``entries``, ``uploads`` and ``counts`` are empty)."""
+
+    def __init__(self) -> None:
+        self.path = None
+        self.run_id = ""
+
+    def open(self, fingerprint: str, inputs: Iterable[Mapping[str, Any]], *, resume: bool) -> bool:
+        self.run_id = uuid.uuid4().hex
+        return False
+
+    def sent(self, server: str, batch_id: str, indexes: Sequence[int]) -> None:
+        pass
+
+    def queued(self, server: str, batch_id: str, items: Mapping[int, int]) -> None:
+        pass
+
+    def waiting(self, indexes: Iterable[int]) -> None:
+        pass
+
+    def finished_many(self, records: Iterable[Finished]) -> None:
+        pass
+
+    def uploaded(self, server: str, input_index: int, image_name: str) -> None:
+        pass
+
+    def upload_deleted(self, server: str, image_name: str) -> None:
+        pass
+
+    def entries(self) -> list[Entry]:
+        return []
+
+    def uploads(self) -> dict[str, dict[int, str]]:
+        return {}
+
+    def counts(self) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+__all__ = ["FINAL", "Entry", "Finished", "Ledger", "LedgerError", "Unrecorded"]

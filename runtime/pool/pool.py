@@ -5,12 +5,15 @@ Both drive the same :class:`~ivkgen.runtime.pool.run.PoolRun`: the sync pool ste
 in turn, the async pool steps them concurrently. ``run(work)`` returns one ``ItemResult`` per
 item, in input order; ``sweep`` and ``map`` do the same for a generated module and return its
 typed outputs. The images a run uploaded are deleted at the end; an interrupted or failed run
-deletes the items it left unfinished, and with a ledger file it resumes where it stopped.
+deletes the items it left unfinished, and with a ledger file it resumes where it stopped. A
+resumed run reaches the servers its ledger names that are no longer given (by URL, through
+``connect``) to follow the items it sent them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -20,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
 from ivkgen.runtime.jobs.plans import Plan, drive, drive_sync
-from ivkgen.runtime.pool.ledger import Ledger
-from ivkgen.runtime.pool.run import ItemResult, PoolProgress, PoolRun, ServerState
+from ivkgen.runtime.pool.ledger import Ledger, Unrecorded
+from ivkgen.runtime.pool.run import Connect, ItemResult, PoolProgress, PoolRun, ServerState
 from ivkgen.runtime.pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime.pool.work import Work, module_work
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
@@ -49,6 +52,7 @@ class _PoolBase:
         window: int,
         poll_interval: float,
         max_failures: int,
+        connect: Connect,
     ) -> None:
         names = [str(getattr(c, "base_url", f"server {i}")) for i, c in enumerate(clients)]
         if len(set(names)) != len(names):
@@ -61,6 +65,14 @@ class _PoolBase:
         self.clock: Callable[[], float] = time.monotonic
         self.last_run: PoolRun | None = None
         """The latest run (its results, progress and servers), also after it failed."""
+        self._connect = connect
+        self._former: list[SyncBound | AsyncBound] = []
+        """The clients made for former servers (closed with the pool)."""
+
+    def _connect_former(self, url: str) -> SyncBound | AsyncBound:
+        client = self._connect(url)
+        self._former.append(client)
+        return client
 
     def _new_run(
         self,
@@ -69,7 +81,10 @@ class _PoolBase:
         resume: bool,
         download_to: str | os.PathLike[str] | None,
     ) -> PoolRun:
-        book = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+        if ledger is None:
+            book: Ledger = Unrecorded()
+        else:
+            book = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.last_run = PoolRun(
             work,
             self.clients,
@@ -79,6 +94,7 @@ class _PoolBase:
             download_to=Path(download_to) if download_to is not None else None,
             max_failures=self.max_failures,
             clock=self.clock,
+            connect=self._connect_former,
         )
         return self.last_run
 
@@ -136,11 +152,18 @@ class ServerPool(_PoolBase):
         max_failures: int = 2,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        connect: Callable[[str], InvokeAIClient] = InvokeAIClient.from_url,
     ) -> None:
+        """``connect`` makes the client of a former server (one a resumed run's ledger names
+        that is not in ``servers``) from its URL."""
         clients = [InvokeAIClient.from_url(s) if isinstance(s, str) else s for s in servers]
         self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
         super().__init__(
-            clients, window=window, poll_interval=poll_interval, max_failures=max_failures
+            clients,
+            window=window,
+            poll_interval=poll_interval,
+            max_failures=max_failures,
+            connect=connect,
         )
         self._sleep = sleep
         self.clock = self._clock = clock
@@ -171,10 +194,15 @@ class ServerPool(_PoolBase):
                 run.unfit(state, exc)
         try:
             run.require_servers()
-            due = dict.fromkeys(run.states, self._clock())
+            now = self._clock()
+            due = [(now, order, state) for order, state in enumerate(run.live_states())]
             while not run.complete:
-                for state in run.live_states():
-                    if due[state.name] > self._clock():
+                now = self._clock()
+                ready = []
+                while due and due[0][0] <= now:
+                    ready.append(heapq.heappop(due))
+                for _, order, state in ready:
+                    if not run.active(state):
                         continue
                     try:
                         self._drive(state, run.step_plan(state))
@@ -182,15 +210,15 @@ class ServerPool(_PoolBase):
                         run.step_failed(state, exc)
                     else:
                         run.step_ok(state)
-                    wait = run.next_interval(state, self.poll_interval, self.longest_interval)
-                    due[state.name] = self._clock() + wait
+                    if run.active(state):
+                        wait = run.next_interval(state, self.poll_interval, self.longest_interval)
+                        heapq.heappush(due, (self._clock() + wait, order, state))
                 run.require_servers()
                 if on_progress is not None:
                     on_progress(run.progress())
                 _check_deadline(run, deadline, timeout)
-                if not run.complete:
-                    soonest = min(due[s.name] for s in run.live_states())
-                    self._sleep(max(0.0, soonest - self._clock()))
+                if not run.complete and due:
+                    self._sleep(max(0.0, due[0][0] - self._clock()))
         except BaseException:
             self._end(run, cancel=True)
             raise
@@ -246,8 +274,9 @@ class ServerPool(_PoolBase):
 
     def close(self) -> None:
         """Close the clients the pool made from URLs."""
-        for client in self._owned:
-            client.close()
+        for client in [*self._owned, *self._former]:
+            if isinstance(client, InvokeAIClient):
+                client.close()
 
     def __enter__(self) -> ServerPool:
         return self
@@ -267,11 +296,17 @@ class AsyncServerPool(_PoolBase):
         window: int = DEFAULT_WINDOW,
         poll_interval: float = POLL_INTERVAL,
         max_failures: int = 2,
+        connect: Callable[[str], AsyncInvokeAIClient] = AsyncInvokeAIClient.from_url,
     ) -> None:
+        """``connect``: as for ``ServerPool``."""
         clients = [AsyncInvokeAIClient.from_url(s) if isinstance(s, str) else s for s in servers]
         self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
         super().__init__(
-            clients, window=window, poll_interval=poll_interval, max_failures=max_failures
+            clients,
+            window=window,
+            poll_interval=poll_interval,
+            max_failures=max_failures,
+            connect=connect,
         )
 
     async def run(
@@ -294,7 +329,7 @@ class AsyncServerPool(_PoolBase):
                 run.unfit(state, exc)
 
         async def serve(state: ServerState) -> None:
-            while not run.complete and state in run.live_states():
+            while not run.complete and run.active(state):
                 try:
                     await drive(run.step_plan(state), state.client)
                 except IvkgenError as exc:
@@ -378,8 +413,9 @@ class AsyncServerPool(_PoolBase):
                 await drive(run.cleanup_outputs_plan(state), state.client)
 
     async def aclose(self) -> None:
-        for client in self._owned:
-            await client.aclose()
+        for client in [*self._owned, *self._former]:
+            if isinstance(client, AsyncInvokeAIClient):
+                await client.aclose()
 
     async def __aenter__(self) -> AsyncServerPool:
         return self

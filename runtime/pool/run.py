@@ -5,20 +5,40 @@ Every server step is a plan (:mod:`ivkgen.runtime.jobs.plans`): the sync pool dr
 server: look up chunks whose enqueue answer was lost (by the run's ``destination`` tag), read
 the items it holds (completed ones give their outputs, downloaded once; canceled or vanished ones
 wait again), then send it as many new items as it finished.
+
+A server's items are read in two requests where the server has ``item_summaries_by_ids``
+(InvokeAI 6.14): every held item's status without its session, then the full items of those that
+ended, so a session is read once, not on every step. Of an ended item only what the outputs need
+is parsed (the results, the source/prepared mappings, the prepared nodes' types): not the
+session's graph, whose output nodes' boards are those the run sent, nor the workflow. The ledger
+records all items that ended in one step in one transaction.
+
+A fast server is stepped less often than every ``poll_interval``: the run steps its servers about
+``STEPS_PER_SECOND`` times a second in all (each step costs the client about a millisecond, most
+of it in the HTTP client), and a server that finishes items faster than that gets a window large
+enough to keep its queue busy between two steps.
+
+A resumed run whose ledger names a server that is no longer among its servers (a *former*
+server) still looks up the items it sent there: it connects to the server's URL, follows those
+items until they end (their outputs are collected as any other's) and deletes the run's uploads
+there at the end; it sends the server nothing new. Only when the server cannot be reached do its
+items run again on the others, with a ``FormerServerWarning``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Required
 
+import httpx
 from ivkgen.runtime.errors import (
     AuthError,
     HTTPStatusError,
@@ -39,7 +59,7 @@ from ivkgen.runtime.jobs.plans import (
     queue_ops,
 )
 from ivkgen.runtime.media import OutputImage, safe_file_name
-from ivkgen.runtime.pool.ledger import Ledger
+from ivkgen.runtime.pool.ledger import Entry, Finished, Ledger
 from ivkgen.runtime.pool.scheduler import Scheduler
 from ivkgen.runtime.pool.work import Work, chunk_body, chunk_tag, run_tag, server_body
 from ivkgen.runtime.repositories.images import ImageOps
@@ -49,14 +69,77 @@ from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, parse_json
 from ivkgen.runtime.server.dto import ImageDTO, SessionQueueItem
 from ivkgen.runtime.workflow.checks import missing_models, node_findings, node_versions
 from ivkgen.runtime.workflow.definition import node_labels
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
 log = logging.getLogger("ivkgen.runtime.pool")
 
 DEFAULT_MAX_FAILURES = 2
+STEPS_PER_SECOND = 2.0
+"""About how many server steps the run makes a second, over all its servers, once it knows how
+fast each server finishes items (a server is never stepped less often than it needs to stay busy
+within ``MAX_WINDOW`` items)."""
+SUMMARIES_PATH = "/api/v1/queue/{queue_id}/item_summaries_by_ids"
+ENDED = ("completed", "failed")
+_QUEUE = f"/api/v1/queue/{DEFAULT_QUEUE}"
+
+
+class _Node(TypedDict, total=False):
+    type: str
+
+
+class _Graph(TypedDict, total=False):
+    nodes: dict[str, _Node]
+
+
+class _Session(TypedDict, total=False):
+    id: str
+    results: dict[str, Any]
+    source_prepared_mapping: dict[str, list[str]]
+    prepared_source_mapping: dict[str, str]
+    execution_graph: _Graph
+
+
+class _EndedItem(TypedDict, total=False):
+    """What the pool reads of an ended queue item (the rest of the answer is skipped)."""
+
+    item_id: Required[int]
+    status: Required[str]
+    batch_id: str
+    queue_id: str
+    session_id: str
+    origin: str | None
+    destination: str | None
+    error_type: str | None
+    error_message: str | None
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    completed_at: str | None
+    session: _Session
+
+
+_ENDED_ITEMS = TypeAdapter(list[_EndedItem])
+
+
+class _Summary(TypedDict):
+    item_id: int
+    status: str
+
+
+_SUMMARIES = TypeAdapter(list[_Summary])
+
+Connect = Callable[[str], SyncBound | AsyncBound]
+"""Makes the client of a former server from its URL (the ledger's name for it)."""
 
 
 class ServerUnfitError(IvkgenError):
     """A server that cannot run the work (node types, versions or models)."""
+
+
+class FormerServerWarning(UserWarning):
+    """A resumed run's ledger names a server, no longer among the run's servers, that holds
+    items of the run and cannot be reached: those items run again on the others."""
 
 
 @dataclass
@@ -88,6 +171,10 @@ class ServerState:
     queued: dict[int, int] = field(default_factory=dict)
     """Queue item id -> item index, for the items in the server's queue."""
     batches: set[str] = field(default_factory=set)
+    summaries: bool = False
+    """The server reads statuses without sessions (``item_summaries_by_ids``)."""
+    former: bool = False
+    """Not among the run's servers: the ledger sent it items in an earlier run."""
     pending: int = 0
     running: int = 0
     failures: int = 0
@@ -130,6 +217,7 @@ class PoolRun:
         download_to: Path | None = None,
         max_failures: int = DEFAULT_MAX_FAILURES,
         clock: Callable[[], float] = time.monotonic,
+        connect: Connect | None = None,
     ) -> None:
         self.work = work
         self.ledger = ledger
@@ -139,19 +227,34 @@ class PoolRun:
         self._started = clock()
         handle = work.handle
         self._nodes = output_nodes(handle.definition, handle.catalog)
+        graph = handle.build_enqueue_body(board=work.board_id)["batch"]["graph"]["nodes"]
+        self._boards = {
+            "nodes": {
+                n.node_id: {"board": graph.get(n.node_id, {}).get("board")} for n in self._nodes
+            }
+        }
         self._labels = node_labels(handle.definition, handle.catalog)
         self.states = {name: ServerState(name, client) for name, client in clients.items()}
-        ledger.open(
+        resumed = ledger.open(
             work.fingerprint(), (work.item_inputs(i) for i in range(work.count)), resume=resume
         )
         self.results: dict[int, ItemResult] = {}
         self._downloaded: set[Path] = set()
+        if not resumed:  # every item waits
+            self.scheduler = Scheduler(range(work.count), list(self.states), window=window)
+            self._done_before = 0
+            return
         entries = ledger.entries()
-        pending = [e.index for e in entries if e.status not in ("completed", "failed")]
-        self.scheduler = Scheduler(pending, list(self.states), window=window)
+        servers = list(self.states)
+        former = self._connect_former(entries, ledger.uploads(), connect)
+        pending = [e.index for e in entries if e.status not in ENDED]
+        held = {e.index for e in entries if self._held(e)}
+        self.scheduler = Scheduler(
+            [i for i in pending if i not in held], servers, window=window, retired=former
+        )
         self._done_before = work.count - len(pending)
         for entry in entries:
-            if entry.status in ("completed", "failed"):
+            if entry.status in ENDED:
                 self.results[entry.index] = ItemResult(
                     entry.index,
                     entry.server or "",
@@ -163,9 +266,10 @@ class PoolRun:
                     session_id=entry.session_id,
                 )
                 self._downloaded.update(Path(f) for f in entry.files)
-            elif entry.server in self.states and entry.batch_id is not None:
+            elif self._held(entry):
+                assert entry.server is not None and entry.batch_id is not None
                 state = self.states[entry.server]
-                self.scheduler.adopt(entry.server, entry.index)
+                self.scheduler.holding(entry.server).add(entry.index)
                 state.batches.add(entry.batch_id)
                 if entry.status == "queued" and entry.item_id is not None:
                     state.queued[entry.item_id] = entry.index
@@ -174,6 +278,59 @@ class PoolRun:
         for server, uploads in ledger.uploads().items():
             if server in self.states:
                 self.states[server].uploads.update(uploads)
+        self._unreachable(self._unreached)
+
+    def _held(self, entry: Entry) -> bool:
+        """A ledger entry in flight on one of this run's servers (given or former)."""
+        return (
+            entry.status not in ENDED and entry.batch_id is not None and entry.server in self.states
+        )
+
+    def _connect_former(
+        self,
+        entries: Sequence[Entry],
+        uploads: Mapping[str, Mapping[int, str]],
+        connect: Connect | None,
+    ) -> list[str]:
+        """States for the servers the ledger sent items (or uploads) to that are not among the
+        run's servers; returns their names. A server no client can be made for is left out (its
+        items wait for the others)."""
+        self._unreached: dict[str, tuple[int, str]] = {}
+        flying: dict[str, int] = {}
+        for entry in entries:
+            in_flight = entry.status not in ENDED and entry.batch_id is not None
+            if in_flight and entry.server and entry.server not in self.states:
+                flying[entry.server] = flying.get(entry.server, 0) + 1
+        names = list(flying) + [n for n in uploads if n not in self.states and n not in flying]
+        made: list[str] = []
+        for name in names:
+            try:
+                if connect is None:
+                    raise ValueError("the pool was given no way to connect to it")
+                client = connect(name)
+            except (ValueError, TypeError, httpx.InvalidURL) as exc:
+                if name in flying:
+                    self._unreached[name] = (flying[name], str(exc))
+                continue
+            self.states[name] = ServerState(name, client, former=True)
+            made.append(name)
+            if name in flying:
+                log.info(
+                    "server %s is not among this run's servers: following the %d item(s) the "
+                    "ledger sent it there",
+                    name,
+                    flying[name],
+                )
+        return made
+
+    def _unreachable(self, unreached: Mapping[str, tuple[int, str]]) -> None:
+        for name, (count, why) in unreached.items():
+            warnings.warn(
+                f"server {name} is not among this run's servers and cannot be reached ({why}): "
+                f"its {count} unfinished item(s) of the ledger's run run again on the others",
+                FormerServerWarning,
+                stacklevel=4,
+            )
 
     @property
     def run_id(self) -> str:
@@ -184,15 +341,30 @@ class PoolRun:
         return self.scheduler.complete
 
     def live_states(self) -> list[ServerState]:
-        return [self.states[name] for name in self.scheduler.live_servers]
+        """The servers still in the run, former ones included."""
+        slots = self.scheduler.slots
+        return [state for name, state in self.states.items() if slots[name].live]
+
+    def active(self, state: ServerState) -> bool:
+        """Whether the server is still stepped: it is live and, if it is a former server, it
+        still holds items."""
+        slot = self.scheduler.slots[state.name]
+        if not slot.live:
+            return False
+        return not state.former or bool(slot.holding or state.sent or state.queued)
 
     # Preparing a server ----------------------------------------------------------------------
 
     def prepare_plan(self, state: ServerState) -> Plan[None]:
         """Check that the server can run the work (the checks of ``ivkgen check``), upload the
-        image inputs it lacks and build its enqueue body."""
+        image inputs it lacks and build its enqueue body. A former server is sent nothing new:
+        it needs none of that."""
+        if state.former:
+            return
         handle = self.work.handle
         openapi = yield Call("GET", "/openapi.json", parse_json)
+        paths = openapi.get("paths") if isinstance(openapi, dict) else None
+        state.summaries = isinstance(paths, dict) and SUMMARIES_PATH in paths
         findings = node_findings(handle.definition, node_versions(openapi), self._labels)
         errors = [f.message for f in findings if f.severity == "error"]
         if errors:
@@ -233,9 +405,9 @@ class PoolRun:
 
     def require_servers(self) -> None:
         """Raise ``NoServerError`` when work remains and no server is left to take it."""
-        if self.complete or self.scheduler.live_servers:
+        if self.complete or self.scheduler.takers > 0:
             return
-        reasons = {n: s.dropped or "" for n, s in self.scheduler.slots.items()}
+        reasons = {n: s.dropped or "" for n, s in self.scheduler.slots.items() if not s.retired}
         listing = "; ".join(f"{name}: {why}" for name, why in reasons.items())
         remaining = self.work.count - len(self.results)
         raise NoServerError(
@@ -268,28 +440,36 @@ class PoolRun:
             self._accept(state, batch_id, indexes, sorted(found.get(batch_id, [])))
 
     def _poll(self, state: ServerState) -> Plan[None]:
-        queue = queue_ops(DEFAULT_QUEUE)
+        """Read the held items: those that ended are finished (all of them recorded in one
+        ledger transaction), canceled or vanished ones wait again."""
         ids = sorted(state.queued)
-        seen: dict[int, SessionQueueItem] = {}
-        for start in range(0, len(ids), MAX_ITEMS_PER_CALL):
-            chunk = ids[start : start + MAX_ITEMS_PER_CALL]
-            items: list[SessionQueueItem] = yield QueueOps.get_queue_items.call(queue, chunk)
-            seen.update((item.item_id, item) for item in items)
+        if state.summaries:
+            statuses = yield from _read_statuses(ids)
+            ended = [i for i in ids if statuses.get(i) in ENDED]
+            seen = (yield from _read_items(ended)) if ended else {}
+        else:
+            seen = yield from _read_items(ids)
+            statuses = {item_id: item["status"] for item_id, item in seen.items()}
         pending = running = 0
         again: list[int] = []
-        for item_id in ids:
-            index = state.queued[item_id]
-            item = seen.get(item_id)
-            if item is None or item.status == "canceled":
-                del state.queued[item_id]
-                again.append(index)
-            elif item.status in ("completed", "failed"):
-                del state.queued[item_id]
-                yield from self._finish(state, index, item)
-            elif item.status == "pending":
-                pending += 1
-            else:
-                running += 1
+        records: list[Finished] = []
+        try:
+            for item_id in ids:
+                index = state.queued[item_id]
+                status = statuses.get(item_id)
+                item = seen.get(item_id)
+                if status is None or status == "canceled" or (status in ENDED and item is None):
+                    del state.queued[item_id]
+                    again.append(index)
+                elif item is not None and status in ENDED:
+                    del state.queued[item_id]
+                    records.append((yield from self._finish(state, index, self._ended(item))))
+                elif status == "pending":
+                    pending += 1
+                else:
+                    running += 1
+        finally:
+            self.ledger.finished_many(records)
         if again:
             log.warning("server %s: item(s) %s were canceled there; rerunning", state.name, again)
             self.scheduler.requeue(state.name, again)
@@ -298,8 +478,15 @@ class PoolRun:
         if pending == 0:
             self.scheduler.starved(state.name)
 
-    def _finish(self, state: ServerState, index: int, item: SessionQueueItem) -> Plan[None]:
-        """Record an item that ended; a completed item's outputs are downloaded once."""
+    def _ended(self, item: _EndedItem) -> SessionQueueItem:
+        """The queue item of what was read of an ended item; its session's graph holds only
+        the boards of the output nodes (those the run sent)."""
+        session = {**item.get("session", {}), "graph": self._boards}
+        return SessionQueueItem.model_validate({**item, "session": session})
+
+    def _finish(self, state: ServerState, index: int, item: SessionQueueItem) -> Plan[Finished]:
+        """Take in an item that ended (a completed item's outputs are downloaded once); returns
+        its ledger record."""
         failed = item.status == "failed"
         images = collect_outputs(item, self._nodes, ClientDownloader(state.client))
         created = created_image_names(item, self.work.handle.catalog)
@@ -319,15 +506,10 @@ class PoolRun:
             created,
             item.session_id,
         )
-        self.ledger.finished(
-            index,
-            item.status,
-            created,
-            [str(f) for f in files],
-            session_id=item.session_id,
-            error=error,
-        )
         self.scheduler.done(state.name, index, failed=failed)
+        return Finished(
+            index, item.status, created, [str(f) for f in files], item.session_id, error
+        )
 
     def _download(self, name: str) -> Plan[Path]:
         """Save one output image, once per run (a cached node repeats an image)."""
@@ -342,6 +524,10 @@ class PoolRun:
         return target
 
     def _refill(self, state: ServerState) -> Plan[None]:
+        per_item = self._per_item(state)
+        if per_item is not None:
+            # a step comes when half of what it holds is done: hold two spacings' worth
+            self.scheduler.at_least(state.name, math.ceil(2 * self._step_spacing() / per_item))
         taken = self.scheduler.take(state.name)
         if not taken:
             return
@@ -387,12 +573,23 @@ class PoolRun:
     def next_interval(self, state: ServerState, shortest: float, longest: float) -> float:
         """Seconds until the server's next step: about half the time the items it holds take
         (so each read sees several of them end while its queue still has work), within
-        ``shortest`` and ``longest``."""
+        ``shortest`` and ``longest`` (or, with many servers, the run's spacing of steps per
+        server: see ``STEPS_PER_SECOND``); ``shortest`` after a failed step."""
         slot = self.scheduler.slots[state.name]
-        if slot.finished == 0 or not slot.holding:
+        per_item = self._per_item(state)
+        if per_item is None or not slot.holding or state.failures:
             return shortest
-        per_item = (self._clock() - self._started) / slot.finished
+        longest = max(longest, self._step_spacing())
         return max(shortest, min(longest, per_item * len(slot.holding) / 2))
+
+    def _per_item(self, state: ServerState) -> float | None:
+        """Seconds per item the server has finished in this run (None before the first)."""
+        finished = self.scheduler.slots[state.name].finished
+        return (self._clock() - self._started) / finished if finished else None
+
+    def _step_spacing(self) -> float:
+        """Seconds between two steps of one server at the run's pace of steps."""
+        return self.scheduler.takers / STEPS_PER_SECOND
 
     # Faults ----------------------------------------------------------------------------------
 
@@ -402,7 +599,11 @@ class PoolRun:
     def step_failed(self, state: ServerState, exc: IvkgenError) -> None:
         """A step failed: re-raise what no other server would change (a body the server
         rejected), drop the server after ``max_failures`` failures in a row (at once when it
-        refuses the credentials); its unfinished items then wait for the others."""
+        refuses the credentials); its unfinished items then wait for the others. A former
+        server that does not answer as an InvokeAI server is dropped with a warning."""
+        if state.former:
+            self._former_failed(state, exc)
+            return
         if isinstance(exc, HTTPStatusError) and not isinstance(exc, AuthError):
             if exc.status_code < 500:
                 raise exc
@@ -415,6 +616,17 @@ class PoolRun:
             state.sent.clear()
             state.queued.clear()
             log.warning("dropped server %s (%s); %d item(s) wait again", state.name, exc, len(back))
+
+    def _former_failed(self, state: ServerState, exc: IvkgenError) -> None:
+        state.failures += 1
+        if isinstance(exc, TransportError) and state.failures < self.max_failures:
+            return
+        back = self.scheduler.drop(state.name, str(exc))
+        self.ledger.waiting(back)
+        state.sent.clear()
+        state.queued.clear()
+        if back:
+            self._unreachable({state.name: (len(back), str(exc))})
 
     def step_failed_quietly(self, state: ServerState, exc: IvkgenError) -> None:
         """A clean-up step failed at the end of a run: logged, and the server dropped."""
@@ -502,6 +714,40 @@ class PoolRun:
         )
 
 
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i : i + MAX_ITEMS_PER_CALL]) for i in range(0, len(ids), MAX_ITEMS_PER_CALL)]
+
+
+def _parse_statuses(response: httpx.Response) -> dict[int, str]:
+    return {row["item_id"]: row["status"] for row in _SUMMARIES.validate_json(response.content)}
+
+
+def _parse_items(response: httpx.Response) -> list[_EndedItem]:
+    return _ENDED_ITEMS.validate_json(response.content)
+
+
+def _read_statuses(ids: Sequence[int]) -> Plan[dict[int, str]]:
+    """Queue item id -> status, read without the sessions (missing ids are left out)."""
+    statuses: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        found: dict[int, str] = yield Call(
+            "POST", f"{_QUEUE}/item_summaries_by_ids", _parse_statuses, json={"item_ids": chunk}
+        )
+        statuses.update(found)
+    return statuses
+
+
+def _read_items(ids: Sequence[int]) -> Plan[dict[int, _EndedItem]]:
+    """Queue item id -> what the pool reads of the item (missing ids are left out)."""
+    items: dict[int, _EndedItem] = {}
+    for chunk in _chunks(ids):
+        found: list[_EndedItem] = yield Call(
+            "POST", f"{_QUEUE}/items_by_ids", _parse_items, json={"item_ids": chunk}
+        )
+        items.update((item["item_id"], item) for item in found)
+    return items
+
+
 def _delete_items_plan(item_ids: Sequence[int]) -> Plan[None]:
     """Delete queue items (canceled first if unfinished); an item already gone is skipped."""
     queue = queue_ops(DEFAULT_QUEUE)
@@ -510,4 +756,11 @@ def _delete_items_plan(item_ids: Sequence[int]) -> Plan[None]:
             yield QueueOps.delete_queue_item.call(queue, item_id)
 
 
-__all__ = ["ItemResult", "PoolProgress", "PoolRun", "ServerProgress", "ServerUnfitError"]
+__all__ = [
+    "FormerServerWarning",
+    "ItemResult",
+    "PoolProgress",
+    "PoolRun",
+    "ServerProgress",
+    "ServerUnfitError",
+]

@@ -3,8 +3,14 @@
 Each server holds at most ``window`` items (pending or running in its own queue). When it
 finishes items, it gets as many new ones, so each server is fed in proportion to what it
 finishes: a server with two generation devices finishes twice as fast and is refilled twice as
-often. A server seen with nothing pending while work waits gets a larger window. Nothing is sent
-ahead of need: the rest of a sweep waits here, not in a server's queue.
+often. A server seen with nothing pending while work waits gets a larger window, and so does one
+that finishes items faster than the pool means to step it (``at_least``). No send takes more
+than an even share of the waiting items (the waiting count over the servers taking work), so
+the last items of a run are spread instead of piling up on the servers that asked first.
+Nothing is sent ahead of need: the rest of a sweep waits here, not in a server's queue.
+
+A *retired* server (one the ledger of a resumed run names, no longer among the run's servers)
+keeps the items it already holds until they end there, and takes no new ones.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ class Slot:
     """Why the server was dropped (``None`` while it takes work)."""
     full: bool = False
     """Its queue refused items (``enqueued < requested``): it gets more only when it finishes."""
+    limited: bool = False
+    """Its queue refused items at least once: its window grows only when it starves."""
+    retired: bool = False
+    """Not among the run's servers: it keeps what it holds and takes nothing new."""
 
     @property
     def live(self) -> bool:
@@ -45,6 +55,7 @@ class Scheduler:
         *,
         window: int = DEFAULT_WINDOW,
         max_window: int = MAX_WINDOW,
+        retired: Sequence[str] = (),
     ) -> None:
         if window < 1:
             raise ValueError(f"window must be at least 1, not {window}")
@@ -52,19 +63,25 @@ class Scheduler:
             raise ValueError("a pool needs at least one server")
         self.waiting: deque[int] = deque(sorted(pending))
         self.slots = {name: Slot(name, window) for name in servers}
+        for name in retired:
+            self.slots[name] = Slot(name, window, retired=True)
         self.max_window = max(window, max_window)
         self.finished: set[int] = set()
         self.failed: set[int] = set()
+        self.takers = len(servers)
+        """How many servers still take work (live and not retired)."""
 
     # Sending ---------------------------------------------------------------------------------
 
     def take(self, server: str) -> list[int]:
-        """The items to send to ``server`` now (the first waiting ones, up to its free room)."""
+        """The items to send to ``server`` now: the first waiting ones, up to its free room and
+        to an even share of the waiting items."""
         slot = self.slots[server]
         room = slot.window - len(slot.holding)
-        if not slot.live or room <= 0 or not self.waiting:
+        if not slot.live or slot.retired or room <= 0 or not self.waiting:
             return []
-        taken = [self.waiting.popleft() for _ in range(min(room, len(self.waiting)))]
+        share = -(-len(self.waiting) // max(1, self.takers))
+        taken = [self.waiting.popleft() for _ in range(min(room, share))]
         slot.holding.update(taken)
         return taken
 
@@ -77,12 +94,20 @@ class Scheduler:
         slot.full = bool(indexes)
         if indexes:
             slot.window = max(1, len(slot.holding))
+            slot.limited = True
 
     def starved(self, server: str) -> None:
         """``server`` had nothing pending while work waited: give it a larger window."""
         slot = self.slots[server]
-        if slot.live and not slot.full and self.waiting:
+        if slot.live and not slot.full and not slot.retired and self.waiting:
             slot.window = min(self.max_window, slot.window * 2)
+
+    def at_least(self, server: str, window: int) -> None:
+        """Let ``server`` hold at least ``window`` items (up to the largest window), unless its
+        queue ever refused items."""
+        slot = self.slots[server]
+        if slot.live and not slot.limited and not slot.retired:
+            slot.window = max(slot.window, min(self.max_window, window))
 
     # Results ---------------------------------------------------------------------------------
 
@@ -108,6 +133,8 @@ class Scheduler:
     def drop(self, server: str, reason: str) -> list[int]:
         """``server`` stops answering: it gets no more work; its unfinished items wait again."""
         slot = self.slots[server]
+        if slot.live and not slot.retired:
+            self.takers -= 1
         slot.dropped = reason
         back = sorted(slot.holding)
         slot.holding.clear()
@@ -126,10 +153,11 @@ class Scheduler:
 
     @property
     def live_servers(self) -> list[str]:
-        return [name for name, slot in self.slots.items() if slot.live]
+        """The servers that still take work."""
+        return [n for n, s in self.slots.items() if s.live and not s.retired]
 
     def holding(self, server: str) -> set[int]:
         return self.slots[server].holding
 
 
-__all__ = ["DEFAULT_WINDOW", "Scheduler", "Slot"]
+__all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "Scheduler", "Slot"]

@@ -4,7 +4,8 @@ and the OpenAPI node list a pool run uses.
 Items run ``devices`` at a time for ``duration`` seconds of a clock the test owns (``clock``),
 in queue order; a completed item's session names one image per node that saves images. The
 server keeps every request it answered (``requests``) and can be made to fail: ``down`` refuses
-connections, ``lose_enqueue_answers`` enqueues and then drops the answer.
+connections, ``lose_enqueue_answers`` enqueues and then drops the answer. ``summaries=False``
+makes it a server older than 6.14, without ``item_summaries_by_ids``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from ivkgen.runtime.workflow.catalog import default_catalog
 _OUTPUT_TYPES = ("save_image", "blank_image", "img_blur", "img_resize", "img_crop")
 
 
+SUMMARIES = "/api/v1/queue/{queue_id}/item_summaries_by_ids"
+
+
 def _openapi() -> dict[str, Any]:
     schemas = {
         f"{t}Invocation": {
@@ -32,22 +36,54 @@ def _openapi() -> dict[str, Any]:
         }
         for t, spec in default_catalog().nodes.items()
     }
-    return {"components": {"schemas": schemas}}
+    return {"paths": {SUMMARIES: {"post": {}}}, "components": {"schemas": schemas}}
 
 
 _OPENAPI: dict[str, Any] | None = None
+_OLD_OPENAPI: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class FakeItem:
+    """One queue item, kept small (a benchmark's simulated servers share the client's process):
+    items enqueued with the same graph share it, and the session is built when read."""
+
     item_id: int
     batch_id: str
     origin: str | None
     destination: str | None
-    session: dict[str, Any]
+    session_id: str
+    graph: dict[str, Any]
+    """The enqueued graph, before this item's values are substituted (shared, never changed)."""
+    values: list[tuple[str, str, Any]]
+    """This item's ``(node_path, field_name, value)`` substitutions."""
     status: str = "pending"
     started: float | None = None
-    field_values: list[dict[str, Any]] | None = None
+    outputs: list[tuple[str, str, str, str]] | None = None
+    """Once completed: ``(node_id, prepared_id, image_name, node_type)`` per saved image."""
+
+    @property
+    def field_values(self) -> list[dict[str, Any]]:
+        return [{"node_path": n, "field_name": f, "value": v} for n, f, v in self.values]
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The session as the server stores it (the graph after substitution, and once
+        completed the results and the source/prepared mappings)."""
+        nodes = {node_id: dict(node) for node_id, node in self.graph["nodes"].items()}
+        for node_id, field_name, value in self.values:
+            nodes[node_id][field_name] = value
+        session: dict[str, Any] = {"id": self.session_id, "graph": {**self.graph, "nodes": nodes}}
+        if self.outputs is not None:
+            session["source_prepared_mapping"] = {n: [pid] for n, pid, _, _ in self.outputs}
+            session["results"] = {
+                pid: {"type": "image_output", "image": {"image_name": name}}
+                for _, pid, name, _ in self.outputs
+            }
+            session["execution_graph"] = {
+                "nodes": {pid: {"type": t} for _, pid, _, t in self.outputs}
+            }
+        return session
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -57,13 +93,30 @@ class FakeItem:
             "priority": 0,
             "batch_id": self.batch_id,
             "queue_id": "default",
-            "session_id": self.session["id"],
+            "session_id": self.session_id,
             "origin": self.origin,
             "destination": self.destination,
             "created_at": "2025-01-01T00:00:00",
             "updated_at": "2025-01-01T00:00:00",
             "field_values": self.field_values,
             "session": self.session,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "status": self.status,
+            "batch_id": self.batch_id,
+            "origin": self.origin,
+            "destination": self.destination,
+            "created_at": "2025-01-01T00:00:00",
+            "started_at": None,
+            "completed_at": None,
+            "user_id": "system",
+            "user_display_name": None,
+            "user_email": None,
+            "field_values": self.field_values,
+            "parent_item_id": None,
         }
 
 
@@ -80,6 +133,7 @@ class FakeServer:
     down: bool = False
     lose_enqueue_answers: int = 0
     fail_node: str | None = None
+    summaries: bool = True
     items: dict[int, FakeItem] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
@@ -93,6 +147,7 @@ class FakeServer:
     chunks: list[int] = field(default_factory=list)
     """How many items each enqueue asked for."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -132,22 +187,18 @@ class FakeServer:
 
     def _complete(self, item: FakeItem) -> None:
         self.busy_seconds += self.duration
-        nodes = item.session["graph"]["nodes"]
+        nodes = item.graph["nodes"]
         if self.fail_node is not None and self.fail_node in nodes:
             item.status = "failed"
             return
-        mapping, results, prepared = {}, {}, {}
+        outputs = []
         for node_id, node in nodes.items():
             if node["type"] in _OUTPUT_TYPES and node.get("is_intermediate") is False:
-                pid = f"p-{item.item_id}-{len(mapping)}"
-                name = f"{self.name}-{item.item_id}-{len(mapping)}.png"
-                mapping[node_id] = [pid]
-                results[pid] = {"type": "image_output", "image": {"image_name": name}}
-                prepared[pid] = {"type": node["type"]}
+                pid = f"p-{item.item_id}-{len(outputs)}"
+                name = f"{self.name}-{item.item_id}-{len(outputs)}.png"
+                outputs.append((node_id, pid, name, str(node["type"])))
                 self.images.add(name)
-        item.session.update(
-            source_prepared_mapping=mapping, results=results, execution_graph={"nodes": prepared}
-        )
+        item.outputs = outputs
         item.status = "completed"
 
     # HTTP ------------------------------------------------------------------------------------
@@ -161,9 +212,10 @@ class FakeServer:
         body = json.loads(request.content) if request.content and method != "GET" else None
         queue = "/api/v1/queue/default"
         if path == "/openapi.json":
-            global _OPENAPI
+            global _OPENAPI, _OLD_OPENAPI
             _OPENAPI = _OPENAPI or _openapi()
-            return httpx.Response(200, json=_OPENAPI)
+            _OLD_OPENAPI = _OLD_OPENAPI or {**_OPENAPI, "paths": {}}
+            return httpx.Response(200, json=_OPENAPI if self.summaries else _OLD_OPENAPI)
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": self.models})
         if path == f"{queue}/enqueue_batch":
@@ -174,6 +226,9 @@ class FakeServer:
             return httpx.Response(200, json=result)
         if path == f"{queue}/items_by_ids":
             found = [self.items[i].as_json() for i in body["item_ids"] if i in self.items]
+            return httpx.Response(200, json=found)
+        if path == f"{queue}/item_summaries_by_ids" and self.summaries:
+            found = [self.items[i].summary() for i in body["item_ids"] if i in self.items]
             return httpx.Response(200, json=found)
         if path == f"{queue}/list_all":
             wanted = request.url.params.get("destination")
@@ -223,22 +278,21 @@ class FakeServer:
             ]
             combos = [c + z for c in combos for z in zipped]
         combos = combos * batch.get("runs", 1)
-        room = self.max_queue_size - sum(
-            i.status in ("pending", "in_progress") for i in self.items.values()
-        )
+        unfinished = [*self.pending, *self.running]
+        room = self.max_queue_size - sum(i.status in ("pending", "in_progress") for i in unfinished)
         made = []
+        text = json.dumps(batch["graph"], sort_keys=True)
+        graph = self._graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
         for values in combos[: max(0, room)]:
-            graph = json.loads(json.dumps(batch["graph"]))
-            for node_id, field_name, value in values:
-                graph["nodes"][node_id][field_name] = value
             item_id = next(self._ids)
             self.items[item_id] = FakeItem(
                 item_id,
                 batch["batch_id"],
                 batch.get("origin"),
                 batch.get("destination"),
-                {"id": f"s-{self.name}-{item_id}", "graph": graph},
-                field_values=[{"node_path": n, "field_name": f, "value": v} for n, f, v in values],
+                f"s-{self.name}-{item_id}",
+                graph,
+                values,
             )
             self.pending.append(self.items[item_id])
             made.append(item_id)

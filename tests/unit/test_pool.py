@@ -10,7 +10,14 @@ import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime.errors import NoServerError, QueueFullWarning
-from ivkgen.runtime.pool import AsyncServerPool, Ledger, LedgerError, ServerPool, grid_work
+from ivkgen.runtime.pool import (
+    AsyncServerPool,
+    FormerServerWarning,
+    Ledger,
+    LedgerError,
+    ServerPool,
+    grid_work,
+)
 from ivkgen.runtime.pool.scheduler import Scheduler
 from ivkgen.runtime.pool.work import Work
 
@@ -48,6 +55,44 @@ def test_scheduler_refills_each_server_with_what_it_finished() -> None:
     assert scheduler.take("b") == [4, 5]
     assert scheduler.drop("a", "gone") == [0, 1]
     assert list(scheduler.waiting)[:2] == [0, 1]  # a dropped server's items go first
+
+
+def test_no_send_takes_more_than_an_even_share_of_what_waits() -> None:
+    scheduler = Scheduler(range(10), ["a", "b"], window=8)
+    assert scheduler.take("a") == [0, 1, 2, 3, 4]  # 10 waiting over 2 servers
+    assert scheduler.take("b") == [5, 6, 7]  # 5 waiting over 2 servers
+    scheduler.at_least("a", 100)
+    assert scheduler.slots["a"].window == 100
+    scheduler.at_least("a", 10_000)
+    assert scheduler.slots["a"].window == scheduler.max_window
+
+
+def test_a_pool_of_many_servers_gives_fast_ones_larger_windows() -> None:
+    clock = VirtualClock()
+    servers = [FakeServer(f"s{i}", clock) for i in range(10)]
+    pool = _pool(servers, clock)
+    results = pool.run(_work(500))
+
+    assert len(results) == 500
+    _ran_once(servers, 500)
+    assert all(s.chunks[0] == 4 for s in servers)  # a few first, until a server's pace is known
+    assert all(max(s.chunks) > 4 for s in servers)  # then enough to stay busy between steps
+
+
+@pytest.mark.parametrize("summaries", [True, False])
+def test_statuses_are_read_without_sessions_where_the_server_can(summaries: bool) -> None:
+    clock = VirtualClock()
+    servers = [FakeServer("a", clock, summaries=summaries), FakeServer("b", clock)]
+    results = _pool(servers, clock).run(_work(30))
+
+    assert [r.index for r in results] == list(range(30))
+    assert all(r.images for r in results)
+    _ran_once(servers, 30)
+    light = "POST /api/v1/queue/default/item_summaries_by_ids"
+    assert (light in servers[0].requests) is summaries
+    assert light in servers[1].requests
+    full = [r for r in servers[1].requests if r.endswith("/items_by_ids")]
+    assert len(full) < servers[1].requests.count(light)  # full items only once they ended
 
 
 def test_a_sweep_spreads_in_proportion_to_each_servers_devices() -> None:
@@ -229,3 +274,116 @@ def test_the_single_server_path_warns_when_the_queue_takes_fewer_items() -> None
         result = handle.submit_sync(sweep={"Subject": ["x", "y", "z"]})
     assert (result.enqueued, result.requested) == (2, 3)
     assert any(issubclass(w.category, QueueFullWarning) for w in caught)
+
+
+def _crash_with_items_in_flight(
+    servers: list[FakeServer], clock: VirtualClock, ledger: Path
+) -> None:
+    """Run 16 items on ``servers`` until the client dies at virtual second 2 (the servers
+    stop answering, so nothing is cleaned up)."""
+
+    class Crash(Exception):
+        pass
+
+    def crash(progress: object) -> None:
+        if clock.now >= 2:
+            for server in servers:
+                server.down = True
+            raise Crash
+
+    with pytest.raises(Crash):
+        _pool(servers, clock).run(_work(16), ledger=ledger, on_progress=crash)
+
+
+def _in_flight(ledger: Path, server: str) -> list[int]:
+    book = Ledger(ledger)
+    try:
+        return [
+            e.index
+            for e in book.entries()
+            if e.server == server and e.status not in ("completed", "failed")
+        ]
+    finally:
+        book.close()
+
+
+def test_a_resumed_run_follows_its_items_on_a_server_no_longer_given(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    ledger = tmp_path / "run.sqlite"
+    _crash_with_items_in_flight([a, b], clock, ledger)
+    flying = _in_flight(ledger, "http://a.test")
+    assert flying
+    a.down = b.down = False
+    sent_to_a = len(a.chunks)
+    reached: list[str] = []
+
+    def connect(url: str) -> InvokeAIClient:
+        reached.append(url)
+        return InvokeAIClient(url, transport=a.transport())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FormerServerWarning)
+        results = _pool([b], clock, connect=connect).run(
+            _work(16), ledger=ledger, resume=True, download_to=tmp_path / "out"
+        )
+
+    assert reached == ["http://a.test"]
+    assert [r.status for r in results] == ["completed"] * 16
+    assert {r.index for r in results if r.server == "http://a.test"} >= set(flying)
+    for index in flying:  # looked up there: its outputs collected and downloaded
+        assert results[index].images and results[index].files
+        assert results[index].files[0].is_file()
+    assert len(a.chunks) == sent_to_a  # the former server was sent nothing new
+    _ran_once([a, b], 16)
+    assert Ledger(ledger).counts() == {"completed": 16}
+
+
+def test_a_resumed_run_reruns_the_items_of_a_former_server_it_cannot_reach(
+    tmp_path: Path,
+) -> None:
+    clock = VirtualClock()
+    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    ledger = tmp_path / "run.sqlite"
+    _crash_with_items_in_flight([a, b], clock, ledger)
+    flying = _in_flight(ledger, "http://a.test")
+    assert flying
+    b.down = False  # a stays down
+
+    def connect(url: str) -> InvokeAIClient:
+        return InvokeAIClient(url, transport=a.transport(), retries=0)
+
+    pattern = rf"server http://a\.test .*cannot be reached.* its {len(flying)} unfinished item"
+    with pytest.warns(FormerServerWarning, match=pattern):
+        results = _pool([b], clock, connect=connect).run(_work(16), ledger=ledger, resume=True)
+
+    assert [r.status for r in results] == ["completed"] * 16
+    assert all(results[i].server == "http://b.test" for i in flying)  # run again on b
+    assert Ledger(ledger).counts() == {"completed": 16}
+
+
+def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    ledger = tmp_path / "run.sqlite"
+    _crash_with_items_in_flight([a, b], clock, ledger)
+    flying = _in_flight(ledger, "http://a.test")
+    offset = _wall_clock() - clock.now
+    for server in (a, b):  # from here on the servers run on the wall clock, quickly
+        server.down = False
+        server.clock = lambda: _wall_clock() - offset
+        server.duration = 0.01
+
+    async def main() -> list[str]:
+        client = AsyncInvokeAIClient("http://b.test", transport=_async_transport(b))
+        pool = AsyncServerPool(
+            [client],
+            poll_interval=0.01,
+            connect=lambda url: AsyncInvokeAIClient(url, transport=_async_transport(a)),
+        )
+        async with pool:
+            return [r.server for r in await pool.run(_work(16), ledger=ledger, resume=True)]
+
+    servers = asyncio.run(main())
+    assert all(servers[i] == "http://a.test" for i in flying)
+    _ran_once([a, b], 16)
