@@ -264,7 +264,7 @@ def test_a_custom_node_pack_workflow_loads_offline_and_runs_through_the_cli(
         handle.submit_sync()
     assert refused.value.node_id == "stripes"
     assert counts(client) == before
-    assert main(["gen", source, "-o", str(tmp_path / "offline")]) == 1
+    assert main(["gen", source, "-o", str(tmp_path / "offline")]) == 2  # bad input here
     error = capsys.readouterr().err.strip()
     assert "stripes (ivkgen_stripes)" in error and "--server URL" in error
     assert len(error.splitlines()) == 1 and not (tmp_path / "offline" / "stripes.py").exists()
