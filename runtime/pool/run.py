@@ -68,7 +68,7 @@ from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only 
 log = logging.getLogger("ivkgen.runtime.pool")
 
 DEFAULT_MAX_FAILURES = 2
-STEPS_PER_SECOND = 2.0
+STEPS_PER_SECOND = 1.0
 """About how many server steps the run makes a second, over all its servers, once it knows how
 fast each server finishes items (a server is never stepped less often than it needs to stay busy
 within ``MAX_WINDOW`` items)."""
@@ -135,7 +135,7 @@ class FormerServerWarning(UserWarning):
     items of the run and cannot be reached: those items run again on the others."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     """How one item of the run ended: where it ran, its output images and the saved files."""
 
@@ -168,6 +168,8 @@ class ServerState:
     """The server reads statuses without sessions (``item_summaries_by_ids``)."""
     former: bool = False
     """Not among the run's servers: the ledger sent it items in an earlier run."""
+    fetch: Callable[[str], bytes] | None = None
+    """Downloads an image through a sync client (shared by the images of the run)."""
     pending: int = 0
     running: int = 0
     failures: int = 0
@@ -488,8 +490,9 @@ class PoolRun:
             for name in dict.fromkeys(image.image_name for image in images):
                 files.append((yield from self._download(name)))
         if isinstance(state.client, SyncBound):
-            fetch = _fetcher(state.client)
-            images = [image.bind(fetch) for image in images]
+            if state.fetch is None:
+                state.fetch = _fetcher(state.client)
+            images = [image.bind(state.fetch) for image in images]
         error = f"{item.error_type}: {item.error_message}" if failed else None
         self.results[index] = ItemResult(
             index,
