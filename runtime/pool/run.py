@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Required
+from typing import Any, cast
 
 import httpx
 from ivkgen.runtime.errors import (
@@ -69,13 +69,13 @@ from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, parse_json
 from ivkgen.runtime.server.dto import ImageDTO, SessionQueueItem
 from ivkgen.runtime.workflow.checks import missing_models, node_findings, node_versions
 from ivkgen.runtime.workflow.definition import node_labels
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
 log = logging.getLogger("ivkgen.runtime.pool")
 
 DEFAULT_MAX_FAILURES = 2
-STEPS_PER_SECOND = 2.0
+STEPS_PER_SECOND = 1.0
 """About how many server steps the run makes a second, over all its servers, once it knows how
 fast each server finishes items (a server is never stepped less often than it needs to stay busy
 within ``MAX_WINDOW`` items)."""
@@ -100,23 +100,13 @@ class _Session(TypedDict, total=False):
     execution_graph: _Graph
 
 
-class _EndedItem(TypedDict, total=False):
-    """What the pool reads of an ended queue item (the rest of the answer is skipped)."""
+class _EndedItem(SessionQueueItem):
+    """What the pool reads of a queue item: its session's results, mappings and prepared node
+    types; every field not declared (the workflow) is skipped."""
 
-    item_id: Required[int]
-    status: Required[str]
-    batch_id: str
-    queue_id: str
-    session_id: str
-    origin: str | None
-    destination: str | None
-    error_type: str | None
-    error_message: str | None
-    created_at: str
-    updated_at: str
-    started_at: str | None
-    completed_at: str | None
-    session: _Session
+    model_config = ConfigDict(extra="ignore")
+
+    session: _Session  # type: ignore[assignment]  # the parts of dict[str, Any] read here
 
 
 _ENDED_ITEMS = TypeAdapter(list[_EndedItem])
@@ -142,7 +132,7 @@ class FormerServerWarning(UserWarning):
     items of the run and cannot be reached: those items run again on the others."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     """How one item of the run ended: where it ran, its output images and the saved files."""
 
@@ -175,11 +165,16 @@ class ServerState:
     """The server reads statuses without sessions (``item_summaries_by_ids``)."""
     former: bool = False
     """Not among the run's servers: the ledger sent it items in an earlier run."""
+    downloader: ClientDownloader = field(init=False, repr=False)
+    """Downloads the run's output images through ``client`` (shared by all of them)."""
     pending: int = 0
     running: int = 0
     failures: int = 0
     refused: int = 0
     """Items its queue refused so far (``enqueued < requested``)."""
+
+    def __post_init__(self) -> None:
+        self.downloader = ClientDownloader(self.client)
 
 
 @dataclass(frozen=True)
@@ -449,7 +444,7 @@ class PoolRun:
             seen = (yield from _read_items(ended)) if ended else {}
         else:
             seen = yield from _read_items(ids)
-            statuses = {item_id: item["status"] for item_id, item in seen.items()}
+            statuses = {item_id: str(item.status) for item_id, item in seen.items()}
         pending = running = 0
         again: list[int] = []
         records: list[Finished] = []
@@ -479,16 +474,16 @@ class PoolRun:
             self.scheduler.starved(state.name)
 
     def _ended(self, item: _EndedItem) -> SessionQueueItem:
-        """The queue item of what was read of an ended item; its session's graph holds only
-        the boards of the output nodes (those the run sent)."""
-        session = {**item.get("session", {}), "graph": self._boards}
-        return SessionQueueItem.model_validate({**item, "session": session})
+        """An ended item as the outputs read it: its session's graph holds only the boards of
+        the output nodes (those the run sent)."""
+        cast(dict[str, Any], item.session)["graph"] = self._boards
+        return item
 
     def _finish(self, state: ServerState, index: int, item: SessionQueueItem) -> Plan[Finished]:
         """Take in an item that ended (a completed item's outputs are downloaded once); returns
         its ledger record."""
         failed = item.status == "failed"
-        images = collect_outputs(item, self._nodes, ClientDownloader(state.client))
+        images = collect_outputs(item, self._nodes, state.downloader)
         created = created_image_names(item, self.work.handle.catalog)
         files: list[Path] = []
         if not failed and self.download_to is not None:
@@ -744,7 +739,7 @@ def _read_items(ids: Sequence[int]) -> Plan[dict[int, _EndedItem]]:
         found: list[_EndedItem] = yield Call(
             "POST", f"{_QUEUE}/items_by_ids", _parse_items, json={"item_ids": chunk}
         )
-        items.update((item["item_id"], item) for item in found)
+        items.update((item.item_id, item) for item in found)
     return items
 
 

@@ -4,9 +4,10 @@ Each server holds at most ``window`` items (pending or running in its own queue)
 finishes items, it gets as many new ones, so each server is fed in proportion to what it
 finishes: a server with two generation devices finishes twice as fast and is refilled twice as
 often. A server seen with nothing pending while work waits gets a larger window, and so does one
-that finishes items faster than the pool means to step it (``at_least``). No send takes more
-than an even share of the waiting items (the waiting count over the servers taking work), so
-the last items of a run are spread instead of piling up on the servers that asked first.
+that finishes items faster than the pool means to step it (``at_least``). No server holds more
+than its share of the unfinished items (waiting or held), in proportion to how many it finished
+so far, so the last items of a run are spread to end about together instead of piling up on
+the servers that asked first.
 Nothing is sent ahead of need: the rest of a sweep waits here, not in a server's queue.
 
 A *retired* server (one the ledger of a resumed run names, no longer among the run's servers)
@@ -15,6 +16,7 @@ keeps the items it already holds until they end there, and takes no new ones.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -75,13 +77,16 @@ class Scheduler:
 
     def take(self, server: str) -> list[int]:
         """The items to send to ``server`` now: the first waiting ones, up to its free room and
-        to an even share of the waiting items."""
+        to its share of the unfinished items."""
         slot = self.slots[server]
         room = slot.window - len(slot.holding)
         if not slot.live or slot.retired or room <= 0 or not self.waiting:
             return []
-        share = -(-len(self.waiting) // max(1, self.takers))
-        taken = [self.waiting.popleft() for _ in range(min(room, share))]
+        takers = [s for s in self.slots.values() if s.live and not s.retired]
+        unfinished = len(self.waiting) + sum(len(s.holding) for s in takers)
+        weight = (slot.finished + 1) / sum(s.finished + 1 for s in takers)
+        share = math.ceil(unfinished * weight) - len(slot.holding)
+        taken = [self.waiting.popleft() for _ in range(min(room, share, len(self.waiting)))]
         slot.holding.update(taken)
         return taken
 

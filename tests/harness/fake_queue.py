@@ -55,11 +55,11 @@ class FakeItem:
     session_id: str
     graph: dict[str, Any]
     """The enqueued graph, before this item's values are substituted (shared, never changed)."""
-    values: list[tuple[str, str, Any]]
+    values: tuple[tuple[str, str, Any], ...]
     """This item's ``(node_path, field_name, value)`` substitutions."""
     status: str = "pending"
     started: float | None = None
-    outputs: list[tuple[str, str, str, str]] | None = None
+    outputs: tuple[tuple[str, str, str, str], ...] | None = None
     """Once completed: ``(node_id, prepared_id, image_name, node_type)`` per saved image."""
 
     @property
@@ -198,7 +198,7 @@ class FakeServer:
                 name = f"{self.name}-{item.item_id}-{len(outputs)}.png"
                 outputs.append((node_id, pid, name, str(node["type"])))
                 self.images.add(name)
-        item.outputs = outputs
+        item.outputs = tuple(outputs)  # tuples of strings: the garbage collector skips them
         item.status = "completed"
 
     # HTTP ------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ class FakeServer:
                 batch.get("destination"),
                 f"s-{self.name}-{item_id}",
                 graph,
-                values,
+                tuple(values),
             )
             self.pending.append(self.items[item_id])
             made.append(item_id)

@@ -57,10 +57,10 @@ def test_scheduler_refills_each_server_with_what_it_finished() -> None:
     assert list(scheduler.waiting)[:2] == [0, 1]  # a dropped server's items go first
 
 
-def test_no_send_takes_more_than_an_even_share_of_what_waits() -> None:
+def test_no_server_holds_more_than_its_share_of_what_is_left() -> None:
     scheduler = Scheduler(range(10), ["a", "b"], window=8)
-    assert scheduler.take("a") == [0, 1, 2, 3, 4]  # 10 waiting over 2 servers
-    assert scheduler.take("b") == [5, 6, 7]  # 5 waiting over 2 servers
+    assert scheduler.take("a") == [0, 1, 2, 3, 4]  # 10 unfinished over 2 servers
+    assert scheduler.take("b") == [5, 6, 7, 8, 9]
     scheduler.at_least("a", 100)
     assert scheduler.slots["a"].window == 100
     scheduler.at_least("a", 10_000)
