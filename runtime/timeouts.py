@@ -11,4 +11,20 @@ JOB_TIMEOUT = 600.0
 """Waiting for a job to end: ``wait_for_completion()``, ``wait_for_completion_sync()``,
 ``Workflow.run()`` / ``arun()`` / ``sweep()`` and ``ivkgen run --timeout``."""
 
-__all__ = ["JOB_TIMEOUT", "REQUEST_TIMEOUT", "SCHEMA_TIMEOUT"]
+CONNECT_TIMEOUT = 10.0
+"""Connecting the event socket."""
+
+SUBSCRIBE_TIMEOUT = 5.0
+"""The server's answer to a queue subscription on the event socket."""
+
+SETTLE_TIMEOUT = 120.0
+"""Waiting, before clean-up, for the node a cancel interrupted to finish or stop."""
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "JOB_TIMEOUT",
+    "REQUEST_TIMEOUT",
+    "SCHEMA_TIMEOUT",
+    "SETTLE_TIMEOUT",
+    "SUBSCRIBE_TIMEOUT",
+]

@@ -39,11 +39,10 @@ from ivkgen.runtime.events.messages import (
     SessionEvent,
     parse_event,
 )
+from ivkgen.runtime.timeouts import CONNECT_TIMEOUT, SUBSCRIBE_TIMEOUT
 
 log = logging.getLogger("ivkgen.runtime.events.socket")
 
-CONNECT_TIMEOUT = 10.0
-SUBSCRIBE_TIMEOUT = 5.0
 SESSION_BACKLOG = 1000
 """Events kept per subscribed session for listeners that start later."""
 

@@ -18,10 +18,10 @@ import time
 from ivkgen.runtime.jobs.plans import Pause, Plan, poll_plan, status_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.server.dto import QueueAndProcessorStatus
+from ivkgen.runtime.timeouts import SETTLE_TIMEOUT
 
 log = logging.getLogger("ivkgen.runtime.jobs.settle")
 
-SETTLE_TIMEOUT = 120.0
 SETTLE_INTERVAL = 0.2
 
 
@@ -60,4 +60,4 @@ def _processor_let_go(status: QueueAndProcessorStatus, item_ids: list[int]) -> b
     return not status.processor.is_processing or (current is not None and current not in item_ids)
 
 
-__all__ = ["SETTLE_TIMEOUT", "late_outputs_plan"]
+__all__ = ["late_outputs_plan"]
