@@ -89,7 +89,7 @@ class FakeServer:
             if status == "gone":
                 return httpx.Response(404, json={"detail": "Queue item not found"})
             return httpx.Response(200, json=queue_item(item_id, status))
-        if path.endswith("/items_by_ids"):
+        if path.endswith(("/items_by_ids", "/item_summaries_by_ids")):
             status = self.next_status()
             items = [] if status == "gone" else [queue_item(i, status) for i in body["item_ids"]]
             return httpx.Response(200, json=items)
