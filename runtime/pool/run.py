@@ -13,10 +13,10 @@ is parsed (the results, the source/prepared mappings, the prepared nodes' types)
 session's graph, whose output nodes' boards are those the run sent, nor the workflow. The ledger
 records all items that ended in one step in one transaction.
 
-A fast server is stepped less often than every ``poll_interval``: the run steps its servers about
-``STEPS_PER_SECOND`` times a second in all (each step costs the client about a millisecond, most
-of it in the HTTP client), and a server that finishes items faster than that gets a window large
-enough to keep its queue busy between two steps.
+With many servers, one that finishes items quickly is stepped less often than the pool's longest
+interval: the run steps its servers about ``STEPS_PER_SECOND`` times a second in all (a step
+costs the client a few milliseconds, most of it in the HTTP client), and such a server gets a
+window large enough to keep its queue busy between two steps.
 
 A resumed run whose ledger names a server that is no longer among its servers (a *former*
 server) still looks up the items it sent there: it connects to the server's URL, follows those
