@@ -109,10 +109,14 @@ class Run:
     watcher: asyncio.Task[None] | None = None
     busy_history: list[float] = field(default_factory=list)
     """Busy seconds of earlier items of the same handle, to pace the polls by."""
+    sent_at: float | None = None
+    """``time.monotonic()`` when the submission was sent (the server may answer it only after
+    running the item for a while); the pacer counts the items' times from it."""
 
     def pacer(self, longest: float) -> PollPacer:
         """A pacer for polling this run's items at most ``longest`` seconds apart."""
-        return PollPacer(longest, self.busy_history, enqueued_at=self.tracker.created)
+        sent = self.tracker.created if self.sent_at is None else self.sent_at
+        return PollPacer(longest, self.busy_history, enqueued_at=sent)
 
     def start_watching(
         self, client: AnyClient, tracking: Tracking | None, *, poll_first: bool = True

@@ -21,6 +21,7 @@ import functools
 import logging
 import operator
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -391,12 +392,12 @@ class WorkflowHandle(Generic[ClientT]):
         plan = submit_plan(request, self._uploads, self._inputs, self._enqueue_body, facts)
         return request, plan
 
-    def _add_run(self, result: SubmitResult) -> Run:
+    def _add_run(self, result: SubmitResult, sent_at: float) -> Run:
         tracker = JobTracker(
             result.queue_id, result.batch_id, result.item_ids, node_labels=self._node_labels
         )
         earlier = recent_busy_seconds([run.tracker for run in self._runs])
-        run = Run(result, tracker, busy_history=earlier)
+        run = Run(result, tracker, busy_history=earlier, sent_at=sent_at)
         self._runs.append(run)
         remember_session(self._bound(), result)
         return run
@@ -419,7 +420,8 @@ class WorkflowHandle(Generic[ClientT]):
         item per value (times ``runs``).
         """
         _, plan = self._submission(queue_id, board_id, priority, runs, sweep)
-        return self._add_run(self._send(plan)).result
+        sent_at = time.monotonic()
+        return self._add_run(self._send(plan), sent_at).result
 
     async def submit(
         self: BoundHandle,
@@ -447,13 +449,14 @@ class WorkflowHandle(Generic[ClientT]):
         tracking = None
         if subscribe_events:
             tracking = await listen(client, queue_id, request.batch_id, socket=socket)
+        sent_at = time.monotonic()
         try:
             result = await self._asend(plan)
         except BaseException:
             if tracking is not None:
                 await tracking.close()
             raise
-        run = self._add_run(result)
+        run = self._add_run(result, sent_at)
         run.callbacks = invocation_callbacks(
             on_invocation_started,
             on_invocation_progress,
