@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, WorkflowError
 from ivkgen.runtime.events.socket import EventSocket
-from ivkgen.runtime.fields import IvkField, IvkStructField, takes_image
+from ivkgen.runtime.fields import IvkField, IvkStructField
 from ivkgen.runtime.jobs import cleanup
 from ivkgen.runtime.jobs.calls import settle_plan
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
@@ -61,7 +61,7 @@ from ivkgen.runtime.jobs.watch import (
     listen,
     poll_until_done,
 )
-from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
+from ivkgen.runtime.media import ImageSource, OutputImage, OutputKind, OutputVideo, VideoSource
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime.server.dto import ImageCategory, SessionQueueItem
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
@@ -335,12 +335,7 @@ class WorkflowHandle(Generic[ClientT]):
     ) -> None:
         """Give an image input (by index or label) a local image: a file path, image bytes or a
         PIL image. It is uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
-        entry = self._entry(input)
-        if not takes_image(entry.field):
-            raise TypeError(
-                f"input [{entry.input_index}] {entry.label!r} is a "
-                f"{type(entry.field).__name__}, not an image input"
-            )
+        entry = self._file_entry(input, "image")
         self._uploads.add(PendingImage(entry.input_index, image, category, is_intermediate))
 
     def set_input_video(
@@ -353,17 +348,23 @@ class WorkflowHandle(Generic[ClientT]):
     ) -> None:
         """Give a video input (by index or label) a local MP4 file (a path or bytes). It is
         uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
-        entry = self._entry(input)
-        if not hasattr(entry.field, "video_name"):
-            raise TypeError(
-                f"input [{entry.input_index}] {entry.label!r} is a "
-                f"{type(entry.field).__name__}, not a video input"
-            )
+        entry = self._file_entry(input, "video")
         self._uploads.add(PendingVideo(entry.input_index, video, category, is_intermediate))
 
     def get_uploaded_assets(self) -> list[str]:
         """Names of the images and videos this handle uploaded that are still on the server."""
         return [uploaded.name for uploaded in self._uploads.assets()]
+
+    def _file_entry(self, input: int | str, kind: OutputKind) -> IvkWorkflowInput:
+        """The input, which must name an uploaded file of this kind (``image_name``...)."""
+        entry = self._entry(input)
+        if f"{kind}_name" not in type(entry.field).model_fields:
+            article = "an" if kind == "image" else "a"
+            raise TypeError(
+                f"input [{entry.input_index}] {entry.label!r} is a "
+                f"{type(entry.field).__name__}, not {article} {kind} input"
+            )
+        return entry
 
     def _entry(self, input: int | str) -> IvkWorkflowInput:
         return self.get_input(input) if isinstance(input, int) else self.find_input(input)
