@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+__version__ = "0.1.0"
+"""The package's version (``pyproject.toml`` reads it from here)."""
 
 
 class GeneratorError(Exception):
@@ -14,11 +15,8 @@ class WorkflowFileError(GeneratorError):
 
 
 def generator_version() -> str:
-    """The installed ivkgen version, written into every generated header."""
-    try:
-        return version("ivkgen")
-    except PackageNotFoundError:
-        return "0+unknown"
+    """The ivkgen version written into every generated header."""
+    return __version__
 
 
-__all__ = ["GeneratorError", "WorkflowFileError", "generator_version"]
+__all__ = ["GeneratorError", "WorkflowFileError", "__version__", "generator_version"]

@@ -22,9 +22,6 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from datamodel_code_generator import InputFileType, generate
-from datamodel_code_generator.enums import DataModelType
-from datamodel_code_generator.format import PythonVersion
 from ivkgen.generator import GeneratorError, generator_version
 from ivkgen.generator.naming import numbered
 from ivkgen.generator.openapi import (
@@ -155,6 +152,10 @@ def declaration(schema: Any) -> Any:
 
 def _models(schemas: Schemas, names: list[str]) -> tuple[dict[str, set[str]], str]:
     """The models datamodel-code-generator writes for ``names``: (imports, module body)."""
+    from datamodel_code_generator import InputFileType, generate  # only when the schema changed
+    from datamodel_code_generator.enums import DataModelType
+    from datamodel_code_generator.format import PythonVersion
+
     document = {
         "openapi": "3.1.0",
         "info": {"title": "InvokeAI field schemas", "version": "1"},

@@ -9,6 +9,7 @@ listed, typed from their saved values (their description says so).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from ivkgen.runtime.fields import IvkField
 from ivkgen.runtime.workflow.catalog import MISSING, Catalog, InputSpec, default_catalog
 from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
 from ivkgen.runtime.workflow.loose import loose_spec
+from ivkgen.runtime.workflow.shape import MAPPING
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 
@@ -42,19 +44,19 @@ def form_field_refs(workflow: Mapping[str, Any]) -> list[FieldRef]:
     """The node inputs the form shows, in order (before checking that they exist)."""
     form = workflow.get("form") or {}
     elements = form.get("elements")
-    elements = elements if isinstance(elements, Mapping) else {}
+    elements = elements if isinstance(elements, MAPPING) else {}
     root = elements.get(str(form.get("rootElementId", "root")))
-    if isinstance(root, Mapping) and _children(root):
+    if isinstance(root, MAPPING) and _children(root):
         return list(_walk(root, elements, set()))
     return [
         (field["nodeId"], field["fieldName"])
         for field in workflow.get("exposedFields") or []
-        if isinstance(field, Mapping)
+        if isinstance(field, MAPPING)
     ]
 
 
 def _children(element: Any) -> list[Any]:
-    if not isinstance(element, Mapping) or element.get("type") != "container":
+    if not isinstance(element, MAPPING) or element.get("type") != "container":
         return []
     children = (element.get("data") or {}).get("children")
     return children if isinstance(children, list) else []
@@ -65,7 +67,7 @@ def _walk(
 ) -> Iterator[FieldRef]:
     for child_id in _children(element):
         child = elements.get(child_id) if isinstance(child_id, str) else None
-        if not isinstance(child, Mapping) or child_id in seen:
+        if not isinstance(child, MAPPING) or child_id in seen:
             continue
         seen.add(child_id)
         if child.get("type") == "node-field":
@@ -89,7 +91,7 @@ def discover_inputs(
 ) -> list[IvkWorkflowInput]:
     """The form inputs of ``definition``, each holding a fresh ``Ivk*`` field with its value."""
     catalog = catalog or default_catalog()
-    workflow = definition.to_dict()
+    workflow = _form_view(definition)
     nodes = {node["id"]: node for node in workflow["nodes"]}
     connected = connected_inputs(workflow)
     inputs: list[IvkWorkflowInput] = []
@@ -121,6 +123,18 @@ def discover_inputs(
             )
         )
     return inputs
+
+
+def _form_view(definition: WorkflowDefinition) -> dict[str, Any]:
+    """The keys of ``definition`` that the form reads, as JSON, without dumping its nodes: they
+    are JSON already (values taken from them are copied by :func:`_make_field`)."""
+    exposed = [field.model_dump(by_alias=True) for field in definition.exposed_fields]
+    return {
+        "nodes": definition.nodes,
+        "edges": definition.edges,
+        "form": definition.form,
+        "exposedFields": exposed,
+    }
 
 
 def _description(
@@ -159,9 +173,13 @@ def entry_spec(
 def _make_field(
     catalog: Catalog, spec: InputSpec, saved: Mapping[str, Any]
 ) -> tuple[IvkField[Any], str | None]:
-    """The field holding the saved value (absent = the schema default), or unset and why."""
+    """The field holding a copy of the saved value (absent = the schema default), or unset and
+    why."""
+    value = saved.get("value", MISSING)
+    if isinstance(value, (list, dict)):
+        value = copy.deepcopy(value)
     try:
-        return catalog.make_field(spec, saved.get("value", MISSING)), None
+        return catalog.make_field(spec, value), None
     except ValueError as exc:
         reason = str(exc).splitlines()[-1].strip() if str(exc) else type(exc).__name__
         return catalog.make_field(spec, None), f"saved value {saved['value']!r} rejected: {reason}"

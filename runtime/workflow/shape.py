@@ -19,6 +19,8 @@ INT_RANGE = (-(2**63), 2**63 - 1)
 TEXT_KEYS = ("name", "author", "description", "version", "contact", "tags", "notes")
 NODE_TEXT_KEYS = ("label", "notes", "version", "nodePack")
 INPUT_TEXT_KEYS = ("name", "label", "description")
+MAPPING = (dict, Mapping)
+"""What a JSON object may be; ``isinstance`` stops at ``dict`` before the slower ABC check."""
 
 
 class ShapeError(ValueError):
@@ -39,14 +41,14 @@ def check_shape(data: Mapping[str, Any]) -> None:
     if not isinstance(nodes, list):
         raise ShapeError("'nodes' is not a list")
     for node in nodes:
-        if isinstance(node, Mapping) and isinstance(node.get("data"), Mapping):
+        if isinstance(node, MAPPING) and isinstance(node.get("data"), MAPPING):
             _check_node_data(str(node.get("id")), node["data"])
     edges = data.get("edges", [])
     if not isinstance(edges, list):
         raise ShapeError("'edges' is not a list")
     for index, edge in enumerate(edges):
         for end in ("id", "source", "target", "sourceHandle", "targetHandle"):
-            if isinstance(edge, Mapping) and end in edge and not isinstance(edge[end], str):
+            if isinstance(edge, MAPPING) and end in edge and not isinstance(edge[end], str):
                 raise ShapeError(f"edges[{index}] has a {end!r} that is not a string")
     check_form(data.get("form"))
 
@@ -60,7 +62,7 @@ def check_values(data: Any) -> None:
         value, where, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ShapeError(f"nested deeper than {MAX_DEPTH} levels at {where}")
-        if isinstance(value, Mapping):
+        if isinstance(value, MAPPING):
             stack += ((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items())
         elif isinstance(value, list):
             stack += ((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
@@ -107,10 +109,10 @@ def _check_node_data(node_id: str, data: Mapping[str, Any]) -> None:
     for key in NODE_TEXT_KEYS:
         _text(data, key, f"node {node_id!r}: {key!r}", node_id)
     inputs = data.get("inputs")
-    if not isinstance(inputs, Mapping):
+    if not isinstance(inputs, MAPPING):
         return
     for name, field in inputs.items():
-        if not isinstance(field, Mapping):
+        if not isinstance(field, MAPPING):
             continue
         for key in INPUT_TEXT_KEYS:
             value = field.get(key)
@@ -127,29 +129,29 @@ def check_form(form: Any) -> None:
     """The form's elements: objects with object ``data``; node fields name a node and field."""
     if form is None:
         return
-    if not isinstance(form, Mapping):
+    if not isinstance(form, MAPPING):
         raise ShapeError("'form' is not an object")
     elements = form.get("elements", {})
-    if not isinstance(elements, Mapping):
+    if not isinstance(elements, MAPPING):
         raise ShapeError("form 'elements' is not an object")
     if "rootElementId" in form and not isinstance(form["rootElementId"], str):
         raise ShapeError("form 'rootElementId' is not a string")
     for element_id, element in elements.items():
         what = f"form element {element_id!r}"
-        if not isinstance(element, Mapping):
+        if not isinstance(element, MAPPING):
             raise ShapeError(f"{what} is not an object")
         data = element.get("data", {})
-        if not isinstance(data, Mapping):
+        if not isinstance(data, MAPPING):
             raise ShapeError(f"{what}: 'data' is not an object")
         children = data.get("children", [])
         if not isinstance(children, list) or not all(isinstance(c, str) for c in children):
             raise ShapeError(f"{what}: 'children' is not a list of element ids")
         if element.get("type") == "node-field":
             ident = data.get("fieldIdentifier")
-            if not isinstance(ident, Mapping) or not all(
+            if not isinstance(ident, MAPPING) or not all(
                 isinstance(ident.get(k), str) for k in ("nodeId", "fieldName")
             ):
                 raise ShapeError(f"{what}: 'fieldIdentifier' does not name a nodeId and fieldName")
 
 
-__all__ = ["MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]
+__all__ = ["MAPPING", "MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]

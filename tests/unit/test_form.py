@@ -175,3 +175,14 @@ def test_each_discovery_makes_fresh_fields() -> None:
     first, second = discover_inputs(definition), discover_inputs(definition)
     first[0].field.value = 10  # type: ignore[attr-defined]
     assert second[0].field.value == 1  # type: ignore[attr-defined]
+
+
+def test_a_field_holds_a_copy_of_the_saved_value_and_leaves_the_workflow_as_loaded() -> None:
+    nodes = [node("c", "collect", collection=[{"image_name": "a.png"}])]
+    definition = WorkflowDefinition.from_dict(
+        workflow(nodes, form=form(node_field("c", "collection")))
+    )
+    (collection,) = discover_inputs(definition)
+    collection.field.value[0]["image_name"] = "b.png"  # type: ignore[attr-defined]
+    saved = definition.to_dict()["nodes"][0]["data"]["inputs"]["collection"]["value"]
+    assert saved == [{"image_name": "a.png"}]
