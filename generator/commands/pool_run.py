@@ -1,9 +1,10 @@
 """``ivkgen run`` over several servers, or with ``--sweep`` / ``--ledger``: the run goes through
 an ``AsyncServerPool``.
 
-Inputs are set as for one server (``--set``, ``--image``, ``--board``, looked up on the first
-server; models are matched on each server by name, base and type). ``--sweep NAME=V1,V2,...``
-(repeatable) runs every combination of the values, each ``--runs`` times. ``--ledger FILE``
+Inputs are set as for one server (``--set``, ``--image``, ``--video``, ``--board``, looked up on
+the first server; models are matched on each server by name, base and type). ``--sweep
+NAME=V1,V2,...`` (repeatable) runs every combination of the values, each ``--runs`` times; an
+image or video input's values are file paths. ``--ledger FILE``
 records the run; the same command with ``--resume`` continues it after an interruption.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from ivkgen.generator.commands.check import input_findings
@@ -23,6 +23,7 @@ from ivkgen.generator.commands.run import (
     RunOptions,
     ServerLookups,
     add_image,
+    add_video,
     set_input,
     split_assignment,
 )
@@ -61,19 +62,15 @@ async def run_pool(options: RunOptions) -> int:
         lookups = ServerLookups(clients[0])
         for text in options.sets:
             await set_input(handle, lookups, text)
-        images = {add_image(handle, text): Path(text.partition("=")[2]) for text in options.images}
-        problems = input_findings(handle, list(images))
+        uploading = [add_image(handle, text) for text in options.images]
+        uploading += [add_video(handle, text) for text in options.videos]
+        sweeps = parse_sweeps(handle, options.sweeps)
+        problems = input_findings(handle, [*uploading, *(i for i in sweeps if isinstance(i, int))])
         if problems:
             raise CommandError("; ".join(p.message for p in problems))
         board_id = await lookups.board_id(options.board, "--board") if options.board else None
         try:
-            work = grid_work(
-                handle,
-                parse_sweeps(handle, options.sweeps),
-                runs=options.runs,
-                images=images,
-                board_id=board_id,
-            )
+            work = grid_work(handle, sweeps, runs=options.runs, board_id=board_id)
         except ValueError as exc:
             raise CommandError(f"--sweep: {exc}") from None
         pool = AsyncServerPool(

@@ -25,8 +25,10 @@ from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, operation
 from ivkgen.runtime.server.dto import (
     DeleteImagesResult,
     DeleteVideosResult,
+    ImageDTO,
     QueueAndProcessorStatus,
     SessionQueueItem,
+    VideoDTO,
 )
 
 T = TypeVar("T")
@@ -173,6 +175,15 @@ def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
     return delete_files_plan(names, "image")
 
 
+def file_dto_plan(kind: OutputKind, name: str) -> Plan[ImageDTO | VideoDTO]:
+    """The server's record of an image or video (``NotFoundError`` when it is gone)."""
+    if kind == "video":
+        video: VideoDTO = yield VideoOps.get_video_dto.call(VIDEOS, name)
+        return video
+    image: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
+    return image
+
+
 def download_plan(kind: OutputKind, name: str) -> Plan[bytes]:
     """The full image or video."""
     if kind == "video":
@@ -215,6 +226,7 @@ __all__ = [
     "download_plan",
     "drive",
     "drive_sync",
+    "file_dto_plan",
     "poll_plan",
     "queue_ops",
     "status_plan",

@@ -46,6 +46,14 @@ class PendingVideo:
 Pending = PendingImage | PendingVideo
 
 
+def read_file(pending: Pending) -> tuple[str, bytes, str]:
+    """``(file name, bytes, content type)`` of an input's file; raises ``OSError``, ``TypeError``
+    or ``ValueError`` for one that cannot be read as an image (a video)."""
+    if isinstance(pending, PendingVideo):
+        return video_file(pending.source)
+    return image_file(pending.source)
+
+
 @dataclass(frozen=True)
 class Uploaded:
     """A file the handle uploaded: its server name and whether it is an image or a video."""
@@ -67,10 +75,7 @@ class UploadTracker:
 
     def add(self, pending: Pending) -> None:
         """Remember an input's file; it is read and checked now, uploaded at submission."""
-        if isinstance(pending, PendingVideo):
-            video_file(pending.source)
-        else:
-            image_file(pending.source)
+        read_file(pending)
         self.sources[pending.index] = pending
         self.uploaded.pop(pending.index, None)
 
@@ -122,5 +127,6 @@ __all__ = [
     "UploadTracker",
     "Uploaded",
     "delete_uploads_plan",
+    "read_file",
     "upload_plan",
 ]

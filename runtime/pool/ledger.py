@@ -1,8 +1,8 @@
 """The record of a pool run in one sqlite file (stdlib ``sqlite3``).
 
 Each item's inputs, status, server, chunk (batch id), queue item, output image names and the
-files they were saved to; the images uploaded to each server; the run's id (its tag on the
-servers) and fingerprint. A run that was interrupted resumes from it: finished items are
+files they were saved to; the images and videos uploaded to each server; the run's id (its tag
+on the servers) and fingerprint. A run that was interrupted resumes from it: finished items are
 skipped, items in flight are looked up on their server, uploads are cleaned up, and nothing is
 downloaded twice. ``Ledger()`` without a path keeps the record in memory; a run given no ledger
 at all records nothing (``Unrecorded``).
@@ -40,9 +40,9 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE TABLE IF NOT EXISTS uploads (
     server TEXT NOT NULL,
-    input INTEGER NOT NULL,
-    image_name TEXT NOT NULL,
-    PRIMARY KEY (server, input)
+    file INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (server, file)
 );
 """
 
@@ -171,18 +171,16 @@ class Ledger:
                 rows,
             )
 
-    def uploaded(self, server: str, input_index: int, image_name: str) -> None:
+    def uploaded(self, server: str, file: int, name: str) -> None:
+        """File number ``file`` of the run is on ``server`` as ``name``."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?)",
-                (server, input_index, image_name),
+                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?)", (server, file, name)
             )
 
-    def upload_deleted(self, server: str, image_name: str) -> None:
+    def upload_deleted(self, server: str, name: str) -> None:
         with self._db:
-            self._db.execute(
-                "DELETE FROM uploads WHERE server=? AND image_name=?", (server, image_name)
-            )
+            self._db.execute("DELETE FROM uploads WHERE server=? AND name=?", (server, name))
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -197,12 +195,10 @@ class Ledger:
         ]
 
     def uploads(self) -> dict[str, dict[int, str]]:
-        """Server -> input index -> image name still recorded as uploaded."""
+        """Server -> file number -> name, for the files still recorded as uploaded."""
         found: dict[str, dict[int, str]] = {}
-        for server, index, name in self._db.execute(
-            "SELECT server, input, image_name FROM uploads"
-        ):
-            found.setdefault(server, {})[index] = name
+        for server, file, name in self._db.execute("SELECT server, file, name FROM uploads"):
+            found.setdefault(server, {})[file] = name
         return found
 
     def counts(self) -> dict[str, int]:
@@ -245,10 +241,10 @@ class Unrecorded(Ledger):
     def finished_many(self, records: Iterable[Finished]) -> None:
         pass
 
-    def uploaded(self, server: str, input_index: int, image_name: str) -> None:
+    def uploaded(self, server: str, file: int, name: str) -> None:
         pass
 
-    def upload_deleted(self, server: str, image_name: str) -> None:
+    def upload_deleted(self, server: str, name: str) -> None:
         pass
 
     def entries(self) -> list[Entry]:

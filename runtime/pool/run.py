@@ -56,8 +56,10 @@ from ivkgen.runtime.jobs.plans import (
     ClientDownloader,
     Plan,
     delete_images_plan,
+    file_dto_plan,
     queue_ops,
 )
+from ivkgen.runtime.jobs.uploads import Uploaded, delete_uploads_plan, upload_plan
 from ivkgen.runtime.media import OutputImage, safe_file_name
 from ivkgen.runtime.pool.ledger import Entry, Finished, Ledger
 from ivkgen.runtime.pool.scheduler import Scheduler
@@ -156,6 +158,9 @@ class ServerState:
     client: SyncBound | AsyncBound
     body: dict[str, Any] | None = None
     uploads: dict[int, str] = field(default_factory=dict)
+    """The run's files on the server: file number -> name."""
+    recorded: dict[int, str] = field(default_factory=dict)
+    """Files the ledger records as uploaded there by an earlier run, not looked up yet."""
     sent: dict[str, list[int]] = field(default_factory=dict)
     """Chunks whose enqueue answer is not known: batch id -> item indexes."""
     queued: dict[int, int] = field(default_factory=dict)
@@ -272,7 +277,7 @@ class PoolRun:
                     state.sent.setdefault(entry.batch_id, []).append(entry.index)
         for server, uploads in ledger.uploads().items():
             if server in self.states:
-                self.states[server].uploads.update(uploads)
+                self.states[server].recorded.update(uploads)
         self._unreachable(self._unreached)
 
     def _held(self, entry: Entry) -> bool:
@@ -375,20 +380,26 @@ class PoolRun:
                     for n, f, v in missing
                 )
             )
-        for index, source in sorted(self.work.images.items()):
-            recorded = state.uploads.get(index)
+        yield from self._send_files(state, self.work.shared_files)
+        state.body = server_body(self.work, models, state.uploads)
+
+    def _send_files(self, state: ServerState, numbers: Sequence[int]) -> Plan[None]:
+        """Upload the run's files ``numbers`` that the server lacks; one the ledger records
+        there is looked up first (an earlier run's upload may be gone)."""
+        for number in numbers:
+            if number in state.uploads:
+                continue
+            recorded = state.recorded.pop(number, None)
             if recorded is not None:
                 try:
-                    yield ImageOps.get_image_dto.call(IMAGES, recorded)
+                    yield from file_dto_plan(self.work.files[number].kind, recorded)
+                    state.uploads[number] = recorded
                     continue
                 except NotFoundError:
                     pass
-            dto: ImageDTO = yield ImageOps.upload_image.call(
-                IMAGES, source, category="user", is_intermediate=False
-            )
-            state.uploads[index] = dto.image_name
-            self.ledger.uploaded(state.name, index, dto.image_name)
-        state.body = server_body(self.work, models, state.uploads)
+            uploaded = yield from upload_plan(self.work.files[number])
+            state.uploads[number] = uploaded.name
+            self.ledger.uploaded(state.name, number, uploaded.name)
 
     def unfit(self, state: ServerState, exc: BaseException) -> None:
         """The server cannot take part: its items (on resume) wait for the others."""
@@ -527,8 +538,20 @@ class PoolRun:
         if not taken:
             return
         assert state.body is not None, "prepare_plan builds the body first"
+        try:
+            yield from self._send_files(state, self.work.files_of(taken))
+        except BaseException:
+            self.scheduler.requeue(state.name, taken)
+            raise
         batch_id = str(uuid.uuid4())
-        body = chunk_body(state.body, self.work, taken, batch_id=batch_id, run_id=self.run_id)
+        body = chunk_body(
+            state.body,
+            self.work,
+            taken,
+            batch_id=batch_id,
+            run_id=self.run_id,
+            uploads=state.uploads,
+        )
         state.sent[batch_id] = taken
         state.batches.add(batch_id)
         self.ledger.sent(state.name, batch_id, taken)
@@ -642,12 +665,15 @@ class PoolRun:
         state.sent.clear()
 
     def cleanup_inputs_plan(self, state: ServerState) -> Plan[None]:
-        """Delete the images the run uploaded to this server."""
-        names = list(state.uploads.values())
-        deleted = yield from delete_images_plan(names)
+        """Delete the images and videos the run uploaded to this server (those an earlier run
+        recorded too)."""
+        held = {**state.recorded, **state.uploads}
+        files = [Uploaded(name, self.work.files[n].kind) for n, name in sorted(held.items())]
+        deleted = set((yield from delete_uploads_plan(files)))
         for name in deleted:
             self.ledger.upload_deleted(state.name, name)
-        state.uploads = {i: n for i, n in state.uploads.items() if n not in deleted}
+        state.uploads = {n: name for n, name in state.uploads.items() if name not in deleted}
+        state.recorded = {n: name for n, name in state.recorded.items() if name not in deleted}
 
     def cleanup_outputs_plan(self, state: ServerState) -> Plan[None]:
         """Delete the images and queue items of the items this server finished."""

@@ -52,7 +52,7 @@ from ivkgen.runtime.jobs.submission import (
     user_set_models,
 )
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime.jobs.uploads import PendingImage, PendingVideo, UploadTracker
+from ivkgen.runtime.jobs.uploads import Pending, PendingImage, PendingVideo, UploadTracker
 from ivkgen.runtime.jobs.watch import (
     POLL_INTERVAL,
     EventCallback,
@@ -350,6 +350,11 @@ class WorkflowHandle(Generic[ClientT]):
         uploaded when the workflow is submitted (see ``get_uploaded_assets``)."""
         entry = self._file_entry(input, "video")
         self._uploads.add(PendingVideo(entry.input_index, video, category, is_intermediate))
+
+    def get_pending_uploads(self) -> list[Pending]:
+        """The image and video inputs given local files that are not on the server (yet), in
+        input order."""
+        return self._uploads.to_upload()
 
     def get_uploaded_assets(self) -> list[str]:
         """Names of the images and videos this handle uploaded that are still on the server."""

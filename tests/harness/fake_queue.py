@@ -136,6 +136,8 @@ class FakeServer:
     summaries: bool = True
     items: dict[int, FakeItem] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    """Every image uploaded (name -> the request's body), deleted or not."""
     requests: list[str] = field(default_factory=list)
     busy_seconds: float = 0.0
     running: list[FakeItem] = field(default_factory=list)
@@ -209,7 +211,8 @@ class FakeServer:
         self.advance()
         path, method = request.url.path, request.method
         self.requests.append(f"{method} {path}")
-        body = json.loads(request.content) if request.content and method != "GET" else None
+        is_json = request.headers.get("content-type") == "application/json"
+        body = json.loads(request.content) if is_json else None
         queue = "/api/v1/queue/default"
         if path == "/openapi.json":
             global _OPENAPI, _OLD_OPENAPI
@@ -261,10 +264,13 @@ class FakeServer:
             if method == "DELETE":
                 self.images.discard(name)
                 return httpx.Response(200, json={"deleted_images": [name], "affected_boards": []})
+            if match.group(2) is None:
+                return httpx.Response(200, json=_image_dto(name))
             return httpx.Response(200, content=b"\x89PNG " + name.encode())
         if path == "/api/v1/images/upload":
-            name = f"{self.name}-upload-{len(self.images)}.png"
+            name = f"{self.name}-upload-{len(self.uploads)}.png"
             self.images.add(name)
+            self.uploads[name] = request.content
             return httpx.Response(201, json=_image_dto(name))
         return httpx.Response(404, json={"detail": f"fake server has no {method} {path}"})
 

@@ -3,6 +3,7 @@ mid-sweep, and a run resumed after its client was killed with SIGKILL."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -17,9 +18,11 @@ import pytest
 from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime.pool import PoolProgress, ServerPool, grid_work
 from ivkgen.runtime.pool.work import run_tag
+from PIL import Image
 
 from tests.conftest import REPO
 from tests.harness.server import InvokeAIServer
+from tests.unit._workflows import field, node, workflow
 
 WORKFLOW = REPO / "data" / "workflows" / "prompt-arithmetic.json"
 BASE_SIZE = "integer:0cZuzren68"
@@ -118,6 +121,43 @@ def test_a_run_resumes_after_its_client_was_killed_and_runs_nothing_twice(
     assert len(list(out.iterdir())) == 30
     assert {n: (out / n).stat().st_mtime_ns for n in files_before} == files_before
     assert sorted(done.stdout.split()) == sorted(str(p) for p in out.iterdir())  # the whole run
+
+
+def _image_names(url: str) -> set[str]:
+    with InvokeAIClient.from_url(url) as client:
+        return {i.image_name for i in client.image_repo.list_images(limit=1000).items}
+
+
+def test_a_sweep_over_local_images_gives_each_item_its_own_upload_on_its_server(
+    server_url: str, spare: InvokeAIServer, tmp_path: Path
+) -> None:
+    sizes = [(40 + 8 * k, 24 + 4 * k) for k in range(6)]
+    photos = [tmp_path / f"photo-{k}.png" for k in range(len(sizes))]
+    for photo, size in zip(photos, sizes, strict=True):
+        Image.new("RGB", size, (20 * len(photo.name), 90, 160)).save(photo)
+    blur = node("blur", "img_blur", radius=1.0, is_intermediate=False, use_cache=False)
+    blur["data"]["inputs"]["image"] = field("image")
+    source = tmp_path / "blur.json"
+    source.write_text(json.dumps(workflow([blur], exposed=[("blur", "image")])), "utf-8")
+    urls = [server_url, spare.url]
+    before = {url: _image_names(url) for url in urls}
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "ivkgen.generator.cli", "run", str(source),
+        "--server", server_url, "--server", spare.url,
+        "--sweep", f"Image={','.join(map(str, photos))}", "--out", str(out),
+    ]  # fmt: skip
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "6 item(s) completed on 2 server(s)" in done.stderr
+    saved = sorted(out.iterdir())
+    assert sorted(Image.open(p).size for p in saved) == sizes  # each item blurred its own photo
+    names = {p.name for p in saved}
+    for url in urls:  # each server holds what it had and the outputs it made: no upload is left
+        made = _image_names(url) - before[url]
+        assert made and made <= names
 
 
 def test_a_server_killed_mid_sweep_loses_nothing_and_runs_nothing_twice(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 import warnings
 from pathlib import Path
 
@@ -18,10 +20,14 @@ from ivkgen.runtime.pool import (
     ServerPool,
     grid_work,
 )
+from ivkgen.runtime.pool.run import ItemResult
 from ivkgen.runtime.pool.scheduler import Scheduler
 from ivkgen.runtime.pool.work import Work
 
 from tests.harness.fake_queue import FakeServer, VirtualClock
+from tests.unit._workflows import field, node, workflow
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "data" / "workflows"
 SUBJECT = "string:FfWd3hjOkY"
@@ -387,3 +393,122 @@ def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path)
     servers = asyncio.run(main())
     assert all(servers[i] == "http://a.test" for i in flying)
     _ran_once([a, b], 16)
+
+
+def _blur_handle() -> WorkflowHandle[None]:
+    nodes = [node("blur", "img_blur", radius=1.0, is_intermediate=False, image=field("image"))]
+    definition = WorkflowDefinition.from_dict(
+        workflow(nodes, exposed=[("blur", "image"), ("blur", "radius")])
+    )
+    return WorkflowHandle(definition)
+
+
+def _photos(folder: Path, count: int) -> list[Path]:
+    paths = [folder / f"photo-{i}.png" for i in range(count)]
+    for i, path in enumerate(paths):
+        path.write_bytes(PNG + bytes([i]) * 8)
+    return paths
+
+
+def _image_of(servers: list[FakeServer], result: ItemResult) -> bytes:
+    """The bytes uploaded for the image the item ran with (on the server that ran it)."""
+    server = next(s for s in servers if result.server == f"http://{s.name}.test")
+    assert result.item_id is not None
+    image = server.items[result.item_id].session["graph"]["nodes"]["blur"]["image"]
+    return server.uploads[image["image_name"]]
+
+
+def test_each_item_gets_its_own_image_uploaded_once_to_the_server_that_runs_it(
+    tmp_path: Path,
+) -> None:
+    clock = VirtualClock()
+    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    photos = _photos(tmp_path, 3)
+    given = [*photos, photos[0]]
+    work = grid_work(_blur_handle(), {0: given, 1: [1.0, 2.0]})
+    results = _pool(servers, clock, window=2).run(work)
+
+    assert len(results) == 8 and {r.status for r in results} == {"completed"}
+    for result in results:  # image k with both radii: items 2k and 2k+1
+        assert given[result.index // 2].read_bytes() in _image_of(servers, result)
+    for server in servers:
+        name = f"http://{server.name}.test"
+        needed = {given[r.index // 2] for r in results if r.server == name}
+        sent = [next(p for p in photos if p.read_bytes() in b) for b in server.uploads.values()]
+        assert sorted(sent) == sorted(needed)  # each photo it needed, once
+        assert not set(server.uploads) & server.images  # and deleted at the end
+    assert {r.server for r in results} == {"http://a.test", "http://b.test"}
+
+
+def test_a_generated_modules_local_images_run_on_the_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivkgen.generator.package import generate_modules
+
+    source = tmp_path / "blur.json"
+    source.write_text(json.dumps(_blur_handle().definition.to_dict()), encoding="utf-8")
+    module = generate_modules([source], tmp_path / "pool_flows")[0]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flows = importlib.import_module(f"pool_flows.{module.stem}")
+    photos = _photos(tmp_path, 2)
+    clock = VirtualClock()
+    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    pool = _pool(servers, clock, window=1)
+
+    varied = [flows.BlurInputs(image=str(p), radius=r) for p in photos for r in (1.0, 2.0)]
+    outputs = pool.map(flows.Blur(), varied)
+    assert [len(o.img_blur) for o in outputs] == [1, 1, 1, 1]
+    assert pool.last_run is not None
+    for result in pool.last_run.ordered_results():
+        assert photos[result.index // 2].read_bytes() in _image_of(servers, result)
+
+    shared = pool.sweep(flows.Blur(), flows.BlurInputs(image=photos[1]), "radius", [1.0, 2.0, 3.0])
+    assert len(shared) == 3
+    assert pool.last_run is not None
+    for result in pool.last_run.ordered_results():
+        assert photos[1].read_bytes() in _image_of(servers, result)
+    assert all(not set(s.uploads) & s.images for s in servers)
+
+
+def test_a_swept_file_that_is_no_image_is_refused_naming_the_input(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"input 'Image': file 'notes\.txt' is not a PNG"):
+        grid_work(_blur_handle(), {0: [*_photos(tmp_path, 1), text]})
+
+
+def test_a_resumed_run_deletes_the_images_a_crashed_one_uploaded_and_sends_none_twice(
+    tmp_path: Path,
+) -> None:
+    clock = VirtualClock()
+    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    photos = _photos(tmp_path, 6)
+    ledger = tmp_path / "run.sqlite"
+
+    def crash(progress: object) -> None:
+        if clock.now >= 2:
+            for server in servers:
+                server.down = True
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _pool(servers, clock, window=1).run(
+            grid_work(_blur_handle(), {0: photos}), ledger=ledger, on_progress=crash
+        )
+    left = {s.name: set(s.uploads) & s.images for s in servers}
+    assert any(left.values())  # the crashed run left its uploads behind
+    for server in servers:
+        server.down = False
+
+    results = _pool(servers, clock, window=1).run(
+        grid_work(_blur_handle(), {0: photos}), ledger=ledger, resume=True
+    )
+    assert [r.status for r in results] == ["completed"] * 6
+    for result in results:
+        assert photos[result.index].read_bytes() in _image_of(servers, result)
+    for server in servers:
+        assert not set(server.uploads) & server.images  # the earlier run's too
+        sent = [
+            next(p for p in photos if p.read_bytes() in body) for body in server.uploads.values()
+        ]
+        assert len(sent) == len(set(sent))  # no photo uploaded twice to one server
