@@ -26,6 +26,9 @@ FULL_BLACK = [sys.executable, "-m", "bench.full_black"]
 """``ivkgen`` with black over each whole module (the big row's comparison)."""
 BIG_RUNS = 3
 """Cold runs of the big workflow (each takes seconds)."""
+IMPORT_ROUNDS = 3
+"""Import rounds per cold run: an import takes a tenth of a second and varies by a few percent
+from one process to the next, so its median needs more samples than the other cold rows."""
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,13 @@ def import_rows(cfg: Offline) -> list[Row]:
         env = bytecode_env(Path(cache))
         for statement in (IMPORT_IVKGEN, IMPORT_PYDANTIC):  # fill the bytecode cache
             import_seconds(Path(sys.executable), statement, env)
-        cached = _alternating(cfg.cold_runs, env, IMPORT_IVKGEN, IMPORT_PYDANTIC)
-    uncached = _alternating(cfg.cold_runs, None, IMPORT_IVKGEN, IMPORT_PYDANTIC)
+        cached = _alternating(IMPORT_ROUNDS * cfg.cold_runs, env, IMPORT_IVKGEN, IMPORT_PYDANTIC)
+    uncached = _alternating(IMPORT_ROUNDS * cfg.cold_runs, None, IMPORT_IVKGEN, IMPORT_PYDANTIC)
     mine, floor = (scaled(s, 1e3, "ms") for s in cached)
     source_mine, source_floor = (scaled(s, 1e3, "ms") for s in uncached)
     pyclient = tuple(
-        import_seconds(cfg.pyclient_python, IMPORT_PYCLIENT) for _ in range(cfg.cold_runs)
+        import_seconds(cfg.pyclient_python, IMPORT_PYCLIENT)
+        for _ in range(IMPORT_ROUNDS * cfg.cold_runs)
     )
     theirs = scaled(pyclient, 1e3, "ms")
     return [

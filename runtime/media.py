@@ -2,8 +2,6 @@
 accepts (:data:`ImageSource`, :data:`VideoSource`) and what an output node produced
 (:class:`OutputImage`, :class:`OutputVideo`)."""
 
-from __future__ import annotations
-
 import io
 import os
 from abc import ABC, abstractmethod
