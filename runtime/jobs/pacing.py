@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from ivkgen.runtime.jobs.tracker import JobTracker, server_seconds
-from ivkgen.runtime.server.dto import SessionQueueItem
+from ivkgen.runtime.server.dto import PolledItem
 
 FIRST = 0.01
 """Seconds to the first poll after the enqueue, a status change or the expected end."""
@@ -55,7 +55,7 @@ class PollPacer:
         self._seen: dict[int, tuple[str, int | None]] = {}
         self._running_since: dict[int, float] = {}
 
-    def pause(self, items: Iterable[SessionQueueItem]) -> float:
+    def pause(self, items: Iterable[PolledItem]) -> float:
         """Seconds to wait before the next poll."""
         now = self._clock()
         if self._take(items, now):
@@ -68,7 +68,7 @@ class PollPacer:
         self._step = min(pause * GROWTH, self.longest)
         return pause
 
-    def _take(self, items: Iterable[SessionQueueItem], now: float) -> bool:
+    def _take(self, items: Iterable[PolledItem], now: float) -> bool:
         """Note the items' statuses; True when any changed since the last poll."""
         changed = False
         for item in items:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ivkgen.runtime.errors import NotFoundError
+from ivkgen.runtime.errors import HTTPStatusError, NotFoundError
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.media import Downloader, OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
@@ -26,7 +26,9 @@ from ivkgen.runtime.server.dto import (
     DeleteImagesResult,
     DeleteVideosResult,
     ImageDTO,
+    PolledItem,
     QueueAndProcessorStatus,
+    QueueItemSummary,
     SessionQueueItem,
     VideoDTO,
 )
@@ -110,18 +112,59 @@ def poll_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Session
     return _items_by_ids(tracker, item_ids)
 
 
+def follow_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[PolledItem]]:
+    """What a wait reads of several items: their statuses without the sessions where the server
+    can (InvokeAI 6.14's ``item_summaries_by_ids``), then the whole items of those that ended and
+    need their final session (see ``JobTracker.needs_session``); whole items from older servers
+    and for one item."""
+    if len(item_ids) <= 1 or tracker.summaries is False:
+        return list((yield from poll_plan(tracker, item_ids)))
+    queue = queue_ops(tracker.queue_id)
+    polled: list[PolledItem] = []
+    for start in range(0, len(item_ids), MAX_ITEMS_PER_CALL):
+        chunk = item_ids[start : start + MAX_ITEMS_PER_CALL]
+        try:
+            found: list[QueueItemSummary] = yield QueueOps.get_queue_item_summaries.call(
+                queue, chunk
+            )
+        except HTTPStatusError as exc:
+            if exc.status_code not in (404, 405):
+                raise
+            tracker.summaries = False  # an older server: no such route
+            return polled + (yield from poll_plan(tracker, item_ids[start:]))
+        tracker.summaries = True
+        for summary in found:
+            tracker.feed_summary(summary)
+        _deleted(tracker, chunk, found)
+        ended = set(chunk) & set(tracker.needs_session())
+        whole = (yield from _items_by_ids(tracker, sorted(ended))) if ended else []
+        read = {item.item_id: item for item in whole}
+        polled += [read.get(summary.item_id, summary) for summary in found]
+    return polled
+
+
+def _chunks(item_ids: Sequence[int]) -> list[Sequence[int]]:
+    return [
+        item_ids[i : i + MAX_ITEMS_PER_CALL] for i in range(0, len(item_ids), MAX_ITEMS_PER_CALL)
+    ]
+
+
+def _deleted(tracker: JobTracker, asked: Sequence[int], found: Sequence[PolledItem]) -> None:
+    """Items asked for that the answer left out are gone from the queue."""
+    seen = {item.item_id for item in found}
+    for item_id in asked:
+        if item_id not in seen:
+            tracker.item_deleted(item_id)
+
+
 def _items_by_ids(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
     queue = queue_ops(tracker.queue_id)
     items: list[SessionQueueItem] = []
-    for start in range(0, len(item_ids), MAX_ITEMS_PER_CALL):
-        chunk = item_ids[start : start + MAX_ITEMS_PER_CALL]
+    for chunk in _chunks(item_ids):
         found: list[SessionQueueItem] = yield QueueOps.get_queue_items.call(queue, chunk)
         for item in found:
             tracker.feed_item(item)
-        seen = {item.item_id for item in found}
-        for item_id in chunk:
-            if item_id not in seen:
-                tracker.item_deleted(item_id)
+        _deleted(tracker, chunk, found)
         items += found
     return items
 
@@ -227,6 +270,7 @@ __all__ = [
     "drive",
     "drive_sync",
     "file_dto_plan",
+    "follow_plan",
     "poll_plan",
     "queue_ops",
     "status_plan",

@@ -25,7 +25,7 @@ from ivkgen.runtime.events.messages import (
     QueueItemsCanceledEvent,
     QueueItemStatusChangedEvent,
 )
-from ivkgen.runtime.server.dto import SessionQueueItem, StatusReport
+from ivkgen.runtime.server.dto import QueueItemSummary, SessionQueueItem, StatusReport
 from ivkgen.runtime.server.mapping import ReadableAsDict
 from pydantic import BaseModel
 
@@ -77,6 +77,8 @@ class _ItemState:
     ended: float | None = None
     deleted: bool = False
     settled: bool = False
+    ran: bool = False
+    """Seen running (a status or a node's event), whatever timestamps were reported."""
     item: SessionQueueItem | None = None
     images: dict[str, str] = field(default_factory=dict)
     videos: dict[str, str] = field(default_factory=dict)
@@ -133,6 +135,8 @@ class JobTracker:
         self._started: float = clock()
         self._items = {item_id: _ItemState(item_id) for item_id in self.item_ids}
         self._called: dict[int, CalledItem] = {}
+        self.summaries: bool | None = None
+        """Whether the server reads items without their sessions (None: not tried yet)."""
 
     @property
     def created(self) -> float:
@@ -169,6 +173,8 @@ class JobTracker:
             return False
         if isinstance(event, InvocationEvent) and isinstance(event.item_id, int):
             state = self._items.get(event.item_id)
+            if state is not None:
+                state.ran = True
             if state is not None and state.status == "pending":
                 state.report = state.report.model_copy(update={"status": "in_progress"})
             if state is not None and isinstance(event, InvocationCompleteEvent):
@@ -195,6 +201,12 @@ class JobTracker:
             prepared = next(iter(errors))
             state.node_id = (session.get("prepared_source_mapping") or {}).get(prepared, prepared)
 
+    def feed_summary(self, summary: QueueItemSummary) -> None:
+        """Take in a polled item's status, read without its session."""
+        state = self._items.get(summary.item_id)
+        if state is not None:
+            self._status(state, summary)
+
     def item_deleted(self, item_id: int) -> None:
         """The item is gone from the queue (deleted or cleared): it ended as canceled."""
         state = self._items[item_id]
@@ -203,7 +215,9 @@ class JobTracker:
             self._end(state, "canceled")
 
     def _status(
-        self, state: _ItemState, update: QueueItemStatusChangedEvent | SessionQueueItem
+        self,
+        state: _ItemState,
+        update: QueueItemStatusChangedEvent | SessionQueueItem | QueueItemSummary,
     ) -> None:
         """Apply a status report unless the item already ended or the report is stale."""
         sequence = update.status_sequence if update.status_sequence is not None else -1
@@ -212,6 +226,7 @@ class JobTracker:
         state.sequence = max(sequence, state.sequence)
         state.session_id = update.session_id or state.session_id
         state.report = _newer(state.report, update)
+        state.ran = state.ran or update.status == "in_progress" or update.started_at is not None
         if state.report.is_terminal:
             state.ended = self._clock()
 
@@ -244,7 +259,10 @@ class JobTracker:
         return [i for i in self.needs_session() if self._items[i].status == "failed"]
 
     def _needs_session(self, state: _ItemState) -> bool:
+        """Ended and not read since; an item canceled before it started made nothing to read."""
         if not self._terminal(state) or state.deleted:
+            return False
+        if state.status == "canceled" and not state.ran:
             return False
         return state.item is None or not state.item.is_terminal
 

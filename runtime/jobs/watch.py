@@ -45,9 +45,9 @@ from ivkgen.runtime.events.socket import (
 from ivkgen.runtime.jobs.calls import settle_plan
 from ivkgen.runtime.jobs.clients import AnyClient
 from ivkgen.runtime.jobs.pacing import PollPacer
-from ivkgen.runtime.jobs.plans import Plan, drive, poll_plan
+from ivkgen.runtime.jobs.plans import Plan, drive, follow_plan, poll_plan
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime.server.dto import SessionQueueItem
+from ivkgen.runtime.server.dto import PolledItem, SessionQueueItem
 
 log = logging.getLogger("ivkgen.runtime.jobs.watch")
 
@@ -157,10 +157,10 @@ async def watch(
     subscription = tracking.subscription if tracking is not None else None
     pacer = run.pacer(poll_interval)
     quiet = QUIET_POLL
-    items: list[SessionQueueItem] = []
+    items: list[PolledItem] = []
 
-    async def poll(item_ids: Sequence[int]) -> list[SessionQueueItem]:
-        return await drive(poll_plan(tracker, item_ids), client)
+    async def poll(item_ids: Sequence[int]) -> list[PolledItem]:
+        return await drive(follow_plan(tracker, item_ids), client)
 
     try:
         if poll_first:
@@ -183,7 +183,7 @@ async def watch(
             if tracker.feed(message):
                 await poll(tracker.unfinished_ids)
             dispatch(run, message)
-        await poll(tracker.unread_failures())
+        await drive(poll_plan(tracker, tracker.unread_failures()), client)
         if subscription is not None:
             await _drain_errors(run, subscription)
     finally:
@@ -243,15 +243,20 @@ def poll_until_done(
 ) -> SessionQueueItem:
     """Poll the run's items through ``send`` (which runs a plan) until every one ended, at most
     ``poll_interval`` apart; the first item's final queue item, or the error of a failed,
-    canceled or unfinished item."""
+    canceled or unfinished item. Without ``progress_callback`` (which gets each whole item) the
+    polls read statuses without sessions where the server can."""
     tracker = run.tracker
     pacer = run.pacer(poll_interval)
     deadline = time.monotonic() + timeout
     while True:
-        items: list[SessionQueueItem] = send(poll_plan(tracker, tracker.unfinished_ids))
-        for item in items:
-            if progress_callback is not None:
+        items: list[PolledItem]
+        if progress_callback is None:
+            items = send(follow_plan(tracker, tracker.unfinished_ids))
+        else:
+            whole: list[SessionQueueItem] = send(poll_plan(tracker, tracker.unfinished_ids))
+            for item in whole:
                 progress_callback(item)
+            items = list(whole)
         if tracker.done:
             send(settle_plan(tracker))
             break

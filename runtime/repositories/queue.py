@@ -22,6 +22,7 @@ from ivkgen.runtime.server.dto import (
     EnqueueBatchResult,
     ProcessorStatus,
     QueueAndProcessorStatus,
+    QueueItemSummary,
     SessionQueueItem,
 )
 from ivkgen.runtime.server.urls import segment
@@ -46,6 +47,12 @@ def prepend_for(priority: int) -> bool:
             stacklevel=3,
         )
     return priority > 0
+
+
+def _checked_ids(item_ids: Sequence[int]) -> list[int]:
+    if len(item_ids) > MAX_ITEMS_PER_CALL:
+        raise ValueError(f"{len(item_ids)} item ids: the server takes at most 1000")
+    return [int(i) for i in item_ids]
 
 
 class QueueOps:
@@ -77,15 +84,24 @@ class QueueOps:
         return Call("GET", self._path(f"/i/{int(item_id)}"), parse_model(SessionQueueItem))
 
     @operation
+    def get_queue_item_summaries(self, item_ids: Sequence[int]) -> Call[list[QueueItemSummary]]:
+        """Items without their sessions, in the order asked for (InvokeAI 6.14; at most 1000
+        ids; missing ids are left out)."""
+        return Call(
+            "POST",
+            self._path("/item_summaries_by_ids"),
+            parse_model_list(QueueItemSummary),
+            json={"item_ids": _checked_ids(item_ids)},
+        )
+
+    @operation
     def get_queue_items(self, item_ids: Sequence[int]) -> Call[list[SessionQueueItem]]:
         """Items in the order asked for (at most 1000 ids; missing ids are left out)."""
-        if len(item_ids) > MAX_ITEMS_PER_CALL:
-            raise ValueError(f"{len(item_ids)} item ids: the server takes at most 1000")
         return Call(
             "POST",
             self._path("/items_by_ids"),
             parse_model_list(SessionQueueItem),
-            json={"item_ids": [int(i) for i in item_ids]},
+            json={"item_ids": _checked_ids(item_ids)},
         )
 
     @operation

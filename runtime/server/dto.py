@@ -286,6 +286,22 @@ class SessionQueueItem(ServerModel, StatusReport):
     root_item_id: int | None = None
 
 
+class QueueItemSummary(ServerModel, StatusReport):
+    """A queue item without its session (``item_summaries_by_ids``, InvokeAI 6.14): what a wait
+    needs to follow it."""
+
+    item_id: int
+    batch_id: str
+    created_at: str
+    status_sequence: int | None = None
+    session_id: str | None = None
+    """Not sent in a summary: the fields of a polled item that it leaves empty."""
+
+
+PolledItem = SessionQueueItem | QueueItemSummary
+"""What a wait reads of an item: the whole item, or its summary while it has not ended."""
+
+
 class UserDTO(ServerModel):
     user_id: str
     email: str
@@ -300,6 +316,8 @@ class AuthStatus(ServerModel):
 
 
 __all__ = [
+    "PolledItem",
+    "QueueItemSummary",
     "TERMINAL_STATUSES",
     "AuthStatus",
     "BatchStatus",

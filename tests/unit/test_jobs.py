@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
-from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError
+from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError, NotFoundError
 from ivkgen.runtime.events.messages import parse_event
+from ivkgen.runtime.jobs.plans import drive_sync, follow_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.server.dto import SessionQueueItem
+from ivkgen.runtime.server.dto import QueueItemSummary, SessionQueueItem
 
 
 def status(item_id: int, value: str, sequence: int, batch_id: str = "b1", **extra: Any) -> Any:
@@ -111,7 +113,7 @@ def test_bulk_cancel_and_deletion_end_items_as_canceled() -> None:
     job.feed(parse_event("queue_items_canceled", {"canceled_item_ids": [1, 99], "user_ids": []}))
     job.item_deleted(2)
     assert job.unfinished_ids == [3]
-    assert job.needs_session() == [1]
+    assert job.needs_session() == []  # item 1 was canceled before it started: nothing to read
     job.feed(status(3, "completed", 2))
     with pytest.raises(JobCanceledError, match=r"item 1 .* canceled"):
         job.raise_for_status()
@@ -168,11 +170,12 @@ def test_images_reported_by_complete_events_are_remembered_per_item() -> None:
 
 
 def test_only_failed_items_ask_for_their_session_right_away() -> None:
-    job = tracker(1, 2, 3)
+    job = tracker(1, 2, 3, 4)
     job.feed(status(1, "completed", 2))
     job.feed(status(2, "failed", 2))
-    job.feed(parse_event("queue_items_canceled", {"canceled_item_ids": [3], "user_ids": []}))
-    assert job.needs_session() == [1, 2, 3]
+    job.feed(parse_event("invocation_started", {"item_id": 3, "batch_id": "b1"}))
+    job.feed(parse_event("queue_items_canceled", {"canceled_item_ids": [3, 4], "user_ids": []}))
+    assert job.needs_session() == [1, 2, 3]  # not 4: canceled before it ran
     assert job.unread_failures() == [2]
     job.feed_item(queue_item(2, "failed"))
     assert job.unread_failures() == []
@@ -253,3 +256,64 @@ async def test_a_missed_terminal_event_is_caught_by_a_poll_after_a_short_silence
     await watch(run, client, poll_first=False)
     assert run.tracker.done and len(client.sent) == 2
     assert silent.timeouts == [QUIET_POLL, 2 * QUIET_POLL]  # not the 5 s safety poll
+
+
+def _summary(item_id: int, value: str) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "status": value,
+        "batch_id": "b1",
+        "created_at": "2026-01-01 10:00:00.000",
+        "started_at": None if value == "pending" else "2026-01-01 10:00:01.000",
+        "completed_at": "2026-01-01 10:00:02.000" if value == "completed" else None,
+    }
+
+
+def _answer(call: Any, answers: dict[str, Any]) -> Any:
+    """The parsed answer of a queue call: ``answers`` by the last part of its path."""
+    route = call.path.rsplit("/", 1)[-1]
+    answer = answers[route]
+    if isinstance(answer, Exception):
+        raise answer
+    response = httpx.Response(200, json=answer(call.json["item_ids"]))
+    return call.parse(response)
+
+
+def test_a_wait_reads_statuses_without_sessions_and_a_whole_item_once_it_ended() -> None:
+    job = tracker(1, 2, 3)
+    sent: list[tuple[str, list[int]]] = []
+    answers = {
+        "item_summaries_by_ids": lambda ids: [
+            _summary(1, "completed"),
+            _summary(2, "in_progress"),
+            _summary(3, "pending"),
+        ],
+        "items_by_ids": lambda ids: [queue_item(i, "completed").model_dump() for i in ids],
+    }
+
+    def send(call: Any) -> Any:
+        sent.append((call.path.rsplit("/", 1)[-1], call.json["item_ids"]))
+        return _answer(call, answers)
+
+    polled = drive_sync(follow_plan(job, [1, 2, 3]), send)
+    assert sent == [("item_summaries_by_ids", [1, 2, 3]), ("items_by_ids", [1])]
+    assert [type(p) for p in polled] == [SessionQueueItem, QueueItemSummary, QueueItemSummary]
+    assert job.unfinished_ids == [2, 3] and job.needs_session() == []
+
+
+def test_a_wait_on_a_server_without_summaries_reads_whole_items_and_asks_once() -> None:
+    job = tracker(1, 2)
+    sent: list[str] = []
+    missing = NotFoundError("no route", method="POST", path="/x", status_code=404, detail=None)
+    answers = {
+        "item_summaries_by_ids": missing,
+        "items_by_ids": lambda ids: [queue_item(i, "in_progress").model_dump() for i in ids],
+    }
+
+    def send(call: Any) -> Any:
+        sent.append(call.path.rsplit("/", 1)[-1])
+        return _answer(call, answers)
+
+    drive_sync(follow_plan(job, [1, 2]), send)
+    drive_sync(follow_plan(job, [1, 2]), send)
+    assert sent == ["item_summaries_by_ids", "items_by_ids", "items_by_ids"]
