@@ -316,8 +316,6 @@ class AuthStatus(ServerModel):
 
 
 __all__ = [
-    "PolledItem",
-    "QueueItemSummary",
     "TERMINAL_STATUSES",
     "AuthStatus",
     "BatchStatus",
@@ -334,9 +332,11 @@ __all__ = [
     "JobStatus",
     "ModelConfig",
     "Page",
+    "PolledItem",
     "ProcessorStatus",
     "QueueAndProcessorStatus",
     "QueueItemStatus",
+    "QueueItemSummary",
     "QueueStatus",
     "ServerModel",
     "SessionQueueItem",
