@@ -315,6 +315,29 @@ def field_parts(defs: list[Definition], classes: list[FieldClass]) -> list[Field
     return list(parts.values())
 
 
+def merged_source(definition: Definition, cls: FieldClass) -> str:
+    """The model of an input struct made its ``Ivk`` class: the runtime's mixins and keys added
+    to the one class (a second class would cost its import time), the schema's name kept as an
+    alias of it (other models and users name it so)."""
+    node = ast.parse(definition.source).body[0]
+    if not isinstance(node, ast.ClassDef):
+        raise GeneratorError(f"schema {cls.schema!r} is not a class in the generated models")
+    lines = definition.source.splitlines()
+    bases = [*cls.bases[:-1], *(ast.unparse(base) for base in node.bases)]
+    first = node.body[0]
+    documented = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    required = f"{{{', '.join(map(json.dumps, cls.required_keys))}}}" if cls.required_keys else ""
+    added = [f"    required_keys: ClassVar[frozenset[str]] = frozenset({required})"]
+    if cls.value_key:
+        added.append(f"    value_key: ClassVar[str | None] = {json.dumps(cls.value_key)}")
+    if not documented:
+        added.insert(0, f'    """The value of an input of type ``{cls.schema}``."""')
+    split = (first.end_lineno or node.lineno) if documented else node.lineno
+    header = f"class {cls.name}({', '.join(bases)}):"
+    body = [*lines[node.lineno : split], "", *added, "", *lines[split:]]
+    return "\n".join([header, *body, "", "", f"{cls.schema} = {cls.name}"])
+
+
 def _part_imports(
     part: FieldsPart, located: dict[str, str], external: dict[str, str]
 ) -> dict[str, set[str]]:
@@ -344,6 +367,7 @@ def render_fields(spec: Spec, catalog: Sequence[NodeSpec]) -> dict[str, str]:
     imports, body = _models(schemas, ref_closure(schemas, roots))
     parts = field_parts(definitions(body), classes)
     located = {name: part.module for part in parts for name in part.names()}
+    merging = {cls.schema: cls for cls in classes}
     external = {name: module for module, names in imports.items() for name in names}
     external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "ivkgen.runtime.fields")
     external["ClassVar"] = "typing"
@@ -356,8 +380,10 @@ def render_fields(spec: Spec, catalog: Sequence[NodeSpec]) -> dict[str, str]:
             f"{label} -> {part.module}.py",
             header=_header(spec),
             import_sections=import_sections(_part_imports(part, located, external)),
-            models="\n\n\n".join(d.source for d in part.definitions),
-            classes=part.classes,
+            models="\n\n\n".join(
+                merged_source(d, merging[d.name]) if d.name in merging and d.defines else d.source
+                for d in part.definitions
+            ),
         )
         for part in parts
     }

@@ -9,10 +9,13 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 from ._tensorfield import TensorField
 
 
-class AnimaConditioningField(IvkStructField):
+class IvkAnimaConditioningField(IvkResourceMixin, IvkStructField):
     """An Anima conditioning tensor primitive value. Anima conditioning contains Qwen3 0.6B
     hidden states and T5-XXL token IDs, which are combined by the LLM Adapter inside the
     transformer."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
@@ -21,8 +24,4 @@ class AnimaConditioningField(IvkStructField):
     should be set to False, included regions should be set to True."""
 
 
-class IvkAnimaConditioningField(IvkResourceMixin, AnimaConditioningField):
-    """The value of an input of type ``AnimaConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+AnimaConditioningField = IvkAnimaConditioningField

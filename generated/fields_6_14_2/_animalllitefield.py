@@ -10,8 +10,10 @@ from pydantic import Field
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class AnimaLLLiteField(IvkStructField):
+class IvkAnimaLLLiteField(IvkStructField):
     """An Anima ControlNet-LLLite conditioning field (e.g. inpaint adapter)."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image_name"})
 
     image_name: str | None = None
     """The name of the conditioning image (the initial/raster image)"""
@@ -27,7 +29,4 @@ class AnimaLLLiteField(IvkStructField):
     """When the adapter is last applied (% of total steps)"""
 
 
-class IvkAnimaLLLiteField(AnimaLLLiteField):
-    """The value of an input of type ``AnimaLLLiteField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image_name"})
+AnimaLLLiteField = IvkAnimaLLLiteField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class BoardField(IvkStructField):
+class IvkBoardField(IvkResourceMixin, IvkStructField):
     """A board primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"board_id"})
+    value_key: ClassVar[str | None] = "board_id"
 
     board_id: str | None = None
     """The id of the board"""
 
 
-class IvkBoardField(IvkResourceMixin, BoardField):
-    """The value of an input of type ``BoardField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"board_id"})
-    value_key: ClassVar[str | None] = "board_id"
+BoardField = IvkBoardField

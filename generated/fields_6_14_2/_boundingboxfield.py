@@ -15,8 +15,10 @@ class Score(RootModel[float | None]):
     score."""
 
 
-class BoundingBoxField(IvkStructField):
+class IvkBoundingBoxField(IvkBoundingBoxMixin, IvkStructField):
     """A bounding box primitive value."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"x_max", "x_min", "y_max", "y_min"})
 
     x_min: int | None = None
     """The minimum x-coordinate of the bounding box (inclusive)."""
@@ -32,7 +34,4 @@ class BoundingBoxField(IvkStructField):
     score."""
 
 
-class IvkBoundingBoxField(IvkBoundingBoxMixin, BoundingBoxField):
-    """The value of an input of type ``BoundingBoxField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"x_max", "x_min", "y_max", "y_min"})
+BoundingBoxField = IvkBoundingBoxField

@@ -10,7 +10,13 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class CLIPField(IvkStructField):
+class IvkCLIPField(IvkStructField):
+    """The value of an input of type ``CLIPField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset(
+        {"loras", "skipped_layers", "text_encoder", "tokenizer"}
+    )
+
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
@@ -21,9 +27,4 @@ class CLIPField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkCLIPField(CLIPField):
-    """The value of an input of type ``CLIPField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset(
-        {"loras", "skipped_layers", "text_encoder", "tokenizer"}
-    )
+CLIPField = IvkCLIPField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class CogView4ConditioningField(IvkStructField):
+class IvkCogView4ConditioningField(IvkResourceMixin, IvkStructField):
     """A conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkCogView4ConditioningField(IvkResourceMixin, CogView4ConditioningField):
-    """The value of an input of type ``CogView4ConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+CogView4ConditioningField = IvkCogView4ConditioningField

@@ -8,8 +8,10 @@ from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
 from pydantic import Field
 
 
-class ColorField(IvkStructField):
+class IvkColorField(IvkColorMixin, IvkStructField):
     """A color primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"a", "b", "g", "r"})
 
     r: int | None = Field(None, ge=0, le=255)
     """The red component"""
@@ -21,7 +23,4 @@ class ColorField(IvkStructField):
     """The alpha component"""
 
 
-class IvkColorField(IvkColorMixin, ColorField):
-    """The value of an input of type ``ColorField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"a", "b", "g", "r"})
+ColorField = IvkColorField

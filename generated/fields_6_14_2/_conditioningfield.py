@@ -9,8 +9,11 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 from ._tensorfield import TensorField
 
 
-class ConditioningField(IvkStructField):
+class IvkConditioningField(IvkResourceMixin, IvkStructField):
     """A conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
@@ -19,8 +22,4 @@ class ConditioningField(IvkStructField):
     False, included regions should be set to True."""
 
 
-class IvkConditioningField(IvkResourceMixin, ConditioningField):
-    """The value of an input of type ``ConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+ConditioningField = IvkConditioningField

@@ -13,7 +13,11 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._resizemode import ResizeMode
 
 
-class ControlField(IvkStructField):
+class IvkControlField(IvkStructField):
+    """The value of an input of type ``ControlField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+
     image: ImageField | None = None
     """The control image"""
     control_model: ModelIdentifierField | None = None
@@ -30,7 +34,4 @@ class ControlField(IvkStructField):
     """The resize mode to use"""
 
 
-class IvkControlField(ControlField):
-    """The value of an input of type ``ControlField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+ControlField = IvkControlField

@@ -10,7 +10,11 @@ from ._imagefield import ImageField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class ControlLoRAField(IvkStructField):
+class IvkControlLoRAField(IvkStructField):
+    """The value of an input of type ``ControlLoRAField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"img", "lora", "weight"})
+
     lora: ModelIdentifierField | None = None
     """Info to load lora model"""
     weight: float | None = None
@@ -19,7 +23,4 @@ class ControlLoRAField(IvkStructField):
     """Image to use in structural conditioning"""
 
 
-class IvkControlLoRAField(ControlLoRAField):
-    """The value of an input of type ``ControlLoRAField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"img", "lora", "weight"})
+ControlLoRAField = IvkControlLoRAField

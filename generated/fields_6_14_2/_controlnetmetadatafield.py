@@ -13,7 +13,11 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._resizemode import ResizeMode
 
 
-class ControlNetMetadataField(IvkStructField):
+class IvkControlNetMetadataField(IvkStructField):
+    """The value of an input of type ``ControlNetMetadataField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+
     image: ImageField | None = None
     """The control image"""
     processed_image: ImageField | None = None
@@ -32,7 +36,4 @@ class ControlNetMetadataField(IvkStructField):
     """The resize mode to use"""
 
 
-class IvkControlNetMetadataField(ControlNetMetadataField):
-    """The value of an input of type ``ControlNetMetadataField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+ControlNetMetadataField = IvkControlNetMetadataField

@@ -7,8 +7,11 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class DenoiseMaskField(IvkStructField):
+class IvkDenoiseMaskField(IvkResourceMixin, IvkStructField):
     """An inpaint mask field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"mask_name"})
+    value_key: ClassVar[str | None] = "mask_name"
 
     mask_name: str | None = None
     """The name of the mask image"""
@@ -18,8 +21,4 @@ class DenoiseMaskField(IvkStructField):
     """Used for gradient inpainting"""
 
 
-class IvkDenoiseMaskField(IvkResourceMixin, DenoiseMaskField):
-    """The value of an input of type ``DenoiseMaskField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"mask_name"})
-    value_key: ClassVar[str | None] = "mask_name"
+DenoiseMaskField = IvkDenoiseMaskField

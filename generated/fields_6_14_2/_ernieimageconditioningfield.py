@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class ErnieImageConditioningField(IvkStructField):
+class IvkErnieImageConditioningField(IvkResourceMixin, IvkStructField):
     """An ERNIE-Image conditioning tensor primitive value."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkErnieImageConditioningField(IvkResourceMixin, ErnieImageConditioningField):
-    """The value of an input of type ``ErnieImageConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+ErnieImageConditioningField = IvkErnieImageConditioningField

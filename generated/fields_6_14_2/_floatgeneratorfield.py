@@ -7,11 +7,12 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class FloatGeneratorField(IvkStructField):
-    pass
-
-
-class IvkFloatGeneratorField(FloatGeneratorField):
+class IvkFloatGeneratorField(IvkStructField):
     """The value of an input of type ``FloatGeneratorField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset()
+
+    pass
+
+
+FloatGeneratorField = IvkFloatGeneratorField

@@ -9,8 +9,11 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 from ._tensorfield import TensorField
 
 
-class FluxConditioningField(IvkStructField):
+class IvkFluxConditioningField(IvkResourceMixin, IvkStructField):
     """A conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
@@ -19,8 +22,4 @@ class FluxConditioningField(IvkStructField):
     False, included regions should be set to True."""
 
 
-class IvkFluxConditioningField(IvkResourceMixin, FluxConditioningField):
-    """The value of an input of type ``FluxConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+FluxConditioningField = IvkFluxConditioningField

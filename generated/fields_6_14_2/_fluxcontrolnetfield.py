@@ -12,7 +12,11 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._resizemode import ResizeMode
 
 
-class FluxControlNetField(IvkStructField):
+class IvkFluxControlNetField(IvkStructField):
+    """The value of an input of type ``FluxControlNetField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+
     image: ImageField | None = None
     """The control image"""
     control_model: ModelIdentifierField | None = None
@@ -31,7 +35,4 @@ class FluxControlNetField(IvkStructField):
     (5), low quality (6). Negative values will be treated as 'None'."""
 
 
-class IvkFluxControlNetField(FluxControlNetField):
-    """The value of an input of type ``FluxControlNetField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image"})
+FluxControlNetField = IvkFluxControlNetField

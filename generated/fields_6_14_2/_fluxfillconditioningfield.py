@@ -10,8 +10,10 @@ from ._imagefield import ImageField
 from ._tensorfield import TensorField
 
 
-class FluxFillConditioningField(IvkStructField):
+class IvkFluxFillConditioningField(IvkStructField):
     """A FLUX Fill conditioning field."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "mask"})
 
     image: ImageField | None = None
     """The FLUX Fill reference image."""
@@ -19,7 +21,4 @@ class FluxFillConditioningField(IvkStructField):
     """The FLUX Fill inpaint mask."""
 
 
-class IvkFluxFillConditioningField(FluxFillConditioningField):
-    """The value of an input of type ``FluxFillConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "mask"})
+FluxFillConditioningField = IvkFluxFillConditioningField

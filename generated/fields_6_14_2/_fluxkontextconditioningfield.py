@@ -9,14 +9,13 @@ from ivkgen.runtime.fields import IvkStructField
 from ._imagefield import ImageField
 
 
-class FluxKontextConditioningField(IvkStructField):
+class IvkFluxKontextConditioningField(IvkStructField):
     """A conditioning field for FLUX Kontext (reference image)."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image"})
 
     image: ImageField | None = None
     """The Kontext reference image."""
 
 
-class IvkFluxKontextConditioningField(FluxKontextConditioningField):
-    """The value of an input of type ``FluxKontextConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image"})
+FluxKontextConditioningField = IvkFluxKontextConditioningField

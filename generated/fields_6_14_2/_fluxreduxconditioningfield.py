@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._tensorfield import TensorField
 
 
-class FluxReduxConditioningField(IvkStructField):
+class IvkFluxReduxConditioningField(IvkStructField):
     """A FLUX Redux conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning"})
 
     conditioning: TensorField | None = None
     """The Redux image conditioning tensor."""
@@ -19,7 +21,4 @@ class FluxReduxConditioningField(IvkStructField):
     False, included regions should be set to True."""
 
 
-class IvkFluxReduxConditioningField(FluxReduxConditioningField):
-    """The value of an input of type ``FluxReduxConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning"})
+FluxReduxConditioningField = IvkFluxReduxConditioningField

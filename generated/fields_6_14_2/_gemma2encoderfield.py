@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class Gemma2EncoderField(IvkStructField):
+class IvkGemma2EncoderField(IvkStructField):
     """Field for the Gemma-2 text encoder used by PiD decoders."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -18,7 +20,4 @@ class Gemma2EncoderField(IvkStructField):
     """Info to load text_encoder submodel"""
 
 
-class IvkGemma2EncoderField(Gemma2EncoderField):
-    """The value of an input of type ``Gemma2EncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+Gemma2EncoderField = IvkGemma2EncoderField

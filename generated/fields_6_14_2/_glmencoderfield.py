@@ -9,14 +9,15 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class GlmEncoderField(IvkStructField):
+class IvkGlmEncoderField(IvkStructField):
+    """The value of an input of type ``GlmEncoderField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
     """Info to load text_encoder submodel"""
 
 
-class IvkGlmEncoderField(GlmEncoderField):
-    """The value of an input of type ``GlmEncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+GlmEncoderField = IvkGlmEncoderField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class Ideogram4ConditioningField(IvkStructField):
+class IvkIdeogram4ConditioningField(IvkResourceMixin, IvkStructField):
     """An Ideogram 4 conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkIdeogram4ConditioningField(IvkResourceMixin, Ideogram4ConditioningField):
-    """The value of an input of type ``Ideogram4ConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+Ideogram4ConditioningField = IvkIdeogram4ConditioningField

@@ -18,8 +18,11 @@ class Bbox(RootModel[list[BboxItem] | None]):
     with no drawn content."""
 
 
-class Ideogram4Region(IvkStructField):
+class IvkIdeogram4RegionField(IvkResourceMixin, IvkStructField):
     """A single region of an Ideogram 4 structured caption (description + optional bounding box)."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"prompt"})
+    value_key: ClassVar[str | None] = "prompt"
 
     prompt: str | None = None
     """The region's description (becomes the element's `desc`)."""
@@ -28,8 +31,4 @@ class Ideogram4Region(IvkStructField):
     with no drawn content."""
 
 
-class IvkIdeogram4RegionField(IvkResourceMixin, Ideogram4Region):
-    """The value of an input of type ``Ideogram4Region``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"prompt"})
-    value_key: ClassVar[str | None] = "prompt"
+Ideogram4Region = IvkIdeogram4RegionField

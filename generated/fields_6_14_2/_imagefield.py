@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkImageMixin, IvkResourceMixin, IvkStructField
 
 
-class ImageField(IvkStructField):
+class IvkImageField(IvkResourceMixin, IvkImageMixin, IvkStructField):
     """An image primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image_name"})
+    value_key: ClassVar[str | None] = "image_name"
 
     image_name: str | None = None
     """The name of the image"""
 
 
-class IvkImageField(IvkResourceMixin, IvkImageMixin, ImageField):
-    """The value of an input of type ``ImageField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image_name"})
-    value_key: ClassVar[str | None] = "image_name"
+ImageField = IvkImageField

@@ -7,11 +7,12 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class ImageGeneratorField(IvkStructField):
-    pass
-
-
-class IvkImageGeneratorField(ImageGeneratorField):
+class IvkImageGeneratorField(IvkStructField):
     """The value of an input of type ``ImageGeneratorField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset()
+
+    pass
+
+
+ImageGeneratorField = IvkImageGeneratorField

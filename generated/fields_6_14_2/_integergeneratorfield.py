@@ -7,11 +7,12 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class IntegerGeneratorField(IvkStructField):
-    pass
-
-
-class IvkIntegerGeneratorField(IntegerGeneratorField):
+class IvkIntegerGeneratorField(IvkStructField):
     """The value of an input of type ``IntegerGeneratorField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset()
+
+    pass
+
+
+IntegerGeneratorField = IvkIntegerGeneratorField

@@ -12,7 +12,13 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._tensorfield import TensorField
 
 
-class IPAdapterField(IvkStructField):
+class IvkIPAdapterField(IvkStructField):
+    """The value of an input of type ``IPAdapterField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset(
+        {"image", "image_encoder_model", "ip_adapter_model"}
+    )
+
     image: ImageField | list[ImageField] | None = None
     """The IP-Adapter image prompt(s)."""
     ip_adapter_model: ModelIdentifierField | None = None
@@ -34,9 +40,4 @@ class IPAdapterField(IvkStructField):
     included regions should be set to True."""
 
 
-class IvkIPAdapterField(IPAdapterField):
-    """The value of an input of type ``IPAdapterField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset(
-        {"image", "image_encoder_model", "ip_adapter_model"}
-    )
+IPAdapterField = IvkIPAdapterField

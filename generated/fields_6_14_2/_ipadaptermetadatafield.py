@@ -29,8 +29,20 @@ class Method(StrEnum):
     style_precise = "style_precise"
 
 
-class IPAdapterMetadataField(IvkStructField):
+class IvkIPAdapterMetadataField(IvkStructField):
     """IP Adapter Field, minus the CLIP Vision Encoder model"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "begin_step_percent",
+            "clip_vision_model",
+            "end_step_percent",
+            "image",
+            "ip_adapter_model",
+            "method",
+            "weight",
+        }
+    )
 
     image: ImageField | None = None
     """The IP-Adapter image prompt."""
@@ -48,17 +60,4 @@ class IPAdapterMetadataField(IvkStructField):
     """When the IP-Adapter is last applied (% of total steps)"""
 
 
-class IvkIPAdapterMetadataField(IPAdapterMetadataField):
-    """The value of an input of type ``IPAdapterMetadataField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset(
-        {
-            "begin_step_percent",
-            "clip_vision_model",
-            "end_step_percent",
-            "image",
-            "ip_adapter_model",
-            "method",
-            "weight",
-        }
-    )
+IPAdapterMetadataField = IvkIPAdapterMetadataField

@@ -9,8 +9,11 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 from ._tensorfield import TensorField
 
 
-class Krea2ConditioningField(IvkStructField):
+class IvkKrea2ConditioningField(IvkResourceMixin, IvkStructField):
     """A Krea-2 conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
@@ -19,8 +22,4 @@ class Krea2ConditioningField(IvkStructField):
     should be set to False, included regions should be set to True."""
 
 
-class IvkKrea2ConditioningField(IvkResourceMixin, Krea2ConditioningField):
-    """The value of an input of type ``Krea2ConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+Krea2ConditioningField = IvkKrea2ConditioningField

@@ -18,13 +18,17 @@ class ValueMode(StrEnum):
     target_adain_plus_ref = "target_adain_plus_ref"
 
 
-class Krea2StyleReferenceField(IvkStructField):
+class IvkKrea2StyleReferenceField(IvkStructField):
     """Style-reference conditioning for Krea-2 shared-KV reference attention. Carries the
     VAE-encoded reference latents plus the tuning parameters that shape how strongly, and in
     which frequency bands, the reference influences the target. The reference must be encoded
     at exactly the denoise node's resolution, so the dims travel with it for an early, legible
     mismatch error. Only ``style_strength`` is meant for everyday use; it modulates several of
     the others. The remainder are exposed for tuning and should be left at their defaults."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset(
+        {"height", "reference_latents_name", "width"}
+    )
 
     reference_latents_name: str | None = None
     """Name of the saved [1, 16, 1, H/8, W/8] reference latents."""
@@ -59,9 +63,4 @@ class Krea2StyleReferenceField(IvkStructField):
     """Exponent of the high-to-low frequency falloff curve."""
 
 
-class IvkKrea2StyleReferenceField(Krea2StyleReferenceField):
-    """The value of an input of type ``Krea2StyleReferenceField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset(
-        {"height", "reference_latents_name", "width"}
-    )
+Krea2StyleReferenceField = IvkKrea2StyleReferenceField

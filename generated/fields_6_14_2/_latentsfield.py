@@ -7,8 +7,11 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class LatentsField(IvkStructField):
+class IvkLatentsField(IvkResourceMixin, IvkStructField):
     """A latents tensor primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"latents_name"})
+    value_key: ClassVar[str | None] = "latents_name"
 
     latents_name: str | None = None
     """The name of the latents"""
@@ -16,8 +19,4 @@ class LatentsField(IvkStructField):
     """Seed used to generate this latents"""
 
 
-class IvkLatentsField(IvkResourceMixin, LatentsField):
-    """The value of an input of type ``LatentsField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"latents_name"})
-    value_key: ClassVar[str | None] = "latents_name"
+LatentsField = IvkLatentsField

@@ -9,14 +9,15 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class LoRAField(IvkStructField):
+class IvkLoRAField(IvkStructField):
+    """The value of an input of type ``LoRAField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"lora", "weight"})
+
     lora: ModelIdentifierField | None = None
     """Info to load lora model"""
     weight: float | None = None
     """Weight to apply to lora model"""
 
 
-class IvkLoRAField(LoRAField):
-    """The value of an input of type ``LoRAField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"lora", "weight"})
+LoRAField = IvkLoRAField

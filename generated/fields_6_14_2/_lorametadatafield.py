@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class LoRAMetadataField(IvkStructField):
+class IvkLoRAMetadataField(IvkStructField):
     """LoRA Metadata Field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"model", "weight"})
 
     model: ModelIdentifierField | None = None
     """LoRA model to load"""
@@ -18,7 +20,4 @@ class LoRAMetadataField(IvkStructField):
     """The weight at which the LoRA is applied to each model"""
 
 
-class IvkLoRAMetadataField(LoRAMetadataField):
-    """The value of an input of type ``LoRAMetadataField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"model", "weight"})
+LoRAMetadataField = IvkLoRAMetadataField

@@ -8,16 +8,15 @@ from ivkgen.runtime.fields import IvkStructField
 from pydantic import ConfigDict
 
 
-class MetadataField(IvkStructField):
+class IvkMetadataField(IvkStructField):
     """Pydantic model for metadata with custom root of type dict[str, Any]. Metadata is stored
     without a strict schema."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset()
 
     model_config = ConfigDict(
         extra="allow",
     )
 
 
-class IvkMetadataField(MetadataField):
-    """The value of an input of type ``MetadataField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset()
+MetadataField = IvkMetadataField

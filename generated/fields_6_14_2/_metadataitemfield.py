@@ -7,14 +7,15 @@ from typing import Any, ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class MetadataItemField(IvkStructField):
+class IvkMetadataItemField(IvkStructField):
+    """The value of an input of type ``MetadataItemField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"label", "value"})
+
     label: str | None = None
     """Label for this metadata item"""
     value: Any | None = None
     """The value for this metadata item (may be any type)"""
 
 
-class IvkMetadataItemField(MetadataItemField):
-    """The value of an input of type ``MetadataItemField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"label", "value"})
+MetadataItemField = IvkMetadataItemField

@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class Mistral3EncoderField(IvkStructField):
+class IvkMistral3EncoderField(IvkStructField):
     """Field for Mistral3 text encoder used by ERNIE-Image models."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -18,7 +20,4 @@ class Mistral3EncoderField(IvkStructField):
     """Info to load text_encoder submodel"""
 
 
-class IvkMistral3EncoderField(Mistral3EncoderField):
-    """The value of an input of type ``Mistral3EncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+Mistral3EncoderField = IvkMistral3EncoderField

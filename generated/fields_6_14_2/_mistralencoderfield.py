@@ -10,10 +10,12 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class MistralEncoderField(IvkStructField):
+class IvkMistralEncoderField(IvkStructField):
     """Field for the Mistral text encoder used by FLUX.2 [dev]. The "tokenizer" submodel actually
     points to the multimodal processor (AutoProcessor / Mistral3Processor), which wraps the
     tokenizer plus the chat template needed by FLUX.2."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer / processor submodel"""
@@ -23,7 +25,4 @@ class MistralEncoderField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkMistralEncoderField(MistralEncoderField):
-    """The value of an input of type ``MistralEncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+MistralEncoderField = IvkMistralEncoderField

@@ -89,7 +89,11 @@ class SubModelType(StrEnum):
     safety_checker = "safety_checker"
 
 
-class ModelIdentifierField(IvkStructField):
+class IvkModelIdentifierField(IvkStructField):
+    """The value of an input of type ``ModelIdentifierField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"base", "hash", "key", "name", "type"})
+
     key: str | None = None
     """The model's unique key"""
     hash: str | None = None
@@ -104,7 +108,4 @@ class ModelIdentifierField(IvkStructField):
     """The submodel to load, if this is a main model"""
 
 
-class IvkModelIdentifierField(ModelIdentifierField):
-    """The value of an input of type ``ModelIdentifierField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"base", "hash", "key", "name", "type"})
+ModelIdentifierField = IvkModelIdentifierField

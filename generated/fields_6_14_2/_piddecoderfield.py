@@ -9,14 +9,13 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class PiDDecoderField(IvkStructField):
+class IvkPiDDecoderField(IvkStructField):
     """Field for a PiD (Pixel Diffusion Decoder) checkpoint."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"decoder"})
 
     decoder: ModelIdentifierField | None = None
     """Info to load PiD decoder checkpoint"""
 
 
-class IvkPiDDecoderField(PiDDecoderField):
-    """The value of an input of type ``PiDDecoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"decoder"})
+PiDDecoderField = IvkPiDDecoderField

@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class PromptEnhancerField(IvkStructField):
+class IvkPromptEnhancerField(IvkStructField):
     """Field for the optional ERNIE-Image prompt-enhancer (Ministral3ForCausalLM)."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load PE tokenizer submodel"""
@@ -18,7 +20,4 @@ class PromptEnhancerField(IvkStructField):
     """Info to load PE causal-LM submodel"""
 
 
-class IvkPromptEnhancerField(PromptEnhancerField):
-    """The value of an input of type ``PromptEnhancerField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+PromptEnhancerField = IvkPromptEnhancerField

@@ -10,8 +10,10 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class Qwen3EncoderField(IvkStructField):
+class IvkQwen3EncoderField(IvkStructField):
     """Field for Qwen3 text encoder used by Z-Image models."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -21,7 +23,4 @@ class Qwen3EncoderField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkQwen3EncoderField(Qwen3EncoderField):
-    """The value of an input of type ``Qwen3EncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+Qwen3EncoderField = IvkQwen3EncoderField

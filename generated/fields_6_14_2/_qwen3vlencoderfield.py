@@ -10,8 +10,10 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class Qwen3VLEncoderField(IvkStructField):
+class IvkQwen3VLEncoderField(IvkStructField):
     """Field for the Qwen3-VL text encoder used by Krea-2 models."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -21,7 +23,4 @@ class Qwen3VLEncoderField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkQwen3VLEncoderField(Qwen3VLEncoderField):
-    """The value of an input of type ``Qwen3VLEncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+Qwen3VLEncoderField = IvkQwen3VLEncoderField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class QwenImageConditioningField(IvkStructField):
+class IvkQwenImageConditioningField(IvkResourceMixin, IvkStructField):
     """A Qwen Image Edit conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkQwenImageConditioningField(IvkResourceMixin, QwenImageConditioningField):
-    """The value of an input of type ``QwenImageConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+QwenImageConditioningField = IvkQwenImageConditioningField

@@ -9,8 +9,10 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class QwenVLEncoderField(IvkStructField):
+class IvkQwenVLEncoderField(IvkStructField):
     """Field for Qwen2.5-VL encoder used by Qwen Image Edit models."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -18,7 +20,4 @@ class QwenVLEncoderField(IvkStructField):
     """Info to load text_encoder submodel"""
 
 
-class IvkQwenVLEncoderField(QwenVLEncoderField):
-    """The value of an input of type ``QwenVLEncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+QwenVLEncoderField = IvkQwenVLEncoderField

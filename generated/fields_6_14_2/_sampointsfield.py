@@ -24,12 +24,13 @@ class SAMPoint(IvkStructField):
     """The label of the point"""
 
 
-class SAMPointsField(IvkStructField):
+class IvkSAMPointsField(IvkStructField):
+    """The value of an input of type ``SAMPointsField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"points"})
+
     points: list[SAMPoint] | None = Field(None, min_length=1)
     """The points of the object"""
 
 
-class IvkSAMPointsField(SAMPointsField):
-    """The value of an input of type ``SAMPointsField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"points"})
+SAMPointsField = IvkSAMPointsField

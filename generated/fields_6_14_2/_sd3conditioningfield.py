@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class SD3ConditioningField(IvkStructField):
+class IvkSD3ConditioningField(IvkResourceMixin, IvkStructField):
     """A conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkSD3ConditioningField(IvkResourceMixin, SD3ConditioningField):
-    """The value of an input of type ``SD3ConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+SD3ConditioningField = IvkSD3ConditioningField

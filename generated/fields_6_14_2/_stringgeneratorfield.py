@@ -7,11 +7,12 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class StringGeneratorField(IvkStructField):
-    pass
-
-
-class IvkStringGeneratorField(StringGeneratorField):
+class IvkStringGeneratorField(IvkStructField):
     """The value of an input of type ``StringGeneratorField``."""
 
     required_keys: ClassVar[frozenset[str]] = frozenset()
+
+    pass
+
+
+StringGeneratorField = IvkStringGeneratorField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class StylePresetField(IvkStructField):
+class IvkStylePresetField(IvkResourceMixin, IvkStructField):
     """A style preset primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"style_preset_id"})
+    value_key: ClassVar[str | None] = "style_preset_id"
 
     style_preset_id: str | None = None
     """The id of the style preset"""
 
 
-class IvkStylePresetField(IvkResourceMixin, StylePresetField):
-    """The value of an input of type ``StylePresetField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"style_preset_id"})
-    value_key: ClassVar[str | None] = "style_preset_id"
+StylePresetField = IvkStylePresetField

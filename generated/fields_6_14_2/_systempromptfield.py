@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class SystemPromptField(IvkStructField):
+class IvkSystemPromptField(IvkResourceMixin, IvkStructField):
     """A system prompt primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"system_prompt_id"})
+    value_key: ClassVar[str | None] = "system_prompt_id"
 
     system_prompt_id: str | None = None
     """The id of the system prompt"""
 
 
-class IvkSystemPromptField(IvkResourceMixin, SystemPromptField):
-    """The value of an input of type ``SystemPromptField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"system_prompt_id"})
-    value_key: ClassVar[str | None] = "system_prompt_id"
+SystemPromptField = IvkSystemPromptField

@@ -12,7 +12,11 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._resizemode import ResizeMode
 
 
-class T2IAdapterField(IvkStructField):
+class IvkT2IAdapterField(IvkStructField):
+    """The value of an input of type ``T2IAdapterField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "t2i_adapter_model"})
+
     image: ImageField | None = None
     """The T2I-Adapter image prompt."""
     t2i_adapter_model: ModelIdentifierField | None = None
@@ -27,7 +31,4 @@ class T2IAdapterField(IvkStructField):
     """The resize mode to use"""
 
 
-class IvkT2IAdapterField(T2IAdapterField):
-    """The value of an input of type ``T2IAdapterField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "t2i_adapter_model"})
+T2IAdapterField = IvkT2IAdapterField

@@ -12,7 +12,11 @@ from ._modelidentifierfield import ModelIdentifierField
 from ._resizemode import ResizeMode
 
 
-class T2IAdapterMetadataField(IvkStructField):
+class IvkT2IAdapterMetadataField(IvkStructField):
+    """The value of an input of type ``T2IAdapterMetadataField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "t2i_adapter_model"})
+
     image: ImageField | None = None
     """The control image."""
     processed_image: ImageField | None = None
@@ -29,7 +33,4 @@ class T2IAdapterMetadataField(IvkStructField):
     """The resize mode to use"""
 
 
-class IvkT2IAdapterMetadataField(T2IAdapterMetadataField):
-    """The value of an input of type ``T2IAdapterMetadataField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "t2i_adapter_model"})
+T2IAdapterMetadataField = IvkT2IAdapterMetadataField

@@ -10,7 +10,11 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class T5EncoderField(IvkStructField):
+class IvkT5EncoderField(IvkStructField):
+    """The value of an input of type ``T5EncoderField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "text_encoder", "tokenizer"})
+
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
     text_encoder: ModelIdentifierField | None = None
@@ -19,7 +23,4 @@ class T5EncoderField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkT5EncoderField(T5EncoderField):
-    """The value of an input of type ``T5EncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "text_encoder", "tokenizer"})
+T5EncoderField = IvkT5EncoderField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class TensorField(IvkStructField):
+class IvkTensorField(IvkResourceMixin, IvkStructField):
     """A tensor primitive field."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"tensor_name"})
+    value_key: ClassVar[str | None] = "tensor_name"
 
     tensor_name: str | None = None
     """The name of a tensor."""
 
 
-class IvkTensorField(IvkResourceMixin, TensorField):
-    """The value of an input of type ``TensorField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"tensor_name"})
-    value_key: ClassVar[str | None] = "tensor_name"
+TensorField = IvkTensorField

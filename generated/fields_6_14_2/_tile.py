@@ -14,14 +14,15 @@ class TBLR(IvkStructField):
     right: int | None = None
 
 
-class Tile(IvkStructField):
+class IvkTileField(IvkStructField):
+    """The value of an input of type ``Tile``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"coords", "overlap"})
+
     coords: TBLR | None = None
     """The coordinates of this tile relative to its parent image."""
     overlap: TBLR | None = None
     """The amount of overlap with adjacent tiles on each side of this tile."""
 
 
-class IvkTileField(Tile):
-    """The value of an input of type ``Tile``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"coords", "overlap"})
+Tile = IvkTileField

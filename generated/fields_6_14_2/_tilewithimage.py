@@ -10,12 +10,13 @@ from ._imagefield import ImageField
 from ._tile import Tile
 
 
-class TileWithImage(IvkStructField):
+class IvkTileWithImageField(IvkStructField):
+    """The value of an input of type ``TileWithImage``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "tile"})
+
     tile: Tile | None = None
     image: ImageField | None = None
 
 
-class IvkTileWithImageField(TileWithImage):
-    """The value of an input of type ``TileWithImage``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"image", "tile"})
+TileWithImage = IvkTileWithImageField

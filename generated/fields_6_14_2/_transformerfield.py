@@ -10,14 +10,15 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class TransformerField(IvkStructField):
+class IvkTransformerField(IvkStructField):
+    """The value of an input of type ``TransformerField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "transformer"})
+
     transformer: ModelIdentifierField | None = None
     """Info to load Transformer submodel"""
     loras: list[LoRAField] | None = None
     """LoRAs to apply on model loading"""
 
 
-class IvkTransformerField(TransformerField):
-    """The value of an input of type ``TransformerField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "transformer"})
+TransformerField = IvkTransformerField

@@ -28,7 +28,11 @@ class FreeUConfig(IvkStructField):
     """Scaling factor for stage 2 to amplify the contributions of backbone features."""
 
 
-class UNetField(IvkStructField):
+class IvkUNetField(IvkStructField):
+    """The value of an input of type ``UNetField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "scheduler", "unet"})
+
     unet: ModelIdentifierField | None = None
     """Info to load unet submodel"""
     scheduler: ModelIdentifierField | None = None
@@ -41,7 +45,4 @@ class UNetField(IvkStructField):
     """FreeU configuration"""
 
 
-class IvkUNetField(UNetField):
-    """The value of an input of type ``UNetField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"loras", "scheduler", "unet"})
+UNetField = IvkUNetField

@@ -9,14 +9,15 @@ from ivkgen.runtime.fields import IvkStructField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class VAEField(IvkStructField):
+class IvkVAEField(IvkStructField):
+    """The value of an input of type ``VAEField``."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"vae"})
+
     vae: ModelIdentifierField | None = None
     """Info to load vae submodel"""
     seamless_axes: list[str] | None = None
     """Axes("x" and "y") to which apply seamless"""
 
 
-class IvkVAEField(VAEField):
-    """The value of an input of type ``VAEField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"vae"})
+VAEField = IvkVAEField

@@ -7,15 +7,14 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class VideoField(IvkStructField):
+class IvkVideoField(IvkResourceMixin, IvkStructField):
     """A video primitive field"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"video_name"})
+    value_key: ClassVar[str | None] = "video_name"
 
     video_name: str | None = None
     """The name of the video"""
 
 
-class IvkVideoField(IvkResourceMixin, VideoField):
-    """The value of an input of type ``VideoField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"video_name"})
-    value_key: ClassVar[str | None] = "video_name"
+VideoField = IvkVideoField

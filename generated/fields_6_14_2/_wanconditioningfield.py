@@ -7,16 +7,15 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 
 
-class WanConditioningField(IvkStructField):
+class IvkWanConditioningField(IvkResourceMixin, IvkStructField):
     """A Wan 2.2 conditioning tensor primitive value. Wan conditioning is the UMT5-XXL hidden
     state for the prompt plus an attention mask marking valid (non-padding) tokens."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
 
 
-class IvkWanConditioningField(IvkResourceMixin, WanConditioningField):
-    """The value of an input of type ``WanConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+WanConditioningField = IvkWanConditioningField

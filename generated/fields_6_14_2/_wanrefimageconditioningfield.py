@@ -7,7 +7,7 @@ from typing import ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class WanRefImageConditioningField(IvkStructField):
+class IvkWanRefImageConditioningField(IvkStructField):
     """Reference-image conditioning for Wan 2.2 I2V. Carries the 20-channel VAE-latent condition
     tensor (4-channel first-frame mask + 16-channel ref-image latents). The denoise loop
     concatenates this to the 16-channel noise latents along the channel dim each step,
@@ -15,6 +15,10 @@ class WanRefImageConditioningField(IvkStructField):
     dims and frame count used to encode the image so the denoise node can sanity-check the
     user's width/height/num_frames \u2014 a latent temporal-dim mismatch is hard to debug from
     the downstream error."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset(
+        {"condition_tensor_name", "height", "width"}
+    )
 
     condition_tensor_name: str | None = None
     """Name of the saved [1, 20, T_lat, H/8, W/8] condition tensor."""
@@ -27,9 +31,4 @@ class WanRefImageConditioningField(IvkStructField):
     for video."""
 
 
-class IvkWanRefImageConditioningField(WanRefImageConditioningField):
-    """The value of an input of type ``WanRefImageConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset(
-        {"condition_tensor_name", "height", "width"}
-    )
+WanRefImageConditioningField = IvkWanRefImageConditioningField

@@ -10,8 +10,10 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class WanT5EncoderField(IvkStructField):
+class IvkWanT5EncoderField(IvkStructField):
     """Field for the UMT5-XXL text encoder used by Wan 2.2 models."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
 
     tokenizer: ModelIdentifierField | None = None
     """Info to load tokenizer submodel"""
@@ -21,7 +23,4 @@ class WanT5EncoderField(IvkStructField):
     """LoRAs to apply on model loading"""
 
 
-class IvkWanT5EncoderField(WanT5EncoderField):
-    """The value of an input of type ``WanT5EncoderField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"text_encoder", "tokenizer"})
+WanT5EncoderField = IvkWanT5EncoderField

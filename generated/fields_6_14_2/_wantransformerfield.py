@@ -11,7 +11,7 @@ from ._lorafield import LoRAField
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class WanTransformerField(IvkStructField):
+class IvkWanTransformerField(IvkStructField):
     """Transformer field for Wan 2.2 models. Wan 2.2 A14B is a Mixture-of-Experts model with two
     transformer experts: a high-noise expert (active at large timesteps) and a low-noise
     expert (active at small timesteps). TI2V-5B is a single-transformer model and only
@@ -19,6 +19,8 @@ class WanTransformerField(IvkStructField):
     semantics: it's the boundary timestep as a fraction of ``num_train_timesteps`` (typically
     1000), so ``boundary_ratio=0.875`` means the high-noise expert handles t >= 875 and the
     low-noise expert handles t < 875."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"transformer"})
 
     transformer: ModelIdentifierField | None = None
     """Primary transformer submodel. For A14B this is the high-noise expert."""
@@ -36,7 +38,4 @@ class WanTransformerField(IvkStructField):
     TI2V-5B."""
 
 
-class IvkWanTransformerField(WanTransformerField):
-    """The value of an input of type ``WanTransformerField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"transformer"})
+WanTransformerField = IvkWanTransformerField

@@ -7,8 +7,10 @@ from typing import Any, ClassVar
 from ivkgen.runtime.fields import IvkStructField
 
 
-class WorkflowReturnValueField(IvkStructField):
+class IvkWorkflowReturnValueField(IvkStructField):
     """One named workflow return value."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"key"})
 
     key: str | None = None
     """The workflow return key."""
@@ -16,7 +18,4 @@ class WorkflowReturnValueField(IvkStructField):
     """The workflow return value."""
 
 
-class IvkWorkflowReturnValueField(WorkflowReturnValueField):
-    """The value of an input of type ``WorkflowReturnValueField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"key"})
+WorkflowReturnValueField = IvkWorkflowReturnValueField

@@ -9,8 +9,11 @@ from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
 from ._tensorfield import TensorField
 
 
-class ZImageConditioningField(IvkStructField):
+class IvkZImageConditioningField(IvkResourceMixin, IvkStructField):
     """A Z-Image conditioning tensor primitive value"""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
+    value_key: ClassVar[str | None] = "conditioning_name"
 
     conditioning_name: str | None = None
     """The name of conditioning tensor"""
@@ -19,8 +22,4 @@ class ZImageConditioningField(IvkStructField):
     should be set to False, included regions should be set to True."""
 
 
-class IvkZImageConditioningField(IvkResourceMixin, ZImageConditioningField):
-    """The value of an input of type ``ZImageConditioningField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"conditioning_name"})
-    value_key: ClassVar[str | None] = "conditioning_name"
+ZImageConditioningField = IvkZImageConditioningField

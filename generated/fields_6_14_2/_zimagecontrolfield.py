@@ -10,8 +10,10 @@ from pydantic import Field
 from ._modelidentifierfield import ModelIdentifierField
 
 
-class ZImageControlField(IvkStructField):
+class IvkZImageControlField(IvkStructField):
     """A Z-Image control conditioning field for spatial control (Canny, HED, Depth, Pose, MLSD)."""
+
+    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image_name"})
 
     image_name: str | None = None
     """The name of the preprocessed control image"""
@@ -25,7 +27,4 @@ class ZImageControlField(IvkStructField):
     """When the control is last applied (% of total steps)"""
 
 
-class IvkZImageControlField(ZImageControlField):
-    """The value of an input of type ``ZImageControlField``."""
-
-    required_keys: ClassVar[frozenset[str]] = frozenset({"control_model", "image_name"})
+ZImageControlField = IvkZImageControlField
