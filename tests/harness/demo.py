@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from ivkgen.generator.cli import main as ivkgen
+from ivkgen.cli.main import main as ivkgen
 from ivkgen.runtime import InvokeAIClient
 
 from tests.harness.server import InvokeAIServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 
 

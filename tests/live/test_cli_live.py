@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.runtime.client import InvokeAIClient
 from PIL import Image
 
@@ -223,7 +223,7 @@ def test_ctrl_c_cancels_the_job_and_deletes_what_the_run_made(
     path = write(tmp_path, slow_workflow_with_an_image_input(), "slow.json")
     wait_until_idle(client)
     before = image_count(client)
-    command = [sys.executable, "-m", "ivkgen.generator.cli", "run", path, "--server", server_url]
+    command = [sys.executable, "-m", "ivkgen.cli", "run", path, "--server", server_url]
     process = subprocess.Popen(
         [*command, "--image", f"photo={photo}", "--out", str(tmp_path / "out")],
         cwd=REPO,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.generator.package import generate_modules
 from ivkgen.runtime import InvokeAIClient
 from ivkgen.runtime.workflow.drift import SchemaDriftWarning

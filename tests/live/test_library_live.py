@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.generator.naming import class_name
 from ivkgen.generator.regen import read_module
 from ivkgen.runtime import InvokeAIClient, NotFoundError

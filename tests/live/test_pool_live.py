@@ -94,7 +94,7 @@ def test_a_run_resumes_after_its_client_was_killed_and_runs_nothing_twice(
     ledger, out = tmp_path / "run.sqlite", tmp_path / "out"
     values = ",".join(map(str, _sizes(300, 30)))
     command = [
-        sys.executable, "-m", "ivkgen.generator.cli", "run", str(WORKFLOW),
+        sys.executable, "-m", "ivkgen.cli", "run", str(WORKFLOW),
         "--server", server_url, "--server", spare.url,
         "--sweep", f"Base Size={values}", "--ledger", str(ledger), "--out", str(out),
     ]  # fmt: skip
@@ -143,7 +143,7 @@ def test_a_sweep_over_local_images_gives_each_item_its_own_upload_on_its_server(
     before = {url: _image_names(url) for url in urls}
     out = tmp_path / "out"
     command = [
-        sys.executable, "-m", "ivkgen.generator.cli", "run", str(source),
+        sys.executable, "-m", "ivkgen.cli", "run", str(source),
         "--server", server_url, "--server", spare.url,
         "--sweep", f"Image={','.join(map(str, photos))}", "--out", str(out),
     ]  # fmt: skip

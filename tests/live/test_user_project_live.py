@@ -14,7 +14,7 @@ from typing import Any
 
 import jedi
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 
 from tests.conftest import REPO
 

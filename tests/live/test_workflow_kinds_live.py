@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.events.messages import QueueItemStatusChangedEvent

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.generator.cli import main
-from ivkgen.generator.commands.check import check_workflow
-from ivkgen.generator.commands.errors import CommandError, report
-from ivkgen.generator.commands.inputs import find_named, load_handle
-from ivkgen.generator.commands.run import ServerLookups, add_image, set_input
+from ivkgen.cli.main import main
+from ivkgen.cli.findings import check_workflow
+from ivkgen.cli.errors import CommandError, report
+from ivkgen.cli.workflow_inputs import find_named, load_handle
+from ivkgen.cli.input_values import ServerLookups, add_image, set_input
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError
 from ivkgen.runtime.server.dto import ModelConfig

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 
 from tests.conftest import REPO
 

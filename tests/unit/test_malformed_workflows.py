@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.generator.module import render_module
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import default_catalog

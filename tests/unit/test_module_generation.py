@@ -173,7 +173,7 @@ def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Pat
     and builds only the field classes it names."""
     code = (
         "import sys;"
-        "from ivkgen.generator.cli import main;"
+        "from ivkgen.cli.main import main;"
         f"main(['gen', '-o', {str(tmp_path)!r}, {str(TEAM / 'image-pipeline.json')!r}]);"
         "print(sorted(m for m in ('httpx', 'socketio', 'ivkgen.runtime.workflow.handle')"
         " if m in sys.modules))"

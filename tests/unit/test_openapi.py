@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.generator.openapi import OpenAPIError, load_file, parse_property
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
-from ivkgen.generator.commands.errors import CommandError
-from ivkgen.generator.commands.inputs import load_handle
-from ivkgen.generator.commands.pool_run import parse_sweeps
-from ivkgen.generator.pool_progress import PoolDisplay, describe
+from ivkgen.cli.main import main
+from ivkgen.cli.errors import CommandError
+from ivkgen.cli.workflow_inputs import load_handle
+from ivkgen.cli.pool_run import parse_sweeps
+from ivkgen.cli.pool_progress import PoolDisplay, describe
 from ivkgen.runtime.pool import PoolProgress, ServerProgress
 
 PROMPT = Path(__file__).resolve().parents[2] / "data" / "workflows" / "prompt-arithmetic.json"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.generator.package import generate_modules
 
 from tests.conftest import REPO

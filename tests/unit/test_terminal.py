@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
-from ivkgen.generator.progress import Progress
-from ivkgen.generator.terminal import safe
+from ivkgen.cli.main import main
+from ivkgen.cli.progress import Progress
+from ivkgen.cli.terminal import safe
 from ivkgen.runtime.events.messages import InvocationErrorEvent, parse_event
 
 from tests.unit._workflows import field, node, workflow

@@ -185,7 +185,7 @@ def test_unknown_node_inputs_are_typed_from_their_saved_values_and_say_so() -> N
 def test_generating_a_workflow_with_an_unknown_node_type_says_one_line_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ivkgen.generator.cli import main
+    from ivkgen.cli.main import main
 
     source = tmp_path / "custom.json"
     source.write_text(json.dumps(workflow([node("c", "my_pack_node", count=3)])), "utf-8")

@@ -5,7 +5,9 @@ Inputs are set as for one server (``--set``, ``--image``, ``--video``, ``--board
 the first server; models are matched on each server by name, base and type). ``--sweep
 NAME=V1,V2,...`` (repeatable) runs every combination of the values, each ``--runs`` times; an
 image or video input's values are file paths. ``--ledger FILE``
-records the run; the same command with ``--resume`` continues it after an interruption.
+records the run; the same command with ``--resume`` continues it after an interruption. A
+sweep prints each saved file with the swept inputs' values that made it (by input name) and
+records them in ``OUT/ivkgen-sweep.json``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,13 @@ import sys
 import time
 from typing import Any
 
-from ivkgen.generator.commands.check import input_findings
-from ivkgen.generator.commands.errors import CommandError
-from ivkgen.generator.commands.inputs import find_named, load_handle
-from ivkgen.generator.commands.run import (
-    INTERRUPTED,
-    RunOptions,
-    ServerLookups,
-    add_image,
-    add_video,
-    set_input,
-    split_assignment,
-)
-from ivkgen.generator.pool_progress import PoolDisplay
+from ivkgen.cli.errors import CommandError
+from ivkgen.cli.findings import input_findings
+from ivkgen.cli.input_values import ServerLookups, apply_values, split_assignment
+from ivkgen.cli.pool_progress import PoolDisplay
+from ivkgen.cli.run import INTERRUPTED, RunOptions, uncancel
+from ivkgen.cli.sweep_files import print_files, record_sweep, sweep_files
+from ivkgen.cli.workflow_inputs import find_named, load_handle
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.pool import AsyncServerPool, grid_work
 from ivkgen.runtime.workflow.handle import WorkflowHandle
@@ -60,10 +56,9 @@ async def run_pool(options: RunOptions) -> int:
     display = PoolDisplay(sys.stderr)
     try:
         lookups = ServerLookups(clients[0])
-        for text in options.sets:
-            await set_input(handle, lookups, text)
-        uploading = [add_image(handle, text) for text in options.images]
-        uploading += [add_video(handle, text) for text in options.videos]
+        uploading = await apply_values(
+            handle, lookups, options.sets, options.images, options.videos
+        )
         sweeps = parse_sweeps(handle, options.sweeps)
         problems = input_findings(handle, [*uploading, *(i for i in sweeps if isinstance(i, int))])
         if problems:
@@ -89,7 +84,7 @@ async def run_pool(options: RunOptions) -> int:
                 timeout=options.timeout,
             )
         except asyncio.CancelledError:
-            _uncancel()
+            uncancel()
             display.close()
             again = f" {' '.join(sys.argv[1:])} --resume" if options.ledger else ""
             print(
@@ -103,9 +98,10 @@ async def run_pool(options: RunOptions) -> int:
     finally:
         for client in clients:
             await client.aclose()
-    files = [path for result in results for path in result.files]
-    for path in files:
-        print(path)
+    files = sweep_files(work, handle, results)
+    print_files(files)
+    if options.sweeps:
+        record_sweep(options.out, files)
     servers = sorted({r.server for r in results})
     print(
         f"ivkgen: {len(results)} item(s) completed on {len(servers)} server(s); saved "
@@ -113,13 +109,3 @@ async def run_pool(options: RunOptions) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _uncancel() -> None:
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()
-
-
-def pool_command(options: RunOptions) -> int:
-    return asyncio.run(run_pool(options))

@@ -1,4 +1,5 @@
-"""``ivkgen check``: can this server run this workflow as it is?
+"""What stops a workflow from running on a server, as findings (``ivkgen check``; ``ivkgen run``
+refuses to submit on the same ones).
 
 Checks against the server: what no form input can fix (node types and versions, edges to fields
 that do not exist, required inputs outside the form without a value, against the node catalog
@@ -12,13 +13,11 @@ server's schema.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from ivkgen.generator.commands.inputs import NamedInput, named_inputs
-from ivkgen.generator.terminal import safe
-from ivkgen.runtime.client import InvokeAIClient
+from ivkgen.cli.workflow_inputs import NamedInput, named_inputs
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.resolve import candidates
 from ivkgen.runtime.server.dto import ModelConfig
@@ -110,20 +109,26 @@ def input_findings(handle: WorkflowHandle[Any], uploading: Collection[int] = ())
     return found
 
 
+def check_handle(
+    handle: WorkflowHandle[Any], models: Sequence[ModelConfig], uploading: Collection[int] = ()
+) -> list[Finding]:
+    """Every finding about the workflow of ``handle``, its inputs as set, on a server with the
+    handle's catalog and ``models``; inputs in ``uploading`` get their file at submission."""
+    blockers = blocker_findings(handle)
+    inputs = input_findings(handle, uploading)
+    try:
+        models_found = model_findings(handle, models)
+    except WorkflowError as exc:  # a value the conversion cannot send: reported once
+        models_found = [] if inputs else [Finding("error", str(exc))]
+    return version_warnings(handle.definition, handle.catalog) + blockers + inputs + models_found
+
+
 def check_workflow(
     path: str | Path, catalog: Catalog, models: Sequence[ModelConfig]
 ) -> list[Finding]:
     """Every finding about the workflow at ``path`` on a server with ``catalog`` and
     ``models``."""
-    definition = WorkflowDefinition.from_file(path)
-    handle = WorkflowHandle(definition, catalog)
-    blockers = blocker_findings(handle)
-    inputs = input_findings(handle)
-    try:
-        models_found = model_findings(handle, models)
-    except WorkflowError as exc:  # a value the conversion cannot send: reported once
-        models_found = [] if inputs else [Finding("error", str(exc))]
-    return version_warnings(definition, catalog) + blockers + inputs + models_found
+    return check_handle(WorkflowHandle(WorkflowDefinition.from_file(path), catalog), models)
 
 
 def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Finding]]:
@@ -143,27 +148,3 @@ def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Findi
     return module.source, [
         Finding("error", f"{where}, the server differs: {item}; regenerate it") for item in drift
     ]
-
-
-def check_command(
-    workflow: str, client: InvokeAIClient, load_catalog: Callable[[], Catalog]
-) -> int:
-    """Print the findings; 0 when the workflow can run as it is, else 1. A generated module
-    (``.py``) is checked with its workflow JSON, and for drift of its fields package."""
-    version = client.get_version()
-    catalog = load_catalog()
-    drift: list[Finding] = []
-    source: str | Path = workflow
-    if workflow.endswith(".py"):
-        source, drift = drift_findings(Path(workflow), catalog)
-    findings = drift + check_workflow(source, catalog, client.model_repo.list_models())
-    print(safe(f"ivkgen check: {workflow} on {client.base_url} (InvokeAI {version})"))
-    for finding in findings:
-        print(f"{finding.severity}: {safe(finding.message)}")
-    errors = sum(f.severity == "error" for f in findings)
-    if errors:
-        what = "1 problem: fix it" if errors == 1 else f"{errors} problems: fix them"
-        print(f"{what} before running the workflow")
-        return 1
-    print("ok: the server knows every node and model, and every required input has a value")
-    return 0

@@ -6,8 +6,8 @@ The library's messages say what failed and where; the hints here add the command
 
 from __future__ import annotations
 
+from ivkgen.cli.terminal import safe
 from ivkgen.generator import WorkflowFileError
-from ivkgen.generator.terminal import safe
 from ivkgen.runtime.errors import (
     AuthError,
     InputLookupError,
@@ -24,8 +24,17 @@ class CommandError(Exception):
     """A command-line value that cannot be used; the message says which and what to pass."""
 
 
+class UsageError(CommandError):
+    """Options that do not go together; ``main`` shows the command's usage with the message
+    (exit code 2)."""
+
+
 _HINTS: tuple[tuple[type[Exception], str], ...] = (
-    (TransportError, "start InvokeAI or pass the address of a running one with --server URL"),
+    (
+        TransportError,
+        "start InvokeAI or pass the address of a running one with --server URL (or set "
+        "IVKGEN_SERVER)",
+    ),
     (AuthError, "pass --email and --password (or set INVOKEAI_EMAIL and INVOKEAI_PASSWORD)"),
     (
         ServerValidationError,

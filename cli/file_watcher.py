@@ -1,4 +1,5 @@
-"""``ivkgen gen --watch DIR``: keep the modules of the workflow JSON files in DIR current.
+"""The file watcher of ``ivkgen gen --watch DIR``: keep the modules of the workflow JSON files
+in DIR current.
 
 Each ``*.json`` added or changed in DIR gets its module (re)generated into the output folder;
 when a JSON file is deleted, its module goes too, but only a module ivkgen generated from that

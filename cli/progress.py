@@ -1,19 +1,19 @@
 """Per-node progress of a running job, fed by the job's invocation events.
 
-On a terminal one line per node is redrawn in place (carriage return and ANSI "erase line"): the
-node's title, then a bar with the denoise percentage while the node reports one, then how long
-the node took. Anywhere else (a pipe, a log file) it prints plain lines: node started, every
-tenth of its progress, node done or failed.
+On a terminal (rich): one row per running node with its title, a bar with the denoise
+percentage while the node reports one, its message and the time it has taken; a finished node
+leaves a ``done``/``failed`` line above the rows. Anywhere else (a pipe, a log file) plain
+lines: node started, every tenth of its progress, node done or failed.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from ivkgen.generator.terminal import safe
+from ivkgen.cli.console import console, plain
+from ivkgen.cli.terminal import safe
 from ivkgen.runtime.events.messages import (
     InvocationCompleteEvent,
     InvocationErrorEvent,
@@ -21,13 +21,20 @@ from ivkgen.runtime.events.messages import (
     InvocationProgressEvent,
     InvocationStartedEvent,
 )
+from rich.progress import (
+    BarColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as Rows
 
 BAR_WIDTH = 24
-ERASE_LINE = "\r\x1b[K"
 
 
 class Progress:
-    """Draws the progress of one submission's nodes on ``stream``."""
+    """Shows the progress of one submission's nodes on ``stream``."""
 
     def __init__(
         self,
@@ -44,14 +51,15 @@ class Progress:
         self._items: list[int] = []
         self._started: dict[str, float] = {}
         self._tenths: dict[str, int] = {}
-        self._open_line = False
+        self._rows: Rows | None = None
+        self._tasks: dict[str, TaskID] = {}
 
     @property
     def tty(self) -> bool:
         return self._tty
 
     def set_items(self, item_ids: Sequence[int]) -> None:
-        """The submission's queue items: with several, lines start with ``[n/total]``."""
+        """The submission's queue items: with several, titles start with ``[n/total]``."""
         self._items = sorted(item_ids)
 
     def callbacks(self) -> dict[str, Callable[[Any], None]]:
@@ -68,7 +76,7 @@ class Progress:
     def started(self, event: InvocationStartedEvent) -> None:
         self._started[event.prepared_node_id] = self._clock()
         if self._tty:
-            self._draw(f"{self._title(event)} ...")
+            self._row(event, total=None, completed=0, message="")
         else:
             self._line(f"started {self._title(event)}")
 
@@ -76,14 +84,14 @@ class Progress:
         fraction = event.percentage
         message = event.message or ""
         if self._tty:
-            if fraction is None:
-                self._draw(f"{self._title(event)} {message}".rstrip())
-            else:
-                self._draw(f"{self._title(event)} {_bar(fraction)} {message}".rstrip())
+            done = None if fraction is None else min(max(fraction, 0.0), 1.0)
+            self._row(
+                event, total=None if done is None else 1.0, completed=done or 0, message=message
+            )
             return
         if fraction is None:
             return
-        tenth = int(min(max(fraction, 0.0), 1.0) * 10)
+        tenth = int(_clamped(fraction) * 10)
         if tenth > self._tenths.get(event.prepared_node_id, 0):
             self._tenths[event.prepared_node_id] = tenth
             self._line(f"{self._title(event)} {_percent(fraction)}")
@@ -95,11 +103,11 @@ class Progress:
         self._end(event, f"failed {self._title(event)}: {event.error}")
 
     def close(self) -> None:
-        """End a line left open on the terminal."""
-        if self._open_line:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._open_line = False
+        """Stop the terminal display (its last state stays on the screen)."""
+        if self._rows is not None:
+            self._rows.stop()
+            self._rows = None
+            self._tasks.clear()
 
     # Drawing ---------------------------------------------------------------------------------
 
@@ -115,28 +123,52 @@ class Progress:
         self._tenths.pop(event.prepared_node_id, None)
         return 0.0 if started is None else self._clock() - started
 
-    def _end(self, event: InvocationEvent, text: str) -> None:
-        if self._tty:
-            self._draw(text)
-            self.close()
-        else:
-            self._line(text)
+    def _display(self) -> Rows:
+        if self._rows is None:
+            self._rows = Rows(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(bar_width=BAR_WIDTH),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[message]}", markup=False),
+                TimeElapsedColumn(),
+                console=console(self._stream, terminal=True),
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._rows.start()
+        return self._rows
 
-    def _draw(self, text: str) -> None:
-        width = shutil.get_terminal_size().columns - 1
-        self._stream.write(ERASE_LINE + safe(text)[:width])
-        self._stream.flush()
-        self._open_line = True
+    def _row(
+        self, event: InvocationEvent, *, total: float | None, completed: float, message: str
+    ) -> None:
+        """Add or update the node's row."""
+        rows = self._display()
+        key = event.prepared_node_id
+        if key not in self._tasks:
+            self._tasks[key] = rows.add_task(safe(self._title(event)), total=total, message="")
+        rows.update(self._tasks[key], total=total, completed=completed, message=safe(message))
+        rows.refresh()
+
+    def _end(self, event: InvocationEvent, text: str) -> None:
+        if not self._tty:
+            self._line(text)
+            return
+        rows = self._display()
+        task = self._tasks.pop(event.prepared_node_id, None)
+        if task is not None:
+            rows.remove_task(task)
+        rows.console.print(plain(text))
+        rows.refresh()
 
     def _line(self, text: str) -> None:
         self._stream.write(safe(text) + "\n")
         self._stream.flush()
 
 
+def _clamped(fraction: float) -> float:
+    return min(max(fraction, 0.0), 1.0)
+
+
 def _percent(fraction: float) -> str:
-    return f"{min(max(fraction, 0.0), 1.0) * 100:3.0f}%"
-
-
-def _bar(fraction: float) -> str:
-    filled = round(min(max(fraction, 0.0), 1.0) * BAR_WIDTH)
-    return f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {_percent(fraction)}"
+    return f"{_clamped(fraction) * 100:3.0f}%"

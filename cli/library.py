@@ -142,7 +142,7 @@ class Pulled:
     """The library's ``updated_at``."""
 
 
-def pull(client: InvokeAIClient, folder: Path) -> list[Pulled]:
+def pull_folder(client: InvokeAIClient, folder: Path) -> list[Pulled]:
     """Regenerate the modules in ``folder`` whose library workflow changed since they were
     generated (its ``updated_at`` differs), with the folder's fields package."""
     done = []
