@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ivkgen.generator import module
 from ivkgen.cli.main import main
+from ivkgen.generator import module
 from ivkgen.generator.layout import Attribute, unformatted
 from ivkgen.generator.render import format_python
 

@@ -11,12 +11,13 @@ from rich.console import Console
 from rich.text import Text
 
 
-def console(stream: TextIO, *, terminal: bool | None = None) -> Console:
-    """A console writing to ``stream`` (a terminal when ``terminal``; default: as rich
-    detects)."""
+def console(stream: TextIO, *, terminal: bool | None = None, width: int | None = None) -> Console:
+    """A console writing to ``stream`` (a terminal when ``terminal``, ``width`` columns wide;
+    default: as rich detects)."""
     return Console(
         file=stream,
         force_terminal=terminal,
+        width=width,
         markup=False,
         emoji=False,
         highlight=False,

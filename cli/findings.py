@@ -81,7 +81,7 @@ def model_findings(handle: WorkflowHandle[Any], models: Sequence[ModelConfig]) -
         same_kind = [m for m in close if (m.base, m.type) == (value.get("base"), value.get("type"))]
         if named and same_kind:
             assignment = shlex.quote(f"{named.name}={same_kind[0].name}")
-            advice += f"; pass --set {assignment} to ivkgen run"
+            advice += f"; pass --set {assignment} to ivkgen run (or check)"
         found.append(Finding("error", f"{where}: model {wanted} is not installed; {advice}"))
     return found
 
@@ -103,7 +103,7 @@ def input_findings(handle: WorkflowHandle[Any], uploading: Collection[int] = ())
                 Finding(
                     "error",
                     f"input {item.describe()}: {problem}; pass --set {item.name}=VALUE to "
-                    "ivkgen run",
+                    "ivkgen run (or check)",
                 )
             )
     return found

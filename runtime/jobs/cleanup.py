@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ivkgen.runtime.errors import NotFoundError
-from ivkgen.runtime.jobs.calls import settle_plan
+from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.outputs import created_names
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
@@ -96,7 +96,7 @@ def delete_outputs_plan(
     trackers = list(trackers)
     for tracker in trackers:
         yield from late_outputs_plan(tracker)
-        yield from settle_plan(tracker)
+        yield from final_sessions_plan(tracker)
     done: list[str] = []
     for kind in KINDS:
         made: dict[str, str] = {}

@@ -297,7 +297,7 @@ class JobTracker:
         return {name: sid for state in self._items.values() for name, sid in state.videos.items()}
 
     def record_called(self, called: CalledItem) -> None:
-        """Keep a called item that ended (see :mod:`ivkgen.runtime.jobs.calls`)."""
+        """Keep a called item that ended (see :mod:`ivkgen.runtime.jobs.called_items`)."""
         self._called[called.item.item_id] = called
 
     def called_items(self) -> list[CalledItem]:

@@ -42,7 +42,7 @@ from ivkgen.runtime.events.socket import (
     SocketLease,
     Subscription,
 )
-from ivkgen.runtime.jobs.calls import settle_plan
+from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.clients import AnyClient
 from ivkgen.runtime.jobs.pacing import PollPacer
 from ivkgen.runtime.jobs.plans import Plan, drive, follow_plan, poll_plan
@@ -258,7 +258,7 @@ def poll_until_done(
                 progress_callback(item)
             items = list(whole)
         if tracker.done:
-            send(settle_plan(tracker))
+            send(final_sessions_plan(tracker))
             break
         remaining = deadline - time.monotonic()
         if remaining <= 0:

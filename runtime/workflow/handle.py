@@ -31,7 +31,7 @@ from ivkgen.runtime.errors import InputLookupError, IvkgenError, NotFoundError, 
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.fields import IvkField, IvkStructField
 from ivkgen.runtime.jobs import cleanup
-from ivkgen.runtime.jobs.calls import settle_plan
+from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
 from ivkgen.runtime.jobs.outputs import output_files, output_nodes
 from ivkgen.runtime.jobs.pacing import recent_busy_seconds
@@ -536,7 +536,7 @@ class WorkflowHandle(Generic[ClientT]):
 
     def _files_plan(self) -> Plan[list[OutputImage | OutputVideo]]:
         tracker = self._latest.tracker
-        yield from settle_plan(tracker)
+        yield from final_sessions_plan(tracker)
         nodes = output_nodes(self._definition, self._catalog)
         return output_files(tracker, nodes, self._catalog, ClientDownloader(self._bound()))
 

@@ -59,11 +59,34 @@ def test_check_passes_a_runnable_workflow_and_lists_what_is_missing(
     code, out, _ = run_main(capsys, "check", SD15, "--server", server_url)
     assert code == 1
     assert "error: input [7] 'Model' (model): required: set a value" in out
+    code, out, _ = run_main(
+        capsys, "check", SD15, "--server", server_url, "--set", "model=tiny-sd15"
+    )
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("ok: the server knows every node and model")
     sdxl = str(shared_dir / "data" / "workflows" / "sdxl-text-to-image.json")
     code, out, _ = run_main(capsys, "check", sdxl, "--server", server_url)
     assert code == 1
     assert "closest installed: 'tiny-sdxl' (sdxl main); pass --set model=tiny-sdxl" in out
     assert "warning: node 'Denoise - SD1.5, SDXL' (denoise_latents:TRC0Y88EWe) was saved as" in out
+
+
+def test_check_takes_the_server_from_ivkgen_server_and_a_file_for_an_image_input(
+    capsys: pytest.CaptureFixture[str],
+    server_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("IVKGEN_SERVER", server_url)
+    path = write(tmp_path, blur_inputs_workflow(1), "blur.json")
+    code, out, _ = run_main(capsys, "check", path)
+    assert code == 1
+    assert "error: input [0] 'Image' (blur_0_image): required: set a value" in out
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (32, 32), (10, 20, 30)).save(photo)
+    code, out, _ = run_main(capsys, "check", path, "--image", f"blur_0_image={photo}")
+    assert code == 0, out
+    assert out.splitlines()[0] == f"ivkgen check: {path} on {server_url} (InvokeAI 6.14.2)"
 
 
 def test_run_sets_inputs_by_name_and_label_and_saves_the_images_on_the_board(

@@ -118,9 +118,18 @@ def test_a_run_resumes_after_its_client_was_killed_and_runs_nothing_twice(
     assert _count(ledger, "completed") == 30
     run_id = _run_id(ledger)
     assert _completed_sizes([server_url, spare.url], run_id) == Counter(_sizes(300, 30))
-    assert len(list(out.iterdir())) == 30
+    assert len(list(out.glob("*.png"))) == 30
     assert {n: (out / n).stat().st_mtime_ns for n in files_before} == files_before
-    assert sorted(done.stdout.split()) == sorted(str(p) for p in out.iterdir())  # the whole run
+    printed = [line.split("\t") for line in done.stdout.splitlines()]  # the whole run
+    assert sorted(path for path, _ in printed) == sorted(str(p) for p in out.glob("*.png"))
+    assert Counter(int(values.removeprefix("base_size=")) for _, values in printed) == Counter(
+        _sizes(300, 30)
+    )
+    manifest = json.loads((out / "ivkgen-sweep.json").read_text("utf-8"))["files"]
+    assert {e["file"]: e["inputs"] for e in manifest} == {
+        Path(path).name: {"base_size": int(values.removeprefix("base_size="))}
+        for path, values in printed
+    }
 
 
 def _image_names(url: str) -> set[str]:
@@ -152,8 +161,13 @@ def test_a_sweep_over_local_images_gives_each_item_its_own_upload_on_its_server(
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "6 item(s) completed on 2 server(s)" in done.stderr
-    saved = sorted(out.iterdir())
+    saved = sorted(out.glob("*.png"))
     assert sorted(Image.open(p).size for p in saved) == sizes  # each item blurred its own photo
+    manifest = json.loads((out / "ivkgen-sweep.json").read_text("utf-8"))["files"]
+    made_from = {e["file"]: Path(e["inputs"]["image"]) for e in manifest}
+    assert {p.name: Image.open(p).size for p in saved} == {
+        name: Image.open(photo).size for name, photo in made_from.items()
+    }  # each file names the photo it was made from
     names = {p.name for p in saved}
     for url in urls:  # each server holds what it had and the outputs it made: no upload is left
         made = _image_names(url) - before[url]

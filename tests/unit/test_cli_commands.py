@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.cli.main import main
-from ivkgen.cli.findings import check_workflow
 from ivkgen.cli.errors import CommandError, report
-from ivkgen.cli.workflow_inputs import find_named, load_handle
+from ivkgen.cli.findings import check_workflow
 from ivkgen.cli.input_values import ServerLookups, add_image, set_input
+from ivkgen.cli.main import main
+from ivkgen.cli.workflow_inputs import find_named, load_handle
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError
 from ivkgen.runtime.server.dto import ModelConfig
@@ -382,6 +382,7 @@ def test_check_names_missing_models_with_candidates_and_the_option(tmp_path: Pat
 def test_check_reports_required_inputs_without_a_value() -> None:
     findings = check_workflow(SD15, default_catalog(), MODELS)
     assert messages(findings, "error") == [
-        "input [7] 'Model' (model): required: set a value; pass --set model=VALUE to ivkgen run"
+        "input [7] 'Model' (model): required: set a value; pass --set model=VALUE to ivkgen run "
+        "(or check)"
     ]
     assert check_workflow(PIPELINE, default_catalog(), []) == []

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ivkgen.generator import GeneratorError
 from ivkgen.cli.main import main
+from ivkgen.generator import GeneratorError
 from ivkgen.generator.module import render_module
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import default_catalog

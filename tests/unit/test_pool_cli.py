@@ -1,17 +1,20 @@
-"""``ivkgen run`` over a pool without a server: sweep parsing, the progress line, bad options."""
+"""``ivkgen run`` over a pool without a server: sweep parsing, the progress line, bad options,
+which values made which file."""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
-from ivkgen.cli.main import main
 from ivkgen.cli.errors import CommandError
-from ivkgen.cli.workflow_inputs import load_handle
-from ivkgen.cli.pool_run import parse_sweeps
+from ivkgen.cli.main import main
 from ivkgen.cli.pool_progress import PoolDisplay, describe
-from ivkgen.runtime.pool import PoolProgress, ServerProgress
+from ivkgen.cli.pool_run import parse_sweeps
+from ivkgen.cli.sweep_files import print_files, record_sweep, sweep_files
+from ivkgen.cli.workflow_inputs import load_handle
+from ivkgen.runtime.pool import ItemResult, PoolProgress, ServerProgress, grid_work
 
 PROMPT = Path(__file__).resolve().parents[2] / "data" / "workflows" / "prompt-arithmetic.json"
 
@@ -60,13 +63,42 @@ def test_the_progress_line_shows_each_server_and_the_time_left() -> None:
     ]
 
 
-def test_resume_needs_a_ledger_and_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", str(PROMPT), "--server", "http://127.0.0.1:9", "--resume"])
+def test_resume_needs_a_ledger_and_says_so_with_the_run_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(PROMPT), "--server", "http://127.0.0.1:9", "--resume"])
     err = capsys.readouterr().err
-    assert code == 1
-    assert (
-        err.strip().splitlines()
-        == ["ivkgen: error: --resume continues the run recorded by --ledger FILE: give both"]
-        or "--resume continues the run recorded by --ledger FILE" in err
+    assert exited.value.code == 2
+    assert err.startswith("usage: ivkgen run ")
+    assert err.splitlines()[-1] == (
+        "ivkgen run: error: --resume continues the run recorded by --ledger FILE: give both"
     )
-    assert "Traceback" not in err
+
+
+def test_a_sweep_says_which_values_made_each_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handle = load_handle(PROMPT)
+    work = grid_work(handle, parse_sweeps(handle, ["Base Size=8,16", "subject=fox,owl cat"]))
+    results = [
+        ItemResult(index, "http://a", 10 + index, "completed", files=[tmp_path / f"{index}.png"])
+        for index in range(work.count)
+    ]
+    files = sweep_files(work, handle, results)
+    print_files(files)
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / '0.png'}\tbase_size=8 subject=fox",
+        f"{tmp_path / '1.png'}\tbase_size=8 subject=owl cat",
+        f"{tmp_path / '2.png'}\tbase_size=16 subject=fox",
+        f"{tmp_path / '3.png'}\tbase_size=16 subject=owl cat",
+    ]
+    manifest = record_sweep(tmp_path, files[:3])
+    record_sweep(tmp_path, files[2:])  # a second sweep into the folder adds its files
+    assert manifest == tmp_path / "ivkgen-sweep.json"
+    assert json.loads(manifest.read_text("utf-8"))["files"] == [
+        {"file": "0.png", "inputs": {"base_size": 8, "subject": "fox"}},
+        {"file": "1.png", "inputs": {"base_size": 8, "subject": "owl cat"}},
+        {"file": "2.png", "inputs": {"base_size": 16, "subject": "fox"}},
+        {"file": "3.png", "inputs": {"base_size": 16, "subject": "owl cat"}},
+    ]

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
+from ivkgen.cli.console import console
+from ivkgen.cli.inputs import print_table
 from ivkgen.cli.main import main
+from ivkgen.cli.pool_progress import PoolDisplay
 from ivkgen.cli.progress import Progress
 from ivkgen.cli.terminal import safe
-from ivkgen.runtime.events.messages import InvocationErrorEvent, parse_event
+from ivkgen.cli.workflow_inputs import load_handle
+from ivkgen.runtime.events.messages import (
+    InvocationErrorEvent,
+    InvocationProgressEvent,
+    InvocationStartedEvent,
+    parse_event,
+)
+from ivkgen.runtime.pool import PoolProgress, ServerProgress
 
 from tests.unit._workflows import field, node, workflow
 
@@ -83,3 +94,63 @@ def test_progress_escapes_node_labels_and_server_errors() -> None:
     progress.error(event)
     assert _printable(stream.getvalue())
     assert "bad\\x1b[31m" in stream.getvalue()
+
+
+MARKUP = ["[bold red]x[/]", "[link=https://x]y[/link]", ":smile: [/]"]
+CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _shown_literally(drawn: str, labels: list[str]) -> None:
+    """Each label is on the terminal as written, and the display made no hyperlink (OSC 8) nor
+    any escape sequence other than rich's own styles and cursor moves."""
+    assert "\x1b]" not in drawn
+    text = CSI.sub("", drawn)
+    assert "\x1b" not in text
+    for label in labels:
+        assert label in text
+
+
+@pytest.mark.parametrize("label", MARKUP)
+def test_node_progress_on_a_terminal_shows_markup_in_labels_as_text(label: str) -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, {"n": label}, tty=True)
+    common = {"queue_id": "default", "item_id": 1, "batch_id": "b", "session_id": "s"}
+    node = {"invocation": {"id": "n:p", "type": "noise"}, "invocation_source_id": "n"}
+    started = parse_event("invocation_started", {**common, **node})
+    running = parse_event(
+        "invocation_progress", {**common, **node, "message": label, "percentage": 0.5}
+    )
+    assert isinstance(started, InvocationStartedEvent)
+    assert isinstance(running, InvocationProgressEvent)
+    progress.started(started)
+    progress.progress(running)
+    progress.close()
+    _shown_literally(stream.getvalue(), [f"{label} (noise)"])
+
+
+def test_pool_display_on_a_terminal_shows_markup_in_server_text_as_text() -> None:
+    stream = io.StringIO()
+    display = PoolDisplay(stream, tty=True)
+    servers = [
+        ServerProgress("http://127.0.0.1:9090", 4, 1, 2, None),
+        ServerProgress("[bold red]x[/]", 0, 0, 0, "[link=https://x]y[/link]\x1b[2J"),
+    ]
+    display(PoolProgress(10, 4, 1, 2, servers, 75.0))
+    display.close()
+    _shown_literally(stream.getvalue(), ["[bold red]x[/]", "[link=https://x]y[/link]\\x1b[2J"])
+    assert "4/10 done, 1 failed | ETA 1m15s" in CSI.sub("", stream.getvalue())
+
+
+def test_inputs_table_shows_markup_and_control_characters_as_text(tmp_path: Path) -> None:
+    labelled = [
+        node(f"noise:{i}", "noise", width=field("width", 64, label=label))
+        for i, label in enumerate([*MARKUP, HOSTILE])
+    ]
+    exposed = [(f"noise:{i}", "width") for i in range(len(labelled))]
+    path = tmp_path / "markup.json"
+    path.write_text(json.dumps(workflow(labelled, exposed=exposed, name=MARKUP[1])), "utf-8")
+    stream = io.StringIO()
+    print_table(load_handle(path), console(stream, terminal=True, width=300))
+    drawn = stream.getvalue()
+    _shown_literally(drawn, [f"Workflow: {MARKUP[1]}", *(f"│ {label} " for label in MARKUP)])
+    assert f"│ {safe(HOSTILE)} " in drawn

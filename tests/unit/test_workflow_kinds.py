@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from ivkgen.generator.module import render_module
-from ivkgen.runtime.jobs.calls import called_item_ids
+from ivkgen.runtime.jobs.called_items import called_item_ids
 from ivkgen.runtime.jobs.outputs import (
     collect_files,
     created_names,

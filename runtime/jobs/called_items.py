@@ -9,7 +9,7 @@ child can call further workflows: its own session lists its children the same wa
 
 The children are not in the enqueue result, so their outputs and their clean-up are found by
 reading these lists once their parent ended (:func:`called_items_plan`, run by
-:func:`settle_plan`). Canceling or deleting
+:func:`final_sessions_plan`). Canceling or deleting
 the caller cancels or deletes its whole chain on the server.
 """
 
@@ -68,11 +68,11 @@ def called_items_plan(tracker: JobTracker) -> Plan[list[CalledItem]]:
     return tracker.called_items()
 
 
-def settle_plan(tracker: JobTracker) -> Plan[None]:
+def final_sessions_plan(tracker: JobTracker) -> Plan[None]:
     """Read the final session of items that ended but were not read since, then the items their
     ``call_saved_workflow`` nodes enqueued."""
     yield from poll_plan(tracker, tracker.needs_session())
     yield from called_items_plan(tracker)
 
 
-__all__ = ["called_item_ids", "called_items_plan", "settle_plan"]
+__all__ = ["called_item_ids", "called_items_plan", "final_sessions_plan"]
