@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.fields import definitions, field_parts, generate_fields, module_heads
+from ivkgen.generator.field_partition import definitions, field_parts, module_heads
+from ivkgen.generator.fields import generate_fields
 from ivkgen.generator.openapi import build_catalog, load_file
 from ivkgen.runtime.values import IvkCollectionField, IvkFloatField
 from ivkgen.runtime.workflow.catalog import (
