@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cli_startup import startup_rows
 from bench.live import Live, item_rows, memory_rows, sweep_rows
 from bench.offline import Offline, cpu_rows, generation_rows, import_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
@@ -74,7 +75,8 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
         cpu_runs=sizes.cpu_runs,
         big_nodes=sizes.big_nodes,
     )
-    rows = generation_rows(offline) + import_rows(offline) + cpu_rows(offline)
+    rows = generation_rows(offline) + import_rows(offline) + startup_rows(sizes.cold_runs)
+    rows += cpu_rows(offline)
     with tempfile.TemporaryDirectory(prefix="ivkgen-bench-") as scratch:
         live = Live(
             url=url,
