@@ -373,7 +373,7 @@ def test_check_names_missing_models_with_candidates_and_the_option(tmp_path: Pat
     assert messages(findings, "error") == [
         "input [0] 'Model' (model): model 'juggernautXL_v9Rundiffusionphoto2' (sdxl main) is not "
         "installed; closest installed: 'tiny-sdxl' (sdxl main); pass --set model=tiny-sdxl to "
-        "ivkgen run"
+        "ivkgen run (or check)"
     ]
     installed = tiny_model("juggernautXL_v9Rundiffusionphoto2", "sdxl")
     assert messages(check_workflow(path, default_catalog(), [installed]), "error") == []
