@@ -16,13 +16,13 @@ def add_parser(subparsers: Subparsers) -> None:
         "gen",
         help="emit the typed module of workflow JSON files or of the server's library workflows",
         description="Write <name>.py with <Name>Inputs, <Name>Outputs and <Name> per workflow: "
-        "from exported files, or with --server and --workflow/--all from the server's library "
-        f"(the JSON goes to OUT/workflows/; --server defaults to ${SERVER_ENV} there). --watch "
-        "DIR regenerates a module when its JSON in DIR changes.",
+        "from exported files, or with --server (default: $IVKGEN_SERVER) and --workflow/--all "
+        "from the server's library (the JSON goes to OUT/workflows/). --watch DIR regenerates a "
+        "module when its JSON in DIR changes.",
     )
     parser.add_argument("workflows", nargs="*", metavar="WORKFLOW.json")
     parser.add_argument("-o", "--output", metavar="DIR", default="generated", help="output folder")
-    add_schema_source(parser)
+    add_schema_source(parser, library=True)
     parser.add_argument(
         "--workflow",
         dest="library",

@@ -77,13 +77,22 @@ def add_login(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_schema_source(parser: argparse.ArgumentParser) -> None:
+def add_schema_source(parser: argparse.ArgumentParser, *, library: bool = False) -> None:
     """``--openapi FILE`` or ``--server URL``: the schema to generate from (default: the bundled
-    one; ``$IVKGEN_SERVER`` is not read here, so that the schema is the one the command line
-    names)."""
+    one, whatever ``$IVKGEN_SERVER`` says, so that the schema is the one the command line names;
+    with ``library``, the variable names the server of ``--workflow``/``--all``)."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--openapi", metavar="FILE", help="a captured openapi.json")
-    source.add_argument("--server", metavar="URL", help="a running InvokeAI server")
+    default = (
+        f"${SERVER_ENV} only names the server of --workflow/--all"
+        if library
+        else (f"not ${SERVER_ENV}")
+    )
+    source.add_argument(
+        "--server",
+        metavar="URL",
+        help=f"a running InvokeAI server, for its schema (default: the bundled schema; {default})",
+    )
 
 
 def add_workflow(parser: argparse.ArgumentParser, *, module: bool = False) -> None:
