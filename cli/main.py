@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from ivkgen.cli.errors import CommandError, UsageError, exit_code, report
+from ivkgen.cli.options import missing_server
 from ivkgen.cli.terminal import safe
 from ivkgen.generator import GeneratorError, generator_version
 from ivkgen.runtime.errors import IvkgenError
@@ -43,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments; an argument the command does not take is reported with the command's own
-    usage (argparse would show the top-level one)."""
+    usage (argparse would show the top-level one), and so is a missing server."""
     args, extra = parser.parse_known_args(argv)
     if extra:
         command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+    if problem := missing_server(args):
+        command_parser(parser, args).error(problem)
     return args
 
 

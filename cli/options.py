@@ -40,7 +40,8 @@ class _AppendServers(argparse.Action):
 
 
 def add_server(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
-    """``--server URL`` (required unless ``$IVKGEN_SERVER`` is set), with the login options."""
+    """``--server URL`` (``$IVKGEN_SERVER`` when not given; :func:`missing_server` says when
+    neither is), with the login options."""
     default = server_default()
     where = f"default: ${SERVER_ENV}"
     if several:
@@ -49,19 +50,22 @@ def add_server(parser: argparse.ArgumentParser, *, several: bool = False) -> Non
             metavar="URL",
             action=_AppendServers,
             default=[default] if default else None,
-            required=default is None,
             help=f"an InvokeAI server (repeatable: the items are spread over the servers; "
             f"{where})",
         )
     else:
         parser.add_argument(
-            "--server",
-            metavar="URL",
-            default=default,
-            required=default is None,
-            help=f"the InvokeAI server ({where})",
+            "--server", metavar="URL", default=default, help=f"the InvokeAI server ({where})"
         )
+    parser.set_defaults(needs_server=True)
     add_login(parser)
+
+
+def missing_server(args: argparse.Namespace) -> str | None:
+    """The usage error of a command that needs a server and got none."""
+    if getattr(args, "needs_server", False) and not args.server:
+        return f"give the server: --server URL, or set ${SERVER_ENV}"
+    return None
 
 
 def add_login(parser: argparse.ArgumentParser) -> None:

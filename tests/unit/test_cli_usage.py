@@ -44,7 +44,12 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
         (
             ["check", str(PIPELINE)],
             "usage: ivkgen check ",
-            "ivkgen check: error: the following arguments are required: --server",
+            "ivkgen check: error: give the server: --server URL, or set $IVKGEN_SERVER",
+        ),
+        (
+            ["run", str(PIPELINE), "--set", "width=8"],
+            "usage: ivkgen run ",
+            "ivkgen run: error: give the server: --server URL, or set $IVKGEN_SERVER",
         ),
         (
             ["gen"],
