@@ -16,7 +16,7 @@ from ivkgen.cli.options import Subparsers, add_fields, add_workflow
 from ivkgen.cli.terminal import safe
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.cli.workflow_inputs import Form
     from rich.console import Console
 
 RULE = "=" * 60
@@ -37,26 +37,26 @@ def add_parser(subparsers: Subparsers) -> None:
 
 
 def inputs(args: argparse.Namespace) -> int:
-    from ivkgen.cli.workflow_inputs import load_handle
+    from ivkgen.cli.workflow_inputs import load_form
 
-    handle = load_handle(args.workflow, args.fields)
+    form = load_form(args.workflow, args.fields)
     if args.json:
-        print(json.dumps(as_json(handle), indent=2))
+        print(json.dumps(as_json(form), indent=2))
     elif sys.stdout.isatty():
         from ivkgen.cli.console import console
 
-        print_table(handle, console(sys.stdout))
+        print_table(form, console(sys.stdout))
     else:
-        print(as_text(handle))
+        print(as_text(form))
     return 0
 
 
-def as_json(handle: WorkflowHandle[Any]) -> dict[str, Any]:
+def as_json(form: Form) -> dict[str, Any]:
     """The listing as JSON-ready data."""
     from ivkgen.cli.workflow_inputs import current_value, named_inputs
     from ivkgen.runtime.workflow.blockers import unknown_node_blockers
 
-    definition = handle.definition
+    definition = form.definition
     return {
         "name": definition.name,
         "description": definition.description,
@@ -74,17 +74,17 @@ def as_json(handle: WorkflowHandle[Any]) -> dict[str, Any]:
                 "required": n.entry.required,
                 "value": current_value(n.entry),
             }
-            for n in named_inputs(handle)
+            for n in named_inputs(form)
         ],
         "unknown_nodes": [
             {"node_id": b.node_id, "node_type": b.node_type}
-            for b in unknown_node_blockers(definition, handle.catalog)
+            for b in unknown_node_blockers(definition, form.catalog)
         ],
     }
 
 
-def _heading(handle: WorkflowHandle[Any]) -> list[str]:
-    definition = handle.definition
+def _heading(form: Form) -> list[str]:
+    definition = form.definition
     return [
         f"Workflow: {definition.name}",
         f"Description: {definition.description}",
@@ -106,10 +106,10 @@ def _notes(listing: dict[str, Any]) -> list[str]:
     return lines
 
 
-def as_text(handle: WorkflowHandle[Any]) -> str:
+def as_text(form: Form) -> str:
     """The listing as plain lines, in the layout of the dynamic API's first use case."""
-    listing = as_json(handle)
-    lines = [*_heading(handle), "", f"Total configurable inputs: {len(listing['inputs'])}", RULE]
+    listing = as_json(form)
+    lines = [*_heading(form), "", f"Total configurable inputs: {len(listing['inputs'])}", RULE]
     for item in listing["inputs"]:
         lines += [
             "",
@@ -125,13 +125,13 @@ def as_text(handle: WorkflowHandle[Any]) -> str:
     return "\n".join(safe(line) for line in lines + _notes(listing))
 
 
-def print_table(handle: WorkflowHandle[Any], out: Console) -> None:
+def print_table(form: Form, out: Console) -> None:
     """The listing on a terminal: the workflow's heading, then one table row per input."""
     from ivkgen.cli.console import plain
     from rich.table import Table
 
-    listing = as_json(handle)
-    for line in _heading(handle):
+    listing = as_json(form)
+    for line in _heading(form):
         out.print(plain(line))
     table = Table(title=plain(f"{len(listing['inputs'])} configurable inputs"))
     for column in ("#", "label", "name", "node", "field", "type", "required", "value"):

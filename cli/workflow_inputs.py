@@ -1,19 +1,48 @@
 """A workflow file's form inputs by attribute name (what ``ivkgen run --set`` and the generated
-module use) or label, for the commands that take input values."""
+module use) or label, for the commands that take input values.
+
+``ivkgen inputs`` lists a :class:`WorkflowForm`, which loads no more than the form needs;
+the commands that run or check a workflow load a handle (:func:`load_handle`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ivkgen.cli.errors import CommandError
 from ivkgen.generator.naming import input_names
 from ivkgen.runtime.errors import InputLookupError
-from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import IvkWorkflowInput
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+
+if TYPE_CHECKING:
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+
+class Form(Protocol):
+    """A workflow and its form inputs: a :class:`WorkflowForm` or a ``WorkflowHandle``."""
+
+    @property
+    def definition(self) -> WorkflowDefinition: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def list_inputs(self) -> list[IvkWorkflowInput]: ...
+
+
+@dataclass(frozen=True)
+class WorkflowForm:
+    """A workflow's form inputs with the catalog that types them."""
+
+    definition: WorkflowDefinition
+    catalog: Catalog
+
+    def list_inputs(self) -> list[IvkWorkflowInput]:
+        return discover_inputs(self.definition, self.catalog)
 
 
 @dataclass(frozen=True)
@@ -28,10 +57,10 @@ class NamedInput:
         return f"[{self.entry.input_index}] {self.entry.label!r} ({self.name})"
 
 
-def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle[None]:
-    """A handle on the workflow file at ``path`` (``WorkflowError`` if the file is no workflow),
-    with the node catalog ``ivkgen fields`` wrote into ``fields`` (default: the bundled one)."""
-    catalog = None
+def load_form(path: str | Path, fields: str | Path | None = None) -> WorkflowForm:
+    """The workflow file at ``path`` (``WorkflowError`` if the file is no workflow), with the
+    node catalog ``ivkgen fields`` wrote into ``fields`` (default: the bundled one)."""
+    catalog = default_catalog()
     if fields is not None:
         try:
             catalog = Catalog.from_dir(fields)
@@ -40,19 +69,27 @@ def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowH
                 f"--fields {fields}: no node catalog there ({exc}); write one with ivkgen fields "
                 "--server URL -o DIR"
             ) from None
-    return WorkflowHandle(WorkflowDefinition.from_file(path), catalog)
+    return WorkflowForm(WorkflowDefinition.from_file(path), catalog)
 
 
-def named_inputs(handle: WorkflowHandle[Any]) -> list[NamedInput]:
-    """The handle's inputs in form order, with their attribute names."""
-    inputs = handle.list_inputs()
+def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle[None]:
+    """A handle on the workflow file at ``path``, as :func:`load_form` reads it."""
+    from ivkgen.runtime.workflow.handle import WorkflowHandle
+
+    form = load_form(path, fields)
+    return WorkflowHandle(form.definition, form.catalog)
+
+
+def named_inputs(form: Form) -> list[NamedInput]:
+    """The form's inputs in form order, with their attribute names."""
+    inputs = form.list_inputs()
     return [
         NamedInput(name, entry)
-        for name, entry in zip(input_names(handle.definition, inputs), inputs, strict=True)
+        for name, entry in zip(input_names(form.definition, inputs), inputs, strict=True)
     ]
 
 
-def find_named(handle: WorkflowHandle[Any], key: str) -> NamedInput:
+def find_named(handle: Form, key: str) -> NamedInput:
     """The input whose attribute name or label is ``key`` (labels also case-insensitively)."""
     named = named_inputs(handle)
     for found in (

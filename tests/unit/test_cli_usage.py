@@ -1,6 +1,7 @@
 """The command line's parser: each command's own usage on a usage error, ``$IVKGEN_SERVER`` as
-the default server, ``check`` taking input values as ``run`` does, and start-up that loads
-neither the runtime's client stack nor the generator nor rich."""
+the default server, ``check`` taking input values as ``run`` does, and start-up that loads only
+what the command uses (``ivkgen --help`` neither pydantic nor the client stack, the generator or
+rich; ``ivkgen inputs`` no client stack)."""
 
 from __future__ import annotations
 
@@ -131,8 +132,20 @@ async def test_check_takes_set_values_as_run_does(lookups: ServerLookups) -> Non
     assert [f for f in check_handle(handle, MODELS) if f.severity == "error"] == []
 
 
-def test_help_and_usage_load_neither_the_client_nor_the_generator_nor_rich() -> None:
-    heavy = ("ivkgen.runtime.client", "ivkgen.generator.package", "pydantic", "httpx", "rich")
+CLIENT_STACK = ("ivkgen.runtime.client", "ivkgen.runtime.workflow.handle", "httpx", "rich")
+GENERATOR = ("ivkgen.generator.package", "jinja2", "black", "datamodel_code_generator")
+
+
+@pytest.mark.parametrize(
+    ("argv", "unloaded"),
+    [
+        (["--help"], (*CLIENT_STACK, *GENERATOR, "pydantic")),
+        (["run", "--help"], (*CLIENT_STACK, *GENERATOR, "pydantic")),
+        (["check"], (*CLIENT_STACK, *GENERATOR, "pydantic")),
+        (["inputs", str(SD15)], (*CLIENT_STACK, *GENERATOR)),  # not on a terminal: no table
+    ],
+)
+def test_a_command_loads_only_what_it_uses(argv: list[str], unloaded: tuple[str, ...]) -> None:
     code = (
         "import sys\n"
         "from ivkgen.cli.main import main\n"
@@ -140,10 +153,9 @@ def test_help_and_usage_load_neither_the_client_nor_the_generator_nor_rich() -> 
         "    main(sys.argv[1:])\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({unloaded!r})))\n"
     )
-    for argv in (["--help"], ["run", "--help"], ["check"]):
-        done = subprocess.run(
-            [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO
-        )
-        assert done.stdout.strip().splitlines()[-1] == "[]", (argv, done.stderr)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
