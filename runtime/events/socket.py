@@ -35,6 +35,7 @@ from ivkgen.runtime.errors import ServerUnreachableError
 from ivkgen.runtime.events.messages import (
     Event,
     GraphCompleteEvent,
+    ProgressRevisions,
     QueueItemStatusChangedEvent,
     SessionEvent,
     parse_event,
@@ -149,6 +150,7 @@ class EventSocket:
         self._queues: list[str] = []
         self._joined: set[str] = set()
         self._subscriptions: list[Subscription] = []
+        self._revisions = ProgressRevisions()
         self._sio: Any = None
 
     @property
@@ -278,13 +280,15 @@ class EventSocket:
         except ValueError as exc:
             log.warning("ignoring malformed %s event: %s", name, exc)
             return
-        self._dispatch(event)
+        if self._revisions.fresh(event):
+            self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
         """Deliver an event (and the ``GraphCompleteEvent`` a terminal status makes)."""
         events: list[Event] = [event]
         session_id = getattr(event, "session_id", None)
         if isinstance(event, QueueItemStatusChangedEvent) and event.is_terminal:
+            self._revisions.forget(event.item_id)
             if session_id not in self._ended:  # else subscribe_session already reported it
                 events.append(GraphCompleteEvent.of(event))
             if session_id in self._sessions:
