@@ -7,6 +7,9 @@ queue rooms asked for with ``subscribe()`` again after every reconnection. Each
 ``listen_events()`` subscription gets its own buffer and filter (item ids, batch ids, kinds), so
 two jobs on one socket never see each other's events.
 
+When the server refuses the token (InvokeAI 7.0 closes the sockets of a revoked token), the
+socket has its client log in again, once, and connects with the new token.
+
 ``subscribe_session(session_id)`` joins the session's queue and keeps that session's events from
 then on; a later ``listen_events()`` without filters starts with them and yields only the
 subscribed sessions' events. When the socket comes from a client that enqueued the session, it
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from ivkgen.runtime.errors import ServerUnreachableError
+from ivkgen.runtime.errors import IvkgenError, ServerUnreachableError
 from ivkgen.runtime.events.messages import (
     Event,
     GraphCompleteEvent,
@@ -48,6 +51,8 @@ SESSION_BACKLOG = 1000
 """Events kept per subscribed session for listeners that start later."""
 
 SessionStatus = Callable[[str], Awaitable[QueueItemStatusChangedEvent | None]]
+TokenRenewal = Callable[[str | None], Awaitable[None]]
+"""Logs the client in again unless the token it is given (the refused one) was replaced."""
 
 
 class ConnectionChanged:
@@ -141,8 +146,13 @@ class EventSocket:
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
         session_status: SessionStatus | None = None,
+        renew_token: TokenRenewal | None = None,
     ) -> None:
         self._options = options
+        self._renew_token = renew_token
+        self._sent_token: str | None = None
+        self._refused = False
+        self._may_renew = True
         self._connect_timeout = connect_timeout
         self._session_status = session_status
         self._sessions: dict[str, deque[Event]] = {}
@@ -165,28 +175,56 @@ class EventSocket:
             reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2.0
         )
         sio.on("connect", self._on_connect)
+        sio.on("connect_error", self._on_connect_error)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
         options = self._options()
         url = options.pop("url")
         auth = options.pop("auth", None)
-        try:
-            await sio.connect(
-                url,
-                auth=(lambda: self._options().get("auth")) if auth else None,
-                wait_timeout=self._connect_timeout,
-                **options,
-            )
-        except socketio.exceptions.ConnectionError as exc:
-            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
-            raise ServerUnreachableError(
-                f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
-                f"({exc}); is InvokeAI running there, and is the client logged in?",
-                method="GET",
-                path=str(options.get("socketio_path", "")),
-            ) from None
+        while True:
+            try:
+                await sio.connect(
+                    url,
+                    auth=self._auth if auth else None,
+                    wait_timeout=self._connect_timeout,
+                    **options,
+                )
+                break
+            except socketio.exceptions.ConnectionError as exc:
+                if self._renewal_due():  # the token was refused: the next attempt logs in again
+                    continue
+                await sio.eio.disconnect()  # closes the HTTP session engine.io opened
+                raise ServerUnreachableError(
+                    f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
+                    f"({exc}); is InvokeAI running there, and is the client logged in?",
+                    method="GET",
+                    path=str(options.get("socketio_path", "")),
+                ) from None
         self._sio = sio
         return self
+
+    async def _auth(self) -> Any:
+        """The ``auth`` of each connection attempt: the client's current token, after logging
+        in again if the server refused the last one."""
+        if self._renewal_due():
+            assert self._renew_token is not None
+            self._refused, self._may_renew = False, False
+            try:
+                await self._renew_token(self._sent_token)
+            except IvkgenError as exc:
+                log.warning("event socket: logging in again failed: %s", exc)
+        auth = self._options().get("auth")
+        self._sent_token = auth.get("token") if isinstance(auth, dict) else None
+        return auth
+
+    def _renewal_due(self) -> bool:
+        """The server refused a token, and the socket may log in again (once until a
+        connection succeeds)."""
+        return self._refused and self._may_renew and self._renew_token is not None
+
+    def _on_connect_error(self, *data: Any) -> None:
+        log.debug("event socket refused: %s", data)
+        self._refused = self._sent_token is not None
 
     async def subscribe(self, queue_id: str = "default") -> None:
         """Join the events room of a queue (again after each reconnection); a queue already
@@ -258,6 +296,7 @@ class EventSocket:
             subscription.close()
 
     async def _on_connect(self) -> None:
+        self._refused, self._may_renew = False, True
         if self._sio is None:  # the first connection: subscribe() follows
             return
         log.debug("event socket reconnected")

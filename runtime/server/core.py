@@ -30,7 +30,12 @@ from ivkgen.runtime.errors import (
     ServerUnreachableError,
     ServerValidationError,
 )
-from ivkgen.runtime.server.auth import AuthState, mask_secret_headers_in_http_logs
+from ivkgen.runtime.server.auth import (
+    SETUP_STATUS_PATH,
+    AuthState,
+    mask_secret_headers_in_http_logs,
+    setup_required_error,
+)
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter
 
@@ -57,7 +62,8 @@ class Call(Generic[T]):
 
     ``json`` is the body (``None``: no body). ``sensitive`` calls carry secrets in their body: the
     server's echo of the body is dropped from their errors. ``authenticated=False`` calls never
-    trigger a log-in first.
+    trigger a log-in first. A client sends a call with a ``memo`` once and answers the calls with
+    the same memo from then on with the first answer.
     """
 
     method: str
@@ -70,6 +76,7 @@ class Call(Generic[T]):
     timeout: float | None = None
     authenticated: bool = True
     sensitive: bool = False
+    memo: str | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -270,6 +277,7 @@ class ClientCore:
         mask_secret_headers_in_http_logs()
         self.timeout = timeout
         self.retries = retries
+        self.memos: dict[str, Any] = {}
 
     def request_args(self, call: Call[Any]) -> dict[str, Any]:
         """Keyword arguments for ``httpx.Client.build_request`` / ``AsyncClient.build_request``."""
@@ -295,7 +303,22 @@ class ClientCore:
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
             raise error_from_response(call, response)
-        return call.parse(response)
+        answer = call.parse(response)
+        if call.memo is not None:
+            self.memos[call.memo] = answer
+        return answer
+
+    def remembered(self, call: Call[T]) -> T | None:
+        """The answer kept for the call's ``memo`` (None: send the call)."""
+        answer: T | None = self.memos.get(call.memo) if call.memo is not None else None
+        return answer
+
+    def setup_check(self, call: Call[Any], response: httpx.Response) -> bool:
+        """Whether a 401 calls for asking the server if it still needs its first-time setup."""
+        return response.status_code == 401 and call.path != SETUP_STATUS_PATH
+
+    def setup_required(self, call: Call[Any], response: httpx.Response) -> IvkgenError:
+        return setup_required_error(self.base_url, call.method, call.path, _detail(response))
 
     def retry_delay(self, call: Call[Any], attempt: int, exc: httpx.TransportError) -> float | None:
         """Seconds to wait before retrying, or None to give up.

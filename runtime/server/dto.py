@@ -264,6 +264,15 @@ class EnqueueBatchResult(ServerModel):
         return str(self.batch["batch_id"])
 
 
+class EnqueueReceipt(ServerModel):
+    """What a batch sent with an ``idempotency_key`` enqueued (InvokeAI 7.0's receipt)."""
+
+    batch_id: str
+    enqueued: int
+    requested: int
+    item_ids: list[int]
+
+
 class SessionQueueItem(ServerModel, StatusReport):
     """A queue item; ``session`` holds the graph, results and source/prepared id mappings."""
 
@@ -324,6 +333,7 @@ __all__ = [
     "DeleteImagesResult",
     "DeleteVideosResult",
     "EnqueueBatchResult",
+    "EnqueueReceipt",
     "FileRecord",
     "ImageCategory",
     "ImageDTO",
