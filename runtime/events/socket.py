@@ -47,6 +47,8 @@ from ivkgen.runtime.timeouts import CONNECT_TIMEOUT, SUBSCRIBE_TIMEOUT
 
 log = logging.getLogger("ivkgen.runtime.events.socket")
 
+RECONNECT_DELAY = 0.5
+RECONNECT_DELAY_MAX = 2.0
 SESSION_BACKLOG = 1000
 """Events kept per subscribed session for listeners that start later."""
 
@@ -153,6 +155,9 @@ class EventSocket:
         self._sent_token: str | None = None
         self._refused = False
         self._may_renew = True
+        self._url = ""
+        self._connect_options: dict[str, Any] = {}
+        self._reconnecting: asyncio.Task[None] | None = None
         self._connect_timeout = connect_timeout
         self._session_status = session_status
         self._sessions: dict[str, deque[Event]] = {}
@@ -172,23 +177,21 @@ class EventSocket:
         import socketio
 
         sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2.0
+            reconnection=True,
+            reconnection_delay=RECONNECT_DELAY,
+            reconnection_delay_max=RECONNECT_DELAY_MAX,
         )
         sio.on("connect", self._on_connect)
         sio.on("connect_error", self._on_connect_error)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
         options = self._options()
-        url = options.pop("url")
+        url = self._url = options.pop("url")
         auth = options.pop("auth", None)
+        self._connect_options = {"wait_timeout": self._connect_timeout, **options}
         while True:
             try:
-                await sio.connect(
-                    url,
-                    auth=self._auth if auth else None,
-                    wait_timeout=self._connect_timeout,
-                    **options,
-                )
+                await sio.connect(url, auth=self._auth if auth else None, **self._connect_options)
                 break
             except socketio.exceptions.ConnectionError as exc:
                 if self._renewal_due():  # the token was refused: the next attempt logs in again
@@ -289,6 +292,8 @@ class EventSocket:
     async def close(self) -> None:
         """Disconnect (also stops reconnecting) and end every subscription."""
         sio, self._sio = self._sio, None
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if sio is not None:
             await sio.shutdown()  # disconnects, or stops a reconnection under way
             await sio.eio.disconnect()  # closes the HTTP session engine.io opened
@@ -308,6 +313,26 @@ class EventSocket:
         log.debug("event socket disconnected: %s", reason)
         self._joined.clear()
         self._broadcast(ConnectionChanged(False))
+        if self._sio is not None and reason == self._sio.reason.SERVER_DISCONNECT:
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Connect again after the server closed the connection (python-socketio reconnects
+        only after a lost one), as long as the socket is open; a refused token is renewed."""
+        import socketio
+
+        delay = RECONNECT_DELAY
+        while True:
+            await asyncio.sleep(delay)
+            sio = self._sio
+            if sio is None or sio.connected:
+                return
+            try:
+                await sio.connect(self._url, auth=self._auth, **self._connect_options)
+                return
+            except (socketio.exceptions.ConnectionError, ValueError) as exc:
+                log.debug("event socket: reconnecting failed: %s", exc)
+                delay = min(2 * delay, RECONNECT_DELAY_MAX)
 
     def _broadcast(self, message: ConnectionChanged) -> None:
         for subscription in self._subscriptions:

@@ -142,6 +142,9 @@ class WorkflowRecord(ServerModel):
     user_id: str | None = None
     is_public: bool = False
     workflow: dict[str, Any]
+    revision: int | None = None
+    """Counts the record's updates (InvokeAI 7.0; None before): pass it as an update's
+    ``expected_revision``."""
 
 
 class WorkflowSummary(ServerModel):
