@@ -147,9 +147,9 @@ def test_a_create_with_a_chosen_id_is_safe_to_send_again() -> None:
 
 def test_a_server_that_needs_setup_says_so_in_one_line() -> None:
     server = FakeServer7("v7", VirtualClock(), multiuser=True)
-    with _client(server, email="a@b.c", password="pw") as client:
-        with pytest.raises(SetupRequiredError, match="has no administrator yet") as caught:
-            client.queue_repo.list_all_items()
+    client = _client(server, email="a@b.c", password="pw")
+    with client, pytest.raises(SetupRequiredError, match="has no administrator yet") as caught:
+        client.queue_repo.list_all_items()
     assert "\n" not in str(caught.value)
     with _client(server) as anonymous, pytest.raises(SetupRequiredError):
         anonymous.queue_repo.list_all_items()
