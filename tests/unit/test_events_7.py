@@ -107,3 +107,41 @@ def test_6_14_events_belong_to_their_own_item() -> None:
     event = parse_event("invocation_started", invocation("add", item_id=7))
     assert event.root_id == 7 and event["root_id"] == 7  # type: ignore[attr-defined]
     assert not event.concerns([8], ["b2"])
+
+
+class _Tokens:
+    """A client's token and its log-ins again, as the socket sees them."""
+
+    def __init__(self) -> None:
+        self.token = "first"
+        self.renewed: list[str | None] = []
+
+    def options(self) -> dict[str, Any]:
+        return {"url": "http://x.test", "auth": {"token": self.token}}
+
+    async def renew(self, refused: str | None) -> None:
+        self.renewed.append(refused)
+        self.token = f"renewed-{len(self.renewed)}"
+
+
+async def test_a_refused_socket_logs_in_again_once_until_a_connection_succeeds() -> None:
+    tokens = _Tokens()
+    socket = EventSocket(tokens.options, renew_token=tokens.renew)
+    assert await socket._auth() == {"token": "first"}
+    socket._on_connect_error({"message": "refused"})
+    assert await socket._auth() == {"token": "renewed-1"}
+    socket._on_connect_error({"message": "refused"})
+    assert await socket._auth() == {"token": "renewed-1"}  # not in a loop
+    assert tokens.renewed == ["first"]
+    await socket._on_connect()
+    socket._on_connect_error({"message": "refused"})  # revoked again, later
+    assert await socket._auth() == {"token": "renewed-2"}
+    assert tokens.renewed == ["first", "renewed-1"]
+
+
+async def test_a_socket_without_a_token_never_logs_in() -> None:
+    tokens = _Tokens()
+    socket = EventSocket(lambda: {"url": "http://x.test", "auth": None}, renew_token=tokens.renew)
+    assert await socket._auth() is None
+    socket._on_connect_error({"message": "refused"})
+    assert await socket._auth() is None and tokens.renewed == []
