@@ -313,7 +313,9 @@ class EventSocket:
         log.debug("event socket disconnected: %s", reason)
         self._joined.clear()
         self._broadcast(ConnectionChanged(False))
-        if self._sio is not None and reason == self._sio.reason.SERVER_DISCONNECT:
+        import socketio
+
+        if self._sio is not None and reason == socketio.AsyncClient.reason.SERVER_DISCONNECT:
             self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
