@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from ivkgen.runtime.events.messages import InvocationProgressEvent, ProgressRevisions, parse_event
 from ivkgen.runtime.events.socket import EventSocket, Subscription
 from ivkgen.runtime.jobs.tracker import JobTracker
@@ -145,3 +146,41 @@ async def test_a_socket_without_a_token_never_logs_in() -> None:
     assert await socket._auth() is None
     socket._on_connect_error({"message": "refused"})
     assert await socket._auth() is None and tokens.renewed == []
+
+
+async def test_a_socket_the_server_closed_connects_again_with_a_renewed_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """python-socketio does not reconnect after the server closes the connection (as InvokeAI
+    does for a revoked token): the socket does, logging in again once it is refused."""
+    import socketio
+
+    monkeypatch.setattr("ivkgen.runtime.events.socket.RECONNECT_DELAY", 0.0)
+    tokens = _Tokens()
+    socket = EventSocket(tokens.options, renew_token=tokens.renew)
+    sent: list[Any] = []
+
+    class ServerThatRevoked:
+        connected = False
+
+        async def connect(self, url: str, *, auth: Any, **options: Any) -> None:
+            sent.append(await auth())
+            if sent[-1] == {"token": "first"}:
+                socket._on_connect_error({"message": "revoked"})
+                raise socketio.exceptions.ConnectionError("refused")
+            self.connected = True
+
+    socket._sio = ServerThatRevoked()
+    await socket._auth()  # the first connection's token
+    socket._on_disconnect(socketio.AsyncClient.reason.SERVER_DISCONNECT)
+    assert socket._reconnecting is not None
+    await socket._reconnecting
+    assert sent == [{"token": "first"}, {"token": "renewed-1"}] and socket.connected
+    assert tokens.renewed == ["first"]
+
+
+def test_a_lost_connection_is_left_to_python_socketio() -> None:
+    socket = EventSocket(dict)
+    socket._sio = object()  # connected once
+    socket._on_disconnect("transport close")
+    assert socket._reconnecting is None
