@@ -114,8 +114,8 @@ class Progress:
     def _title(self, event: InvocationEvent) -> str:
         label = self._labels.get(event.node_id) or event.node_type
         title = label if label == event.node_type else f"{label} ({event.node_type})"
-        if len(self._items) > 1 and event.item_id in self._items:
-            return f"[{self._items.index(event.item_id) + 1}/{len(self._items)}] {title}"
+        if len(self._items) > 1 and event.root_id in self._items:
+            return f"[{self._items.index(event.root_id) + 1}/{len(self._items)}] {title}"
         return title
 
     def _elapsed(self, event: InvocationEvent) -> float:

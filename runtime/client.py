@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
+from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.events.socket import EventSocket, SocketLease
 from ivkgen.runtime.jobs.clients import AsyncClient, SyncClient
 from ivkgen.runtime.jobs.sessions import SessionIndex, SessionStatus, session_status
@@ -25,23 +27,21 @@ from ivkgen.runtime.repositories.models import AsyncModelRepository, ModelReposi
 from ivkgen.runtime.repositories.queue import AsyncQueueRepository, QueueRepository
 from ivkgen.runtime.repositories.videos import AsyncVideoRepository, VideoRepository
 from ivkgen.runtime.repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
+from ivkgen.runtime.server.account import AccountOps
 from ivkgen.runtime.server.auth import AuthState
 from ivkgen.runtime.server.core import (
     DEFAULT_RETRIES,
     Call,
     ClientCore,
-    operation,
-    parse_key,
-    parse_model,
 )
-from ivkgen.runtime.server.dto import AuthStatus, UserDTO
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 
 T = TypeVar("T")
 
 
-class _ClientBase:
-    """What both clients share: the core, the socket options, the repr."""
+class _ClientBase(AccountOps):
+    """What both clients share: the core, the account operations, the socket options, the
+    repr."""
 
     def __init__(
         self,
@@ -73,8 +73,24 @@ class _ClientBase:
         return self._core.socketio_options()
 
     def connect_socketio(self) -> EventSocket:
-        """The server's event socket; ``async with client.connect_socketio() as socket:``."""
-        return EventSocket(self.socketio_options, session_status=self._session_status())
+        """The server's event socket; ``async with client.connect_socketio() as socket:``. When
+        the server refuses its token (revoked), it logs in again once and reconnects."""
+        return EventSocket(
+            self.socketio_options,
+            session_status=self._session_status(),
+            renew_token=self._token_renewal(),
+        )
+
+    def _token_renewal(self) -> Callable[[str | None], Awaitable[None]]:
+        if isinstance(self, AsyncInvokeAIClient):
+            return self.renew_token
+        assert isinstance(self, InvokeAIClient)
+        renew = self.renew_token
+
+        async def in_thread(refused: str | None) -> None:
+            await asyncio.to_thread(renew, refused)
+
+        return in_thread
 
     def _session_status(self) -> SessionStatus:
         if isinstance(self, AsyncClient):
@@ -89,69 +105,6 @@ class _ClientBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core!r})"
-
-    # Auth ------------------------------------------------------------------------------------
-
-    @operation
-    def login(
-        self, email: str | None = None, password: str | None = None, *, remember_me: bool = False
-    ) -> Call[UserDTO]:
-        """Log in (multi-user mode) with these or the client's credentials; keeps the token."""
-        auth = self._core.auth
-        if email is not None or password is not None:
-            auth.email, auth.password = email, password
-            auth.__post_init__()
-        if auth.email is None or auth.password is None:
-            raise ValueError("login needs email= and password= (here or in from_url)")
-
-        def parse(response: httpx.Response) -> UserDTO:
-            body = response.json()
-            auth.token = str(body["token"])
-            return UserDTO.model_validate(body["user"])
-
-        body = {"email": auth.email, "password": auth.password, "remember_me": remember_me}
-        return Call(
-            "POST", "/api/v1/auth/login", parse, json=body, authenticated=False, sensitive=True
-        )
-
-    @operation
-    def logout(self) -> Call[None]:
-        """Log out and forget the token."""
-        auth = self._core.auth
-
-        def parse(response: httpx.Response) -> None:
-            auth.token = None
-
-        return Call("POST", "/api/v1/auth/logout", parse)
-
-    @operation
-    def get_auth_status(self) -> Call[AuthStatus]:
-        """Whether the server runs in multi-user mode and still needs its first admin."""
-        return Call("GET", "/api/v1/auth/status", parse_model(AuthStatus), authenticated=False)
-
-    @operation
-    def setup_admin(
-        self, email: str, password: str, *, display_name: str | None = None
-    ) -> Call[UserDTO]:
-        """Create the first administrator of a multi-user server (once per server)."""
-
-        def parse(response: httpx.Response) -> UserDTO:
-            return UserDTO.model_validate(response.json()["user"])
-
-        body = {"email": email, "password": password, "display_name": display_name}
-        return Call(
-            "POST", "/api/v1/auth/setup", parse, json=body, authenticated=False, sensitive=True
-        )
-
-    @operation
-    def get_me(self) -> Call[UserDTO]:
-        """The logged-in user."""
-        return Call("GET", "/api/v1/auth/me", parse_model(UserDTO))
-
-    @operation
-    def get_version(self) -> Call[str]:
-        """The server's InvokeAI version, e.g. ``"6.14.2"``."""
-        return Call("GET", "/api/v1/app/version", parse_key("version", str))
 
 
 class InvokeAIClient(_ClientBase, SyncClient):
@@ -209,22 +162,46 @@ class InvokeAIClient(_ClientBase, SyncClient):
         )
 
     def execute(self, call: Call[T]) -> T:
-        """Send a ``Call`` (logging in first if needed) and return its parsed answer."""
+        """Send a ``Call`` (logging in first if needed, and again once if the server refuses the
+        token) and return its parsed answer."""
+        auth = self._core.auth
+        if (known := self._core.remembered(call)) is not None:
+            return known
         if self._core.needs_login(call):
             self.login()
+        sent = auth.token if call.authenticated else None
+        response = self._send(call)
+        if auth.refused(response.status_code, sent):
+            self.renew_token(sent)
+            response = self._send(call)
+        if self._core.setup_check(call, response) and self._needs_setup():
+            raise self._core.setup_required(call, response)
+        return self._core.handle(call, response)
+
+    def renew_token(self, refused: str | None) -> None:
+        """Log in again unless another request already replaced the ``refused`` token."""
+        if self._core.auth.stale(refused):
+            self.login()
+
+    def _needs_setup(self) -> bool:
+        """Whether the server says it needs its first administrator (False if it cannot say)."""
+        try:
+            return self.get_auth_status().setup_required
+        except IvkgenError:
+            return False
+
+    def _send(self, call: Call[Any]) -> httpx.Response:
         attempt = 0
         while True:
             request = self._http.build_request(**self._core.request_args(call))
             try:
-                response = self._http.send(request)
+                return self._http.send(request)
             except httpx.TransportError as exc:
                 delay = self._core.retry_delay(call, attempt, exc)
                 if delay is None:
                     raise self._core.transport_error(call, exc) from exc
                 time.sleep(delay)
                 attempt += 1
-            else:
-                return self._core.handle(call, response)
 
     async def lease_event_socket(self) -> SocketLease:
         """A new event socket for one job awaited in some event loop (logged in first when the
@@ -305,24 +282,49 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         )
 
     async def execute(self, call: Call[T]) -> T:
-        """Send a ``Call`` (logging in first if needed) and return its parsed answer."""
+        """Send a ``Call`` (logging in first if needed, and again once if the server refuses the
+        token) and return its parsed answer."""
+        auth = self._core.auth
+        if (known := self._core.remembered(call)) is not None:
+            return known
         if self._core.needs_login(call):
             async with self._login_lock:
                 if self._core.needs_login(call):
                     await self.login()
+        sent = auth.token if call.authenticated else None
+        response = await self._send(call)
+        if auth.refused(response.status_code, sent):
+            await self.renew_token(sent)
+            response = await self._send(call)
+        if self._core.setup_check(call, response) and await self._needs_setup():
+            raise self._core.setup_required(call, response)
+        return self._core.handle(call, response)
+
+    async def renew_token(self, refused: str | None) -> None:
+        """Log in again unless another request already replaced the ``refused`` token."""
+        async with self._login_lock:
+            if self._core.auth.stale(refused):
+                await self.login()
+
+    async def _needs_setup(self) -> bool:
+        """Whether the server says it needs its first administrator (False if it cannot say)."""
+        try:
+            return (await self.get_auth_status()).setup_required
+        except IvkgenError:
+            return False
+
+    async def _send(self, call: Call[Any]) -> httpx.Response:
         attempt = 0
         while True:
             request = self._http.build_request(**self._core.request_args(call))
             try:
-                response = await self._http.send(request)
+                return await self._http.send(request)
             except httpx.TransportError as exc:
                 delay = self._core.retry_delay(call, attempt, exc)
                 if delay is None:
                     raise self._core.transport_error(call, exc) from exc
                 await asyncio.sleep(delay)
                 attempt += 1
-            else:
-                return self._core.handle(call, response)
 
     async def event_socket(self) -> EventSocket:
         """The event socket this client's submissions share: connected on first use (after

@@ -8,7 +8,9 @@
     │   └── RequestTimeoutError        no answer within the client's timeout (also a TimeoutError)
     ├── HTTPStatusError                the server answered 4xx/5xx; carries its ``detail``
     │   ├── AuthError                  401/403: log in, or use an account allowed to do this
+    │   │   └── SetupRequiredError     the multi-user server has no administrator yet
     │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
+    │   ├── RevisionConflictError      409: the library workflow changed since its revision was read
     │   └── ServerValidationError      422: the server rejected a body; names the node and field
     ├── JobError                       a queue item did not complete
     │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
@@ -67,6 +69,20 @@ class HTTPStatusError(IvkgenError):
 
 class AuthError(HTTPStatusError):
     """401 (not logged in, bad credentials, expired token) or 403 (not allowed)."""
+
+
+class SetupRequiredError(AuthError):
+    """A 401 from a multi-user server that says (``GET /api/v1/auth/status``) it still needs its
+    first administrator: nobody can log in before that."""
+
+
+class RevisionConflictError(HTTPStatusError):
+    """409 ``revision-conflict``: the library workflow was changed since the revision the update
+    expected; ``current_revision`` is the server's."""
+
+    def __init__(self, message: str, *, current_revision: int | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.current_revision = current_revision
 
 
 class NotFoundError(HTTPStatusError):
@@ -191,8 +207,10 @@ __all__ = [
     "NotFoundError",
     "QueueFullWarning",
     "RequestTimeoutError",
+    "RevisionConflictError",
     "ServerUnreachableError",
     "ServerValidationError",
+    "SetupRequiredError",
     "TransportError",
     "WorkflowError",
     "WorkflowWarning",

@@ -10,6 +10,13 @@ fields), which the server itself never sends.
 
 In multi-user mode other users' item events arrive redacted (``"redacted"`` ids): they never
 match a client's own item or batch ids.
+
+InvokeAI 7.0 adds to ``invocation_*`` events the item a ``call_saved_workflow`` node enqueued
+them from (``parent_item_id``, ``root_item_id``, ``workflow_call_parent_source_id``): such an
+event concerns its root item too. Its ``invocation_progress`` frames carry an increasing
+``revision``, and after ``subscribe_queue`` it replays each running item's latest frame without
+``timestamp``, ``batch_id``, ``origin``, ``destination``, ``user_id`` and ``invocation`` (so
+frames are matched by item id; :class:`ProgressRevisions` drops a frame older than one seen).
 """
 
 from __future__ import annotations
@@ -71,18 +78,38 @@ class QueueItemEvent(Event):
     destination: str | None = None
     user_id: str | None = None
 
+    @property
+    def root_id(self) -> int | str | None:
+        """The submitted item this event belongs to (see ``InvocationEvent.root_id``)."""
+        return self.item_id
+
     def concerns(self, item_ids: Collection[int], batch_ids: Collection[str]) -> bool:
-        return self.item_id in item_ids or self.batch_id in batch_ids
+        return self.item_id in item_ids or self.root_id in item_ids or self.batch_id in batch_ids
 
 
 class InvocationEvent(QueueItemEvent):
-    """``invocation_*``: ``invocation`` is the prepared node (its ``id`` is a prepared id);
-    ``invocation_source_id`` is the workflow's node id."""
+    """``invocation_*``: ``invocation`` is the prepared node (its ``id`` is a prepared id; a
+    replayed 7.0 progress frame has none); ``invocation_source_id`` is the workflow's node id.
+    On 7.0 an item a ``call_saved_workflow`` node enqueued names its parent and root items."""
 
-    derived_keys: ClassVar[tuple[str, ...]] = ("node_id", "prepared_node_id", "node_type")
+    derived_keys: ClassVar[tuple[str, ...]] = (
+        "node_id",
+        "prepared_node_id",
+        "node_type",
+        "root_id",
+    )
 
     invocation: dict[str, Any] = {}
     invocation_source_id: str = ""
+    parent_item_id: int | str | None = None
+    root_item_id: int | str | None = None
+    workflow_call_parent_source_id: str | None = None
+
+    @property
+    def root_id(self) -> int | str | None:
+        """The submitted item this event belongs to: ``root_item_id`` for an item a
+        ``call_saved_workflow`` node enqueued (7.0), else the event's own item."""
+        return self.item_id if self.root_item_id is None else self.root_item_id
 
     @property
     def node_id(self) -> str:
@@ -108,6 +135,8 @@ class InvocationProgressEvent(InvocationEvent):
     message: str = ""
     percentage: float | None = None
     image: dict[str, Any] | None = None
+    revision: int | None = None
+    """Increases with each frame of an item (InvokeAI 7.0; None before)."""
 
     @property
     def progress(self) -> float | None:
@@ -214,6 +243,29 @@ class ModelLoadEvent(Event):
     user_id: str | None = None
 
 
+class ProgressRevisions:
+    """The latest ``revision`` seen per item and node: a frame that is not newer (a 7.0 server
+    replays each running item's latest frame after ``subscribe_queue``) is stale."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[int | str | None, str], int] = {}
+
+    def fresh(self, event: Event) -> bool:
+        """False for a progress frame older than, or the same as, one seen before."""
+        if not isinstance(event, InvocationProgressEvent) or event.revision is None:
+            return True
+        key = (event.item_id, event.invocation_source_id)
+        if event.revision <= self._latest.get(key, -1):
+            return False
+        self._latest[key] = event.revision
+        return True
+
+    def forget(self, item_id: int | str | None) -> None:
+        """Drop what is known of an item that ended."""
+        for key in [key for key in self._latest if key[0] == item_id]:
+            del self._latest[key]
+
+
 _MODELS: dict[SessionEvent, type[Event]] = {
     SessionEvent.INVOCATION_STARTED: InvocationStartedEvent,
     SessionEvent.INVOCATION_PROGRESS: InvocationProgressEvent,
@@ -253,6 +305,7 @@ __all__ = [
     "InvocationProgressEvent",
     "InvocationStartedEvent",
     "ModelLoadEvent",
+    "ProgressRevisions",
     "QueueClearedEvent",
     "QueueItemEvent",
     "QueueItemStatusChangedEvent",

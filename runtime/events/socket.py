@@ -7,6 +7,9 @@ queue rooms asked for with ``subscribe()`` again after every reconnection. Each
 ``listen_events()`` subscription gets its own buffer and filter (item ids, batch ids, kinds), so
 two jobs on one socket never see each other's events.
 
+When the server refuses the token (InvokeAI 7.0 closes the sockets of a revoked token), the
+socket has its client log in again, once, and connects with the new token.
+
 ``subscribe_session(session_id)`` joins the session's queue and keeps that session's events from
 then on; a later ``listen_events()`` without filters starts with them and yields only the
 subscribed sessions' events. When the socket comes from a client that enqueued the session, it
@@ -31,10 +34,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from ivkgen.runtime.errors import ServerUnreachableError
+from ivkgen.runtime.errors import IvkgenError, ServerUnreachableError
 from ivkgen.runtime.events.messages import (
     Event,
     GraphCompleteEvent,
+    ProgressRevisions,
     QueueItemStatusChangedEvent,
     SessionEvent,
     parse_event,
@@ -43,10 +47,14 @@ from ivkgen.runtime.timeouts import CONNECT_TIMEOUT, SUBSCRIBE_TIMEOUT
 
 log = logging.getLogger("ivkgen.runtime.events.socket")
 
+RECONNECT_DELAY = 0.5
+RECONNECT_DELAY_MAX = 2.0
 SESSION_BACKLOG = 1000
 """Events kept per subscribed session for listeners that start later."""
 
 SessionStatus = Callable[[str], Awaitable[QueueItemStatusChangedEvent | None]]
+TokenRenewal = Callable[[str | None], Awaitable[None]]
+"""Logs the client in again unless the token it is given (the refused one) was replaced."""
 
 
 class ConnectionChanged:
@@ -140,8 +148,16 @@ class EventSocket:
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
         session_status: SessionStatus | None = None,
+        renew_token: TokenRenewal | None = None,
     ) -> None:
         self._options = options
+        self._renew_token = renew_token
+        self._sent_token: str | None = None
+        self._refused = False
+        self._may_renew = True
+        self._url = ""
+        self._connect_options: dict[str, Any] = {}
+        self._reconnecting: asyncio.Task[None] | None = None
         self._connect_timeout = connect_timeout
         self._session_status = session_status
         self._sessions: dict[str, deque[Event]] = {}
@@ -149,6 +165,7 @@ class EventSocket:
         self._queues: list[str] = []
         self._joined: set[str] = set()
         self._subscriptions: list[Subscription] = []
+        self._revisions = ProgressRevisions()
         self._sio: Any = None
 
     @property
@@ -160,31 +177,57 @@ class EventSocket:
         import socketio
 
         sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2.0
+            reconnection=True,
+            reconnection_delay=RECONNECT_DELAY,
+            reconnection_delay_max=RECONNECT_DELAY_MAX,
         )
         sio.on("connect", self._on_connect)
+        sio.on("connect_error", self._on_connect_error)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
         options = self._options()
-        url = options.pop("url")
+        url = self._url = options.pop("url")
         auth = options.pop("auth", None)
-        try:
-            await sio.connect(
-                url,
-                auth=(lambda: self._options().get("auth")) if auth else None,
-                wait_timeout=self._connect_timeout,
-                **options,
-            )
-        except socketio.exceptions.ConnectionError as exc:
-            await sio.eio.disconnect()  # closes the HTTP session engine.io opened
-            raise ServerUnreachableError(
-                f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
-                f"({exc}); is InvokeAI running there, and is the client logged in?",
-                method="GET",
-                path=str(options.get("socketio_path", "")),
-            ) from None
+        self._connect_options = {"wait_timeout": self._connect_timeout, **options}
+        while True:
+            try:
+                await sio.connect(url, auth=self._auth if auth else None, **self._connect_options)
+                break
+            except socketio.exceptions.ConnectionError as exc:
+                if self._renewal_due():  # the token was refused: the next attempt logs in again
+                    continue
+                await sio.eio.disconnect()  # closes the HTTP session engine.io opened
+                raise ServerUnreachableError(
+                    f"cannot open the event socket at {url}{options.get('socketio_path', '')} "
+                    f"({exc}); is InvokeAI running there, and is the client logged in?",
+                    method="GET",
+                    path=str(options.get("socketio_path", "")),
+                ) from None
         self._sio = sio
         return self
+
+    async def _auth(self) -> Any:
+        """The ``auth`` of each connection attempt: the client's current token, after logging
+        in again if the server refused the last one."""
+        if self._renewal_due():
+            assert self._renew_token is not None
+            self._refused, self._may_renew = False, False
+            try:
+                await self._renew_token(self._sent_token)
+            except IvkgenError as exc:
+                log.warning("event socket: logging in again failed: %s", exc)
+        auth = self._options().get("auth")
+        self._sent_token = auth.get("token") if isinstance(auth, dict) else None
+        return auth
+
+    def _renewal_due(self) -> bool:
+        """The server refused a token, and the socket may log in again (once until a
+        connection succeeds)."""
+        return self._refused and self._may_renew and self._renew_token is not None
+
+    def _on_connect_error(self, *data: Any) -> None:
+        log.debug("event socket refused: %s", data)
+        self._refused = self._sent_token is not None
 
     async def subscribe(self, queue_id: str = "default") -> None:
         """Join the events room of a queue (again after each reconnection); a queue already
@@ -249,6 +292,8 @@ class EventSocket:
     async def close(self) -> None:
         """Disconnect (also stops reconnecting) and end every subscription."""
         sio, self._sio = self._sio, None
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if sio is not None:
             await sio.shutdown()  # disconnects, or stops a reconnection under way
             await sio.eio.disconnect()  # closes the HTTP session engine.io opened
@@ -256,6 +301,7 @@ class EventSocket:
             subscription.close()
 
     async def _on_connect(self) -> None:
+        self._refused, self._may_renew = False, True
         if self._sio is None:  # the first connection: subscribe() follows
             return
         log.debug("event socket reconnected")
@@ -267,6 +313,28 @@ class EventSocket:
         log.debug("event socket disconnected: %s", reason)
         self._joined.clear()
         self._broadcast(ConnectionChanged(False))
+        import socketio
+
+        if self._sio is not None and reason == socketio.AsyncClient.reason.SERVER_DISCONNECT:
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Connect again after the server closed the connection (python-socketio reconnects
+        only after a lost one), as long as the socket is open; a refused token is renewed."""
+        import socketio
+
+        delay = RECONNECT_DELAY
+        while True:
+            await asyncio.sleep(delay)
+            sio = self._sio
+            if sio is None or sio.connected:
+                return
+            try:
+                await sio.connect(self._url, auth=self._auth, **self._connect_options)
+                return
+            except (socketio.exceptions.ConnectionError, ValueError) as exc:
+                log.debug("event socket: reconnecting failed: %s", exc)
+                delay = min(2 * delay, RECONNECT_DELAY_MAX)
 
     def _broadcast(self, message: ConnectionChanged) -> None:
         for subscription in self._subscriptions:
@@ -278,13 +346,15 @@ class EventSocket:
         except ValueError as exc:
             log.warning("ignoring malformed %s event: %s", name, exc)
             return
-        self._dispatch(event)
+        if self._revisions.fresh(event):
+            self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
         """Deliver an event (and the ``GraphCompleteEvent`` a terminal status makes)."""
         events: list[Event] = [event]
         session_id = getattr(event, "session_id", None)
         if isinstance(event, QueueItemStatusChangedEvent) and event.is_terminal:
+            self._revisions.forget(event.item_id)
             if session_id not in self._ended:  # else subscribe_session already reported it
                 events.append(GraphCompleteEvent.of(event))
             if session_id in self._sessions:

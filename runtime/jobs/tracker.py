@@ -171,8 +171,8 @@ class JobTracker:
                 )
                 state.report = _newer(reported, state.report)  # known errors win
             return False
-        if isinstance(event, InvocationEvent) and isinstance(event.item_id, int):
-            state = self._items.get(event.item_id)
+        if isinstance(event, InvocationEvent) and isinstance(event.root_id, int):
+            state = self._items.get(event.root_id)  # a called item's events count for its root
             if state is not None:
                 state.ran = True
             if state is not None and state.status == "pending":

@@ -2,7 +2,8 @@
 
 Every server step is a plan (:mod:`ivkgen.runtime.jobs.plans`): the sync pool drives it with
 ``drive_sync``, the async pool with ``drive``, so both share every decision. A step of one
-server: look up chunks whose enqueue answer was lost (by the run's ``destination`` tag), read
+server: look up chunks whose enqueue answer was lost (by their enqueue receipts where the server
+lists them, InvokeAI 7.0; else by the run's ``destination`` tag), read
 the items it holds (completed ones give their outputs, downloaded once; canceled or vanished ones
 wait again), then send it as many new items as it finished.
 
@@ -49,6 +50,7 @@ from ivkgen.runtime.errors import (
     QueueFullWarning,
     TransportError,
 )
+from ivkgen.runtime.jobs.enqueue import acknowledge_plan, keyed, receipt_plan
 from ivkgen.runtime.jobs.outputs import collect_outputs, created_image_names, output_nodes
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
@@ -69,6 +71,7 @@ from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, MAX_ITEMS_PER_CALL, QueueOps
 from ivkgen.runtime.server.core import AsyncBound, Call, SyncBound, parse_json
 from ivkgen.runtime.server.dto import ImageDTO, SessionQueueItem
+from ivkgen.runtime.server.features import ServerFeatures
 from ivkgen.runtime.workflow.checks import missing_models, node_findings, node_versions
 from ivkgen.runtime.workflow.definition import node_labels
 from pydantic import ConfigDict, TypeAdapter
@@ -81,7 +84,6 @@ STEPS_PER_SECOND = 1.0
 """About how many server steps the run makes a second, over all its servers, once it knows how
 fast each server finishes items (a server is never stepped less often than it needs to stay busy
 within ``MAX_WINDOW`` items)."""
-SUMMARIES_PATH = "/api/v1/queue/{queue_id}/item_summaries_by_ids"
 ENDED = ("completed", "failed")
 _QUEUE = f"/api/v1/queue/{DEFAULT_QUEUE}"
 
@@ -168,6 +170,8 @@ class ServerState:
     batches: set[str] = field(default_factory=set)
     summaries: bool = False
     """The server reads statuses without sessions (``item_summaries_by_ids``)."""
+    receipts: bool = False
+    """The server keeps enqueue receipts (see :mod:`ivkgen.runtime.server.features`)."""
     former: bool = False
     """Not among the run's servers: the ledger sent it items in an earlier run."""
     downloader: ClientDownloader = field(init=False, repr=False)
@@ -363,8 +367,8 @@ class PoolRun:
             return
         handle = self.work.handle
         openapi = yield Call("GET", "/openapi.json", parse_json)
-        paths = openapi.get("paths") if isinstance(openapi, dict) else None
-        state.summaries = isinstance(paths, dict) and SUMMARIES_PATH in paths
+        features = ServerFeatures.of(openapi)
+        state.summaries, state.receipts = features.summaries, features.receipts
         findings = node_findings(handle.definition, node_versions(openapi), self._labels)
         errors = [f.message for f in findings if f.severity == "error"]
         if errors:
@@ -433,6 +437,14 @@ class PoolRun:
         yield from self._refill(state)
 
     def _reconcile(self, state: ServerState) -> Plan[None]:
+        if state.receipts:
+            for batch_id, indexes in list(state.sent.items()):
+                receipt = yield from receipt_plan(DEFAULT_QUEUE, batch_id)
+                del state.sent[batch_id]
+                self._accept(state, batch_id, indexes, sorted(receipt.item_ids) if receipt else [])
+                if receipt is not None:
+                    yield from acknowledge_plan(DEFAULT_QUEUE, batch_id)
+            return
         queue = queue_ops(DEFAULT_QUEUE)
         items: list[SessionQueueItem] = yield QueueOps.list_all_items.call(
             queue, destination=run_tag(self.run_id)
@@ -552,6 +564,7 @@ class PoolRun:
             run_id=self.run_id,
             uploads=state.uploads,
         )
+        body = keyed(body) if state.receipts else body
         state.sent[batch_id] = taken
         state.batches.add(batch_id)
         self.ledger.sent(state.name, batch_id, taken)
@@ -565,6 +578,8 @@ class PoolRun:
         # a TransportError leaves the chunk in ``sent``: the next step looks it up
         del state.sent[batch_id]
         self._accept(state, batch_id, taken, sorted(result.item_ids)[: result.enqueued])
+        if state.receipts:
+            yield from acknowledge_plan(DEFAULT_QUEUE, batch_id)
 
     def _accept(
         self, state: ServerState, batch_id: str, indexes: Sequence[int], item_ids: Sequence[int]

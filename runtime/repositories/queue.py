@@ -20,6 +20,7 @@ from ivkgen.runtime.server.core import (
 from ivkgen.runtime.server.dto import (
     BatchStatus,
     EnqueueBatchResult,
+    EnqueueReceipt,
     ProcessorStatus,
     QueueAndProcessorStatus,
     QueueItemSummary,
@@ -72,6 +73,20 @@ class QueueOps:
         return Call(
             "POST", self._path("/enqueue_batch"), parse_model(EnqueueBatchResult), json=dict(body)
         )
+
+    @operation
+    def get_enqueue_receipt(self, idempotency_key: str) -> Call[EnqueueReceipt]:
+        """What the batch sent with this ``idempotency_key`` enqueued (``NotFoundError``:
+        nothing); servers whose schema lists the route only (InvokeAI 7.0)."""
+        params = {"idempotency_key": idempotency_key}
+        path = self._path("/enqueue_batch/receipt")
+        return Call("GET", path, parse_model(EnqueueReceipt), params=params)
+
+    @operation
+    def acknowledge_enqueue(self, idempotency_key: str) -> Call[None]:
+        """Let the server forget the receipt of this ``idempotency_key`` (InvokeAI 7.0)."""
+        body = {"idempotency_key": idempotency_key}
+        return Call("POST", self._path("/enqueue_batch/acknowledge"), parse_none, json=body)
 
     @operation
     def get_status(self) -> Call[QueueAndProcessorStatus]:

@@ -1,4 +1,12 @@
-"""The server's workflow library (``/api/v1/workflows``) and workflow handles."""
+"""The server's workflow library (``/api/v1/workflows``) and workflow handles.
+
+On InvokeAI 7.0 a record carries a ``revision``: an update that sends it as
+``expected_revision`` is refused with ``RevisionConflictError`` when someone changed the record
+since, instead of overwriting that change. A create may choose its ``workflow_id``: created again
+with the same id (a retry after a lost answer), the server returns the record it has. Servers
+before 7.0 have neither (their records' ``revision`` is None; give no ``expected_revision`` or
+``workflow_id`` there: they would be ignored).
+"""
 
 from __future__ import annotations
 
@@ -105,18 +113,29 @@ class WorkflowOps:
 
     @operation
     def create_workflow(
-        self, workflow: WorkflowDefinition | Mapping[str, Any]
+        self, workflow: WorkflowDefinition | Mapping[str, Any], *, workflow_id: str | None = None
     ) -> Call[WorkflowRecord]:
-        """Save a workflow in the library as a new user workflow; the server assigns the id."""
-        body = {"workflow": workflow_json(workflow)}
+        """Save a workflow in the library as a new user workflow; the server assigns the id,
+        or (InvokeAI 7.0) takes ``workflow_id``, so that creating it again is safe."""
+        body: dict[str, Any] = {"workflow": workflow_json(workflow)}
+        if workflow_id is not None:
+            body["workflow_id"] = workflow_id
         return Call("POST", "/api/v1/workflows/", parse_model(WorkflowRecord), json=body)
 
     @operation
     def update_workflow(
-        self, workflow_id: str, workflow: WorkflowDefinition | Mapping[str, Any]
+        self,
+        workflow_id: str,
+        workflow: WorkflowDefinition | Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
     ) -> Call[WorkflowRecord]:
-        """Replace a user workflow's JSON (default workflows are read-only)."""
-        body = {"workflow": {**workflow_json(workflow), "id": workflow_id}}
+        """Replace a user workflow's JSON (default workflows are read-only). With
+        ``expected_revision`` (a 7.0 record's ``revision``) a record changed since is not
+        overwritten: ``RevisionConflictError``."""
+        body: dict[str, Any] = {"workflow": {**workflow_json(workflow), "id": workflow_id}}
+        if expected_revision is not None:
+            body["expected_revision"] = expected_revision
         return Call(
             "PATCH",
             f"/api/v1/workflows/i/{segment(workflow_id)}",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,16 +20,14 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
-from ivkgen.runtime.errors import (
-    AuthError,
-    HTTPStatusError,
-    IvkgenError,
-    NotFoundError,
-    RequestTimeoutError,
-    ServerUnreachableError,
-    ServerValidationError,
+from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.server.auth import (
+    SETUP_STATUS_PATH,
+    AuthState,
+    mask_secret_headers_in_http_logs,
+    setup_required_error,
 )
-from ivkgen.runtime.server.auth import AuthState, mask_secret_headers_in_http_logs
+from ivkgen.runtime.server.failures import detail_of, error_from_response, transport_error
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter
 
@@ -45,7 +42,6 @@ RETRY_BACKOFF = 0.25
 SOCKETIO_PATH = "/ws/socket.io"
 REFRESHED_TOKEN_HEADER = "x-refreshed-token"
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
-_DETAIL_LIMIT = 500
 
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 Files = Mapping[str, tuple[str, bytes, str]]
@@ -57,7 +53,8 @@ class Call(Generic[T]):
 
     ``json`` is the body (``None``: no body). ``sensitive`` calls carry secrets in their body: the
     server's echo of the body is dropped from their errors. ``authenticated=False`` calls never
-    trigger a log-in first.
+    trigger a log-in first. A client sends a call with a ``memo`` once and answers the calls with
+    the same memo from then on with the first answer.
     """
 
     method: str
@@ -70,6 +67,7 @@ class Call(Generic[T]):
     timeout: float | None = None
     authenticated: bool = True
     sensitive: bool = False
+    memo: str | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -124,124 +122,6 @@ def parse_key(key: str, kind: type[T]) -> Callable[[httpx.Response], T]:
     return parse
 
 
-# Errors --------------------------------------------------------------------------------------
-
-
-def _detail(response: httpx.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:_DETAIL_LIMIT]
-    return body.get("detail", body) if isinstance(body, dict) else body
-
-
-def _short(detail: Any) -> str:
-    text = detail if isinstance(detail, str) else repr(detail)
-    return text if len(text) <= _DETAIL_LIMIT else text[:_DETAIL_LIMIT] + "..."
-
-
-_NODE_IN_MESSAGE = re.compile(r"\bnode ([\w.:-]+)", re.IGNORECASE)
-_FIELD_IN_MESSAGE = re.compile(r"\bfield ([\w.:-]+)", re.IGNORECASE)
-
-
-def _node_and_field(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """Graph node id and field a 422 entry is about: from ``loc`` (``... nodes, id, type, field``)
-    or, for graph-level checks, from the message (``... field X ... node Y``)."""
-    loc = [str(part) for part in entry.get("loc", ())]
-    if "nodes" in loc:
-        rest = loc[loc.index("nodes") + 1 :]
-        node = rest[0] if rest else None
-        field = rest[2] if len(rest) > 2 else None
-        return node, field
-    message = str(entry.get("msg", ""))
-    node_match = _NODE_IN_MESSAGE.search(message)
-    field_match = _FIELD_IN_MESSAGE.search(message)
-    return (
-        node_match.group(1) if node_match else None,
-        field_match.group(1) if field_match else None,
-    )
-
-
-def _validation_error(call: Call[Any], status: int, detail: Any) -> ServerValidationError:
-    entries = [e for e in detail if isinstance(e, dict)] if isinstance(detail, list) else []
-    if call.sensitive:
-        entries = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in entries]
-        detail = entries
-    node_id, field = _node_and_field(entries[0]) if entries else (None, None)
-    where = " ".join(
-        part
-        for part in (f"node {node_id!r}" if node_id else "", f"field {field!r}" if field else "")
-        if part
-    )
-    first = entries[0] if entries else {}
-    reason = str(first.get("msg", "")) if first else _short(detail)
-    if first and not node_id:
-        reason = f"{'.'.join(str(p) for p in first.get('loc', ()))}: {reason}"
-    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
-    message = (
-        f"the server rejected {call.method} {call.path} (422): "
-        f"{where + ': ' if where else ''}{reason}{more}"
-    )
-    return ServerValidationError(
-        message,
-        method=call.method,
-        path=call.path,
-        status_code=status,
-        detail=detail,
-        errors=entries,
-        node_id=node_id,
-        field=field,
-    )
-
-
-def error_from_response(call: Call[Any], response: httpx.Response) -> HTTPStatusError:
-    """The error for a 4xx/5xx answer, with the server's ``detail``."""
-    status = response.status_code
-    detail = _detail(response)
-    if status == 422:
-        return _validation_error(call, status, detail)
-    where = f"{call.method} {call.path}"
-    args: dict[str, Any] = {
-        "method": call.method,
-        "path": call.path,
-        "status_code": status,
-        "detail": detail,
-    }
-    if status == 401:
-        hint = (
-            "check the email and password"
-            if call.sensitive
-            else "log in: InvokeAIClient.from_url(url, email=..., password=...) or pass a valid "
-            "token= (the token may have expired)"
-        )
-        return AuthError(f"{where} was refused (401): {_short(detail)}; {hint}", **args)
-    if status == 403:
-        hint = "this account may not do this (an admin account is needed for some actions)"
-        return AuthError(f"{where} was refused (403): {_short(detail)}; {hint}", **args)
-    if status == 404:
-        return NotFoundError(f"{where}: not found (404): {_short(detail)}", **args)
-    return HTTPStatusError(f"{where} failed with HTTP {status}: {_short(detail)}", **args)
-
-
-def transport_error(call: Call[Any], exc: httpx.TransportError, base_url: str) -> IvkgenError:
-    """The error for a request that got no answer."""
-    where = f"{call.method} {call.path}"
-    if isinstance(exc, httpx.TimeoutException):
-        return RequestTimeoutError(
-            f"{where}: no answer from {base_url} in time ({type(exc).__name__}); the server may be "
-            "busy or stopped: check it, or raise the client's timeout=",
-            method=call.method,
-            path=call.path,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        reason = f"cannot connect to {base_url} ({exc})"
-        hint = "is InvokeAI running at this address?"
-    else:
-        reason = f"the connection to {base_url} was lost during {where} ({type(exc).__name__})"
-        hint = "the server may have stopped or restarted"
-    return ServerUnreachableError(f"{reason}; {hint}", method=call.method, path=call.path)
-
-
 # Core ----------------------------------------------------------------------------------------
 
 
@@ -270,6 +150,7 @@ class ClientCore:
         mask_secret_headers_in_http_logs()
         self.timeout = timeout
         self.retries = retries
+        self.memos: dict[str, Any] = {}
 
     def request_args(self, call: Call[Any]) -> dict[str, Any]:
         """Keyword arguments for ``httpx.Client.build_request`` / ``AsyncClient.build_request``."""
@@ -295,7 +176,22 @@ class ClientCore:
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
             raise error_from_response(call, response)
-        return call.parse(response)
+        answer = call.parse(response)
+        if call.memo is not None:
+            self.memos[call.memo] = answer
+        return answer
+
+    def remembered(self, call: Call[T]) -> T | None:
+        """The answer kept for the call's ``memo`` (None: send the call)."""
+        answer: T | None = self.memos.get(call.memo) if call.memo is not None else None
+        return answer
+
+    def setup_check(self, call: Call[Any], response: httpx.Response) -> bool:
+        """Whether a 401 calls for asking the server if it still needs its first-time setup."""
+        return response.status_code == 401 and call.path != SETUP_STATUS_PATH
+
+    def setup_required(self, call: Call[Any], response: httpx.Response) -> IvkgenError:
+        return setup_required_error(self.base_url, call.method, call.path, detail_of(response))
 
     def retry_delay(self, call: Call[Any], attempt: int, exc: httpx.TransportError) -> float | None:
         """Seconds to wait before retrying, or None to give up.

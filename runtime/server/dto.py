@@ -142,6 +142,9 @@ class WorkflowRecord(ServerModel):
     user_id: str | None = None
     is_public: bool = False
     workflow: dict[str, Any]
+    revision: int | None = None
+    """Counts the record's updates (InvokeAI 7.0; None before): pass it as an update's
+    ``expected_revision``."""
 
 
 class WorkflowSummary(ServerModel):
@@ -264,6 +267,15 @@ class EnqueueBatchResult(ServerModel):
         return str(self.batch["batch_id"])
 
 
+class EnqueueReceipt(ServerModel):
+    """What a batch sent with an ``idempotency_key`` enqueued (InvokeAI 7.0's receipt)."""
+
+    batch_id: str
+    enqueued: int
+    requested: int
+    item_ids: list[int]
+
+
 class SessionQueueItem(ServerModel, StatusReport):
     """A queue item; ``session`` holds the graph, results and source/prepared id mappings."""
 
@@ -324,6 +336,7 @@ __all__ = [
     "DeleteImagesResult",
     "DeleteVideosResult",
     "EnqueueBatchResult",
+    "EnqueueReceipt",
     "FileRecord",
     "ImageCategory",
     "ImageDTO",

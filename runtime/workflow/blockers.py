@@ -4,7 +4,8 @@ The GUI loads every workflow and marks what is wrong; the server rejects it (422
 run time. These are found before anything is sent, against the node catalog of the server:
 
 * a node whose type the server does not have (a custom node pack, or a type a newer or older
-  InvokeAI has), or a node saved by a newer version of its type than the server's;
+  InvokeAI has), or a node saved by a newer version of its type than the server's (editor views
+  such as ``current_image`` are never sent, so they block nothing);
 * an edge from an output or into an input that its node's type does not have;
 * a required input that is neither connected, nor given a value, nor in the form (form inputs are
   ``validate_inputs()``'s job).
@@ -19,7 +20,11 @@ from typing import Any, Literal
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime.workflow.convert import is_executable
-from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
+from ivkgen.runtime.workflow.definition import (
+    HANDLED_EDGE_TYPES,
+    FieldRef,
+    WorkflowDefinition,
+)
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
 BlockerKind = Literal["unknown_type", "newer_version", "missing_field", "required_value"]
@@ -100,7 +105,7 @@ def _edge_blockers(definition: WorkflowDefinition, catalog: Catalog) -> list[Blo
     nodes = {node["id"]: node for node in definition.nodes}
     found: list[Blocker] = []
     for edge in definition.edges:
-        if edge.get("type") != "default":
+        if edge.get("type") not in HANDLED_EDGE_TYPES:
             continue
         for end, handle_key, side in (
             ("source", "sourceHandle", "outputs"),
@@ -182,7 +187,7 @@ def workflow_blockers(
     connected = {
         (edge["target"], edge["targetHandle"])
         for edge in definition.edges
-        if edge.get("type") == "default"
+        if edge.get("type") in HANDLED_EDGE_TYPES
     }
     for node in definition.invocation_nodes():
         spec = catalog.nodes.get(node["data"]["type"])

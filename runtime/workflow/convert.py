@@ -10,9 +10,11 @@ The rules are the GUI's (``buildNodesGraph`` and the workflow enqueue hook):
 * board inputs: ``"auto"``, empty or absent means the GUI's auto-add board, which ivkgen does not
   have: the board id passed as ``board`` is used, else the input is omitted (the server then uses
   no board); ``"none"`` is omitted; ``{"board_id": ...}`` is sent as is;
-* only ``default`` edges count; an edge from a connector is rewritten to the invocation output
-  feeding the connector chain; edges touching dropped nodes go; duplicates go; every input with
-  a kept incoming edge loses its value;
+* only ``default`` edges and ``loop_linkage`` edges (InvokeAI 7.0's link of a ``for`` node to
+  its ``for_return`` node, sent with ``"type": "loop_linkage"``) count; an edge from a connector
+  is rewritten to the invocation output feeding the connector chain; edges touching dropped
+  nodes (notes, connectors, 7.0's ``current_image`` views) go; duplicates go; every input with a
+  kept incoming edge loses its value;
 * batch nodes become ``Batch.data``: their items (or their generator's items) are zipped within a
   batch group and combined as a cartesian product across groups; group ``"None"`` gives each
   batch node its own list.
@@ -28,7 +30,7 @@ from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
-from ivkgen.runtime.workflow.definition import FieldRef
+from ivkgen.runtime.workflow.definition import HANDLED_EDGE_TYPES, VIEW_TYPES, FieldRef
 from ivkgen.runtime.workflow.generators import resolve_generator
 
 BATCH_FIELDS = {
@@ -41,6 +43,7 @@ GENERATOR_TYPES = frozenset(
     {"image_generator", "string_generator", "integer_generator", "float_generator"}
 )
 EXTRA_INPUTS_TYPES = frozenset({"core_metadata"})
+
 WORKFLOW_KEYS: tuple[str, ...] = ("name", "author", "description", "version", "contact", "tags")
 WORKFLOW_KEYS += ("notes", "exposedFields", "meta", "form")
 CONNECTOR_IN = "in"
@@ -51,11 +54,15 @@ Workflow = Mapping[str, Any]
 
 
 def is_executable(node: Mapping[str, Any]) -> bool:
-    """An invocation node the server can run (not a batch or generator node)."""
+    """An invocation node the server can run (not a batch, generator or view node)."""
     if node.get("type") != "invocation":
         return False
     node_type = node["data"]["type"]
-    return node_type not in BATCH_FIELDS and node_type not in GENERATOR_TYPES
+    return (
+        node_type not in BATCH_FIELDS
+        and node_type not in GENERATOR_TYPES
+        and node_type not in VIEW_TYPES
+    )
 
 
 def build_graph(
@@ -89,8 +96,8 @@ def _graph_edges(workflow: Workflow, kept: Mapping[str, Any]) -> list[dict[str, 
     default_edges = [edge for edge in workflow["edges"] if edge["type"] == "default"]
     seen: set[tuple[str, str, str, str]] = set()
     edges: list[dict[str, Any]] = []
-    for edge in default_edges:
-        if edge["target"] not in kept:
+    for edge in workflow["edges"]:
+        if edge["type"] not in HANDLED_EDGE_TYPES or edge["target"] not in kept:
             continue
         source = _resolve_source(edge["source"], edge["sourceHandle"], nodes, default_edges)
         if source is None or source[0] not in kept:
@@ -99,11 +106,12 @@ def _graph_edges(workflow: Workflow, kept: Mapping[str, Any]) -> list[dict[str, 
         if key in seen:
             continue
         seen.add(key)
+        graph_edge = {
+            "source": {"node_id": source[0], "field": source[1]},
+            "destination": {"node_id": edge["target"], "field": edge["targetHandle"]},
+        }
         edges.append(
-            {
-                "source": {"node_id": source[0], "field": source[1]},
-                "destination": {"node_id": edge["target"], "field": edge["targetHandle"]},
-            }
+            graph_edge if edge["type"] == "default" else {"type": edge["type"], **graph_edge}
         )
     return edges
 
@@ -234,7 +242,7 @@ def workflow_for_batch(workflow: Workflow) -> dict[str, Any]:
 
 def _edge_for_batch(edge: Mapping[str, Any]) -> dict[str, Any]:
     keys: tuple[str, ...] = ("id", "type", "source", "target")
-    if edge["type"] == "default":
+    if edge["type"] in HANDLED_EDGE_TYPES:
         keys += ("sourceHandle", "targetHandle", "hidden")
     return {key: edge[key] for key in keys if key in edge}
 

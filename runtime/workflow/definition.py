@@ -4,7 +4,9 @@ The top-level keys the GUI defines are typed; nodes, edges and the form stay pla
 server stores them untyped too), so every key of a file, known or not, survives ``to_dict()``.
 Loading checks what the GUI checks: a supported ``meta.version``, node and edge shapes, edges
 between existing nodes. Like the GUI, it loads nodes of types the node catalog does not have
-(:mod:`ivkgen.runtime.workflow.blockers` names them; submission refuses them).
+(:mod:`ivkgen.runtime.workflow.blockers` names them; submission refuses them). The exports of
+InvokeAI 7.0's editor load too: its ``current_image`` nodes (a view of the latest image, never
+sent to the server) and its ``loop_linkage`` edges (a ``for`` node to its ``for_return`` node).
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ FieldRef = tuple[str, str]
 """A node input of a workflow: ``(node_id, field_name)``."""
 
 SUPPORTED_VERSIONS = ("2.0.0", "3.0.0", "4.0.0")
-NODE_TYPES = ("invocation", "notes", "connector")
-EDGE_TYPES = ("default", "collapsed")
+NODE_TYPES = ("invocation", "notes", "connector", "current_image")
+EDGE_TYPES = ("default", "collapsed", "loop_linkage")
+VIEW_TYPES = frozenset({"current_image"})
+"""Editor views (7.0's latest-image view) the GUI never sends, saved as their own node type or
+as an invocation type: not invocation nodes, whatever schema a server has."""
+HANDLED_EDGE_TYPES = ("default", "loop_linkage")
+"""Edge types that connect an output to an input (``collapsed`` edges are only drawn)."""
 
 
 class WorkflowMeta(BaseModel):
@@ -150,8 +157,12 @@ class WorkflowDefinition(BaseModel):
         Path(path).write_text(text + "\n", encoding="utf-8")
 
     def invocation_nodes(self) -> Iterator[dict[str, Any]]:
-        """The ``invocation`` nodes, in file order."""
-        return (node for node in self.nodes if node["type"] == "invocation")
+        """The ``invocation`` nodes, in file order (views saved as invocations left out)."""
+        return (
+            node
+            for node in self.nodes
+            if node["type"] == "invocation" and node["data"]["type"] not in VIEW_TYPES
+        )
 
     def node_by_id(self, node_id: str) -> dict[str, Any] | None:
         return next((node for node in self.nodes if node["id"] == node_id), None)
@@ -225,7 +236,7 @@ def _check_edge(index: int, edge: Any, node_ids: set[str]) -> None:
                 f"edge {name!r} has {end} {node_id!r}, which is not a node of the workflow",
                 node_id if isinstance(node_id, str) else None,
             )
-    if edge["type"] == "default":
+    if edge["type"] in HANDLED_EDGE_TYPES:
         for handle in ("sourceHandle", "targetHandle"):
             if not isinstance(edge.get(handle), str):
                 raise ValueError(f"edge {name!r} has no {handle}")

@@ -17,7 +17,7 @@ from typing import Any
 from ivkgen.runtime.errors import WorkflowWarning
 from ivkgen.runtime.fields import IvkField
 from ivkgen.runtime.workflow.catalog import MISSING, Catalog, InputSpec, default_catalog
-from ivkgen.runtime.workflow.definition import FieldRef, WorkflowDefinition
+from ivkgen.runtime.workflow.definition import HANDLED_EDGE_TYPES, FieldRef, WorkflowDefinition
 from ivkgen.runtime.workflow.loose import loose_spec
 from ivkgen.runtime.workflow.shape import MAPPING
 from pydantic import BaseModel, ConfigDict, SkipValidation
@@ -82,7 +82,7 @@ def connected_inputs(workflow: Mapping[str, Any]) -> set[FieldRef]:
     return {
         (edge["target"], edge["targetHandle"])
         for edge in workflow.get("edges") or []
-        if edge.get("type") == "default"
+        if edge.get("type") in HANDLED_EDGE_TYPES
     }
 
 

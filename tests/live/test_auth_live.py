@@ -131,3 +131,31 @@ def test_tokens_and_passwords_never_appear_in_reprs_logs_or_errors(
     assert "auth='token'" in text and "403" in text and "/api/v1/auth/login" in caplog.text
     for secret in (token, user_token, ADMIN_PASSWORD, USER_PASSWORD):
         assert secret and secret not in text
+
+
+async def test_a_revoked_token_is_replaced_and_the_socket_reconnects_with_the_new_one(
+    admin: InvokeAIClient,
+) -> None:
+    """A password reset revokes the user's tokens and closes its sockets (as on 7.0): the
+    client logs in again once and its socket comes back with the new token."""
+    from ivkgen.runtime.events.socket import ConnectionChanged
+
+    async with AsyncInvokeAIClient.from_url(
+        admin.base_url, email=USER, password=USER_PASSWORD
+    ) as client:
+        me = await client.get_me()
+        socket = await client.event_socket()
+        await socket.subscribe("default")
+        changes = socket.listen_events()
+        revoked = client._core.auth.token
+        reset = {"password": USER_PASSWORD}
+        path = f"/api/v1/auth/users/{me.user_id}"
+        admin.execute(Call("PATCH", path, parse_json, json=reset, sensitive=True))
+        seen: list[bool] = []
+        while seen[-2:] != [False, True]:
+            message = await changes.get(timeout=60)
+            assert message is not None, f"the socket did not come back (seen {seen})"
+            if isinstance(message, ConnectionChanged):
+                seen.append(message.connected)
+        assert client._core.auth.token != revoked  # the server took the new token: connected
+        assert (await client.get_me()).email == USER

@@ -117,3 +117,24 @@ def test_converted_graph_matches_the_recorded_gui_graph(http: httpx.Client, path
     assert uuid.UUID(stored["id"]).version == 4
     problems = _differences(stored, theirs, recorded["workflow"])
     assert not problems, "stored graph differs from the GUI's:\n" + "\n".join(problems)
+
+
+def test_a_new_editor_export_is_stored_as_its_golden_graph(http: httpx.Client) -> None:
+    """An export in the shape of InvokeAI 7.0's editor (``tests/webv2``), converted, is taken by
+    a 6.14.2 server as its golden graph: the ``current_image`` view is not in the graph, but
+    stays in the stored workflow."""
+    path = Path(__file__).parents[1] / "webv2" / "text-to-image.json"
+    definition = WorkflowDefinition.from_file(path)
+    body = build_enqueue_body(definition.to_dict(), prepend=True)
+    with paused(http):
+        response = enqueue(http, body)
+        assert response.status_code == 200, response.text
+        item_ids = response.json()["item_ids"]
+        try:
+            stored = item(http, item_ids[0])
+        finally:
+            discard(http, item_ids)
+    golden = json.loads(path.with_suffix(".graph.json").read_text(encoding="utf-8"))
+    problems = _differences(stored["session"]["graph"], golden, definition.to_dict())
+    assert not problems, "stored graph differs from the golden graph:\n" + "\n".join(problems)
+    assert "preview" in [node["id"] for node in stored["workflow"]["nodes"]]

@@ -129,7 +129,7 @@ def test_unknown_invocation_type_loads_and_blocks_submission_naming_node_and_typ
     ("change", "expected"),
     [
         (lambda d: d["meta"].update(version="1.0.0"), "meta.version '1.0.0' is not supported"),
-        (lambda d: d["nodes"][0].update(type="current_image"), "unknown node type"),
+        (lambda d: d["nodes"][0].update(type="image_preview"), "unknown node type"),
         (lambda d: d["nodes"][1].pop("data"), "no 'data' object"),
         (lambda d: d["nodes"][0]["data"].pop("inputs"), "no valid 'inputs' map"),
         (lambda d: d["nodes"].append(node("a", "integer")), "node id 'a' appears twice"),
