@@ -12,6 +12,7 @@ method once and binds it to a sync or an async executor.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -28,6 +29,7 @@ from ivkgen.runtime.errors import (
     NotFoundError,
     RequestTimeoutError,
     ServerUnreachableError,
+    ServerURLError,
     ServerValidationError,
 )
 from ivkgen.runtime.server.auth import AuthState, mask_secret_headers_in_http_logs
@@ -242,6 +244,31 @@ def transport_error(call: Call[Any], exc: httpx.TransportError, base_url: str) -
     return ServerUnreachableError(f"{reason}; {hint}", method=call.method, path=call.path)
 
 
+def check_server_url(url: str) -> None:
+    """Raise ``ServerURLError`` unless ``url`` is an http(s) URL with a host."""
+    parts = urlsplit(url)
+    if "://" not in url:
+        raise ServerURLError(
+            f"{url!r} is not a server URL: it lacks its scheme; use http://{url.lstrip('/')}"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ServerURLError(
+            f"{url!r} is not a server URL; use http://HOST:PORT (e.g. http://127.0.0.1:9090)"
+        )
+
+
+def not_the_api(base_url: str, call: Call[Any], response: httpx.Response) -> ServerURLError:
+    """The error for an answer that is not JSON where InvokeAI's API answers JSON: the URL
+    points at something else (its web page, another service)."""
+    parts = urlsplit(base_url)
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    root = f"{parts.scheme}://{parts.netloc}"
+    advice = f"use the server's root URL, {root}" if root != base_url else "check the address"
+    return ServerURLError(
+        f"{call.method} {call.path} at {base_url} answered {kind}, not InvokeAI's API; {advice}"
+    )
+
+
 # Core ----------------------------------------------------------------------------------------
 
 
@@ -256,11 +283,7 @@ class ClientCore:
         timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"not an http(s) server URL: {base_url!r} (e.g. http://127.0.0.1:9090)"
-            )
+        check_server_url(base_url)
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         if retries < 0:
@@ -295,7 +318,10 @@ class ClientCore:
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
             raise error_from_response(call, response)
-        return call.parse(response)
+        try:
+            return call.parse(response)
+        except json.JSONDecodeError:
+            raise not_the_api(self.base_url, call, response) from None
 
     def retry_delay(self, call: Call[Any], attempt: int, exc: httpx.TransportError) -> float | None:
         """Seconds to wait before retrying, or None to give up.

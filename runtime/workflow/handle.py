@@ -386,7 +386,9 @@ class WorkflowHandle(Generic[ClientT]):
     ) -> tuple[EnqueueRequest, Plan[SubmitResult]]:
         """The request and the plan of one submission (the sweep is checked here, before
         anything is sent)."""
-        group = sweep_group([(self._entry(k), v) for k, v in sweep.items()]) if sweep else None
+        swept = [(self._entry(k), v) for k, v in (sweep or {}).items()]
+        group = sweep_group(swept) if swept else None
+        _refuse_unset(self._definition.name, self._inputs, self._uploads, swept)
         request = EnqueueRequest(queue_id, board_id, priority, runs, group)
         facts = WorkflowFacts(
             self._definition,
@@ -673,6 +675,30 @@ class _KnownValue:
             and self.attributes is not None
             and field.model_fields_set == self.fields_set
             and all(map(operator.is_, field.__dict__.values(), self.attributes))
+        )
+
+
+def _refuse_unset(
+    name: str,
+    inputs: Sequence[IvkWorkflowInput],
+    uploads: UploadTracker,
+    swept: Sequence[tuple[IvkWorkflowInput, Any]],
+) -> None:
+    """Raise ``WorkflowError`` naming the required inputs without a value (nor a file to
+    upload, nor sweep values), as ``validate_inputs()`` does: the server would fail them."""
+    given = {entry.input_index for entry, _ in swept} | set(uploads.sources)
+    unset = [
+        item
+        for item in inputs
+        if item.required and item.input_index not in given and _json_value(item.field) is None
+    ]
+    if unset:
+        listed = ", ".join(f"[{item.input_index}] {item.label!r}" for item in unset)
+        raise WorkflowError(
+            f"workflow {name!r} cannot be sent: required input(s) {listed} have no value; set "
+            "them first (validate_inputs() lists every problem)",
+            node_id=unset[0].node_id,
+            field_name=unset[0].field_name,
         )
 
 
