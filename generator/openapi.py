@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.generator import GeneratorError
-from ivkgen.runtime.server.core import check_server_url
 from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
 from ivkgen.runtime.workflow.catalog import NodeSpec
 from ivkgen.runtime.workflow.schema import (
@@ -103,6 +102,7 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
 def fetch(url: str, invokeai_version: str | None = None, timeout: float = SCHEMA_TIMEOUT) -> Spec:
     """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
     import httpx  # here: generating from a file needs no HTTP client
+    from ivkgen.runtime.server.core import check_server_url
 
     check_server_url(url)
     base = url.rstrip("/")

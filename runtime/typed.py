@@ -39,7 +39,7 @@ from typing_extensions import TypeVar as DefaultedTypeVar
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.server.dto import ModelConfig
-    from ivkgen.runtime.workflow.catalog import Catalog
+    from ivkgen.runtime.workflow.catalog import Catalog, InputSpec
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.handle import WorkflowHandle
 
@@ -132,22 +132,52 @@ class WorkflowInputs(BaseModel):
 
 
 def pick_model(
-    handle: WorkflowHandle[Any], index: int, name: str, found: list[ModelConfig]
+    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
 ) -> None:
-    """Set model input ``index`` to the installed model called ``name`` (of the saved base and
-    type when several share the name)."""
+    """Set model input ``index`` to the installed model called ``name`` that the input takes
+    (its schema's bases and types; of the saved base and type when several do). ``models`` are
+    the installed models (at least those called ``name``). A name no installed model has, or
+    whose models are of a base or type the input does not take, is a ``WorkflowError`` naming
+    the input, what it takes and the installed models it takes."""
+    from ivkgen.runtime.jobs.resolve import installed_it_takes, kind_problem, takes
+
     entry = handle.get_input(index)
+    spec = _spec(handle, index)
     saved = entry.field.to_json_dict() or {}
-    same_kind = [m for m in found if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
-    chosen = (same_kind or found)[:1]
+    named = [m for m in models if m.name == name]
+    fitting = [m for m in named if takes(spec, m.base, m.type)]
+    same_kind = [m for m in fitting if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
+    chosen = (same_kind or fitting)[:1]
     if not chosen:
+        problem = (
+            kind_problem(named[0].identifier(), spec)
+            if named
+            else f"no model named {name!r} is installed on the server"
+        )
         raise WorkflowError(
-            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): no model "
-            f"named {name!r} is installed on the server",
+            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): {problem}; "
+            + installed_it_takes({**saved, "name": name}, models, spec),
             node_id=entry.node_id,
             field_name=entry.field_name,
         )
     handle.set_input_value(index, type(entry.field).model_validate(chosen[0].identifier()))
+
+
+def input_candidates(
+    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
+) -> list[ModelConfig]:
+    """The installed models closest to ``name`` for model input ``index``: those it takes (its
+    schema's bases and types) first."""
+    from ivkgen.runtime.jobs.resolve import candidates
+
+    saved = handle.get_input(index).field.to_json_dict() or {}
+    return candidates({**saved, "name": name}, models, _spec(handle, index))
+
+
+def _spec(handle: WorkflowHandle[Any], index: int) -> InputSpec:
+    from ivkgen.runtime.workflow.form import entry_spec
+
+    return entry_spec(handle.definition, handle.get_input(index), handle.catalog)
 
 
 class WorkflowOutputs(BaseModel):
@@ -260,8 +290,9 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
         from ivkgen.runtime.workflow.drift import warn_drift
 
         warn_drift(type(self).__name__, bound.definition, self.catalog(), client)
+        installed = client.model_repo.list_models() if by_name else []
         for index, name in by_name.items():
-            pick_model(bound, index, name, client.model_repo.find_models(name=name))
+            pick_model(bound, index, name, installed)
         return bound
 
     async def ahandle(
@@ -274,8 +305,9 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
         from ivkgen.runtime.workflow.drift import awarn_drift
 
         await awarn_drift(type(self).__name__, bound.definition, self.catalog(), client)
+        installed = await client.model_repo.list_models() if by_name else []
         for index, name in by_name.items():
-            pick_model(bound, index, name, await client.model_repo.find_models(name=name))
+            pick_model(bound, index, name, installed)
         return bound
 
     def outputs(self, files: Sequence[OutputImage | OutputVideo]) -> OutputsT:

@@ -43,6 +43,7 @@ from ivkgen.runtime.jobs.plans import (
     drive_sync,
     poll_plan,
 )
+from ivkgen.runtime.jobs.resolve import kind_problem
 from ivkgen.runtime.jobs.sessions import remember_session
 from ivkgen.runtime.jobs.submission import (
     EnqueueRequest,
@@ -388,7 +389,7 @@ class WorkflowHandle(Generic[ClientT]):
         anything is sent)."""
         swept = [(self._entry(k), v) for k, v in (sweep or {}).items()]
         group = sweep_group(swept) if swept else None
-        _refuse_unset(self._definition.name, self._inputs, self._uploads, swept)
+        _refuse_unsendable(self._definition.name, self._inputs, self._specs, self._uploads, swept)
         request = EnqueueRequest(queue_id, board_id, priority, runs, group)
         facts = WorkflowFacts(
             self._definition,
@@ -678,14 +679,26 @@ class _KnownValue:
         )
 
 
-def _refuse_unset(
+def _refuse_unsendable(
     name: str,
     inputs: Sequence[IvkWorkflowInput],
+    specs: Sequence[InputSpec],
     uploads: UploadTracker,
     swept: Sequence[tuple[IvkWorkflowInput, Any]],
 ) -> None:
-    """Raise ``WorkflowError`` naming the required inputs without a value (nor a file to
-    upload, nor sweep values), as ``validate_inputs()`` does: the server would fail them."""
+    """Raise ``WorkflowError`` naming a model input set to a model of a base or type it does not
+    take, else the required inputs without a value (nor a file to upload, nor sweep values), as
+    ``validate_inputs()`` does: the server would fail them."""
+    for item, spec in zip(inputs, specs, strict=True):
+        value = _json_value(item.field)
+        problem = kind_problem(value, spec) if isinstance(value, dict) else None
+        if problem:
+            raise WorkflowError(
+                f"workflow {name!r} cannot be sent: input [{item.input_index}] {item.label!r} "
+                f"{problem}",
+                node_id=item.node_id,
+                field_name=item.field_name,
+            )
     given = {entry.input_index for entry, _ in swept} | set(uploads.sources)
     unset = [
         item
@@ -714,7 +727,10 @@ def _json_value(field: IvkField[Any], label: str | None = None) -> Any:
 def _field_problems(field: IvkField[Any], spec: InputSpec) -> list[str]:
     if isinstance(field, IvkStructField):
         missing = field.missing_keys()
-        return [f"incomplete: missing {', '.join(missing)}"] if missing else []
+        if missing:
+            return [f"incomplete: missing {', '.join(missing)}"]
+        problem = kind_problem(field.to_json_dict() or {}, spec)  # a model of another base
+        return [problem] if problem else []
     value = _json_value(field)
     limits: dict[str, Any] = {**spec.constraints, "choices": spec.choices}
     problem = constraint_problem(value, limits)

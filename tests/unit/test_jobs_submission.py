@@ -165,6 +165,19 @@ def test_a_required_input_without_a_value_is_refused_before_anything_is_sent() -
     handle.submit_sync(sweep={"Image": [{"image_name": "a.png"}]})  # a value per item is a value
 
 
+def test_a_model_of_a_base_the_loader_does_not_take_is_refused_before_anything_is_sent() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    sdxl = {"key": "k-xl", "hash": "blake3:xl", "name": "big-xl", "base": "sdxl", "type": "main"}
+    handle.set_input_value(2, type(handle.get_input_value(2)).model_validate(sdxl))
+    expected = "takes a main model of base sd-1 or sd-2; 'big-xl' is a main model of base sdxl"
+    assert handle.validate_inputs() == {2: [expected]}
+    with pytest.raises(WorkflowError) as caught:
+        handle.submit_sync()
+    assert str(caught.value) == f"workflow 'test' cannot be sent: input [2] 'Model' {expected}"
+    assert server.requests == []
+
+
 def test_a_rejected_enqueue_deletes_the_uploads_it_made() -> None:
     server = FakeServer(enqueue_status=422)
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
