@@ -118,7 +118,8 @@ def resolve_models(
         node_type = graph["nodes"][node_id]["type"]
         spec = catalog.nodes[node_type].inputs[field_name]
         if found is None:
-            raise _missing(node_id, node_type, field_name, value, models, labels)
+            close = candidates(value, models, spec)
+            raise _missing(node_id, node_type, field_name, value, close, labels)
         problem = kind_problem(found.identifier(), spec)
         if problem:
             label = labels.get(node_id, node_type)
@@ -142,11 +143,10 @@ def _missing(
     node_type: str,
     field_name: str,
     value: Mapping[str, Any],
-    models: Sequence[ModelConfig],
+    close: Sequence[ModelConfig],
     labels: Mapping[str, str],
 ) -> WorkflowError:
     wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
-    close = candidates(value, models)
     label = labels.get(node_id, node_type)
     return WorkflowError(
         f"node {label!r} ({node_id}) field {field_name!r}: model {wanted} is not installed on "
