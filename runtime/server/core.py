@@ -257,11 +257,19 @@ def check_server_url(url: str) -> None:
         )
 
 
+def _json_answer(response: httpx.Response) -> bool:
+    """Whether an answer is JSON, as every answer of InvokeAI's API is (an empty one aside)."""
+    kind = response.headers.get("content-type", "")
+    return not response.content or kind.split(";")[0].strip().endswith("json")
+
+
 def not_the_api(base_url: str, call: Call[Any], response: httpx.Response) -> ServerURLError:
-    """The error for an answer that is not JSON where InvokeAI's API answers JSON: the URL
-    points at something else (its web page, another service)."""
+    """The error for an answer that is not JSON where InvokeAI's API answers JSON (a value, or
+    a 404 or 405 error): the URL points at something else (its web page, another service)."""
     parts = urlsplit(base_url)
     kind = response.headers.get("content-type", "no content type").split(";")[0]
+    if response.status_code >= 400:
+        kind = f"HTTP {response.status_code} ({kind})"
     root = f"{parts.scheme}://{parts.netloc}"
     advice = f"use the server's root URL, {root}" if root != base_url else "check the address"
     return ServerURLError(
@@ -317,6 +325,8 @@ class ClientCore:
             self.auth.token = refreshed
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
+            if response.status_code in (404, 405) and not _json_answer(response):
+                raise not_the_api(self.base_url, call, response)  # a web page's or file's 404
             raise error_from_response(call, response)
         try:
             return call.parse(response)
