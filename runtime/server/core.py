@@ -264,8 +264,8 @@ def _json_answer(response: httpx.Response) -> bool:
 
 
 def not_the_api(base_url: str, call: Call[Any], response: httpx.Response) -> ServerURLError:
-    """The error for an answer that is not JSON where InvokeAI's API answers JSON (a value, or
-    a 404 or 405 error): the URL points at something else (its web page, another service)."""
+    """The error for an answer InvokeAI's API never gives to this client (a value or a 404 that
+    is not JSON, a 405): the URL points at something else (its web page, another service)."""
     parts = urlsplit(base_url)
     kind = response.headers.get("content-type", "no content type").split(";")[0]
     if response.status_code >= 400:
@@ -325,8 +325,10 @@ class ClientCore:
             self.auth.token = refreshed
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
-            if response.status_code in (404, 405) and not _json_answer(response):
-                raise not_the_api(self.base_url, call, response)  # a web page's or file's 404
+            if response.status_code == 405 or (
+                response.status_code == 404 and not _json_answer(response)
+            ):  # the client sends only the API's methods and paths: the URL leads elsewhere
+                raise not_the_api(self.base_url, call, response)
             raise error_from_response(call, response)
         try:
             return call.parse(response)

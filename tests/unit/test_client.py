@@ -163,13 +163,14 @@ def test_a_url_without_its_scheme_says_which_to_use() -> None:
 
 def test_a_path_whose_page_refuses_a_post_names_the_root_url() -> None:
     def static_files(request: httpx.Request) -> httpx.Response:  # a POST to InvokeAI's page
-        return httpx.Response(405, text="Method Not Allowed")
+        return httpx.Response(405, json={"detail": "Method Not Allowed"})
 
     client = InvokeAIClient.from_url(f"{URL}/api", transport=httpx.MockTransport(static_files))
     with pytest.raises(ServerURLError) as caught:
         client.queue_repo.clear()
     assert str(caught.value).endswith(
-        f"answered HTTP 405 (text/plain), not InvokeAI's API; use the server's root URL, {URL}"
+        f"answered HTTP 405 (application/json), not InvokeAI's API; use the server's root URL, "
+        f"{URL}"
     )
 
 
