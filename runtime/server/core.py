@@ -29,9 +29,9 @@ from ivkgen.runtime.errors import (
     NotFoundError,
     RequestTimeoutError,
     ServerUnreachableError,
-    ServerURLError,
     ServerValidationError,
 )
+from ivkgen.runtime.server.address import check_server_url, json_answer, not_the_api
 from ivkgen.runtime.server.auth import AuthState, mask_secret_headers_in_http_logs
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter
@@ -244,39 +244,6 @@ def transport_error(call: Call[Any], exc: httpx.TransportError, base_url: str) -
     return ServerUnreachableError(f"{reason}; {hint}", method=call.method, path=call.path)
 
 
-def check_server_url(url: str) -> None:
-    """Raise ``ServerURLError`` unless ``url`` is an http(s) URL with a host."""
-    parts = urlsplit(url)
-    if "://" not in url:
-        raise ServerURLError(
-            f"{url!r} is not a server URL: it lacks its scheme; use http://{url.lstrip('/')}"
-        )
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ServerURLError(
-            f"{url!r} is not a server URL; use http://HOST:PORT (e.g. http://127.0.0.1:9090)"
-        )
-
-
-def _json_answer(response: httpx.Response) -> bool:
-    """Whether an answer is JSON, as every answer of InvokeAI's API is (an empty one aside)."""
-    kind = response.headers.get("content-type", "")
-    return not response.content or kind.split(";")[0].strip().endswith("json")
-
-
-def not_the_api(base_url: str, call: Call[Any], response: httpx.Response) -> ServerURLError:
-    """The error for an answer InvokeAI's API never gives to this client (a value or a 404 that
-    is not JSON, a 405): the URL points at something else (its web page, another service)."""
-    parts = urlsplit(base_url)
-    kind = response.headers.get("content-type", "no content type").split(";")[0]
-    if response.status_code >= 400:
-        kind = f"HTTP {response.status_code} ({kind})"
-    root = f"{parts.scheme}://{parts.netloc}"
-    advice = f"use the server's root URL, {root}" if root != base_url else "check the address"
-    return ServerURLError(
-        f"{call.method} {call.path} at {base_url} answered {kind}, not InvokeAI's API; {advice}"
-    )
-
-
 # Core ----------------------------------------------------------------------------------------
 
 
@@ -326,14 +293,14 @@ class ClientCore:
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
             if response.status_code == 405 or (
-                response.status_code == 404 and not _json_answer(response)
+                response.status_code == 404 and not json_answer(response)
             ):  # the client sends only the API's methods and paths: the URL leads elsewhere
-                raise not_the_api(self.base_url, call, response)
+                raise not_the_api(self.base_url, call.method, call.path, response)
             raise error_from_response(call, response)
         try:
             return call.parse(response)
         except json.JSONDecodeError:
-            raise not_the_api(self.base_url, call, response) from None
+            raise not_the_api(self.base_url, call.method, call.path, response) from None
 
     def retry_delay(self, call: Call[Any], attempt: int, exc: httpx.TransportError) -> float | None:
         """Seconds to wait before retrying, or None to give up.
