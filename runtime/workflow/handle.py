@@ -43,6 +43,7 @@ from ivkgen.runtime.jobs.plans import (
     drive_sync,
     poll_plan,
 )
+from ivkgen.runtime.jobs.readiness import require_sendable
 from ivkgen.runtime.jobs.resolve import kind_problem
 from ivkgen.runtime.jobs.sessions import remember_session
 from ivkgen.runtime.jobs.submission import (
@@ -389,7 +390,9 @@ class WorkflowHandle(Generic[ClientT]):
         anything is sent)."""
         swept = [(self._entry(k), v) for k, v in (sweep or {}).items()]
         group = sweep_group(swept) if swept else None
-        _refuse_unsendable(self._definition.name, self._inputs, self._specs, self._uploads, swept)
+        given = {entry.input_index for entry, _ in swept} | set(self._uploads.sources)
+        values = [_json_value(item.field) for item in self._inputs]
+        require_sendable(self._definition.name, self._inputs, self._specs, values, given)
         request = EnqueueRequest(queue_id, board_id, priority, runs, group)
         facts = WorkflowFacts(
             self._definition,
@@ -676,42 +679,6 @@ class _KnownValue:
             and self.attributes is not None
             and field.model_fields_set == self.fields_set
             and all(map(operator.is_, field.__dict__.values(), self.attributes))
-        )
-
-
-def _refuse_unsendable(
-    name: str,
-    inputs: Sequence[IvkWorkflowInput],
-    specs: Sequence[InputSpec],
-    uploads: UploadTracker,
-    swept: Sequence[tuple[IvkWorkflowInput, Any]],
-) -> None:
-    """Raise ``WorkflowError`` naming a model input set to a model of a base or type it does not
-    take, else the required inputs without a value (nor a file to upload, nor sweep values), as
-    ``validate_inputs()`` does: the server would fail them."""
-    for item, spec in zip(inputs, specs, strict=True):
-        value = _json_value(item.field)
-        problem = kind_problem(value, spec) if isinstance(value, dict) else None
-        if problem:
-            raise WorkflowError(
-                f"workflow {name!r} cannot be sent: input [{item.input_index}] {item.label!r} "
-                f"{problem}",
-                node_id=item.node_id,
-                field_name=item.field_name,
-            )
-    given = {entry.input_index for entry, _ in swept} | set(uploads.sources)
-    unset = [
-        item
-        for item in inputs
-        if item.required and item.input_index not in given and _json_value(item.field) is None
-    ]
-    if unset:
-        listed = ", ".join(f"[{item.input_index}] {item.label!r}" for item in unset)
-        raise WorkflowError(
-            f"workflow {name!r} cannot be sent: required input(s) {listed} have no value; set "
-            "them first (validate_inputs() lists every problem)",
-            node_id=unset[0].node_id,
-            field_name=unset[0].field_name,
         )
 
 
