@@ -1,6 +1,6 @@
-"""What a submission refuses before anything is sent, as ``validate_inputs()`` names it: a model
-input set to a model of a base or type it does not take, and a required input without a value.
-Pure."""
+"""What a submission refuses before anything is sent, as ``validate_inputs()`` names it: nodes the
+server's catalog does not have, a model input set to a model of a base or type it does not take,
+and a required input without a value. Pure."""
 
 from __future__ import annotations
 
@@ -9,21 +9,26 @@ from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.resolve import kind_problem
-from ivkgen.runtime.workflow.catalog import InputSpec
+from ivkgen.runtime.workflow.blockers import require_runnable
+from ivkgen.runtime.workflow.catalog import Catalog, InputSpec
+from ivkgen.runtime.workflow.definition import WorkflowDefinition
 from ivkgen.runtime.workflow.form import IvkWorkflowInput
 
 
 def require_sendable(
-    name: str,
+    definition: WorkflowDefinition,
+    catalog: Catalog,
     inputs: Sequence[IvkWorkflowInput],
     specs: Sequence[InputSpec],
     values: Sequence[Any],
     given: Collection[int],
 ) -> None:
-    """Raise ``WorkflowError`` naming a model input whose value (``values``, by input) is a model
-    of a base or type the input does not take, else the required inputs without a value that
-    are not ``given`` one otherwise (a file to upload, sweep values): the server would fail
-    them."""
+    """Raise ``WorkflowError`` naming the nodes of types the catalog does not have, else a model
+    input whose value (``values``, by input) is a model of a base or type the input does not
+    take, else the required inputs without a value that are not ``given`` one otherwise (a file
+    to upload, sweep values): the server would reject or fail them."""
+    require_runnable(definition, catalog)
+    name = definition.name
     for item, spec, value in zip(inputs, specs, values, strict=True):
         problem = kind_problem(value, spec) if isinstance(value, dict) else None
         if problem:

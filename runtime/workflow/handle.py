@@ -392,7 +392,7 @@ class WorkflowHandle(Generic[ClientT]):
         group = sweep_group(swept) if swept else None
         given = {entry.input_index for entry, _ in swept} | set(self._uploads.sources)
         values = [_json_value(item.field) for item in self._inputs]
-        require_sendable(self._definition.name, self._inputs, self._specs, values, given)
+        require_sendable(self._definition, self._catalog, self._inputs, self._specs, values, given)
         request = EnqueueRequest(queue_id, board_id, priority, runs, group)
         facts = WorkflowFacts(
             self._definition,
