@@ -47,6 +47,7 @@ def _remove(source: Path, out_dir: Path) -> str | None:
     for module in find_modules(out_dir) if out_dir.is_dir() else []:
         if os.path.abspath(module.source) == target:
             module.path.unlink()
+            module.workflow_copy.unlink(missing_ok=True)
             return f"ivkgen: removed {module.path}: {source} was deleted"
     return None
 

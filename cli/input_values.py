@@ -19,10 +19,10 @@ from ivkgen.cli.errors import CommandError
 from ivkgen.cli.workflow_inputs import NamedInput, find_named
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
-from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE, candidates
+from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
-from ivkgen.runtime.typed import pick_model
+from ivkgen.runtime.typed import input_candidates, pick_model
 from ivkgen.runtime.values import IvkAnyField, IvkCollectionField, IvkValueField
 from ivkgen.runtime.workflow.handle import WorkflowHandle
 from pydantic import ValidationError
@@ -120,14 +120,13 @@ async def _set_model(
     models = await lookups.models()
     found = [m for m in models if m.name == name]
     if not found:
-        saved = named.entry.field.to_json_dict() or {}
-        close = candidates({**saved, "name": name}, models)
+        close = input_candidates(handle, named.entry.input_index, name, models)
         listing = ", ".join(repr(m.name) for m in close) or "none"
         raise CommandError(
             f"{what}: no model named {name!r} is installed on the server; closest installed: "
             f"{listing}"
         )
-    pick_model(handle, named.entry.input_index, name, found)
+    pick_model(handle, named.entry.input_index, name, models)
 
 
 def add_image(handle: WorkflowHandle[Any], text: str) -> int:

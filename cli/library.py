@@ -169,7 +169,7 @@ def _regenerate(module: ExistingModule, fetched: Fetched) -> None:
     before = _write_json([fetched])
     try:
         rendered = rerender(module, {}, fetched.origin)
-        write_files({rendered.path: rendered.source})
+        write_files(rendered.files())
     except BaseException:
         _restore(before)
         raise

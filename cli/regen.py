@@ -48,7 +48,7 @@ def regen(args: argparse.Namespace) -> int:
             ensure_fields(folder, spec, replace=True)
         modules = [rerender(module, {}) for module in find_modules(folder)]
         if not args.check:
-            write_files({module.path: module.source for module in modules})
+            write_files({path: text for module in modules for path, text in module.files().items()})
             print(f"ivkgen: regenerated {len(modules)} modules in {folder}/")
             continue
         for diff in filter(None, map(stale_diff, modules)):

@@ -1,4 +1,4 @@
-"""Use case 1: load a workflow exported from InvokeAI and list its form inputs.
+"""Load a workflow exported from InvokeAI and list its form inputs.
 
 python examples/list_inputs.py [WORKFLOW.json] [--server URL]
 """

@@ -1,4 +1,4 @@
-"""Use case 4: run the SD1.5 workflow into a new board, download its outputs, clean up.
+"""Run the SD1.5 workflow into a new board, download its outputs, clean up.
 
     python examples/outputs_and_cleanup.py [--out DIR] [--keep] [--server URL] ...
 

@@ -1,4 +1,4 @@
-"""Use case 2: set the inputs of the SD1.5 workflow by index, check them, catch a bad value.
+"""Set the inputs of the SD1.5 workflow by index, check them, catch a bad value.
 
     python examples/set_inputs.py [--server URL] [--model NAME] [--size PX] [--steps N]
 

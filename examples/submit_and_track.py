@@ -1,4 +1,4 @@
-"""Use case 3: submit the SD1.5 workflow and follow the job three ways.
+"""Submit the SD1.5 workflow and follow the job three ways.
 
     python examples/submit_and_track.py [--mode sync|async|hybrid|all] [--server URL] ...
 

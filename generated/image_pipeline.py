@@ -7,7 +7,7 @@
 #     data/openapi/invokeai-6.14.2.json
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -21,7 +21,24 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkColorField
 
-__all__ = ["ImagePipeline", "ImagePipelineInputs", "ImagePipelineOutputs"]
+__all__ = [
+    "ImagePipeline",
+    "ImagePipelineInputName",
+    "ImagePipelineInputs",
+    "ImagePipelineOutputs",
+]
+
+ImagePipelineInputName = Literal[
+    "canvas_width",
+    "canvas_height",
+    "canvas_color",
+    "blur_radius",
+    "output_width",
+    "output_height",
+    "crop_size",
+    "output_board",
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class ImagePipelineInputs(WorkflowInputs):
@@ -61,7 +78,7 @@ class ImagePipelineOutputs(WorkflowOutputs):
     """Images saved by node "Save" (save_image, save_image:ZkSBvrjn9W)."""
 
 
-class ImagePipeline(Workflow[ImagePipelineInputs, ImagePipelineOutputs]):
+class ImagePipeline(Workflow[ImagePipelineInputs, ImagePipelineOutputs, ImagePipelineInputName]):
     """Run it with ``ImagePipeline().run(client, ImagePipelineInputs(...))``."""
 
     NAME: ClassVar[str] = "Image Pipeline"

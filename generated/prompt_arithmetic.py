@@ -7,7 +7,7 @@
 #     data/openapi/invokeai-6.14.2.json
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -20,7 +20,17 @@ from ivkgen.runtime.typed import (
 
 from .fields_6_14_2 import IvkBoardField
 
-__all__ = ["PromptArithmetic", "PromptArithmeticInputs", "PromptArithmeticOutputs"]
+__all__ = [
+    "PromptArithmetic",
+    "PromptArithmeticInputName",
+    "PromptArithmeticInputs",
+    "PromptArithmeticOutputs",
+]
+
+PromptArithmeticInputName = Literal[
+    "prefix", "subject", "medium", "base_size", "scale", "square_board"
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class PromptArithmeticInputs(WorkflowInputs):
@@ -53,7 +63,9 @@ class PromptArithmeticOutputs(WorkflowOutputs):
     """Images saved by node "Square" (blank_image, blank_image:WrXPvhsBkD)."""
 
 
-class PromptArithmetic(Workflow[PromptArithmeticInputs, PromptArithmeticOutputs]):
+class PromptArithmetic(
+    Workflow[PromptArithmeticInputs, PromptArithmeticOutputs, PromptArithmeticInputName]
+):
     """Run it with ``PromptArithmetic().run(client, PromptArithmeticInputs(...))``."""
 
     NAME: ClassVar[str] = "Prompt Arithmetic"

@@ -7,7 +7,7 @@
 #     data/openapi/invokeai-6.14.2.json
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -21,7 +21,25 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkModelIdentifierField, SchedulerName
 
-__all__ = ["Sd15TextToImage", "Sd15TextToImageInputs", "Sd15TextToImageOutputs"]
+__all__ = [
+    "Sd15TextToImage",
+    "Sd15TextToImageInputName",
+    "Sd15TextToImageInputs",
+    "Sd15TextToImageOutputs",
+]
+
+Sd15TextToImageInputName = Literal[
+    "positive_prompt",
+    "negative_prompt",
+    "width",
+    "height",
+    "steps",
+    "cfg_scale",
+    "scheduler",
+    "model",
+    "output_board",
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class Sd15TextToImageInputs(WorkflowInputs):
@@ -69,7 +87,9 @@ class Sd15TextToImageOutputs(WorkflowOutputs):
     """Images saved by node "Decode" (l2i, l2i:R3pzh84KpL)."""
 
 
-class Sd15TextToImage(Workflow[Sd15TextToImageInputs, Sd15TextToImageOutputs]):
+class Sd15TextToImage(
+    Workflow[Sd15TextToImageInputs, Sd15TextToImageOutputs, Sd15TextToImageInputName]
+):
     """Run it with ``Sd15TextToImage().run(client, Sd15TextToImageInputs(...))``."""
 
     NAME: ClassVar[str] = "SD1.5 Text to Image"

@@ -7,7 +7,7 @@
 #     data/openapi/invokeai-6.14.2.json
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -21,7 +21,17 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField
 
-__all__ = ["WidthSweep", "WidthSweepInputs", "WidthSweepOutputs"]
+__all__ = [
+    "WidthSweep",
+    "WidthSweepInputName",
+    "WidthSweepInputs",
+    "WidthSweepOutputs",
+]
+
+WidthSweepInputName = Literal[
+    "first_width", "count", "width_step", "height", "blur_radius", "output_board"
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class WidthSweepInputs(WorkflowInputs):
@@ -53,7 +63,7 @@ class WidthSweepOutputs(WorkflowOutputs):
     """Images saved by node "Blur" (img_blur, img_blur:evbLJoLoae)."""
 
 
-class WidthSweep(Workflow[WidthSweepInputs, WidthSweepOutputs]):
+class WidthSweep(Workflow[WidthSweepInputs, WidthSweepOutputs, WidthSweepInputName]):
     """Run it with ``WidthSweep().run(client, WidthSweepInputs(...))``."""
 
     NAME: ClassVar[str] = "Width Sweep"

@@ -20,6 +20,7 @@ from ivkgen.generator.render import docstring, import_sections, literal
 from ivkgen.runtime import fields, values
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.jobs.outputs import OutputNode, output_nodes
+from ivkgen.runtime.typed import WORKFLOW_COPY_SUFFIX
 from ivkgen.runtime.values import IvkValueField
 from ivkgen.runtime.workflow.blockers import unknown_node_blockers
 from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, fields_package_name
@@ -86,13 +87,19 @@ class OutputDecl:
 
 @dataclass(frozen=True)
 class WorkflowModule:
-    """A rendered module and where it goes."""
+    """A rendered module and where it goes, with the workflow JSON it was rendered from."""
 
     path: Path
     source: str
     class_name: str
     command: list[str]
     library: LibraryOrigin | None = None
+    workflow: str = ""
+
+    def files(self) -> dict[Path, str]:
+        """The module and its workflow's copy beside it (which travels with the module when
+        its folder is moved, vendored or installed), by path."""
+        return {self.path: self.source, self.path.with_suffix(WORKFLOW_COPY_SUFFIX): self.workflow}
 
 
 def value_type(spec: InputSpec, field_class: str, catalog: Catalog) -> tuple[str, set[str]]:
@@ -257,10 +264,17 @@ class ModuleParts:
     label: str
     context: dict[str, Any]
     bodies: dict[str, list[Attribute]]
+    workflow: str
+    """The workflow JSON's text, for the module's copy of it."""
 
 
 def module_parts(
-    source: Path, out_dir: Path, catalog: Catalog, command: list[str], library: LibraryOrigin | None
+    source: Path,
+    out_dir: Path,
+    catalog: Catalog,
+    command: list[str],
+    library: LibraryOrigin | None,
+    recorded_source: str | None = None,
 ) -> ModuleParts:
     """The parts of the module of the workflow at ``source`` (see :func:`render_module`)."""
     if not source.is_file():
@@ -273,9 +287,9 @@ def module_parts(
         inputs, outputs = input_decls(definition, found, catalog), output_decls(definition, catalog)
     except WorkflowError as exc:
         raise WorkflowFileError(str(exc)) from None
-    module = module_name(definition.name, source.stem)
+    module = module_name(definition.name, Path(recorded_source or source).stem)
     names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
-    names |= {n for decl in inputs for n in decl.names}
+    names |= {n for decl in inputs for n in decl.names} | ({"Literal"} if inputs else set())
     if outputs:
         names |= {"Annotated", "OutputAt"}
         names |= {name for decl in outputs for name in decl.item_class.split(" | ")}
@@ -286,12 +300,13 @@ def module_parts(
         "command_lines": command,
         "library": library,
         "fields_package": fields_package,
-        "source": _relative(source, out_dir),
+        "source": recorded_source or _relative(source, out_dir),
         "source_sha256": hashlib.sha256(raw).hexdigest(),
         "invokeai_version": catalog.invokeai_version,
         "openapi_sha256": catalog.openapi_sha256,
         "workflow_name": literal(definition.name),
         "class_name": name,
+        "input_names": [literal(decl.name) for decl in inputs],
         "outputs_doc": (
             "The images or videos of each output node, in workflow order."
             if any("OutputVideo" in decl.item_class for decl in outputs)
@@ -304,7 +319,7 @@ def module_parts(
         "outputs": [decl.attribute for decl in outputs],
     }
     label = f"{source} -> {module}.py"
-    return ModuleParts(out_dir / f"{module}.py", name, label, context, bodies)
+    return ModuleParts(out_dir / f"{module}.py", name, label, context, bodies, raw.decode())
 
 
 def render_module(
@@ -313,11 +328,13 @@ def render_module(
     catalog: Catalog,
     command: list[str],
     library: LibraryOrigin | None = None,
+    recorded_source: str | None = None,
 ) -> WorkflowModule:
     """Render the module of the workflow at ``source`` for the folder ``out_dir``, whose fields
     package holds ``catalog``; ``command`` is the header's ``ivkgen gen`` command, as lines
     (:func:`ivkgen.generator.render.shell_lines`); ``library`` names the library entry the JSON
-    came from."""
-    parts = module_parts(source, out_dir, catalog, command, library)
+    came from; ``recorded_source`` is the ``SOURCE`` to keep when ``source`` is the module's
+    copy of its workflow (default: ``source`` relative to ``out_dir``)."""
+    parts = module_parts(source, out_dir, catalog, command, library, recorded_source)
     text = render_classes(TEMPLATE, parts.label, parts.context, parts.bodies)
-    return WorkflowModule(parts.path, text, parts.class_name, command, library)
+    return WorkflowModule(parts.path, text, parts.class_name, command, library, parts.workflow)

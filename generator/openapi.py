@@ -102,7 +102,9 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
 def fetch(url: str, invokeai_version: str | None = None, timeout: float = SCHEMA_TIMEOUT) -> Spec:
     """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
     import httpx  # here: generating from a file needs no HTTP client
+    from ivkgen.runtime.server.address import check_server_url
 
+    check_server_url(url)
     base = url.rstrip("/")
     try:
         with httpx.Client(timeout=timeout) as client:

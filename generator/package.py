@@ -152,7 +152,9 @@ def generate_modules(
                 for source, command, origin in zip(sources, commands, origins, strict=True)
             ]
         _refuse_clashes(modules, sources)
-        write_files({**package_files(out_dir), **{m.path: m.source for m in modules}})
+        write_files(
+            {**package_files(out_dir), **{p: t for m in modules for p, t in m.files().items()}}
+        )
     except BaseException:
         fields.discard()
         raise

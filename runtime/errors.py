@@ -19,7 +19,11 @@
     ├── WorkflowError                  a workflow file the GUI would reject; names file, node, field
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
-    └── NoServerError                  no server of a pool can (still) run the work; says why
+    ├── NoServerError                  no server of a pool can (still) run the work; says why
+    ├── MissingExtraError              an optional dependency is not installed; names the extra
+                                       to install (also an ImportError)
+    └── ServerURLError                 not an InvokeAI server's URL: no http(s) scheme, or a path
+                                       that answers no API (also a ValueError)
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
@@ -184,6 +188,16 @@ class NoServerError(IvkgenError):
     def __init__(self, message: str, *, reasons: dict[str, str]) -> None:
         super().__init__(message)
         self.reasons = reasons
+
+
+class MissingExtraError(IvkgenError, ImportError):
+    """A feature needs an optional dependency that is not installed (Pillow for ``to_pil()``);
+    the message names the ``pip install`` that adds it."""
+
+
+class ServerURLError(IvkgenError, ValueError):
+    """The server URL cannot be InvokeAI's: it lacks ``http://``, or its path answers something
+    other than InvokeAI's API; the message gives the URL to use."""
 
 
 class QueueFullWarning(UserWarning):

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeAlias, runtime_checkable
 
+from ivkgen.runtime.errors import MissingExtraError
 from pydantic import BaseModel, ConfigDict, Field
 
 _UNSAFE = ("/", "\\", "\x00")
@@ -108,11 +109,13 @@ class OutputImage(OutputFile):
         return self.image_name
 
     def to_pil(self) -> Any:
-        """The image as a ``PIL.Image.Image`` (needs Pillow: ``pip install ivkgen[pil]``)."""
-        return _pil(self.to_bytes())
+        """The image as a ``PIL.Image.Image`` (needs Pillow: ``pip install 'ivkgen[pil]'``)."""
+        image_class = _pil_image()
+        return _pil(image_class, self.to_bytes())
 
     async def ato_pil(self) -> Any:
-        return _pil(await self.ato_bytes())
+        image_class = _pil_image()
+        return _pil(image_class, await self.ato_bytes())
 
 
 class OutputVideo(OutputFile):
@@ -126,10 +129,19 @@ class OutputVideo(OutputFile):
         return self.video_name
 
 
-def _pil(data: bytes) -> Any:
-    from PIL import Image
+def _pil_image() -> Any:
+    """Pillow's ``PIL.Image`` module; a ``MissingExtraError`` when Pillow is not installed."""
+    try:
+        from PIL import Image
+    except ModuleNotFoundError:
+        raise MissingExtraError(
+            "to_pil() needs Pillow, which is not installed; pip install 'ivkgen[pil]'"
+        ) from None
+    return Image
 
-    image = Image.open(io.BytesIO(data))
+
+def _pil(image_class: Any, data: bytes) -> Any:
+    image = image_class.open(io.BytesIO(data))
     image.load()
     return image
 

@@ -1,10 +1,12 @@
 """Base classes of generated workflow modules: named inputs, named outputs, the workflow.
 
-A generated module declares ``<Name>Inputs(WorkflowInputs)`` whose attributes carry an
-``At(node_id, field)`` marker, ``<Name>Outputs(WorkflowOutputs)`` whose attributes carry an
-``OutputAt(node_id)``, and ``<Name>(Workflow[...])`` with the source's path and sha256. Everything
-that runs lives here, so a runtime fix never needs a regeneration. What runs loads on first use
-(the workflow model, the handle and its client stack): a generated module's import stays light.
+A generated module declares ``<Name>Inputs(WorkflowInputs)`` whose attributes carry an ``At(node_id,
+field)`` marker, ``<Name>Outputs(WorkflowOutputs)`` whose attributes carry an ``OutputAt(node_id)``,
+``<Name>InputName`` (a ``Literal`` of the inputs' names) and ``<Name>(Workflow[...])`` with the
+source's path and sha256; a copy of the workflow JSON, ``<module>.workflow.json``, lies beside the
+module and is run when the source is not there. Everything that runs lives here, so a runtime fix
+never needs a regeneration. What runs loads on first use (the workflow model, the handle and its
+client stack): a generated module's import stays light.
 """
 
 from __future__ import annotations
@@ -26,17 +28,18 @@ from typing import (
     overload,
 )
 
-from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.errors import InputLookupError, WorkflowError
 from ivkgen.runtime.fields import IvkField, takes_image
 from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar as DefaultedTypeVar
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.server.dto import ModelConfig
-    from ivkgen.runtime.workflow.catalog import Catalog
+    from ivkgen.runtime.workflow.catalog import Catalog, InputSpec
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.handle import WorkflowHandle
 
@@ -68,6 +71,10 @@ class OutputAt(NamedTuple):
     node_id: str
 
 
+WORKFLOW_COPY_SUFFIX = ".workflow.json"
+"""A generated module ``name.py`` carries its workflow JSON as ``name.workflow.json`` beside it."""
+
+
 class SourceChangedWarning(UserWarning):
     """The workflow JSON changed since its module was generated."""
 
@@ -86,6 +93,17 @@ class WorkflowInputs(BaseModel):
             name: next(m for m in info.metadata if isinstance(m, At))
             for name, info in cls.model_fields.items()
         }
+
+    @classmethod
+    def location(cls, name: str) -> At:
+        """The node field of input ``name``; an unknown name is an ``InputLookupError`` that
+        lists the inputs' names."""
+        found = cls.locations()
+        if name not in found:
+            raise InputLookupError(
+                f"{cls.__name__} has no input {name!r}; its inputs are {', '.join(found)}"
+            )
+        return found[name]
 
     def apply_to(self, handle: WorkflowHandle[Any]) -> dict[int, str]:
         """Set every input of ``handle`` from these attributes; image and video sources are
@@ -114,22 +132,52 @@ class WorkflowInputs(BaseModel):
 
 
 def pick_model(
-    handle: WorkflowHandle[Any], index: int, name: str, found: list[ModelConfig]
+    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
 ) -> None:
-    """Set model input ``index`` to the installed model called ``name`` (of the saved base and
-    type when several share the name)."""
+    """Set model input ``index`` to the installed model called ``name`` that the input takes
+    (its schema's bases and types; of the saved base and type when several do). ``models`` are
+    the installed models (at least those called ``name``). A name no installed model has, or
+    whose models are of a base or type the input does not take, is a ``WorkflowError`` naming
+    the input, what it takes and the installed models it takes."""
+    from ivkgen.runtime.jobs.resolve import installed_it_takes, kind_problem, takes
+
     entry = handle.get_input(index)
+    spec = _spec(handle, index)
     saved = entry.field.to_json_dict() or {}
-    same_kind = [m for m in found if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
-    chosen = (same_kind or found)[:1]
+    named = [m for m in models if m.name == name]
+    fitting = [m for m in named if takes(spec, m.base, m.type)]
+    same_kind = [m for m in fitting if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
+    chosen = (same_kind or fitting)[:1]
     if not chosen:
+        problem = (
+            kind_problem(named[0].identifier(), spec)
+            if named
+            else f"no model named {name!r} is installed on the server"
+        )
         raise WorkflowError(
-            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): no model "
-            f"named {name!r} is installed on the server",
+            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): {problem}; "
+            + installed_it_takes({**saved, "name": name}, models, spec),
             node_id=entry.node_id,
             field_name=entry.field_name,
         )
     handle.set_input_value(index, type(entry.field).model_validate(chosen[0].identifier()))
+
+
+def input_candidates(
+    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
+) -> list[ModelConfig]:
+    """The installed models closest to ``name`` for model input ``index``: those it takes (its
+    schema's bases and types) first."""
+    from ivkgen.runtime.jobs.resolve import candidates
+
+    saved = handle.get_input(index).field.to_json_dict() or {}
+    return candidates({**saved, "name": name}, models, _spec(handle, index))
+
+
+def _spec(handle: WorkflowHandle[Any], index: int) -> InputSpec:
+    from ivkgen.runtime.workflow.form import entry_spec
+
+    return entry_spec(handle.definition, handle.get_input(index), handle.catalog)
 
 
 class WorkflowOutputs(BaseModel):
@@ -148,13 +196,17 @@ class WorkflowOutputs(BaseModel):
 
 InputsT = TypeVar("InputsT", bound=WorkflowInputs)
 OutputsT = TypeVar("OutputsT", bound=WorkflowOutputs)
+NameT = DefaultedTypeVar("NameT", bound=str, default=Any)
+"""The inputs' names; ``Any`` where a ``Workflow[Inputs, Outputs]`` annotation leaves it out."""
 
 
-class Workflow(Generic[InputsT, OutputsT]):
-    """A generated workflow: its source JSON, its inputs class and its outputs class."""
+class Workflow(Generic[InputsT, OutputsT, NameT]):
+    """A generated workflow: its source JSON, its inputs class, its outputs class and the
+    names of its inputs (a ``Literal``, which type checkers hold ``sweep()``'s attribute to)."""
 
     SOURCE: ClassVar[str]
-    """The workflow JSON's path, relative to the generated module's folder."""
+    """The workflow JSON's path, relative to the generated module's folder (run when it is
+    there; else the copy beside the module, ``<module>.workflow.json``)."""
     SOURCE_SHA256: ClassVar[str]
     NAME: ClassVar[str]
     """The workflow's name, as saved in its JSON."""
@@ -172,8 +224,13 @@ class Workflow(Generic[InputsT, OutputsT]):
 
     @classmethod
     def default_source(cls) -> Path:
+        """``SOURCE`` when it is there, else the copy of the workflow beside the module (which
+        travels with it when its folder is moved, vendored or installed)."""
         module_file = getattr(sys.modules[cls.__module__], "__file__", None) or "."
-        return Path(os.path.abspath(module_file)).parent / cls.SOURCE
+        module_path = Path(os.path.abspath(module_file))
+        source = module_path.parent / cls.SOURCE
+        copy = module_path.with_suffix(WORKFLOW_COPY_SUFFIX)
+        return source if source.is_file() or not copy.is_file() else copy
 
     @property
     def definition(self) -> WorkflowDefinition:
@@ -233,8 +290,9 @@ class Workflow(Generic[InputsT, OutputsT]):
         from ivkgen.runtime.workflow.drift import warn_drift
 
         warn_drift(type(self).__name__, bound.definition, self.catalog(), client)
+        installed = client.model_repo.list_models() if by_name else []
         for index, name in by_name.items():
-            pick_model(bound, index, name, client.model_repo.find_models(name=name))
+            pick_model(bound, index, name, installed)
         return bound
 
     async def ahandle(
@@ -247,8 +305,9 @@ class Workflow(Generic[InputsT, OutputsT]):
         from ivkgen.runtime.workflow.drift import awarn_drift
 
         await awarn_drift(type(self).__name__, bound.definition, self.catalog(), client)
+        installed = await client.model_repo.list_models() if by_name else []
         for index, name in by_name.items():
-            pick_model(bound, index, name, await client.model_repo.find_models(name=name))
+            pick_model(bound, index, name, installed)
         return bound
 
     def outputs(self, files: Sequence[OutputImage | OutputVideo]) -> OutputsT:
@@ -305,7 +364,7 @@ class Workflow(Generic[InputsT, OutputsT]):
         self,
         client: InvokeAIClient,
         inputs: InputsT,
-        attribute: str,
+        attribute: NameT,
         values: Sequence[Any],
         *,
         board_id: str | None = None,
@@ -313,9 +372,11 @@ class Workflow(Generic[InputsT, OutputsT]):
     ) -> list[OutputsT]:
         """One queue item per value of input ``attribute``; the outputs in value order. The
         items go to the server's queue as it has room (a one-server ``ServerPool``), so a sweep
-        larger than the queue's maximum size waits instead of losing items."""
+        larger than the queue's maximum size waits instead of losing items; an ``attribute``
+        that names no input is an ``InputLookupError`` listing the inputs' names."""
         from ivkgen.runtime.pool.pool import ServerPool
 
+        self.inputs_class.location(attribute)
         check_version(client, type(self).__name__, self.INVOKEAI_VERSION)
         resolved = self.with_models_resolved(inputs, client)
         pool = ServerPool([client])

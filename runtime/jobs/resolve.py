@@ -5,7 +5,9 @@ A workflow saved on one server names models by that server's keys. Before submit
 then ``hash``, then ``name`` + ``base`` + ``type``; the value is replaced by the installed model's
 identifier. A value the user set is only checked by key, never replaced, unless it carries no
 key and no hash (a model named by hand): it is then found by name, base and type. A model that
-matches nothing is reported with the closest installed candidates.
+matches nothing is reported with the closest installed candidates. A model input takes the bases
+and types its schema names (``ui_model_base``, ``ui_model_type``): a model of another one is
+refused, and the candidates are models it takes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.server.dto import ModelConfig
-from ivkgen.runtime.workflow.catalog import Catalog
+from ivkgen.runtime.workflow.catalog import Catalog, InputSpec
 from ivkgen.runtime.workflow.definition import FieldRef
 
 MODEL_FIELD_TYPE = "ModelIdentifierField"
@@ -53,10 +55,41 @@ def find_model(value: Mapping[str, Any], models: Sequence[ModelConfig]) -> Model
     return None
 
 
-def candidates(value: Mapping[str, Any], models: Sequence[ModelConfig]) -> list[ModelConfig]:
-    """Installed models of the same base and type, closest names first (else any type)."""
+def takes(spec: InputSpec, base: Any, model_type: Any) -> bool:
+    """Whether the model input of ``spec`` takes a model of ``base`` and ``model_type``."""
+    return (spec.model_bases is None or base in spec.model_bases) and (
+        spec.model_types is None or model_type in spec.model_types
+    )
+
+
+def model_kind(spec: InputSpec) -> str:
+    """The models an input takes, in words: ``"a main model of base sd-1 or sd-2"``."""
+    types = " or ".join(spec.model_types) if spec.model_types else "any"
+    bases = f" of base {' or '.join(spec.model_bases)}" if spec.model_bases else ""
+    return f"a {types} model{bases}"
+
+
+def kind_problem(value: Mapping[str, Any], spec: InputSpec) -> str | None:
+    """Why the input of ``spec`` cannot take the model ``value`` (another base or type), or
+    ``None`` when it can (or when ``value`` does not say its base and type)."""
+    base, model_type = value.get("base"), value.get("type")
+    if base is None or model_type is None or takes(spec, base, model_type):
+        return None
+    name = value.get("name")
+    return f"takes {model_kind(spec)}; {name!r} is a {model_type} model of base {base}"
+
+
+def candidates(
+    value: Mapping[str, Any], models: Sequence[ModelConfig], spec: InputSpec | None = None
+) -> list[ModelConfig]:
+    """Installed models the input of ``spec`` takes (its bases and types), else of the same base
+    and type as ``value`` (else of its type, else any), closest names first."""
+    narrow = spec if spec is not None and (spec.model_bases or spec.model_types) else None
+    fitting = [m for m in models if narrow is not None and takes(narrow, m.base, m.type)]
     same_kind = [m for m in models if (m.base, m.type) == (value.get("base"), value.get("type"))]
-    pool = same_kind or [m for m in models if m.type == value.get("type")] or list(models)
+    pool = (
+        fitting or same_kind or [m for m in models if m.type == value.get("type")] or list(models)
+    )
     name = str(value.get("name", ""))
     by_name = {m.name: m for m in pool}
     close = difflib.get_close_matches(name, list(by_name), n=CANDIDATES, cutoff=0.0)
@@ -82,9 +115,21 @@ def resolve_models(
             found = installed.get(str(value.get("key")))
         else:
             found = find_model(value, models)
+        node_type = graph["nodes"][node_id]["type"]
+        spec = catalog.nodes[node_type].inputs[field_name]
         if found is None:
-            node_type = graph["nodes"][node_id]["type"]
-            raise _missing(node_id, node_type, field_name, value, models, labels)
+            close = candidates(value, models, spec)
+            raise _missing(node_id, node_type, field_name, value, close, labels)
+        problem = kind_problem(found.identifier(), spec)
+        if problem:
+            label = labels.get(node_id, node_type)
+            raise WorkflowError(
+                f"node {label!r} ({node_id}) field {field_name!r} {problem}; "
+                + installed_it_takes(value, models, spec),
+                node_id=node_id,
+                node_type=node_type,
+                field_name=field_name,
+            )
         if found.key != value.get("key") or found.hash != value.get("hash"):
             patches[(node_id, field_name)] = {
                 **found.identifier(),
@@ -98,24 +143,44 @@ def _missing(
     node_type: str,
     field_name: str,
     value: Mapping[str, Any],
-    models: Sequence[ModelConfig],
+    close: Sequence[ModelConfig],
     labels: Mapping[str, str],
 ) -> WorkflowError:
     wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
-    close = candidates(value, models)
-    listing = (
-        "closest installed: " + ", ".join(f"{m.name!r} ({m.base} {m.type})" for m in close)
-        if close
-        else "the server has no models installed"
-    )
     label = labels.get(node_id, node_type)
     return WorkflowError(
         f"node {label!r} ({node_id}) field {field_name!r}: model {wanted} is not installed on "
-        f"the server; {listing}. Set the input to an installed model.",
+        f"the server; {_listing(close)}. Set the input to an installed model.",
         node_id=node_id,
         node_type=node_type,
         field_name=field_name,
     )
 
 
-__all__ = ["candidates", "find_model", "model_fields", "resolve_models"]
+def installed_it_takes(
+    value: Mapping[str, Any], models: Sequence[ModelConfig], spec: InputSpec
+) -> str:
+    """The installed models the input of ``spec`` takes, closest to ``value``'s name first, in
+    words."""
+    close = [m for m in candidates(value, models, spec) if takes(spec, m.base, m.type)]
+    if not close:
+        return f"the server has no {model_kind(spec).removeprefix('a ')} installed"
+    return "installed models it takes: " + ", ".join(f"{m.name!r} ({m.base})" for m in close)
+
+
+def _listing(close: Sequence[ModelConfig]) -> str:
+    if not close:
+        return "the server has no models installed"
+    return "closest installed: " + ", ".join(f"{m.name!r} ({m.base} {m.type})" for m in close)
+
+
+__all__ = [
+    "candidates",
+    "find_model",
+    "installed_it_takes",
+    "kind_problem",
+    "model_fields",
+    "model_kind",
+    "resolve_models",
+    "takes",
+]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
     from ivkgen.runtime.typed import (
         At,
         InputsT,
+        NameT,
         OutputsT,
         Workflow,
     )
@@ -118,6 +119,7 @@ def _varied(
 ) -> list[InputsT]:
     """One copy of ``inputs`` per value of ``attribute``; a value the input's type rejects is a
     ``ValueError`` naming the value and the input's form label."""
+    type(inputs).location(attribute)
     copies = []
     for value in values:
         copy = inputs.model_copy()
@@ -125,7 +127,7 @@ def _varied(
             setattr(copy, attribute, value)
         except ValidationError as exc:
             problem = "; ".join(str(error["msg"]) for error in exc.errors())
-            label = _form_label(workflow, type(inputs).locations()[attribute], attribute)
+            label = _form_label(workflow, type(inputs).location(attribute), attribute)
             raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
         copies.append(copy)
     return copies
@@ -237,9 +239,9 @@ class ServerPool(_PoolBase):
 
     def sweep(
         self,
-        workflow: Workflow[InputsT, OutputsT],
+        workflow: Workflow[InputsT, OutputsT, NameT],
         inputs: InputsT,
-        attribute: str,
+        attribute: NameT,
         values: Sequence[Any],
         *,
         board_id: str | None = None,
@@ -379,9 +381,9 @@ class AsyncServerPool(_PoolBase):
 
     async def sweep(
         self,
-        workflow: Workflow[InputsT, OutputsT],
+        workflow: Workflow[InputsT, OutputsT, NameT],
         inputs: InputsT,
-        attribute: str,
+        attribute: NameT,
         values: Sequence[Any],
         *,
         board_id: str | None = None,

@@ -12,6 +12,7 @@ method once and binds it to a sync or an async executor.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -27,6 +28,7 @@ from ivkgen.runtime.server.auth import (
     mask_secret_headers_in_http_logs,
     setup_required_error,
 )
+from ivkgen.runtime.server.address import check_server_url, json_answer, not_the_api
 from ivkgen.runtime.server.failures import detail_of, error_from_response, transport_error
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter
@@ -136,11 +138,7 @@ class ClientCore:
         timeout: float = REQUEST_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"not an http(s) server URL: {base_url!r} (e.g. http://127.0.0.1:9090)"
-            )
+        check_server_url(base_url)
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         if retries < 0:
@@ -175,8 +173,15 @@ class ClientCore:
             self.auth.token = refreshed
         log.debug("%s %s -> %s", call.method, call.path, response.status_code)
         if response.status_code >= 400:
+            if response.status_code == 405 or (
+                response.status_code == 404 and not json_answer(response)
+            ):  # the client sends only the API's methods and paths: the URL leads elsewhere
+                raise not_the_api(self.base_url, call.method, call.path, response)
             raise error_from_response(call, response)
-        answer = call.parse(response)
+        try:
+            answer = call.parse(response)
+        except json.JSONDecodeError:
+            raise not_the_api(self.base_url, call.method, call.path, response) from None
         if call.memo is not None:
             self.memos[call.memo] = answer
         return answer

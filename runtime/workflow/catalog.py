@@ -47,7 +47,9 @@ class InputSpec:
     ``type`` is a type expression over the schema's names: ``int``, ``float``, ``str``, ``bool``,
     ``Any``, a component schema name (``ImageField``), ``list[T]`` or ``T | list[T]``; ``choices``
     holds an enum's values (``type`` is then ``str``). ``ivk_class`` names the ``Ivk*`` class that
-    holds a value of this input. ``required`` is the schema's ``orig_required``.
+    holds a value of this input. ``required`` is the schema's ``orig_required``. A model input's
+    ``model_bases`` and ``model_types`` are the bases and types it accepts (the schema's
+    ``ui_model_base`` and ``ui_model_type``; ``None``: any).
     """
 
     name: str
@@ -66,6 +68,8 @@ class InputSpec:
     ui_type: str | None = None
     choices: tuple[str, ...] | None = None
     constraints: dict[str, int | float] = field(default_factory=dict)
+    model_bases: tuple[str, ...] | None = None
+    model_types: tuple[str, ...] | None = None
 
     @property
     def display_title(self) -> str:
@@ -74,8 +78,8 @@ class InputSpec:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> InputSpec:
-        choices = raw.get("choices")
-        return cls(**{**raw, "choices": tuple(choices) if choices is not None else None})
+        tuples = {key: raw.get(key) for key in ("choices", "model_bases", "model_types")}
+        return cls(**{**raw, **{k: tuple(v) if v is not None else None for k, v in tuples.items()}})
 
 
 @dataclass(frozen=True, slots=True)

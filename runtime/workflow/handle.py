@@ -43,6 +43,8 @@ from ivkgen.runtime.jobs.plans import (
     drive_sync,
     poll_plan,
 )
+from ivkgen.runtime.jobs.readiness import require_sendable
+from ivkgen.runtime.jobs.resolve import kind_problem
 from ivkgen.runtime.jobs.sessions import remember_session
 from ivkgen.runtime.jobs.submission import (
     EnqueueRequest,
@@ -386,7 +388,11 @@ class WorkflowHandle(Generic[ClientT]):
     ) -> tuple[EnqueueRequest, Plan[SubmitResult]]:
         """The request and the plan of one submission (the sweep is checked here, before
         anything is sent)."""
-        group = sweep_group([(self._entry(k), v) for k, v in sweep.items()]) if sweep else None
+        swept = [(self._entry(k), v) for k, v in (sweep or {}).items()]
+        group = sweep_group(swept) if swept else None
+        given = {entry.input_index for entry, _ in swept} | set(self._uploads.sources)
+        values = [_json_value(item.field) for item in self._inputs]
+        require_sendable(self._definition, self._catalog, self._inputs, self._specs, values, given)
         request = EnqueueRequest(queue_id, board_id, priority, runs, group)
         facts = WorkflowFacts(
             self._definition,
@@ -688,7 +694,10 @@ def _json_value(field: IvkField[Any], label: str | None = None) -> Any:
 def _field_problems(field: IvkField[Any], spec: InputSpec) -> list[str]:
     if isinstance(field, IvkStructField):
         missing = field.missing_keys()
-        return [f"incomplete: missing {', '.join(missing)}"] if missing else []
+        if missing:
+            return [f"incomplete: missing {', '.join(missing)}"]
+        problem = kind_problem(field.to_json_dict() or {}, spec)  # a model of another base
+        return [problem] if problem else []
     value = _json_value(field)
     limits: dict[str, Any] = {**spec.constraints, "choices": spec.choices}
     problem = constraint_problem(value, limits)

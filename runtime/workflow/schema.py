@@ -221,7 +221,16 @@ def _input_spec(name: str, prop: dict[str, Any], schemas: Schemas) -> InputSpec:
         ui_type=ui_type,
         choices=parsed.choices,
         constraints=constraints,
+        model_bases=_strings(prop.get("ui_model_base")),
+        model_types=_strings(prop.get("ui_model_type")),
     )
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """A schema's list of names (or one name) as a tuple; ``None`` when absent."""
+    if value is None:
+        return None
+    return tuple(map(str, value)) if isinstance(value, list) else (str(value),)
 
 
 def _type_const(schema: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@
 #   ivkgen gen ../shared/data/workflows/flux-image-to-image.json -o tests/golden
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -21,7 +21,26 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkImageField, IvkModelIdentifierField
 
-__all__ = ["FluxImageToImage", "FluxImageToImageInputs", "FluxImageToImageOutputs"]
+__all__ = [
+    "FluxImageToImage",
+    "FluxImageToImageInputName",
+    "FluxImageToImageInputs",
+    "FluxImageToImageOutputs",
+]
+
+FluxImageToImageInputName = Literal[
+    "model_dev_variant_recommended_for_image_to_image_",
+    "image",
+    "t5_encoder_model",
+    "clip_embed_model",
+    "vae_model",
+    "positive_prompt",
+    "negative_prompt",
+    "num_steps",
+    "denoising_start",
+    "board",
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class FluxImageToImageInputs(WorkflowInputs):
@@ -127,7 +146,9 @@ class FluxImageToImageOutputs(WorkflowOutputs):
     7e5172eb-48c1-44db-a770-8fd83e1435d1)."""
 
 
-class FluxImageToImage(Workflow[FluxImageToImageInputs, FluxImageToImageOutputs]):
+class FluxImageToImage(
+    Workflow[FluxImageToImageInputs, FluxImageToImageOutputs, FluxImageToImageInputName]
+):
     """Run it with ``FluxImageToImage().run(client, FluxImageToImageInputs(...))``."""
 
     NAME: ClassVar[str] = "flux-image-to-image"

@@ -6,7 +6,7 @@
 #   ivkgen gen ../shared/data/workflows/sdxl-flux-refine.json -o tests/golden
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -20,7 +20,41 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkModelIdentifierField, SchedulerName
 
-__all__ = ["SdxlFluxRefine", "SdxlFluxRefineInputs", "SdxlFluxRefineOutputs"]
+__all__ = [
+    "SdxlFluxRefine",
+    "SdxlFluxRefineInputName",
+    "SdxlFluxRefineInputs",
+    "SdxlFluxRefineOutputs",
+]
+
+SdxlFluxRefineInputName = Literal[
+    "positive_prompt",
+    "negative_prompt",
+    "output_width",
+    "output_height",
+    "sdxl_model",
+    "output_board",
+    "sdxl_generation_scheduler",
+    "sdxl_generation_steps",
+    "sdxl_generation_cfg_scale",
+    "positive_append",
+    "negative_append",
+    "flux_model",
+    "t5_encoder_model",
+    "clip_embed_model",
+    "vae_model",
+    "model",
+    "output_board_2",
+    "noise_ratio",
+    "flux_domain_transfer_num_steps",
+    "control_weight",
+    "flux_model_2",
+    "output_board_3",
+    "flux_refinement_num_steps",
+    "control",
+    "noise_ratio_2",
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class SdxlFluxRefineInputs(WorkflowInputs):
@@ -229,7 +263,9 @@ class SdxlFluxRefineOutputs(WorkflowOutputs):
     """Images saved by node "save_image" (save_image, abc466fe-12eb-48a5-87d8-488c8bda180f)."""
 
 
-class SdxlFluxRefine(Workflow[SdxlFluxRefineInputs, SdxlFluxRefineOutputs]):
+class SdxlFluxRefine(
+    Workflow[SdxlFluxRefineInputs, SdxlFluxRefineOutputs, SdxlFluxRefineInputName]
+):
     """Run it with ``SdxlFluxRefine().run(client, SdxlFluxRefineInputs(...))``."""
 
     NAME: ClassVar[str] = "sdxl-then-flux"

@@ -6,7 +6,7 @@
 #   ivkgen gen ../shared/data/workflows/sdxl-text-to-image.json -o tests/golden
 """Typed inputs, outputs and workflow class of one InvokeAI workflow."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from ivkgen.runtime.typed import (
     At,
@@ -20,7 +20,25 @@ from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkModelIdentifierField, SchedulerName
 
-__all__ = ["SdxlTextToImage", "SdxlTextToImageInputs", "SdxlTextToImageOutputs"]
+__all__ = [
+    "SdxlTextToImage",
+    "SdxlTextToImageInputName",
+    "SdxlTextToImageInputs",
+    "SdxlTextToImageOutputs",
+]
+
+SdxlTextToImageInputName = Literal[
+    "model",
+    "positive_prompt",
+    "negative_prompt",
+    "width",
+    "height",
+    "steps",
+    "cfg_scale",
+    "scheduler",
+    "board",
+]
+"""The names of the inputs, as ``sweep()`` takes them."""
 
 
 class SdxlTextToImageInputs(WorkflowInputs):
@@ -80,7 +98,9 @@ class SdxlTextToImageOutputs(WorkflowOutputs):
     """Images saved by node "l2i" (l2i, canvas_output:JbPTiAJ26r)."""
 
 
-class SdxlTextToImage(Workflow[SdxlTextToImageInputs, SdxlTextToImageOutputs]):
+class SdxlTextToImage(
+    Workflow[SdxlTextToImageInputs, SdxlTextToImageOutputs, SdxlTextToImageInputName]
+):
     """Run it with ``SdxlTextToImage().run(client, SdxlTextToImageInputs(...))``."""
 
     NAME: ClassVar[str] = "sdxl-text-to-image"

@@ -3,6 +3,7 @@ a module generated into the project's ``generated/``, type-checked and run again
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import zipfile
@@ -89,3 +90,56 @@ def test_a_pipeline_passes_mypy_strict_and_runs_on_the_server(
     image = project / saved
     assert image.parent == project / "outputs"
     assert image.read_bytes().startswith(b"\x89PNG")
+
+
+PACKAGING = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "my-pipelines"
+version = "1.0"
+
+[tool.hatch.build.targets.wheel]
+packages = ["generated"]
+"""
+RUN_INSTALLED = """\
+import sys
+
+from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
+from ivkgen.runtime import InvokeAIClient
+
+workflow = Sd15TextToImage()
+inputs = Sd15TextToImageInputs(model="tiny-sd15", width=64, height=64, steps=2)
+with InvokeAIClient.from_url(sys.argv[1]) as client:
+    [image] = workflow.run(client, inputs).decode
+    client.image_repo.delete_image(image.image_name)
+print(workflow.source.relative_to(sys.argv[2]))
+"""
+
+
+def test_the_generated_package_installed_as_a_wheel_runs_the_workflow_it_carries(
+    installed_ivkgen: InstalledIvkgen, project: Path, server_url: str, tmp_path: Path
+) -> None:
+    """The project's ``generated/`` built into a wheel of its own and installed elsewhere: the
+    workflow JSON it was generated from is out of reach, the copy beside the module runs."""
+    (project / "pyproject.toml").write_text(PACKAGING)
+    python = installed_ivkgen.bin("python")
+    run([python, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path / "dist"), "."], project)
+    [wheel] = (tmp_path / "dist").glob("my_pipelines-1.0-*.whl")
+    site = tmp_path / "site"
+    run([python, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)], tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [python, "-c", RUN_INSTALLED, server_url, str(site)],
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "generated/sd15_text_to_image.workflow.json\n"
+    assert "Warning" not in done.stderr

@@ -1,11 +1,13 @@
-"""Every code block of README.md, in document order, against the real server.
+"""Every code block of README.md and of the docs pages it links to, in document order, against
+the real server.
 
-python blocks run in a subprocess (the README's URL replaced by the test server's) and all of
-them pass ``mypy --strict``; the excerpt of a generated module matches the committed file; bash
-blocks name existing make targets and their ``ivkgen`` and example commands run; each text block
-shows lines of the output of the bash block before it. The blocks of "Use ivkgen in your project"
-run in a user's project outside the checkout, with the wheel installed in its venv: bash blocks as
-scripts, python blocks as the file their first comment names.
+python blocks run in a subprocess (the pages' URL replaced by the test server's) and all of them
+pass ``mypy --strict``; the excerpt of a generated module matches the committed file; bash blocks
+name existing make targets and their ``ivkgen`` and example commands run; each text block shows
+lines of the output of the bash block before it. The blocks of the README's "Use ivkgen in your
+project" are what a new user does: in an empty folder outside the checkout, verbatim, they make a
+fresh venv, build the wheel, install it and run the generated module against the server (bash
+blocks as scripts, python blocks as the file their first comment names).
 """
 
 from __future__ import annotations
@@ -20,27 +22,41 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, InstalledIvkgen
+from tests.conftest import REPO
 
 README_URL = "http://127.0.0.1:9090"
 EXCERPT = "# excerpt of generated/sd15_text_to_image.py"
-PROJECT_SECTION = "Use ivkgen in your project"
+PROJECT_SECTION = "README.md: Use ivkgen in your project"
 CHECKOUT = "path/to/ivkgen"
 
 
-def _blocks(readme: str) -> list[tuple[str, str, str]]:
-    """(language, code, section title) of every fenced block, in document order."""
-    found = re.finditer(r"^## ([^\n]+)$|^```(\w+)\n(.*?)^```$", readme, re.M | re.S)
+PAGES = [
+    "README.md",
+    "docs/generated-modules.md",
+    "docs/dynamic-api.md",
+    "docs/sync-async-and-events.md",
+    "docs/workflow-kinds.md",
+    "docs/several-servers.md",
+    "docs/performance.md",
+    "docs/reliability.md",
+    "docs/contributing.md",
+]
+
+
+def _blocks(page: str) -> list[tuple[str, str, str]]:
+    """(language, code, "page: section title") of every fenced block of ``page``, in order."""
+    text = (REPO / page).read_text()
+    found = re.finditer(r"^## ([^\n]+)$|^```(\w+)\n(.*?)^```$", text, re.M | re.S)
     section, blocks = "", []
     for match in found:
         if match[1]:
             section = match[1]
         else:
-            blocks.append((match[2], match[3], section))
+            blocks.append((match[2], match[3], f"{page}: {section}"))
     return blocks
 
 
-BLOCKS = _blocks((REPO / "README.md").read_text())
+BLOCKS = [block for page in PAGES for block in _blocks(page)]
 BIN = Path(sys.executable).parent
 MAKE_TARGETS = set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
 
@@ -48,17 +64,15 @@ _last_output: list[str] = [""]
 
 
 def block_id(block: tuple[str, str, str]) -> str:
-    return f"{block[0]}:{block[1].splitlines()[0][:40]}"
+    page = block[2].partition(":")[0].removeprefix("docs/").removesuffix(".md")
+    return f"{page}:{block[0]}:{block[1].splitlines()[0][:40]}"
 
 
 @pytest.fixture(scope="module")
-def user_project(
-    installed_ivkgen: InstalledIvkgen, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A user's project outside the checkout: its package ``myapp``, an exported workflow in
-    ``workflows/`` and ``.venv``, the session's venv with the installed wheel."""
+def user_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new user's project outside the checkout: its package ``myapp`` and an exported
+    workflow in ``workflows/``; no venv (the README's first block makes it)."""
     folder = tmp_path_factory.mktemp("user-project")
-    (folder / ".venv").symlink_to(installed_ivkgen.venv)
     (folder / "workflows").mkdir()
     shutil.copy(REPO / "data" / "workflows" / "sd15-text-to-image.json", folder / "workflows")
     (folder / "myapp").mkdir()
@@ -67,8 +81,9 @@ def user_project(
 
 
 def run_in_project(language: str, code: str, url: str, folder: Path) -> str:
-    """A block of the project section, run in the user's project with its venv first on the
-    PATH: a bash block as one script, a python block as the file its first comment names."""
+    """A block of the project section, run in the user's project with its venv (once the first
+    block made it) first on the PATH: a bash block as one script, a python block as the file
+    its first comment names."""
     code = code.replace(README_URL, url).replace(CHECKOUT, str(REPO))
     venv_bin = folder / ".venv" / "bin"
     if language == "python":
@@ -86,6 +101,9 @@ def run_in_project(language: str, code: str, url: str, folder: Path) -> str:
     )
     assert done.returncode == 0, f"{code}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stderr
+    if "source .venv/bin/activate" in code:  # the wheel built here, in the new venv
+        pip = [str(venv_bin / "python"), "-m", "pip", "show", "ivkgen"]
+        assert f"Location: {folder / '.venv'}" in run(pip, folder)
     return done.stdout + done.stderr
 
 
@@ -120,7 +138,7 @@ def check_command(line: str, url: str, cwd: Path) -> str:
         return run([str(BIN / "ivkgen"), *words[1:]], cwd)
     if words[:2] == ["python", "-m"] and words[2].startswith("examples."):
         return run([sys.executable, *words[1:]], REPO)
-    raise AssertionError(f"README command not covered by this test: {line}")
+    raise AssertionError(f"docs command not covered by this test: {line}")
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=block_id)
@@ -138,12 +156,12 @@ def test_readme_block(
         )
     elif language == "text":
         missing = [line for line in code.splitlines() if line.strip() not in _last_output[0]]
-        assert not missing, f"not in the output of the commands above: {missing}"
+        assert not missing, f"{section}: not in the output of the commands above: {missing}"
     elif code.startswith(EXCERPT):
         module = (REPO / "generated" / "sd15_text_to_image.py").read_text()
         assert [line for line in code.splitlines()[1:] if line.strip() not in module] == []
     elif "email=" in code:  # a login needs a multi-user server: compiled here, typed below
-        compile(code, "README auth block", "exec")
+        compile(code, f"{section} block", "exec")
     else:
         script = workdir / "block.py"
         script.write_text(code.replace(README_URL, server_url))
@@ -156,7 +174,7 @@ def test_every_python_block_passes_mypy_strict(tmp_path: Path) -> None:
         for language, code, section in BLOCKS
         if language == "python" and not code.startswith(EXCERPT) and section != PROJECT_SECTION
     ]
-    assert len(python) >= 6  # the excerpt is compared with the generated module instead, and
+    assert len(python) >= 7  # the excerpt is compared with the generated module instead, and
     # the project's blocks are type-checked in the project by its own bash block
     files = []
     for index, code in enumerate(python):
@@ -179,4 +197,18 @@ def test_every_block_is_checked() -> None:
     assert {language for language, _, _ in BLOCKS} == {"bash", "text", "python"}
     project = [(language, code) for language, code, section in BLOCKS if section == PROJECT_SECTION]
     assert [language for language, _ in project] == ["bash", "bash", "python", "bash"]
-    assert any("mypy --strict make_images.py" in code for _, code in project)
+    assert "python3.11 -m venv .venv" in project[0][1] and "pip install" in project[0][1]
+    for step in ("mypy --strict make_images.py", "python make_images.py", "ivkgen run "):
+        assert step in project[3][1]
+
+
+def test_every_docs_page_is_tested_and_linked_from_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    for page in PAGES[1:]:
+        assert f"]({page})" in readme, f"README.md does not link to {page}"
+    assert [page for page in PAGES if not _blocks(page)] == [
+        "docs/performance.md",
+        "docs/reliability.md",
+    ]
+    written = {f"docs/{path.name}" for path in (REPO / "docs").glob("*.md")}
+    assert written - set(PAGES) <= {"docs/architecture.md", "docs/serving.md", "docs/invokeai-7.md"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime.errors import WorkflowError
 from ivkgen.runtime.typed import InvokeAIVersionWarning
 from PIL import Image
 
@@ -42,6 +43,20 @@ def test_model_given_by_name_is_resolved_and_the_sd15_module_runs(client: Invoke
 def test_unknown_model_name_is_reported_before_submission(client: InvokeAIClient) -> None:
     with pytest.raises(Exception, match="no model named 'no-such-model'"):
         Sd15TextToImage().run(client, Sd15TextToImageInputs(model="no-such-model"))
+
+
+def test_a_model_of_another_base_is_refused_naming_those_the_input_takes(
+    client: InvokeAIClient,
+) -> None:
+    before = client.queue_repo.get_status().queue.total
+    with pytest.raises(WorkflowError) as caught:
+        Sd15TextToImage().run(client, Sd15TextToImageInputs(model="tiny-sdxl"))
+    assert str(caught.value) == (
+        "input 'Model' (node main_model_loader:2pkAFEn3z5, field model): takes a main model of "
+        "base sd-1 or sd-2; 'tiny-sdxl' is a main model of base sdxl; installed models it takes: "
+        "'tiny-sd15' (sd-1)"
+    )
+    assert client.queue_repo.get_status().queue.total == before  # nothing was enqueued
 
 
 async def test_arun_collects_every_iterated_image_and_its_images_save_awaited(

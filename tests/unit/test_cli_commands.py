@@ -16,7 +16,7 @@ from ivkgen.cli.input_values import ServerLookups, add_image, set_input
 from ivkgen.cli.main import main
 from ivkgen.cli.workflow_inputs import find_named, load_handle
 from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError
+from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError, WorkflowError
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
@@ -307,10 +307,16 @@ async def test_unknown_model_or_board_names_list_what_the_server_has(
     handle = load_handle(SD15)
     with pytest.raises(
         CommandError,
-        match="no model named 'tiny-sd' is installed on the server; closest installed: "
-        "'tiny-sdxl', 'tiny-sd15'",
+        match=r"no model named 'tiny-sd' is installed on the server; closest installed: "
+        r"'tiny-sd15'$",  # the SD1.5 loader takes no SDXL model
     ):
         await set_input(handle, lookups, "model=tiny-sd")
+    with pytest.raises(
+        WorkflowError,
+        match=r"input 'Model' .*: takes a main model of base sd-1 or sd-2; 'tiny-sdxl' is a main "
+        r"model of base sdxl; installed models it takes: 'tiny-sd15' \(sd-1\)$",
+    ):
+        await set_input(handle, lookups, "model=tiny-sdxl")
     with pytest.raises(
         CommandError,
         match=r"no board named 'Cats'; its boards are 'Foxes'\. "

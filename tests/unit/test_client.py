@@ -17,6 +17,7 @@ from ivkgen.runtime import (
     RequestTimeoutError,
     ServerUnreachableError,
 )
+from ivkgen.runtime.errors import ServerURLError
 
 URL = "http://invoke.test:9090"
 TOKEN = "tok-0123456789-secret"
@@ -150,6 +151,40 @@ def test_email_without_password_is_refused() -> None:
 def test_bad_url_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="http"):
         InvokeAIClient.from_url(url)
+
+
+def test_a_url_without_its_scheme_says_which_to_use() -> None:
+    with pytest.raises(ServerURLError) as caught:
+        InvokeAIClient.from_url("127.0.0.1:9190")
+    assert str(caught.value) == (
+        "'127.0.0.1:9190' is not a server URL: it lacks its scheme; use http://127.0.0.1:9190"
+    )
+
+
+def test_a_path_whose_page_refuses_a_post_names_the_root_url() -> None:
+    def static_files(request: httpx.Request) -> httpx.Response:  # a POST to InvokeAI's page
+        return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+    client = InvokeAIClient.from_url(f"{URL}/api", transport=httpx.MockTransport(static_files))
+    with pytest.raises(ServerURLError) as caught:
+        client.queue_repo.clear()
+    assert str(caught.value).endswith(
+        f"answered HTTP 405 (application/json), not InvokeAI's API; use the server's root URL, "
+        f"{URL}"
+    )
+
+
+def test_a_path_that_answers_no_api_names_the_root_url() -> None:
+    def web_page(request: httpx.Request) -> httpx.Response:  # InvokeAI's page for any path
+        return httpx.Response(200, html="<!doctype html><title>Invoke</title>")
+
+    client = InvokeAIClient.from_url(f"{URL}/api", transport=httpx.MockTransport(web_page))
+    with pytest.raises(ServerURLError) as caught:
+        client.get_version()
+    assert str(caught.value) == (
+        f"GET /api/v1/app/version at {URL}/api answered text/html, not InvokeAI's API; use the "
+        f"server's root URL, {URL}"
+    )
 
 
 async def test_every_request_carries_the_timeout(make_client: Callable[..., AnyClient]) -> None:

@@ -119,7 +119,13 @@ def client_for(server: Callable[[httpx.Request], httpx.Response]) -> InvokeAICli
 def image_workflow() -> dict[str, Any]:
     moved_model = {**MODEL, "key": "key-elsewhere", "hash": "blake3:other"}
     nodes = [
-        node("blur", "img_blur", radius=1.0, is_intermediate=False, image=field("image")),
+        node(
+            "blur",
+            "img_blur",
+            radius=1.0,
+            is_intermediate=False,
+            image=field("image", {"image_name": "saved.png"}),
+        ),
         node("loader", "main_model_loader", model=field("model", moved_model)),
     ]
     return workflow(nodes, exposed=[("blur", "image"), ("blur", "radius"), ("loader", "model")])
@@ -140,6 +146,36 @@ def test_submit_uploads_resolves_models_and_sends_the_sweep_in_one_enqueue() -> 
     assert batch["graph"]["nodes"]["loader"]["model"]["key"] == "k1"
     assert batch["data"] == [[{"node_path": "blur", "field_name": "radius", "items": [1.0, 2.5]}]]
     assert handle.get_uploaded_assets() == ["upload-0.png"]
+
+
+def test_a_required_input_without_a_value_is_refused_before_anything_is_sent() -> None:
+    server = FakeServer()
+    unset = image_workflow()
+    unset["nodes"][0]["data"]["inputs"]["image"].pop("value")
+    handle = client_for(server).workflow_repo.create_workflow_handle(unset)
+    assert handle.validate_inputs() == {0: ["required: set a value"]}
+    with pytest.raises(WorkflowError) as caught:
+        handle.submit_sync()
+    assert str(caught.value) == (
+        "workflow 'test' cannot be sent: required input(s) [0] 'Image' have no value; set them "
+        "first (validate_inputs() lists every problem)"
+    )
+    assert (caught.value.node_id, caught.value.field_name) == ("blur", "image")
+    assert server.requests == []
+    handle.submit_sync(sweep={"Image": [{"image_name": "a.png"}]})  # a value per item is a value
+
+
+def test_a_model_of_a_base_the_loader_does_not_take_is_refused_before_anything_is_sent() -> None:
+    server = FakeServer()
+    handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
+    sdxl = {"key": "k-xl", "hash": "blake3:xl", "name": "big-xl", "base": "sdxl", "type": "main"}
+    handle.set_input_value(2, type(handle.get_input_value(2)).model_validate(sdxl))
+    expected = "takes a main model of base sd-1 or sd-2; 'big-xl' is a main model of base sdxl"
+    assert handle.validate_inputs() == {2: [expected]}
+    with pytest.raises(WorkflowError) as caught:
+        handle.submit_sync()
+    assert str(caught.value) == f"workflow 'test' cannot be sent: input [2] 'Model' {expected}"
+    assert server.requests == []
 
 
 def test_a_rejected_enqueue_deletes_the_uploads_it_made() -> None:

@@ -81,7 +81,7 @@ def test_user_text_never_becomes_code(tmp_path: Path, rotation: int) -> None:
 
     top = [n for n in tree.body if not isinstance(n, ast.Expr | ast.ImportFrom)]
     defined = [n.targets[0].id if isinstance(n, ast.Assign) else n.name for n in top]  # type: ignore[attr-defined]
-    assert defined == ["__all__", "NastyInputs", "NastyOutputs", "Nasty"]
+    assert defined == ["__all__", "NastyInputName", "NastyInputs", "NastyOutputs", "Nasty"]
     calls = {
         n.func.id if isinstance(n.func, ast.Name) else n.func.attr  # type: ignore[attr-defined]
         for n in ast.walk(tree)
@@ -134,6 +134,46 @@ def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
     assert 'pipeline.py:3: error: Unexpected keyword argument "widht"' in report
     assert 'pipeline.py:4: error: Missing named argument "model"' in report
     assert "pipeline.py:5: error: Incompatible types in assignment" in report
+
+
+SWEEP = """\
+from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
+from ivkgen.runtime import InvokeAIClient
+from ivkgen.runtime.pool import ServerPool
+
+with InvokeAIClient.from_url("http://127.0.0.1:9090") as client:
+    inputs = Sd15TextToImageInputs(model="tiny-sd15")
+    Sd15TextToImage().sweep(client, inputs, "cfg_scale", [1.0, 7.5])
+    Sd15TextToImage().sweep(client, inputs, "cfg_scal", [1.0, 7.5])
+    ServerPool([client]).sweep(Sd15TextToImage(), inputs, "stpes", [1, 2])
+"""
+
+
+def test_mypy_holds_a_sweep_to_the_inputs_names(tmp_path: Path) -> None:
+    report = mypy_report(SWEEP, tmp_path).splitlines()
+    assert [line.split(": error: ")[0] for line in report[:-1]] == [
+        f"{tmp_path / 'pipeline.py'}:8",
+        f"{tmp_path / 'pipeline.py'}:9",
+    ], report
+    assert 'Argument 3 to "sweep" of "Workflow" has incompatible type "Literal[\'cfg_scal\']"' in (
+        report[0]
+    )
+
+
+def test_a_sweep_of_an_unknown_input_names_the_inputs_before_any_request() -> None:
+    from ivkgen.runtime import InvokeAIClient
+    from ivkgen.runtime.errors import InputLookupError
+
+    from generated.width_sweep import WidthSweep, WidthSweepInputs
+
+    with InvokeAIClient.from_url("http://127.0.0.1:9") as client:  # nothing listens there
+        attribute: Any = "widht"
+        with pytest.raises(InputLookupError) as caught:
+            WidthSweep().sweep(client, WidthSweepInputs(), attribute, [16, 32])
+    assert str(caught.value) == (
+        "WidthSweepInputs has no input 'widht'; its inputs are first_width, count, width_step, "
+        "height, blur_radius, output_board"
+    )
 
 
 def test_generated_inputs_give_the_same_enqueue_body_as_the_dynamic_api() -> None:

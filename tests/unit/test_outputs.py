@@ -196,9 +196,9 @@ def ident(key: str, hash: str, name: str, base: str = "sd-1") -> dict[str, Any]:
 def test_models_resolve_by_key_then_hash_then_name_base_and_type() -> None:
     by_key = ident("k-sd15", "blake3:aa", "tiny-sd15")
     assert resolve_models(model_graph(by_key), CATALOG, INSTALLED) == {}
-    by_hash = ident("elsewhere", "blake3:bb", "renamed", "sdxl")
+    by_hash = ident("elsewhere", "blake3:aa", "renamed")
     patch = resolve_models(model_graph(by_hash), CATALOG, INSTALLED)[("loader", "model")]
-    assert (patch["key"], patch["name"]) == ("k-sdxl", "tiny-sdxl")
+    assert (patch["key"], patch["name"]) == ("k-sd15", "tiny-sd15")
     by_name = ident("elsewhere", "blake3:zz", "tiny-sd15")
     patch = resolve_models(model_graph(by_name), CATALOG, INSTALLED)[("loader", "model")]
     assert (patch["key"], patch["hash"]) == ("k-sd15", "blake3:aa")
@@ -212,6 +212,16 @@ def test_a_missing_model_names_the_node_field_and_close_candidates() -> None:
     assert (error.node_id, error.field_name) == ("loader", "model")
     assert "'Loader'" in str(error) and "'tiny-sd15' (sd-1 main)" in str(error)
     assert "tiny-vae" not in str(error)
+
+
+def test_a_model_of_a_base_the_loader_does_not_take_is_refused_with_those_it_takes() -> None:
+    sdxl = ident("k-sdxl", "blake3:bb", "tiny-sdxl", "sdxl")
+    with pytest.raises(WorkflowError) as caught:
+        resolve_models(model_graph(sdxl), CATALOG, INSTALLED, labels={"loader": "Loader"})
+    assert str(caught.value) == (
+        "node 'Loader' (loader) field 'model' takes a main model of base sd-1 or sd-2; "
+        "'tiny-sdxl' is a main model of base sdxl; installed models it takes: 'tiny-sd15' (sd-1)"
+    )
 
 
 def test_a_model_the_user_set_is_checked_but_never_replaced() -> None:

@@ -88,10 +88,12 @@ def test_fields_written_from_another_schema_are_drift(
     assert out.startswith(f"{folder / 'fields_6_14_2'}: written from OpenAPI sha256 759feddb6bb5")
 
 
-def test_a_module_whose_workflow_is_gone_is_an_error(
+def test_a_module_whose_workflow_and_its_copy_are_gone_is_an_error(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (folder.parent / WORKFLOW.name).unlink()
+    assert _check(folder, capsys) == (0, "", "ivkgen: up to date\n")  # the copy beside it
+    (folder / "sd15_text_to_image.workflow.json").unlink()
     code, out, err = _check(folder, capsys)
     assert code == 1 and out == ""
     assert err.startswith("ivkgen: error: ") and "sd15-text-to-image.json is missing" in err
