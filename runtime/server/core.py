@@ -22,13 +22,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.server.address import check_server_url, json_answer, not_the_api
 from ivkgen.runtime.server.auth import (
     SETUP_STATUS_PATH,
     AuthState,
     mask_secret_headers_in_http_logs,
     setup_required_error,
 )
-from ivkgen.runtime.server.address import check_server_url, json_answer, not_the_api
 from ivkgen.runtime.server.failures import detail_of, error_from_response, transport_error
 from ivkgen.runtime.timeouts import REQUEST_TIMEOUT
 from pydantic import BaseModel, TypeAdapter

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.runtime.errors import MissingExtraError
 from ivkgen.runtime.media import OutputImage
 
