@@ -17,7 +17,8 @@
     ├── WorkflowError                  a workflow file the GUI would reject; names file, node, field
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
-    └── NoServerError                  no server of a pool can (still) run the work; says why
+    ├── NoServerError                  no server of a pool can (still) run the work; says why
+    └── ServeSetupError                `ivkgen serve` cannot start as asked: names the flag or path
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
@@ -170,6 +171,11 @@ class NoServerError(IvkgenError):
         self.reasons = reasons
 
 
+class ServeSetupError(IvkgenError):
+    """``ivkgen serve`` cannot start as asked (a served path, ``--set``/``--fix``/``--limit``,
+    the store); the message names the flag or path."""
+
+
 class QueueFullWarning(UserWarning):
     """A server's queue took fewer items than asked (its ``max_queue_size``)."""
 
@@ -191,6 +197,7 @@ __all__ = [
     "NotFoundError",
     "QueueFullWarning",
     "RequestTimeoutError",
+    "ServeSetupError",
     "ServerUnreachableError",
     "ServerValidationError",
     "TransportError",

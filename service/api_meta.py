@@ -1,0 +1,64 @@
+"""The service's own routes: the served workflows, liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.errors import IvkgenError
+from ivkgen.service.state import owner, service
+
+router = APIRouter()
+READY_TIMEOUT = 3.0
+
+
+@router.get("/v1/workflows", tags=["workflows"])
+async def list_workflows(request: Request) -> dict[str, Any]:
+    """The served workflows, each with its request schema and its outputs."""
+    owner(request)
+    found = []
+    for served in service(request).config.catalog.values():
+        found.append(
+            {
+                "name": served.name,
+                "title": served.workflow.NAME,
+                "inputs": served.request_model.model_json_schema(),
+                "fixed": dict(served.fixed),
+                "outputs": {
+                    name: {"kind": "image", "type": "array"} for name in served.outputs_names
+                },
+                "links": {"runs": f"/v1/workflows/{served.name}/runs"},
+            }
+        )
+    return {"workflows": found}
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    """The service is alive."""
+    return {"status": "ok"}
+
+
+async def _answers(client: AsyncInvokeAIClient) -> bool:
+    """The server answers and its queue has room."""
+    try:
+        status = await asyncio.wait_for(client.queue_repo.get_status(), READY_TIMEOUT)
+    except (IvkgenError, TimeoutError):
+        return False
+    return status is not None
+
+
+@router.get("/readyz", tags=["health"])
+async def readyz(request: Request, response: Response) -> dict[str, Any]:
+    """503 while no InvokeAI server answers, or while the service stops."""
+    state = service(request)
+    answers = await asyncio.gather(*(_answers(c) for c in state.clients.values()))
+    servers = dict(zip(state.clients, answers, strict=True))
+    ready = state.accepting and any(answers)
+    response.status_code = 200 if ready else 503
+    return {"status": "ready" if ready else "unavailable", "servers": servers}
+
+
+__all__ = ["router"]

@@ -1,0 +1,94 @@
+"""``create_app``: the FastAPI application of one service instance.
+
+On start it opens the store and follows again every run the store holds unfinished (a service
+stopped or killed mid-run loses none); while it runs it deletes the runs kept past
+``keep_hours``; on stop it refuses new runs and leaves the runs in flight on InvokeAI, to be
+followed by the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+from fastapi import FastAPI
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.service import api_meta, api_runs
+from ivkgen.service.config import ServiceConfig
+from ivkgen.service.events import EventHub
+from ivkgen.service.runner import Runner
+from ivkgen.service.state import Service
+from ivkgen.service.store import SqliteStore
+
+log = logging.getLogger("ivkgen.service")
+PRUNE_INTERVAL = 60.0
+
+
+def create_app(
+    config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | None = None
+) -> FastAPI:
+    """The service's app; ``clients`` (by server URL) replace those made from
+    ``config.servers``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = _open(config, clients)
+        app.state.service = state
+        resumed = state.runner.resume()
+        if resumed:
+            log.info("following %d run(s) left unfinished", resumed)
+        pruning = asyncio.create_task(_prune(state, config.keep_hours * 3600))
+        try:
+            yield
+        finally:
+            state.accepting = False
+            pruning.cancel()
+            await state.hub.close()
+            await state.runner.detach()
+            if clients is None:
+                for client in state.clients.values():
+                    await client.aclose()
+            state.store.close()
+
+    app = FastAPI(
+        title="ivkgen serve",
+        summary="InvokeAI workflows as a typed HTTP API",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.include_router(api_meta.router)
+    for served in config.catalog.values():
+        app.include_router(api_runs.workflow_route(served))
+    app.include_router(api_runs.router)
+    return app
+
+
+def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | None) -> Service:
+    store = SqliteStore(config.store)
+    hub = EventHub(store)
+    made = dict(clients) if clients is not None else _clients(config.servers)
+    files = config.files_folder()
+    runner = Runner(
+        store, hub, config.catalog, made, Path(files), poll_interval=config.poll_interval
+    )
+    return Service(config, store, hub, runner, made)
+
+
+def _clients(servers: Sequence[str]) -> dict[str, AsyncInvokeAIClient]:
+    return {url: AsyncInvokeAIClient.from_url(url) for url in servers}
+
+
+async def _prune(state: Service, keep_seconds: float) -> None:
+    while True:
+        pruned = state.runner.prune(keep_seconds)
+        if pruned:
+            log.info("deleted %d run(s) kept past --keep", pruned)
+        await asyncio.sleep(PRUNE_INTERVAL)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,52 @@
+"""What one service instance is given: its workflows, its InvokeAI servers, its store and its
+limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivkgen.service.catalog import ServedWorkflow
+
+ANONYMOUS = "anonymous"
+"""The owner of every run when the service has no API keys."""
+
+
+def anyone(authorization: str | None) -> str:
+    """The owner of a request when the service has no API keys: one owner for all."""
+    return ANONYMOUS
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """``store``: the sqlite file (``":memory:"`` for none); ``files``: where run outputs are
+    kept (default: beside the store); ``keep_hours``: how long finished runs and their files are
+    kept; ``max_pending``: unfinished runs accepted at most; ``owner``: the caller's owner id
+    from its ``Authorization`` header (raises to refuse it)."""
+
+    catalog: Mapping[str, ServedWorkflow]
+    servers: Sequence[str]
+    store: Path | str = ":memory:"
+    files: Path | None = None
+    keep_hours: float = 24.0
+    max_pending: int = 100
+    poll_interval: float = 0.1
+    inline_limit: int = 4 * 1024 * 1024
+    """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
+    max_wait: float = 600.0
+    """The longest ``Prefer: wait=N`` honoured, in seconds."""
+    owner: Callable[[str | None], str] = field(default=anyone)
+
+    def files_folder(self) -> Path:
+        if self.files is not None:
+            return self.files
+        if str(self.store) == ":memory:":
+            import tempfile
+
+            return Path(tempfile.mkdtemp(prefix="ivkgen-serve-"))
+        store = Path(self.store)
+        return store.with_name(store.name + ".files")
+
+
+__all__ = ["ANONYMOUS", "ServiceConfig", "anyone"]

@@ -1,0 +1,59 @@
+"""``ivkgen serve`` against the real server: a run answered with its PNG, a run followed by
+polling, outputs by attribute name, nothing left on InvokeAI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from tests.live._serve import server_holdings, serving
+
+
+async def test_a_waited_run_answers_with_its_png_and_leaves_invokeai_clean(
+    server_url: str, tmp_path: Path
+) -> None:
+    before = server_holdings(server_url)
+    async with serving([server_url], tmp_path / "store.sqlite3") as http:
+        answer = await http.post(
+            "/v1/workflows/image_pipeline/runs",
+            json={"output_width": 40, "output_height": 24, "crop_size": 16, "blur_radius": 1.25},
+            headers={"Prefer": "wait=60"},
+        )
+        assert answer.status_code == 200, answer.text
+        run = answer.json()
+        assert run["status"] == "completed"
+        assert answer.headers["Location"] == f"/v1/runs/{run['id']}"
+        assert list(run["outputs"]) == ["save"]
+        [saved] = run["outputs"]["save"]
+        image = await http.get(saved["url"])
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(image.content)).size == (16, 48)  # the crop keeps its height
+    assert server_holdings(server_url) == before
+
+
+async def test_an_accepted_run_is_followed_by_polling_until_it_completes(
+    server_url: str, tmp_path: Path
+) -> None:
+    before = server_holdings(server_url)
+    async with serving([server_url], tmp_path / "store.sqlite3") as http:
+        answer = await http.post(
+            "/v1/workflows/prompt_arithmetic/runs", json={"base_size": 13, "scale": 2}
+        )
+        assert answer.status_code == 202, answer.text
+        run = answer.json()
+        assert run["status"] in ("queued", "running")
+        seen = {run["status"]}
+        while run["status"] not in ("completed", "failed", "canceled"):
+            await asyncio.sleep(0.1)
+            run = (await http.get(run["links"]["self"])).json()
+            seen.add(run["status"])
+        assert run["status"] == "completed", run["error"]
+        assert run["started_at"] and run["finished_at"] and run["duration_seconds"] >= 0
+        [square] = run["outputs"]["square"]
+        image = await http.get(square["url"])
+        assert Image.open(io.BytesIO(image.content)).size == (26, 26)
+    assert server_holdings(server_url) == before
