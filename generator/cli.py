@@ -489,7 +489,18 @@ def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(command=_run)
 
 
-SUBCOMMANDS = (_add_fields, _add_gen, _add_pull, _add_regen, _add_inputs, _add_check, _add_run)
+def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ivkgen.service import command
+
+    parser = subparsers.add_parser("serve", help="serve workflows as a typed HTTP API")
+    command.add_arguments(parser)
+    parser.set_defaults(command=command.run)
+
+
+SUBCOMMANDS = (
+    *(_add_fields, _add_gen, _add_pull, _add_regen, _add_inputs, _add_check, _add_run),
+    _add_serve,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
