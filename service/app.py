@@ -19,6 +19,7 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.node_events import NodeEvents
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store import SqliteStore
@@ -37,6 +38,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = _open(config, clients)
         app.state.service = state
+        node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
+        node_events.start()
         resumed = state.runner.resume()
         if resumed:
             log.info("following %d run(s) left unfinished", resumed)
@@ -46,6 +49,7 @@ def create_app(
         finally:
             state.accepting = False
             pruning.cancel()
+            await node_events.stop()
             await state.hub.close()
             await state.runner.detach()
             if clients is None:

@@ -31,7 +31,7 @@ class ServiceConfig:
     files: Path | None = None
     keep_hours: float = 24.0
     max_pending: int = 100
-    poll_interval: float = 0.1
+    poll_interval: float = 0.5
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
     max_wait: float = 600.0

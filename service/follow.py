@@ -12,6 +12,7 @@ its queue item and its uploads are deleted on InvokeAI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ class RunFollower:
             connect=connect,
         )
         self.running = False
+        self.run_id = record.id
+        self.wake = asyncio.Event()
+        """Set when the run's queue item changed status: the next step comes at once."""
 
     async def follow(self) -> None:
         """Drive the run until its item ended, record the outputs, clean up on InvokeAI."""
@@ -78,7 +82,7 @@ class RunFollower:
             run.require_servers()
             await self._take_news()
             if not run.complete:
-                await asyncio.sleep(self.poll_interval)
+                await self._pause()
         await self._take_news()
         await self._clean_up()
         result = run.results[0]
@@ -86,6 +90,17 @@ class RunFollower:
             await self.report("completed", {})
         else:
             await self.report("failed", {"error": result.error or "the queue item failed"})
+
+    def holds(self, server: str, item_id: int) -> bool:
+        """Whether the run's queue item on ``server`` is ``item_id``."""
+        state = self.run.states.get(server)
+        return state is not None and item_id in state.queued
+
+    async def _pause(self) -> None:
+        """Until the next step: the poll interval, or less when the socket wakes the run."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        self.wake.clear()
 
     async def _prepare(self, state: ServerState) -> None:
         try:
@@ -113,11 +128,16 @@ class RunFollower:
                 self.store.update_run(self.record.id, **changes)
 
             self.ledger.commit_finished(record_outputs)
-        if not self.running and result is None:
+        if result is None:
             busy = [s for s in self.run.live_states() if s.running]
             if busy:
-                self.running = True
-                await self.report("running", {"server": busy[0].name})
+                await self.mark_running(busy[0].name)
+
+    async def mark_running(self, server: str) -> None:
+        """Report the run running on ``server`` (once)."""
+        if not self.running:
+            self.running = True
+            await self.report("running", {"server": server})
 
     def _outputs(self, result: ItemResult) -> Outputs:
         """Each Outputs attribute's files (downloaded under ``files``), by attribute name."""

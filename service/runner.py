@@ -42,7 +42,7 @@ class Runner:
         clients: Mapping[str, AsyncInvokeAIClient],
         files: Path,
         *,
-        poll_interval: float = 0.1,
+        poll_interval: float = 0.5,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -133,6 +133,10 @@ class Runner:
         if follower is not None:
             await follower.cancel()
         await self._set_status(run_id, "canceled", {})
+
+    def follower_of(self, server: str, item_id: int) -> RunFollower | None:
+        """The follower of the run whose queue item on ``server`` is ``item_id``."""
+        return next((f for f in self._followers.values() if f.holds(server, item_id)), None)
 
     def _connect_former(self, url: str) -> AsyncInvokeAIClient:
         """A client of a server a resumed run's ledger names that is no longer given."""

@@ -27,13 +27,16 @@ def server_holdings(url: str) -> tuple[int, int]:
 
 @contextlib.asynccontextmanager
 async def serving(
-    servers: Sequence[str], store: Path | str = ":memory:", **options: Any
+    servers: Sequence[str],
+    store: Path | str = ":memory:",
+    paths: Sequence[Path] = (GENERATED,),
+    **options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of a service on ``servers`` serving ``generated/``, in this process."""
+    """An HTTP client of a service on ``servers`` serving ``paths``, in this process."""
     shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
-    catalog = load_catalog([GENERATED], cache=Path(str(store) + ".cache"), **shaping)
+    catalog = load_catalog(list(paths), cache=Path(str(store) + ".cache"), **shaping)
     app = create_app(ServiceConfig(catalog=catalog, servers=list(servers), store=store, **options))
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            yield client
+    http = httpx.AsyncClient(transport=transport, base_url="http://service", timeout=60)
+    async with app.router.lifespan_context(app), http:
+        yield http
