@@ -13,6 +13,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ class Runner:
         self.listeners: list[Listener] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._followers: dict[str, RunFollower] = {}
+        self._preferred: dict[str, str] = {}
+        """Run id -> the server it was offered first, for the runs in flight."""
         self._former: dict[str, AsyncInvokeAIClient] = {}
         self._detaching = False
 
@@ -109,7 +112,7 @@ class Runner:
                 record,
                 served,
                 self.store,
-                self.clients,
+                self._least_busy_first(record.id),
                 self.files_of(record.id),
                 lambda status, changes: self._set_status(record.id, status, changes),
                 poll_interval=self.poll_interval,
@@ -128,11 +131,20 @@ class Runner:
             await self._set_status(record.id, "failed", {"error": str(exc)})
         finally:
             self._followers.pop(record.id, None)
+            self._preferred.pop(record.id, None)
 
     async def _canceled(self, run_id: str, follower: RunFollower | None) -> None:
         if follower is not None:
             await follower.cancel()
         await self._set_status(run_id, "canceled", {})
+
+    def _least_busy_first(self, run_id: str) -> dict[str, AsyncInvokeAIClient]:
+        """The servers, those the fewest runs in flight went to first: a new run's item goes to
+        the first one that can run it."""
+        load = Counter(self._preferred.values())
+        order = sorted(self.clients, key=lambda name: load[name])
+        self._preferred[run_id] = order[0]
+        return {name: self.clients[name] for name in order}
 
     def follower_of(self, server: str, item_id: int) -> RunFollower | None:
         """The follower of the run whose queue item on ``server`` is ``item_id``."""
