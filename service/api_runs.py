@@ -10,6 +10,7 @@ import re
 import sqlite3
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
@@ -22,6 +23,7 @@ from ivkgen.service.store import RunRecord
 from pydantic import BaseModel
 
 RETRY_AFTER_SECONDS = 5
+MEDIA_SUFFIX = {"image": "png", "video": "mp4"}
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -54,6 +56,7 @@ async def start_run(
     if not state.accepting:
         raise HTTPException(503, "the service is stopping", headers={"Retry-After": "5"})
     caller = owner(request)
+    run_id = uuid.uuid4().hex
     inputs = served.run_inputs(body)
     digest = hashlib.sha256(json.dumps([served.name, inputs], sort_keys=True).encode()).hexdigest()
     waited = wait_seconds(prefer, state.config.max_wait)
@@ -67,8 +70,9 @@ async def start_run(
             f"{state.config.max_pending} runs are pending already: retry later",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    inputs = await media_files(state, served, inputs, state.runner.files_of(run_id))
     record = RunRecord(
-        id=uuid.uuid4().hex,
+        id=run_id,
         owner=caller,
         workflow=served.name,
         inputs=inputs,
@@ -99,6 +103,26 @@ async def _repeat(
     if waited is not None:
         earlier = await state.runner.wait_final(earlier.id, waited) or earlier
     return _answer(response, earlier, waited)
+
+
+async def media_files(
+    state: Service, served: ServedWorkflow, inputs: dict[str, Any], folder: Path
+) -> dict[str, Any]:
+    """``inputs`` with each media value read (data URI, base64, allowed URL) into a file of the
+    run's folder, given by its path: the pool uploads it to the server that runs the item."""
+    given = {a: inputs[a] for a in served.media if isinstance(inputs.get(a), str)}
+    if not given:
+        return inputs
+    read = state.config.read_media
+    if read is None:
+        raise HTTPException(422, f"this service takes no media inputs ({', '.join(given)})")
+    (folder / "inputs").mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for attribute, value in given.items():
+        path = folder / "inputs" / f"{attribute}.{MEDIA_SUFFIX[served.media[attribute]]}"
+        path.write_bytes(await read(value))
+        paths[attribute] = str(path)
+    return {**inputs, **paths}
 
 
 def workflow_route(served: ServedWorkflow) -> APIRouter:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.runtime.typed import Workflow, WorkflowInputs
-from ivkgen.service.shape import Shaping, parse_shaping, request_model
+from ivkgen.service.shape import Shaping, media_inputs, parse_shaping, request_model
 from pydantic import BaseModel
 
 
@@ -34,6 +34,8 @@ class ServedWorkflow:
     workflow: Workflow[Any, Any]
     request_model: type[BaseModel]
     fixed: Mapping[str, Any]
+    media: Mapping[str, str]
+    """The inputs that take a file: attribute -> ``"image"`` or ``"video"``."""
 
     @property
     def outputs_names(self) -> list[str]:
@@ -149,7 +151,8 @@ def load_catalog(
     served = {}
     for name, cls in classes.items():
         model, fixed = request_model(name, cls.inputs_class, shapings[name])
-        served[name] = ServedWorkflow(name, cls(), model, fixed)
+        media = media_inputs(cls.inputs_class)
+        served[name] = ServedWorkflow(name, cls(), model, fixed, media)
     return served
 
 

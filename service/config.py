@@ -3,7 +3,7 @@ limits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,9 @@ class ServiceConfig:
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)
+    read_media: Callable[[str], Awaitable[bytes]] | None = None
+    """The bytes of a media input's value (data URI, base64, allowed URL); None: the service
+    takes no media inputs."""
 
     def files_folder(self) -> Path:
         if self.files is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -116,8 +117,39 @@ def request_model(
     return model, fixed
 
 
+MEDIA_DESCRIPTION = (
+    "an {kind}: a data: URI, a base64 string, an https:// URL of a host the service allows, or "
+    "a part of a multipart/form-data request named after the input"
+)
+
+
+def media_kind(annotation: Any) -> str | None:
+    """``"image"`` or ``"video"`` for an input that takes a file (its module's ``ImageSource``
+    or ``VideoSource``), else None."""
+    args = typing.get_args(annotation)
+    if bytearray not in args:
+        return None
+    named = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    return "video" if any("video_name" in a.model_fields for a in named) else "image"
+
+
+def media_inputs(inputs_class: type[WorkflowInputs]) -> dict[str, str]:
+    """The inputs that take a file: attribute -> ``"image"`` or ``"video"``."""
+    found = {a: media_kind(i.annotation) for a, i in inputs_class.model_fields.items()}
+    return {attribute: kind for attribute, kind in found.items() if kind is not None}
+
+
 def _shaped_field(name: str, attribute: str, info: FieldInfo, shaping: Shaping) -> Any:
-    """``(annotation, FieldInfo)`` of one request attribute: its default and bounds shaped."""
+    """``(annotation, FieldInfo)`` of one request attribute: its default and bounds shaped; a
+    file input takes a string (see ``MEDIA_DESCRIPTION``)."""
+    kind = media_kind(info.annotation)
+    if kind is not None:
+        if attribute in shaping.defaults or attribute in shaping.limits:
+            raise ServeSetupError(f"{name}.{attribute}: an {kind} input takes no --set or --limit")
+        described = Field(description=MEDIA_DESCRIPTION.format(kind=kind))
+        if info.is_required():
+            return (str, described)
+        return (str | None, Field(default=None, description=described.description))
     metadata: list[Any] = [m for m in info.metadata if not isinstance(m, At)]
     annotation: Any = info.annotation
     if attribute in shaping.limits:
@@ -147,4 +179,12 @@ def _shaped_field(name: str, attribute: str, info: FieldInfo, shaping: Shaping) 
     return (annotation, Field(default=value, description=info.description))
 
 
-__all__ = ["RequestBase", "Shaping", "flag_value", "parse_shaping", "request_model"]
+__all__ = [
+    "RequestBase",
+    "Shaping",
+    "flag_value",
+    "media_inputs",
+    "media_kind",
+    "parse_shaping",
+    "request_model",
+]

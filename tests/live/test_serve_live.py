@@ -1,14 +1,19 @@
 """``ivkgen serve`` against the real server: a run answered with its PNG, a run followed by
-polling, outputs by attribute name, nothing left on InvokeAI."""
+polling, outputs by attribute name, runs spread over two servers, nothing left on InvokeAI."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from PIL import Image
 
+from tests.harness.server import InvokeAIServer
 from tests.live._serve import server_holdings, serving
 
 
@@ -57,3 +62,38 @@ async def test_an_accepted_run_is_followed_by_polling_until_it_completes(
         image = await http.get(square["url"])
         assert Image.open(io.BytesIO(image.content)).size == (26, 26)
     assert server_holdings(server_url) == before
+
+
+@pytest.fixture(scope="module")
+def spare() -> Iterator[InvokeAIServer]:
+    """A second server (the served workflows need no models)."""
+    server = InvokeAIServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove_root()
+
+
+async def test_runs_are_spread_over_two_servers_and_each_is_left_clean(
+    server_url: str, spare: InvokeAIServer, tmp_path: Path
+) -> None:
+    urls = [server_url, spare.url]
+    before = [server_holdings(url) for url in urls]
+    async with serving(urls, tmp_path / "store.sqlite3") as http:
+        runs = [
+            (await http.post("/v1/workflows/prompt_arithmetic/runs", json={"base_size": s})).json()
+            for s in range(30, 36)
+        ]
+        ended = [await _finished(http, run["id"]) for run in runs]
+    assert {run["status"] for run in ended} == {"completed"}
+    assert {run["server"] for run in ended} == set(urls)
+    assert [server_holdings(url) for url in urls] == before
+
+
+async def _finished(http: httpx.AsyncClient, run_id: str) -> dict[str, Any]:
+    while True:
+        run: dict[str, Any] = (await http.get(f"/v1/runs/{run_id}")).json()
+        if run["status"] in ("completed", "failed", "canceled"):
+            return run
+        await asyncio.sleep(0.1)
