@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import last_event_id
+from ivkgen.service.multipart import form_schema
 from ivkgen.service.resources import RunResource, run_resource
 from ivkgen.service.state import Service, owned_run, owner, service
 from ivkgen.service.store import RunRecord
@@ -120,13 +121,14 @@ async def media_files(
     paths = {}
     for attribute, value in given.items():
         path = folder / "inputs" / f"{attribute}.{MEDIA_SUFFIX[served.media[attribute]]}"
-        path.write_bytes(await read(value))
+        path.write_bytes(await read(value, attribute))
         paths[attribute] = str(path)
     return {**inputs, **paths}
 
 
-def workflow_route(served: ServedWorkflow) -> APIRouter:
-    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model."""
+def workflow_route(served: ServedWorkflow, *, multipart: bool = False) -> APIRouter:
+    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model (or, with
+    ``multipart`` and media inputs, a form whose files are those inputs)."""
     route = APIRouter(tags=["workflows"])
 
     async def create_run(
@@ -149,6 +151,7 @@ def workflow_route(served: ServedWorkflow) -> APIRouter:
         summary=f"Run {served.workflow.NAME}",
         description=f"Start a run of workflow {served.name!r}. {doc}",
         operation_id=f"run_{served.name}",
+        openapi_extra=form_schema(dict(served.media)) if multipart and served.media else None,
     )
     return route
 

@@ -19,6 +19,7 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
@@ -67,7 +68,11 @@ def create_app(
     )
     app.include_router(api_meta.router)
     for served in config.catalog.values():
-        app.include_router(api_runs.workflow_route(served))
+        app.include_router(
+            api_runs.workflow_route(served, multipart=config.read_upload is not None)
+        )
+    if config.read_upload is not None:
+        app.add_middleware(MultipartRuns, read_upload=config.read_upload)
     app.include_router(api_runs.router)
     return app
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivkgen.service.catalog import ServedWorkflow
+from ivkgen.service.multipart import ReadUpload
 
 ANONYMOUS = "anonymous"
 """The owner of every run when the service has no API keys."""
@@ -37,9 +38,12 @@ class ServiceConfig:
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)
-    read_media: Callable[[str], Awaitable[bytes]] | None = None
-    """The bytes of a media input's value (data URI, base64, allowed URL); None: the service
-    takes no media inputs."""
+    read_media: Callable[[str, str], Awaitable[bytes]] | None = None
+    """``read_media(value, input_name)``: the bytes of a media input's value (data URI, base64,
+    allowed URL); None: the service takes no media inputs."""
+    read_upload: ReadUpload | None = None
+    """The bytes of a media input's file uploaded in a ``multipart/form-data`` run (size-capped);
+    None: runs take JSON bodies only."""
 
     def files_folder(self) -> Path:
         if self.files is not None:

@@ -26,6 +26,7 @@ from ivkgen.runtime.media import safe_file_name
 from ivkgen.runtime.pool.run import ItemResult, PoolRun, ServerState
 from ivkgen.runtime.pool.work import module_work
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
+from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.ledger import StoreLedger
 from ivkgen.service.store import RunRecord, RunStore
@@ -43,7 +44,7 @@ class RunFollower:
         record: RunRecord,
         served: ServedWorkflow,
         store: RunStore,
-        clients: Mapping[str, AsyncInvokeAIClient],
+        clients: Mapping[str, AsyncBound],
         files: Path,
         report: Report,
         *,

@@ -20,10 +20,12 @@ from typing import Any
 
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import EventHub
 from ivkgen.service.follow import RunFollower
 from ivkgen.service.resources import run_resource
+from ivkgen.service.servers import SharedAnswers
 from ivkgen.service.store import RunRecord, RunStore, StoredEvent
 
 log = logging.getLogger("ivkgen.service")
@@ -48,7 +50,7 @@ class Runner:
         self.store = store
         self.hub = hub
         self.catalog = catalog
-        self.clients = dict(clients)
+        self.clients = {name: SharedAnswers(client) for name, client in clients.items()}
         self.files = files
         self.poll_interval = poll_interval
         self.listeners: list[Listener] = []
@@ -138,7 +140,7 @@ class Runner:
             await follower.cancel()
         await self._set_status(run_id, "canceled", {})
 
-    def _least_busy_first(self, run_id: str) -> dict[str, AsyncInvokeAIClient]:
+    def _least_busy_first(self, run_id: str) -> dict[str, AsyncBound]:
         """The servers, those the fewest runs in flight went to first: a new run's item goes to
         the first one that can run it."""
         load = Counter(self._preferred.values())
