@@ -33,7 +33,7 @@ def main(port: int, servers: int) -> None:
     catalog = load_catalog([HERE.parent / "generated"], cache=Path("/tmp/ivkgen-bench-serve"))
     config = ServiceConfig(catalog=catalog, servers=list(clients), max_pending=10**9)
     app = create_app(config, clients=clients)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":
