@@ -148,8 +148,8 @@ def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
             Figure(tuple(d * 1000 for d in direct), "ms"),
             "added <= 5 ms (median)",
             added_ms <= 5,
-            notes=f"added {added_ms:.1f} ms at the median; the service also downloads the output and deletes "
-            "it, its queue item and uploads on InvokeAI",
+            notes=f"added {added_ms:.1f} ms at the median; the service also downloads the "
+            "output and deletes it, its queue item and uploads on InvokeAI",
         ),
         Row(
             SECTION,
