@@ -38,7 +38,7 @@ class Sizes:
     ledger_items: int = 10000
     pool_servers: int = 100
     pool_items: int = 100000
-    serve: ServeSizes = ServeSizes()
+    serve: ServeSizes = dataclasses.field(default_factory=ServeSizes)
 
     @property
     def pool(self) -> PoolSizes:
