@@ -17,7 +17,20 @@
     ├── WorkflowError                  a workflow file the GUI would reject; names file, node, field
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
-    └── NoServerError                  no server of a pool can (still) run the work; says why
+    ├── NoServerError                  no server of a pool can (still) run the work; says why
+    └── ServiceError                   ``ivkgen serve``'s own errors
+        ├── ServiceConfigError         a serve setting it cannot use (API keys file, webhook
+        │                              secret); names the file or the option
+        └── Problem                    a refused HTTP request, answered as RFC 9457 problem+json
+            │                          (ivkgen.service.problems; status, title, detail)
+            ├── Unauthorized           401: no API key, or not one of the service's
+            ├── NotFound               404: no such workflow, run or file (or another key's)
+            ├── Unprocessable          422: an input the workflow does not take; names it
+            ├── MediaRejected          413/422: a media input or URL refused (ivkgen.service.intake)
+            ├── TooManyPending         429: the pending runs are at the limit; ``Retry-After``
+            ├── BadGateway             502: InvokeAI answered the service with an error
+            ├── Unavailable            503: no InvokeAI server answers
+            └── GatewayTimeout         504: InvokeAI did not answer in time
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
@@ -170,6 +183,14 @@ class NoServerError(IvkgenError):
         self.reasons = reasons
 
 
+class ServiceError(IvkgenError):
+    """An error of ``ivkgen serve`` (the ``ivkgen[serve]`` extra)."""
+
+
+class ServiceConfigError(ServiceError):
+    """A serve setting cannot be used (an API keys file, the webhook secret); names the file."""
+
+
 class QueueFullWarning(UserWarning):
     """A server's queue took fewer items than asked (its ``max_queue_size``)."""
 
@@ -193,6 +214,8 @@ __all__ = [
     "RequestTimeoutError",
     "ServerUnreachableError",
     "ServerValidationError",
+    "ServiceConfigError",
+    "ServiceError",
     "TransportError",
     "WorkflowError",
     "WorkflowWarning",

@@ -1,0 +1,216 @@
+"""RFC 9457 problems: every error of a FastAPI app answers problem+json, names the input, and
+never carries a traceback; the runtime's errors map to the right status."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+import ivkgen.runtime.errors as errors
+import ivkgen.service.problems as problems
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from ivkgen.service.problems import (
+    PROBLEM_JSON,
+    NotFound,
+    Problem,
+    TooManyPending,
+    Unauthorized,
+    install_problem_handlers,
+    problem_from_error,
+)
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SizeInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(512, ge=64, le=2048)
+    prompt: str = ""
+
+
+def make_app() -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None)
+    install_problem_handlers(app)
+
+    @app.post("/v1/workflows/sizes/runs")
+    async def run(inputs: SizeInputs) -> dict[str, Any]:
+        return inputs.model_dump()
+
+    @app.get("/v1/runs/{run_id}")
+    async def get_run(run_id: str) -> dict[str, Any]:
+        if run_id == "full":
+            raise TooManyPending("64 runs are pending", retry_after=7)
+        if run_id == "offline":
+            raise errors.ServerUnreachableError("refused", method="POST", path="/api/v1/x")
+        raise NotFound(f"no run {run_id!r}")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals at /srv/app.py line 3")
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(make_app(), raise_server_exceptions=False)
+
+
+def test_validation_error_names_each_input_attribute(client: TestClient) -> None:
+    answer = client.post("/v1/workflows/sizes/runs", json={"width": 99999, "widht": 3})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    body = answer.json()
+    assert body["status"] == 422 and body["type"] == "about:blank"
+    assert body["instance"] == "/v1/workflows/sizes/runs"
+    inputs = {e["input"]: e["message"] for e in body["errors"]}
+    assert set(inputs) == {"width", "widht"}
+    assert "2048" in inputs["width"]
+    assert "widht" in body["detail"] and "width" in body["detail"]
+
+
+def test_validation_error_does_not_echo_the_value(client: TestClient) -> None:
+    secret = "x" * 5000
+    answer = client.post("/v1/workflows/sizes/runs", json={"prompt": 3, "width": secret})
+    assert answer.status_code == 422
+    assert secret not in answer.text
+
+
+def test_a_body_that_is_not_json_names_the_body(client: TestClient) -> None:
+    answer = client.post(
+        "/v1/workflows/sizes/runs",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["input"] == "body"
+
+
+def test_problem_subclasses_carry_their_status_and_headers(client: TestClient) -> None:
+    missing = client.get("/v1/runs/abc")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "no run 'abc'")
+    assert missing.headers["content-type"] == PROBLEM_JSON
+    full = client.get("/v1/runs/full")
+    assert full.status_code == 429 and full.headers["retry-after"] == "7"
+    assert full.json()["title"] == "Too Many Requests"
+
+
+def test_runtime_errors_raised_in_a_route_are_problems(client: TestClient) -> None:
+    answer = client.get("/v1/runs/offline")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    assert "refused" not in answer.text  # the runtime's message names internal paths
+
+
+def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
+    unknown = client.get("/v2/nothing")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM_JSON
+    wrong = client.delete("/v1/workflows/sizes/runs")
+    assert wrong.status_code == 405 and wrong.json()["title"] == "Method Not Allowed"
+    assert wrong.headers["allow"] == "POST"
+
+
+def test_unexpected_error_is_a_500_without_traceback_and_is_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="ivkgen.service"):
+        answer = client.get("/boom")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    assert "Traceback" not in answer.text and "secret internals" not in answer.text
+    assert any(r.exc_info and "secret internals" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_unauthorized_asks_for_a_bearer_token() -> None:
+    assert Unauthorized("no key").headers == {"WWW-Authenticate": "Bearer"}
+    bad = Unauthorized("unknown key", invalid_token=True)
+    assert bad.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert bad.status == 401
+
+
+def _rejection(node_id: str | None, field: str | None) -> errors.ServerValidationError:
+    return errors.ServerValidationError(
+        "the server rejected POST /api/v1/queue/default/enqueue_batch (422)",
+        method="POST",
+        path="/api/v1/queue/default/enqueue_batch",
+        status_code=422,
+        detail=[],
+        errors=[{"loc": ["body", "nodes", node_id, "t", field], "msg": "too large"}],
+        node_id=node_id,
+        field=field,
+    )
+
+
+def test_invokeai_rejection_names_the_input_through_the_field_map() -> None:
+    problem = problem_from_error(
+        _rejection("noise_1", "width"), inputs_by_field={("noise_1", "width"): "image_width"}
+    )
+    assert problem.status == 422
+    assert problem.body()["errors"] == [{"input": "image_width", "message": "too large"}]
+
+
+def test_invokeai_rejection_of_a_field_that_is_no_input_is_a_bad_gateway() -> None:
+    problem = problem_from_error(_rejection("noise_1", "seed"), inputs_by_field={})
+    assert problem.status == 502
+    assert "noise_1" in problem.detail and "seed" in problem.detail
+
+
+def _job_failed() -> errors.JobFailedError:
+    return errors.JobFailedError(
+        "item 3 failed",
+        item_id=3,
+        error_type="ValueError",
+        error_message="bad size",
+        error_traceback='Traceback (most recent call last):\n  File "x.py"',
+        node_id="n1",
+        node_label="Resize",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (errors.ServerUnreachableError("x", method="GET", path="/"), 503),
+        (errors.RequestTimeoutError("x", method="GET", path="/"), 504),
+        (errors.NoServerError("x", reasons={"http://a": "down"}), 503),
+        (errors.AuthError("x", method="GET", path="/", status_code=401, detail=None), 502),
+        (errors.HTTPStatusError("x", method="GET", path="/", status_code=500, detail=None), 502),
+        (errors.JobCanceledError("x", item_id=1), 409),
+        (errors.InputLookupError("no input 'wdth'", field_name="wdth"), 422),
+        (errors.IvkgenError("x"), 500),
+        (NotFound("gone"), 404),
+    ],
+)
+def test_runtime_errors_map_to_statuses(error: errors.IvkgenError, status: int) -> None:
+    assert problem_from_error(error).status == status
+
+
+def test_failed_job_names_the_node_but_never_the_traceback() -> None:
+    problem = problem_from_error(_job_failed())
+    assert problem.status == 502
+    assert problem.body()["node"] == "Resize"
+    assert "ValueError: bad size" in problem.detail
+    assert "Traceback" not in str(problem.body())
+
+
+def test_unavailable_says_when_to_retry() -> None:
+    problem = problem_from_error(errors.ServerUnreachableError("x", method="GET", path="/"))
+    assert problem.headers["Retry-After"] == "5"
+
+
+def _service_problem_classes() -> list[type[Problem]]:
+    found = [Problem]
+    for module in (problems,):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Problem) and cls.__module__ == module.__name__:
+                found.append(cls)
+    return list(dict.fromkeys(found))
+
+
+def test_every_service_problem_is_drawn_in_the_error_tree() -> None:
+    doc = errors.__doc__ or ""
+    for cls in _service_problem_classes():
+        assert issubclass(cls, errors.ServiceError) and issubclass(cls, errors.IvkgenError)
+        assert f"── {cls.__name__} " in doc, f"{cls.__name__} missing from the error tree"
