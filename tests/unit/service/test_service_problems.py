@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import ivkgen.runtime.errors as errors
+import ivkgen.service.intake as intake
 import ivkgen.service.problems as problems
 import pytest
 from fastapi import FastAPI
@@ -202,7 +203,7 @@ def test_unavailable_says_when_to_retry() -> None:
 
 def _service_problem_classes() -> list[type[Problem]]:
     found = [Problem]
-    for module in (problems,):
+    for module in (problems, intake):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Problem) and cls.__module__ == module.__name__:
                 found.append(cls)
