@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+_DETAIL_LIMIT = 240
 
 log = logging.getLogger("ivkgen.service")
 
@@ -154,8 +155,10 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
 
 
 def _unprocessable(errors: list[dict[str, str]]) -> Unprocessable:
-    names = ", ".join(dict.fromkeys(e["input"] for e in errors))
-    return Unprocessable(f"invalid input: {names}", errors=errors)
+    detail = "; ".join(f"{e['input']}: {e['message']}" for e in errors)
+    if len(detail) > _DETAIL_LIMIT:
+        detail = detail[: _DETAIL_LIMIT - 3] + "..."
+    return Unprocessable(detail, errors=errors)
 
 
 def _rejected_by_invokeai(error: ServerValidationError, inputs_by_field: InputsByField) -> Problem:
