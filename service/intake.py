@@ -130,6 +130,11 @@ def address_refusal(address: IPAddress) -> str | None:
     return next((reason for refused, reason in checks if refused), None)
 
 
+def _shown(host: str) -> str:
+    """``host`` for a message: quoted, cut at 80 characters."""
+    return repr(host if len(host) <= 80 else host[:77] + "...")
+
+
 def _parse(url: str, input_name: str | None) -> httpx.URL:
     if len(url) > MAX_URL_LENGTH:
         raise MediaRejected(
@@ -160,7 +165,7 @@ async def _addresses(host: str, port: int, policy: UrlPolicy, input_name: str | 
     except OSError:
         addresses = []
     if not addresses:
-        raise MediaRejected(f"host {host!r} does not resolve", input_name=input_name)
+        raise MediaRejected(f"host {_shown(host)} does not resolve", input_name=input_name)
     return addresses
 
 
@@ -183,7 +188,7 @@ async def pin_outbound_url(
         raise MediaRejected("the URL has no host", input_name=input_name)
     if host not in policy.allowed_hosts:
         raise MediaRejected(
-            f"host {host!r} is not one the service may fetch from (the operator allows hosts "
+            f"host {_shown(host)} is not one the service may fetch from (the operator allows hosts "
             "with --allow-url-host)",
             input_name=input_name,
         )
@@ -196,7 +201,7 @@ async def pin_outbound_url(
             refusal = "an unparsable address"
         if refusal is not None:
             raise MediaRejected(
-                f"host {host!r} resolves to {refusal}; refused", input_name=input_name
+                f"host {_shown(host)} resolves to {refusal}; refused", input_name=input_name
             )
     named = f"[{host}]" if ":" in host else host
     host_header = named if parsed.port is None else f"{named}:{parsed.port}"
@@ -316,7 +321,7 @@ async def read_media(
                 else ("connection failed")
             )
             raise MediaRejected(
-                f"could not fetch from host {pinned.host!r}: {reason}", input_name=input_name
+                f"could not fetch from host {_shown(pinned.host)}: {reason}", input_name=input_name
             ) from None
     return _decode_base64(text, policy, input_name)
 

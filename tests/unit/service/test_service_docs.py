@@ -72,6 +72,14 @@ def test_every_asset_the_docs_page_references_is_served_locally(client: TestClie
     assert types["json"].startswith("application/json")
 
 
+def test_the_swagger_ui_served_reads_the_openapi_version_fastapi_writes(client: TestClient) -> None:
+    """Swagger UI 4 shows "Unable to render this definition" for OpenAPI 3.1; 5 reads it."""
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1.")
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js").text
+    version = re.search(r'PACKAGE_VERSION:"(\d+)\.(\d+)\.', bundle)
+    assert version is not None and int(version.group(1)) >= 5
+
+
 def test_the_page_names_no_other_host(client: TestClient) -> None:
     page = client.get("/docs").text
     assert "http://" not in page and "https://" not in page

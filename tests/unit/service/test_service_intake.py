@@ -365,3 +365,9 @@ def test_unsafe_file_names_are_422(name: str) -> None:
     with pytest.raises(MediaRejected) as caught:
         safe_file_name(name)
     assert caught.value.status == 422 and caught.value.body()["errors"][0]["input"] == "file"
+
+
+async def test_a_long_host_is_cut_in_the_message() -> None:
+    host = "a" * 60 + "." + "b" * 60 + ".example"
+    error = await rejected(f"https://{host}/", policy("media.example"))
+    assert host not in error.detail and "..." in error.detail and len(error.detail) < 200
