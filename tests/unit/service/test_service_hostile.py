@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,11 +18,12 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.testclient import TestClient
 from ivkgen.service.auth import ApiKeys
 from ivkgen.service.intake import UrlPolicy, check_outbound_url, read_media, safe_file_name
 from ivkgen.service.problems import PROBLEM_JSON, NotFound, install_problem_handlers
 from pydantic import BaseModel, ConfigDict, Field
+
+from tests.unit.service._asgi import asgi_client
 
 ALICE, BOB = "alice-key-0123456789", "bob-key-9876543210"
 PUBLIC = "93.184.215.14"
@@ -190,38 +191,39 @@ TABLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    path: Path = tmp_path_factory.mktemp("keys") / "api-keys"
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    path = tmp_path / "api-keys"
     path.write_text(f"{ALICE}\n{BOB}\n")
-    return TestClient(make_app(ApiKeys.from_file(path)), raise_server_exceptions=False)
+    async with asgi_client(make_app(ApiKeys.from_file(path))) as client:
+        yield client
 
 
 def test_the_table_is_at_least_thirty_requests() -> None:
     assert len(TABLE) >= 30
 
 
-def test_a_good_request_passes_the_guards(client: TestClient) -> None:
+async def test_a_good_request_passes_the_guards(client: httpx.AsyncClient) -> None:
     fetched.clear()
     good = {
         "width": 640,
         "image": "https://media.example/a.png",
         "webhook": "https://media.example/h",
     }
-    answer = client.post(
+    answer = await client.post(
         "/v1/workflows/text_to_image/runs",
         json=good,
         headers={"authorization": f"Bearer {ALICE}"},
     )
     assert answer.status_code == 202
     assert fetched == [httpx.URL(f"https://{PUBLIC}/a.png")]
-    owned = client.get(FILES + "out.png", headers={"authorization": f"Bearer {ALICE}"})
+    owned = await client.get(FILES + "out.png", headers={"authorization": f"Bearer {ALICE}"})
     assert owned.json() == {"file": "out.png"}
 
 
 @pytest.mark.parametrize("case", TABLE, ids=[case.why for case in TABLE])
-def test_hostile_request_is_a_clear_4xx_problem(
-    client: TestClient, case: Hostile, caplog: pytest.LogCaptureFixture
+async def test_hostile_request_is_a_clear_4xx_problem(
+    client: httpx.AsyncClient, case: Hostile, caplog: pytest.LogCaptureFixture
 ) -> None:
     fetched.clear()
     headers = dict(case.headers)
@@ -232,7 +234,7 @@ def test_hostile_request_is_a_clear_4xx_problem(
     if case.content is not None:
         headers["content-type"] = "application/json"
     with caplog.at_level(logging.DEBUG):
-        answer = client.request(
+        answer = await client.request(
             case.method, case.path, json=case.body, content=case.content, headers=headers
         )
     assert answer.status_code == case.status, answer.text[:300]

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import prometheus_client
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from ivkgen.service.metrics import Metrics, install_metrics
 from ivkgen.service.problems import NotFound, install_problem_handlers
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.responses import StreamingResponse
+
+from tests.unit.service._asgi import asgi_client
 
 
 def make_app(metrics: Metrics) -> FastAPI:
@@ -37,8 +39,10 @@ def make_app(metrics: Metrics) -> FastAPI:
     return app
 
 
-def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    answer = client.get("/metrics")
+async def samples(
+    client: httpx.AsyncClient,
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    answer = await client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     return {
@@ -53,13 +57,14 @@ def metrics() -> Metrics:
     return Metrics()
 
 
-def test_runs_queue_depth_and_durations_are_exposed(metrics: Metrics) -> None:
+async def test_runs_queue_depth_and_durations_are_exposed(metrics: Metrics) -> None:
     metrics.run_status("text_to_image", "queued")
     metrics.run_ended("text_to_image", "completed", 3.5)
     metrics.run_ended("text_to_image", "failed", 0.2)
     metrics.set_queue_depth("http://127.0.0.1:9090", 4)
     metrics.set_queue_depth("http://127.0.0.1:9090", 2)
-    found = samples(TestClient(make_app(metrics)))
+    async with asgi_client(make_app(metrics)) as client:
+        found = await samples(client)
     workflow = ("workflow", "text_to_image")
     assert found[("ivkgen_runs_total", (("status", "queued"), workflow))] == 1
     assert found[("ivkgen_runs_total", (("status", "completed"), workflow))] == 1
@@ -71,13 +76,13 @@ def test_runs_queue_depth_and_durations_are_exposed(metrics: Metrics) -> None:
     assert found[("ivkgen_run_duration_seconds_bucket", (("le", "2.0"), *done))] == 0
 
 
-def test_requests_are_counted_by_route_template_and_status(metrics: Metrics) -> None:
-    client = TestClient(make_app(metrics))
-    for run_id in ("a1", "b2", "missing"):
-        client.get(f"/v1/runs/{run_id}")
-    assert client.get("/v1/runs/a1/events").text.count("data: x") == 3
-    client.get("/nowhere/at/all")
-    found = samples(client)
+async def test_requests_are_counted_by_route_template_and_status(metrics: Metrics) -> None:
+    async with asgi_client(make_app(metrics)) as client:
+        for run_id in ("a1", "b2", "missing"):
+            await client.get(f"/v1/runs/{run_id}")
+        assert (await client.get("/v1/runs/a1/events")).text.count("data: x") == 3
+        await client.get("/nowhere/at/all")
+        found = await samples(client)
 
     def requests(route: str, status: str) -> float:
         labels = (("method", "GET"), ("route", route), ("status", status))

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import ivkgen.runtime.errors as errors
 import ivkgen.service.intake as intake
 import ivkgen.service.problems as problems
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from ivkgen.service.problems import (
     PROBLEM_JSON,
     NotFound,
@@ -23,6 +24,8 @@ from ivkgen.service.problems import (
     problem_from_error,
 )
 from pydantic import BaseModel, ConfigDict, Field
+
+from tests.unit.service._asgi import asgi_client
 
 
 class SizeInputs(BaseModel):
@@ -54,13 +57,14 @@ def make_app() -> FastAPI:
     return app
 
 
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(make_app(), raise_server_exceptions=False)
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(make_app()) as client:
+        yield client
 
 
-def test_validation_error_names_each_input_attribute(client: TestClient) -> None:
-    answer = client.post("/v1/workflows/sizes/runs", json={"width": 99999, "widht": 3})
+async def test_validation_error_names_each_input_attribute(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/workflows/sizes/runs", json={"width": 99999, "widht": 3})
     assert answer.status_code == 422
     assert answer.headers["content-type"] == PROBLEM_JSON
     body = answer.json()
@@ -72,15 +76,15 @@ def test_validation_error_names_each_input_attribute(client: TestClient) -> None
     assert "widht" in body["detail"] and "width" in body["detail"]
 
 
-def test_validation_error_does_not_echo_the_value(client: TestClient) -> None:
+async def test_validation_error_does_not_echo_the_value(client: httpx.AsyncClient) -> None:
     secret = "x" * 5000
-    answer = client.post("/v1/workflows/sizes/runs", json={"prompt": 3, "width": secret})
+    answer = await client.post("/v1/workflows/sizes/runs", json={"prompt": 3, "width": secret})
     assert answer.status_code == 422
     assert secret not in answer.text
 
 
-def test_a_body_that_is_not_json_names_the_body(client: TestClient) -> None:
-    answer = client.post(
+async def test_a_body_that_is_not_json_names_the_body(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
         "/v1/workflows/sizes/runs",
         content=b"{not json",
         headers={"content-type": "application/json"},
@@ -89,35 +93,35 @@ def test_a_body_that_is_not_json_names_the_body(client: TestClient) -> None:
     assert answer.json()["errors"][0]["input"] == "body"
 
 
-def test_problem_subclasses_carry_their_status_and_headers(client: TestClient) -> None:
-    missing = client.get("/v1/runs/abc")
+async def test_problem_subclasses_carry_their_status_and_headers(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/runs/abc")
     assert (missing.status_code, missing.json()["detail"]) == (404, "no run 'abc'")
     assert missing.headers["content-type"] == PROBLEM_JSON
-    full = client.get("/v1/runs/full")
+    full = await client.get("/v1/runs/full")
     assert full.status_code == 429 and full.headers["retry-after"] == "7"
     assert full.json()["title"] == "Too Many Requests"
 
 
-def test_runtime_errors_raised_in_a_route_are_problems(client: TestClient) -> None:
-    answer = client.get("/v1/runs/offline")
+async def test_runtime_errors_raised_in_a_route_are_problems(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/runs/offline")
     assert answer.status_code == 503
     assert answer.headers["content-type"] == PROBLEM_JSON
     assert "refused" not in answer.text  # the runtime's message names internal paths
 
 
-def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
-    unknown = client.get("/v2/nothing")
+async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
+    unknown = await client.get("/v2/nothing")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM_JSON
-    wrong = client.delete("/v1/workflows/sizes/runs")
+    wrong = await client.delete("/v1/workflows/sizes/runs")
     assert wrong.status_code == 405 and wrong.json()["title"] == "Method Not Allowed"
     assert wrong.headers["allow"] == "POST"
 
 
-def test_unexpected_error_is_a_500_without_traceback_and_is_logged(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+async def test_unexpected_error_is_a_500_without_traceback_and_is_logged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="ivkgen.service"):
-        answer = client.get("/boom")
+        answer = await client.get("/boom")
     assert answer.status_code == 500
     assert answer.headers["content-type"] == PROBLEM_JSON
     assert "Traceback" not in answer.text and "secret internals" not in answer.text
