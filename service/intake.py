@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+from ivkgen.runtime.errors import ServiceConfigError
 from ivkgen.service.problems import Problem, input_error
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -44,9 +45,27 @@ def _host_name(host: str) -> str:
     """``host`` as compared and resolved: IDNA ASCII, lower case, no trailing dot; an IP
     address in its normal form."""
     try:
-        return str(ipaddress.ip_address(host.strip("[]")))
+        return str(ipaddress.ip_address(host))
     except ValueError:
         return httpx.URL(f"https://{host}/").raw_host.decode("ascii").rstrip(".")
+
+
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+def _allowed_host(host: str) -> str:
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    try:
+        name = "" if re.search(r"[/@?#:\[\]\\\s]", host) else _host_name(host)
+    except (httpx.InvalidURL, UnicodeError):
+        name = ""
+    if not _HOST_NAME.match(name):
+        raise ServiceConfigError(f"--allow-url-host {host!r}: not a host name")
+    return name
 
 
 @dataclass(frozen=True)
@@ -62,9 +81,9 @@ class UrlPolicy:
 
     def __post_init__(self) -> None:
         if self.max_bytes <= 0:
-            raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
+            raise ServiceConfigError(f"the media size cap must be positive, not {self.max_bytes}")
         object.__setattr__(
-            self, "allowed_hosts", frozenset(_host_name(h) for h in self.allowed_hosts)
+            self, "allowed_hosts", frozenset(_allowed_host(h) for h in self.allowed_hosts)
         )
 
     @classmethod
