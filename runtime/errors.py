@@ -10,6 +10,16 @@
     │   ├── AuthError                  401/403: log in, or use an account allowed to do this
     │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
     │   └── ServerValidationError      422: the server rejected a body; names the node and field
+    ├── Problem                        ``ivkgen serve`` refused a request: an RFC 9457 problem
+    │   │                              (status, title, detail; in ivkgen.service.problems)
+    │   ├── Unauthorized               401: no API key, or not one of the service's
+    │   ├── NotFound                   404: no such workflow, run or file (or another key's)
+    │   ├── Unprocessable              422: an input the workflow does not take; names it
+    │   ├── MediaRejected              413/422: a media input or URL refused (service.intake)
+    │   ├── TooManyPending             429: the pending runs are at the limit; ``Retry-After``
+    │   ├── BadGateway                 502: InvokeAI answered the service with an error
+    │   ├── Unavailable                503: no InvokeAI server answers
+    │   └── GatewayTimeout             504: InvokeAI did not answer in time
     ├── JobError                       a queue item did not complete
     │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
     │   ├── JobCanceledError           the item was canceled
@@ -18,19 +28,7 @@
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
     ├── NoServerError                  no server of a pool can (still) run the work; says why
-    └── ServiceError                   ``ivkgen serve``'s own errors
-        ├── ServiceConfigError         a serve setting it cannot use (API keys file, webhook
-        │                              secret); names the file or the option
-        └── Problem                    a refused HTTP request, answered as RFC 9457 problem+json
-            │                          (ivkgen.service.problems; status, title, detail)
-            ├── Unauthorized           401: no API key, or not one of the service's
-            ├── NotFound               404: no such workflow, run or file (or another key's)
-            ├── Unprocessable          422: an input the workflow does not take; names it
-            ├── MediaRejected          413/422: a media input or URL refused (ivkgen.service.intake)
-            ├── TooManyPending         429: the pending runs are at the limit; ``Retry-After``
-            ├── BadGateway             502: InvokeAI answered the service with an error
-            ├── Unavailable            503: no InvokeAI server answers
-            └── GatewayTimeout         504: InvokeAI did not answer in time
+    └── ServeSetupError                `ivkgen serve` cannot start as asked: names the flag or path
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
@@ -183,12 +181,9 @@ class NoServerError(IvkgenError):
         self.reasons = reasons
 
 
-class ServiceError(IvkgenError):
-    """An error of ``ivkgen serve`` (the ``ivkgen[serve]`` extra)."""
-
-
-class ServiceConfigError(ServiceError):
-    """A serve setting cannot be used (an API keys file, the webhook secret); names the file."""
+class ServeSetupError(IvkgenError):
+    """``ivkgen serve`` cannot start as asked (a served path, ``--set``/``--fix``/``--limit``,
+    the store); the message names the flag or path."""
 
 
 class QueueFullWarning(UserWarning):
@@ -212,10 +207,9 @@ __all__ = [
     "NotFoundError",
     "QueueFullWarning",
     "RequestTimeoutError",
+    "ServeSetupError",
     "ServerUnreachableError",
     "ServerValidationError",
-    "ServiceConfigError",
-    "ServiceError",
     "TransportError",
     "WorkflowError",
     "WorkflowWarning",

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.problems import Unauthorized
 
 _USAGE = "send 'Authorization: Bearer KEY' with one of the service's API keys"
@@ -31,17 +31,17 @@ class ApiKeys:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
-            raise ServiceConfigError(f"{path}: cannot read the API keys file ({reason})") from None
+            raise ServeSetupError(f"{path}: cannot read the API keys file ({reason})") from None
         digests = []
         for number, line in enumerate(text.splitlines(), 1):
             key = line.strip()
             if not key or key.startswith("#"):
                 continue
             if any(c.isspace() for c in key):
-                raise ServiceConfigError(f"{path}:{number}: an API key cannot contain spaces")
+                raise ServeSetupError(f"{path}:{number}: an API key cannot contain spaces")
             digests.append(_digest(key))
         if not digests:
-            raise ServiceConfigError(f"{path}: no API key in the file (one key per line)")
+            raise ServeSetupError(f"{path}: no API key in the file (one key per line)")
         return cls(digests)
 
     def owner(self, authorization: str | None) -> str:

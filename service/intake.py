@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.problems import Problem, input_error
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -64,7 +64,7 @@ def _allowed_host(host: str) -> str:
     except (httpx.InvalidURL, UnicodeError):
         name = ""
     if not _HOST_NAME.match(name):
-        raise ServiceConfigError(f"--allow-url-host {host!r}: not a host name")
+        raise ServeSetupError(f"--allow-url-host {host!r}: not a host name")
     return name
 
 
@@ -81,7 +81,7 @@ class UrlPolicy:
 
     def __post_init__(self) -> None:
         if self.max_bytes <= 0:
-            raise ServiceConfigError(f"the media size cap must be positive, not {self.max_bytes}")
+            raise ServeSetupError(f"the media size cap must be positive, not {self.max_bytes}")
         object.__setattr__(
             self, "allowed_hosts", frozenset(_allowed_host(h) for h in self.allowed_hosts)
         )
@@ -181,7 +181,7 @@ async def _addresses(host: str, port: int, policy: UrlPolicy, input_name: str | 
         pass
     try:
         addresses = list(await policy.resolver(host, port))
-    except OSError:
+    except (OSError, UnicodeError):
         addresses = []
     if not addresses:
         raise MediaRejected(f"host {_shown(host)} does not resolve", input_name=input_name)

@@ -21,7 +21,6 @@ from ivkgen.runtime.errors import (
     NoServerError,
     RequestTimeoutError,
     ServerValidationError,
-    ServiceError,
     TransportError,
     WorkflowError,
 )
@@ -37,7 +36,7 @@ log = logging.getLogger("ivkgen.service")
 InputsByField = Mapping[tuple[str, str], str]
 
 
-class Problem(ServiceError):
+class Problem(IvkgenError):
     """A refused request: ``status``, ``title``, ``detail`` and RFC 9457 extension members."""
 
     def __init__(

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.intake import MediaRejected, UrlPolicy, pin_outbound_url
 from tenacity import (
     AsyncRetrying,
@@ -55,7 +55,7 @@ def _decode_secret(text: str, where: str) -> bytes:
         secret = b""
     low, high = SECRET_BYTES
     if not low <= len(secret) <= high:
-        raise ServiceConfigError(
+        raise ServeSetupError(
             f"{where}: a webhook secret is {SECRET_PREFIX}<base64 of {low} to {high} bytes>"
         )
     return secret
@@ -72,14 +72,14 @@ def secret_from(value: str | None, path: Path) -> bytes:
     except FileExistsError:
         pass
     except OSError as error:
-        raise ServiceConfigError(f"{path}: cannot create the webhook secret ({error})") from None
+        raise ServeSetupError(f"{path}: cannot create the webhook secret ({error})") from None
     else:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
     try:
         return _decode_secret(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError) as error:
-        raise ServiceConfigError(f"{path}: cannot read the webhook secret ({error})") from None
+        raise ServeSetupError(f"{path}: cannot read the webhook secret ({error})") from None
 
 
 class _Retryable(Exception):

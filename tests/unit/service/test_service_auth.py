@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.auth import ApiKeys
 from ivkgen.service.problems import Unauthorized
 
@@ -96,6 +96,6 @@ def test_an_unusable_keys_file_is_an_error_naming_it(
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    with pytest.raises(ServiceConfigError) as caught:
+    with pytest.raises(ServeSetupError) as caught:
         ApiKeys.from_file(path)
     assert str(path) in str(caught.value) and words in str(caught.value)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 import pytest
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.intake import (
     MediaRejected,
     UrlPolicy,
@@ -332,13 +332,13 @@ def test_allowed_hosts_are_normalised_and_size_must_be_positive() -> None:
         "media.example",
         "xn--bcher-kva.de",
     }
-    with pytest.raises(ServiceConfigError, match="must be positive"):
+    with pytest.raises(ServeSetupError, match="must be positive"):
         UrlPolicy(frozenset(), 0)
 
 
 @pytest.mark.parametrize("host", ["bad host", "", "a.example/path", "u@a.example", "[::1", "a:b:c"])
 def test_an_allowed_host_that_is_no_host_name_is_an_error_naming_it(host: str) -> None:
-    with pytest.raises(ServiceConfigError) as caught:
+    with pytest.raises(ServeSetupError) as caught:
         UrlPolicy(frozenset({host}), 1)
     assert f"--allow-url-host {host!r}: not a host name" == str(caught.value)
 

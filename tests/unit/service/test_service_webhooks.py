@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from ivkgen.runtime.errors import ServiceConfigError
+from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.intake import UrlPolicy
 from ivkgen.service.webhooks import WebhookSender, secret_from, sign
 from tenacity import wait_none
@@ -183,7 +183,7 @@ def test_secret_from_a_value_in_both_forms(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["not base64!", "whsec_c2hvcnQ=", "", "whsec_" + "A" * 100])
 def test_an_unusable_secret_value_is_an_error(tmp_path: Path, value: str) -> None:
-    with pytest.raises(ServiceConfigError, match="24 to 64 bytes"):
+    with pytest.raises(ServeSetupError, match="24 to 64 bytes"):
         secret_from(value, tmp_path / "s")
 
 
@@ -199,7 +199,7 @@ def test_secret_is_created_once_owner_only_and_kept(tmp_path: Path) -> None:
 def test_a_damaged_secret_file_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "webhook-secret"
     path.write_text("whsec_???")
-    with pytest.raises(ServiceConfigError, match=str(path)):
+    with pytest.raises(ServeSetupError, match=str(path)):
         secret_from(None, path)
 
 
