@@ -48,6 +48,7 @@ class Problem(IvkgenError):
         type_: str = "about:blank",
         **extensions: object,
     ) -> None:
+        detail = " ".join(detail.split())  # one line
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
@@ -153,16 +154,19 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return entries
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
+
+
 def _unprocessable(errors: list[dict[str, str]]) -> Unprocessable:
-    detail = "; ".join(f"{e['input']}: {e['message']}" for e in errors)
-    if len(detail) > _DETAIL_LIMIT:
-        detail = detail[: _DETAIL_LIMIT - 3] + "..."
-    return Unprocessable(detail, errors=errors)
+    return Unprocessable(
+        _clip("; ".join(f"{e['input']}: {e['message']}" for e in errors)), errors=errors
+    )
 
 
 def _rejected_by_invokeai(error: ServerValidationError, inputs_by_field: InputsByField) -> Problem:
     first = error.errors[0] if error.errors else {}
-    message = str(first.get("msg", "rejected by InvokeAI"))
+    message = _clip(str(first.get("msg", "rejected by InvokeAI")))
     if error.node_id and error.field:
         input_name = inputs_by_field.get((error.node_id, error.field))
         if input_name is not None:
@@ -192,10 +196,8 @@ def problem_from_error(error: IvkgenError, inputs_by_field: InputsByField | None
     if isinstance(error, HTTPStatusError):
         return BadGateway(f"InvokeAI answered {error.status_code}")
     if isinstance(error, JobFailedError):
-        failed = BadGateway(
-            f"the workflow failed on InvokeAI: {error.error_type or 'error'}: "
-            f"{error.error_message or ''}".rstrip(": ")
-        )
+        reason = f"{error.error_type or 'error'}: {error.error_message or ''}".rstrip(": ")
+        failed = BadGateway(f"the workflow failed on InvokeAI: {_clip(reason)}")
         failed.extensions["node"] = error.node_label or error.node_id
         return failed
     if isinstance(error, JobCanceledError):

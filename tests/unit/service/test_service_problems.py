@@ -200,6 +200,14 @@ def test_failed_job_names_the_node_but_never_the_traceback() -> None:
     assert "Traceback" not in str(problem.body())
 
 
+def test_a_long_multi_line_message_becomes_one_clipped_line() -> None:
+    error = _job_failed()
+    error.error_message = "line one\nline two " + "x" * 1000
+    detail = problem_from_error(error).detail
+    assert "\n" not in detail and "line one line two" in detail
+    assert len(detail) < 300 and detail.endswith("...")
+
+
 def test_unavailable_says_when_to_retry() -> None:
     problem = problem_from_error(errors.ServerUnreachableError("x", method="GET", path="/"))
     assert problem.headers["Retry-After"] == "5"
