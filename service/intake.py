@@ -1,7 +1,7 @@
-"""Media inputs (a data URI, base64, or an allowed ``https://`` URL) and outbound URLs, with no
-SSRF: a URL's host must be one the operator allowed, every address it resolves to must be public,
-the connection goes to the address checked (no DNS rebinding), redirects are not followed, and
-every size is capped, also while streaming."""
+"""Media inputs (a data URI, base64, a multipart upload, or an allowed ``https://`` URL) and
+outbound URLs, with no SSRF: a URL's host must be one the operator allowed, every address it
+resolves to must be public, the connection goes to the address checked (no DNS rebinding),
+redirects are not followed, and every size is capped, also while streaming."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.problems import Problem, input_error
+from starlette.datastructures import UploadFile
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -343,6 +344,25 @@ async def read_media(
                 f"could not fetch from host {_shown(pinned.host)}: {reason}", input_name=input_name
             ) from None
     return _decode_base64(text, policy, input_name)
+
+
+UPLOAD_CHUNK = 64 * 1024
+
+
+async def read_upload(
+    upload: UploadFile, policy: UrlPolicy, *, input_name: str | None = None
+) -> bytes:
+    """The bytes of a multipart upload, read in chunks and refused (413) past the size cap."""
+    if upload.size is not None and upload.size > policy.max_bytes:
+        raise _too_large(policy, input_name)
+    body = bytearray()
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        body += chunk
+        if len(body) > policy.max_bytes:
+            raise _too_large(policy, input_name)
+    if not body:
+        raise MediaRejected("the uploaded file is empty", input_name=input_name)
+    return bytes(body)
 
 
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")

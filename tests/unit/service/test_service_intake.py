@@ -5,11 +5,13 @@ this machine)."""
 from __future__ import annotations
 
 import base64
+import io
 import ipaddress
 from collections.abc import Callable, Sequence
 
 import httpx
 import pytest
+from fastapi import UploadFile
 from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.intake import (
     MediaRejected,
@@ -18,6 +20,7 @@ from ivkgen.service.intake import (
     check_outbound_url,
     pin_outbound_url,
     read_media,
+    read_upload,
     safe_file_name,
 )
 
@@ -379,3 +382,30 @@ async def test_a_long_host_is_cut_in_the_message() -> None:
     host = "a" * 60 + "." + "b" * 60 + ".example"
     error = await rejected(f"https://{host}/", policy("media.example"))
     assert host not in error.detail and "..." in error.detail and len(error.detail) < 200
+
+
+# -- multipart uploads ------------------------------------------------------------------------
+
+
+def upload(data: bytes, *, declared: bool = True) -> UploadFile:
+    return UploadFile(io.BytesIO(data), size=len(data) if declared else None, filename="a.png")
+
+
+async def test_an_upload_within_the_cap_is_read_whole_over_several_chunks() -> None:
+    data = PNG * 150  # about 150 KiB: three chunks
+    large = UrlPolicy(frozenset(), 200_000)
+    for declared in (True, False):
+        assert await read_upload(upload(data, declared=declared), large) == data
+
+
+async def test_an_upload_past_the_cap_is_413_declared_or_not() -> None:
+    for declared in (True, False):
+        with pytest.raises(MediaRejected) as caught:
+            await read_upload(upload(b"\0" * 5000, declared=declared), ALL, input_name="image")
+        assert caught.value.status == 413
+        assert caught.value.body()["errors"][0]["input"] == "image"
+
+
+async def test_an_empty_upload_is_422() -> None:
+    with pytest.raises(MediaRejected, match="empty"):
+        await read_upload(upload(b""), ALL)
