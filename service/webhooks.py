@@ -152,7 +152,9 @@ class WebhookSender:
         headers.update(sign(self._secret, msg_id, int(time.time()), body))
         request = pinned.request(self._client, "POST", content=body, headers=headers)
         try:
-            response = await self._client.send(request, follow_redirects=False)
+            # stream=True and no read: a receiver's answer body is never loaded
+            response = await self._client.send(request, follow_redirects=False, stream=True)
+            await response.aclose()
         except httpx.TransportError as error:
             raise _Retryable(f"{pinned.host}: {type(error).__name__}") from None
         status = response.status_code

@@ -259,3 +259,19 @@ async def test_a_policy_allowing_127_0_0_1_as_a_host_still_refuses_it() -> None:
     for url in ("http://127.0.0.1:8000/hook", "https://127.0.0.1:8000/hook"):
         await hooks.send(url, "m6", EVENT)
     assert seen == []
+
+
+async def test_a_receiver_answer_body_is_not_read() -> None:
+    produced: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(1000):
+            produced.append(1)
+            yield b"\0" * 65536
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    await sender(client).send("https://hooks.example/in", "m7", EVENT)
+    assert len(produced) <= 1
