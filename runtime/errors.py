@@ -15,7 +15,7 @@
     │   ├── Unauthorized               401: no API key, or not one of the service's
     │   ├── NotFound                   404: no such workflow, run or file (or another key's)
     │   ├── Unprocessable              422: an input the workflow does not take; names it
-    │   ├── MediaRejected              413/422: a media input or URL refused (service.intake)
+    │   ├── MediaRejected              413/422: a media input or URL refused (no SSRF)
     │   ├── TooManyPending             429: the pending runs are at the limit; ``Retry-After``
     │   ├── BadGateway                 502: InvokeAI answered the service with an error
     │   ├── Unavailable                503: no InvokeAI server answers

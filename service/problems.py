@@ -106,6 +106,16 @@ class Unprocessable(Problem):
         super().__init__(422, "Unprocessable Content", detail, errors=[dict(e) for e in errors])
 
 
+class MediaRejected(Problem):
+    """A media input or URL refused: 422, or 413 when too large; the detail says what was wrong
+    without echoing the value; ``input_name`` names the input attribute."""
+
+    def __init__(self, detail: str, *, status: int = 422, input_name: str | None = None) -> None:
+        title = "Content Too Large" if status == 413 else "Unprocessable Content"
+        errors = [input_error(input_name, detail)] if input_name else []
+        super().__init__(status, title, detail, errors=errors)
+
+
 class TooManyPending(Problem):
     """429, with ``Retry-After`` in seconds."""
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 from ivkgen.runtime.errors import ServeSetupError
-from ivkgen.service.intake import MediaRejected, UrlPolicy, pin_outbound_url
+from ivkgen.service.outbound import UrlPolicy, pin_outbound_url
+from ivkgen.service.problems import MediaRejected
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -150,10 +151,9 @@ class WebhookSender:
         pinned = await pin_outbound_url(url, self._policy, input_name="webhook")
         headers = {"content-type": "application/json", "user-agent": "ivkgen-serve"}
         headers.update(sign(self._secret, msg_id, int(time.time()), body))
-        request = pinned.request(self._client, "POST", content=body, headers=headers)
         try:
-            # stream=True and no read: a receiver's answer body is never loaded
-            response = await self._client.send(request, follow_redirects=False, stream=True)
+            # streamed and closed unread: a receiver's answer body is never loaded
+            response = await pinned.send(self._client, "POST", content=body, headers=headers)
             await response.aclose()
         except httpx.TransportError as error:
             raise _Retryable(f"{pinned.host}: {type(error).__name__}") from None

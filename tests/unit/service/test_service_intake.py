@@ -16,13 +16,12 @@ from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.intake import (
     MediaRejected,
     UrlPolicy,
-    address_refusal,
     check_outbound_url,
-    pin_outbound_url,
     read_media,
     read_upload,
     safe_file_name,
 )
+from ivkgen.service.outbound import address_refusal, pin_outbound_url
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 PUBLIC = "93.184.215.14"
@@ -33,7 +32,12 @@ DNS: dict[str, list[str]] = {
     "sneaky.example": [PUBLIC, "10.0.0.7"],  # one public address is not enough
     "rebind.example": ["169.254.169.254"],
     "mapped.example": ["::ffff:127.0.0.1"],
-    "2130706433": ["127.0.0.1"],  # as getaddrinfo reads a decimal IPv4 address
+    "2130706433": ["127.0.0.1"],
+    "dual.example": [
+        "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+        PUBLIC,
+        PUBLIC,
+    ],  # as getaddrinfo reads a decimal IPv4 address
 }
 
 
@@ -250,6 +254,29 @@ async def test_ipv6_address_and_port_are_pinned() -> None:
     assert seen[0].url.host == "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
     assert seen[0].url.port == 8443
     assert seen[0].headers["host"] == "v6.example:8443"
+
+
+async def test_an_address_that_takes_no_connection_is_skipped_for_the_next_checked_one() -> None:
+    tried: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tried.append(request.url.host)
+        if ":" in request.url.host:
+            raise httpx.ConnectError("network unreachable", request=request)
+        return httpx.Response(200, content=PNG)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    assert await read_media("https://dual.example/a.png", ALL, client=client) == PNG
+    assert tried == ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", PUBLIC]  # each address once
+
+
+async def test_when_no_address_takes_the_connection_the_fetch_fails() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    error = await rejected("https://dual.example/a.png", ALL, client=client)
+    assert "connection failed" in error.detail
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
