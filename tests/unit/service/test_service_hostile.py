@@ -20,6 +20,7 @@ import pytest
 from fastapi import Depends, FastAPI, Header, Request
 from ivkgen.service.auth import ApiKeys
 from ivkgen.service.intake import UrlPolicy, check_outbound_url, read_media, safe_file_name
+from ivkgen.service.limits import install_body_limit
 from ivkgen.service.problems import PROBLEM_JSON, NotFound, install_problem_handlers
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +37,7 @@ DNS = {
     "mapped.example": ["::ffff:169.254.169.254"],
 }
 MAX_BYTES = 2048
+MAX_BODY = 32 * 1024
 
 
 async def resolver(host: str, port: int) -> Sequence[str]:
@@ -78,6 +80,7 @@ def make_app(keys: ApiKeys) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None)
     app.state.keys = keys
     install_problem_handlers(app)
+    install_body_limit(app, MAX_BODY)
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer_fetch))
     runs = {"run-alice": keys.owner(f"Bearer {ALICE}")}
 
@@ -141,6 +144,7 @@ TABLE = [
     Hostile("unknown workflow", 404, {}, path="/v1/workflows/nope/runs", words="nope"),
     Hostile("wrong method", 405, path="/v1/workflows/text_to_image/runs", method="PUT"),
     Hostile("unknown route", 404, path="/v1/../../etc/passwd", method="GET"),
+    Hostile("oversized body", 413, {"prompt": "p" * MAX_BODY}, words="larger than"),
     Hostile("body not JSON", 422, content=b"{width: 5", names="body"),
     Hostile("body a list", 422, content=b"[1, 2]", names="body"),
     Hostile("misspelled input", 422, {"widht": 512}, names="widht"),
