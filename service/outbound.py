@@ -136,6 +136,7 @@ def address_refusal(address: IPAddress) -> str | None:
         (address in _METADATA, "a cloud metadata address"),
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
+        (getattr(address, "is_site_local", False), "a site-local address"),
         (address.is_multicast, "a multicast address"),
         (address.is_unspecified, "an unspecified address"),
         (address.is_reserved, "a reserved address"),

@@ -209,6 +209,9 @@ async def test_a_name_that_does_not_resolve_is_422() -> None:
         ("169.254.169.254", "metadata"),
         ("169.254.1.1", "link-local"),
         ("fe80::1", "link-local"),
+        ("fec0::1", "site-local"),
+        ("::127.0.0.1", "reserved"),  # IPv4-compatible
+        ("2001:db8::1", "private"),  # documentation
         ("fd00:ec2::254", "metadata"),
         ("fc00::5", "private"),
         ("100.64.0.1", "non-public"),
