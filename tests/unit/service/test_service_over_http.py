@@ -30,8 +30,9 @@ async def test_the_hostile_table_over_http_leaves_no_traceback_in_the_log(
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     caplog.set_level(logging.DEBUG)
     try:
-        while not server.started:
+        while not server.started and not serving.done():
             await asyncio.sleep(0.01)
+        assert server.started, "uvicorn did not start"
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
             for case in TABLE:
                 if (
