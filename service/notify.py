@@ -12,6 +12,7 @@ from ivkgen.service.store import FINAL_STATUSES, RunRecord, StoredEvent
 from ivkgen.service.webhooks import WebhookSender
 
 STATUS_EVENTS = frozenset({"queued", "running", *FINAL_STATUSES})
+CLOSING_SECONDS = 5.0
 
 
 class RunNotices:
@@ -42,7 +43,10 @@ class RunNotices:
             task.add_done_callback(self._deliveries.discard)
 
     async def aclose(self) -> None:
-        """Stop the deliveries under way (their retries end) and close the sender."""
+        """Let the deliveries under way finish for up to ``CLOSING_SECONDS``, stop the rest
+        (their retries end) and close the sender."""
+        if self._deliveries:
+            await asyncio.wait(self._deliveries, timeout=CLOSING_SECONDS)
         for task in self._deliveries:
             task.cancel()
         await asyncio.gather(*self._deliveries, return_exceptions=True)
