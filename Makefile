@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	ln -sfn $(CURDIR)/runtime $(DEV_LINKS)/runtime
 	ln -sfn $(CURDIR)/generator $(DEV_LINKS)/generator
 	ln -sfn $(CURDIR)/cli $(DEV_LINKS)/cli
+	ln -sfn $(CURDIR)/service $(DEV_LINKS)/service
 	ln -sfn $(CURDIR)/templates $(DEV_LINKS)/templates
 	ln -sfn $(CURDIR)/generated/fields_6_14_2 $(DEV_LINKS)/bundled
 	$(PY) -m pip install -e '.[dev]' > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
@@ -45,7 +46,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not live" $(PYTEST_FLAGS)
 
-CODE := runtime generator cli generated tests examples bench
+CODE := runtime generator cli service generated tests examples bench
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(CODE)
@@ -56,7 +57,7 @@ format: $(STAMP)
 	$(PY) -m black $(CODE)
 
 typecheck: $(STAMP)
-	$(PY) -m mypy -p ivkgen.runtime -p ivkgen.generator -p ivkgen.cli
+	$(PY) -m mypy -p ivkgen.runtime -p ivkgen.generator -p ivkgen.cli -p ivkgen.service
 	$(PY) -m mypy generated examples
 
 server: $(STAMP)

@@ -23,7 +23,7 @@ from ivkgen.cli.terminal import safe
 from ivkgen.generator import GeneratorError, generator_version
 from ivkgen.runtime.errors import IvkgenError
 
-COMMANDS = ("fields", "gen", "pull", "regen", "inputs", "check", "run")
+COMMANDS = ("fields", "gen", "pull", "regen", "inputs", "check", "run", "serve")
 """The command modules of ``ivkgen.cli``, in the order ``ivkgen --help`` lists them. Each
 defines ``add_parser(subparsers)``, which adds the command's parser and sets its body as the
 ``command`` default (a function of the parsed arguments that returns the exit code)."""

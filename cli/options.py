@@ -42,6 +42,12 @@ class _AppendServers(argparse.Action):
 def add_server(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
     """``--server URL`` (``$IVKGEN_SERVER`` when not given; :func:`missing_server` says when
     neither is), with the login options."""
+    add_server_urls(parser, several=several)
+    add_login(parser)
+
+
+def add_server_urls(parser: argparse.ArgumentParser, *, several: bool) -> None:
+    """``--server URL`` alone, for a command that does not log in."""
     default = server_default()
     where = f"default: ${SERVER_ENV}"
     if several:
@@ -58,7 +64,6 @@ def add_server(parser: argparse.ArgumentParser, *, several: bool = False) -> Non
             "--server", metavar="URL", default=default, help=f"the InvokeAI server ({where})"
         )
     parser.set_defaults(needs_server=True)
-    add_login(parser)
 
 
 def missing_server(args: argparse.Namespace) -> str | None:

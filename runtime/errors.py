@@ -12,6 +12,16 @@
     │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
     │   ├── RevisionConflictError      409: the library workflow changed since its revision was read
     │   └── ServerValidationError      422: the server rejected a body; names the node and field
+    ├── Problem                        ``ivkgen serve`` refused a request: an RFC 9457 problem
+    │   │                              (status, title, detail; in ivkgen.service.problems)
+    │   ├── Unauthorized               401: no API key, or not one of the service's
+    │   ├── NotFound                   404: no such workflow, run or file (or another key's)
+    │   ├── Unprocessable              422: an input the workflow does not take; names it
+    │   ├── MediaRejected              413/422: a media input or URL refused (no SSRF)
+    │   ├── TooManyPending             429: the pending runs are at the limit; ``Retry-After``
+    │   ├── BadGateway                 502: InvokeAI answered the service with an error
+    │   ├── Unavailable                503: no InvokeAI server answers
+    │   └── GatewayTimeout             504: InvokeAI did not answer in time
     ├── JobError                       a queue item did not complete
     │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
     │   ├── JobCanceledError           the item was canceled
@@ -21,9 +31,10 @@
     │                                  (also a LookupError)
     ├── NoServerError                  no server of a pool can (still) run the work; says why
     ├── MissingExtraError              an optional dependency is not installed; names the extra
-                                       to install (also an ImportError)
-    └── ServerURLError                 not an InvokeAI server's URL: no http(s) scheme, or a path
-                                       that answers no API (also a ValueError)
+    │                                  to install (also an ImportError)
+    ├── ServerURLError                 not an InvokeAI server's URL: no http(s) scheme, or a path
+    │                                  that answers no API (also a ValueError)
+    └── ServeSetupError                `ivkgen serve` cannot start as asked: names the flag or path
 
 ``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
 ``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
@@ -198,6 +209,9 @@ class MissingExtraError(IvkgenError, ImportError):
 class ServerURLError(IvkgenError, ValueError):
     """The server URL cannot be InvokeAI's: it lacks ``http://``, or its path answers something
     other than InvokeAI's API; the message gives the URL to use."""
+class ServeSetupError(IvkgenError):
+    """``ivkgen serve`` cannot start as asked (a served path, ``--set``/``--fix``/``--limit``,
+    the store); the message names the flag or path."""
 
 
 class QueueFullWarning(UserWarning):
@@ -217,11 +231,14 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobTimeoutError",
+    "MissingExtraError",
     "NoServerError",
     "NotFoundError",
     "QueueFullWarning",
     "RequestTimeoutError",
     "RevisionConflictError",
+    "ServeSetupError",
+    "ServerURLError",
     "ServerUnreachableError",
     "ServerValidationError",
     "SetupRequiredError",

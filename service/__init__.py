@@ -1,0 +1,1 @@
+"""ivkgen serve: workflows as a typed HTTP API (the ``ivkgen[serve]`` extra)."""

@@ -1,0 +1,201 @@
+"""One run driven to its end through the runtime's pool, as a Python user's pool run would be.
+
+A run is a one-item :class:`~ivkgen.runtime.pool.run.PoolRun` over the service's servers, its
+ledger kept in the store (:class:`~ivkgen.service.ledger.StoreLedger`): the pool checks each
+server can run the workflow, uploads, enqueues on one server, fails over, reads the item when
+it ends and downloads its outputs once. A run found unfinished in the store on start is
+followed again from what its ledger recorded: an item already enqueued is looked up on its
+server, never enqueued twice. When the item ended, its outputs are recorded, then its images,
+its queue item and its uploads are deleted on InvokeAI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
+from ivkgen.runtime.jobs.plans import Plan, cancel_plan, drive, queue_ops
+from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.media import safe_file_name
+from ivkgen.runtime.pool.run import ItemResult, PoolRun, ServerState
+from ivkgen.runtime.pool.work import module_work
+from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
+from ivkgen.runtime.server.core import AsyncBound
+from ivkgen.service.catalog import ServedWorkflow
+from ivkgen.service.ledger import StoreLedger
+from ivkgen.service.store import RunRecord, RunStore
+
+log = logging.getLogger("ivkgen.service")
+
+Outputs = dict[str, list[dict[str, Any]]]
+Report = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""``report(status, changes)``: the run's status moved on (``running``, ``completed`` ...)."""
+
+
+class RunFollower:
+    """Follows one run (see the module docstring); ``report`` hears each change of status."""
+
+    def __init__(
+        self,
+        record: RunRecord,
+        served: ServedWorkflow,
+        store: RunStore,
+        clients: Mapping[str, AsyncBound],
+        files: Path,
+        report: Report,
+        *,
+        poll_interval: float,
+        connect: Callable[[str], AsyncInvokeAIClient],
+    ) -> None:
+        self.record = record
+        self.served = served
+        self.store = store
+        self.files = files
+        self.report = report
+        self.poll_interval = poll_interval
+        self.ledger = StoreLedger(store, record.id)
+        work = module_work(served.workflow, [served.inputs(record.inputs)])
+        self.run = PoolRun(
+            work,
+            dict(clients),
+            self.ledger,
+            resume=True,
+            window=1,
+            download_to=files,
+            connect=connect,
+        )
+        self.running = False
+        self.run_id = record.id
+        self.wake = asyncio.Event()
+        """Set when the run's queue item changed status: the next step comes at once."""
+
+    async def follow(self) -> None:
+        """Drive the run until its item ended, record the outputs, clean up on InvokeAI."""
+        run = self.run
+        await asyncio.gather(*(self._prepare(s) for s in run.states.values()))
+        run.require_servers()
+        while not run.complete:
+            await asyncio.gather(*(self._step(s) for s in run.live_states() if run.active(s)))
+            run.require_servers()
+            await self._take_news()
+            if not run.complete:
+                await self._pause()
+        await self._take_news()
+        await self._clean_up()
+        result = run.results[0]
+        if result.status == "completed":
+            await self.report("completed", {})
+        else:
+            await self.report("failed", {"error": result.error or "the queue item failed"})
+
+    def holds(self, server: str, item_id: int) -> bool:
+        """Whether the run's queue item on ``server`` is ``item_id``."""
+        state = self.run.states.get(server)
+        return state is not None and item_id in state.queued
+
+    async def _pause(self) -> None:
+        """Until the next step: the poll interval, or less when the socket wakes the run."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        self.wake.clear()
+
+    async def _prepare(self, state: ServerState) -> None:
+        try:
+            await drive(self.run.prepare_plan(state), state.client)
+        except IvkgenError as exc:
+            self.run.unfit(state, exc)
+
+    async def _step(self, state: ServerState) -> None:
+        try:
+            await drive(self.run.step_plan(state), state.client)
+        except IvkgenError as exc:
+            self.run.step_failed(state, exc)
+        else:
+            self.run.step_ok(state)
+
+    async def _take_news(self) -> None:
+        """Record an ended item with its outputs in one transaction; report a started one."""
+        result = self.run.results.get(0)
+        if self.ledger.held:
+            changes: dict[str, Any] = {"server": result.server if result else None}
+            if result is not None and result.status == "completed":
+                changes["outputs"] = self._outputs(result)
+
+            def record_outputs() -> None:
+                self.store.update_run(self.record.id, **changes)
+
+            self.ledger.commit_finished(record_outputs)
+        if result is None:
+            busy = [s for s in self.run.live_states() if s.running]
+            if busy:
+                await self.mark_running(busy[0].name)
+
+    async def mark_running(self, server: str) -> None:
+        """Report the run running on ``server`` (once)."""
+        if not self.running:
+            self.running = True
+            await self.report("running", {"server": server})
+
+    def _outputs(self, result: ItemResult) -> Outputs:
+        """Each Outputs attribute's files (downloaded under ``files``), by attribute name."""
+        typed = self.served.workflow.outputs(result.images)
+        kinds = self.served.output_kinds()
+        found: Outputs = {}
+        for attribute in self.served.outputs_names:
+            found[attribute] = [
+                {"file": safe_file_name(image.image_name), "kind": kinds[attribute]}
+                for image in getattr(typed, attribute)
+            ]
+        return found
+
+    async def _clean_up(self) -> None:
+        """Delete the run's images, queue item and uploads on every server it used."""
+        for state in self.run.live_states():
+            for plan in (self.run.cleanup_outputs_plan(state), self.run.cleanup_inputs_plan(state)):
+                try:
+                    await drive(plan, state.client)
+                except IvkgenError as exc:
+                    self.run.step_failed_quietly(state, exc)
+
+    async def cancel(self) -> None:
+        """Cancel the run's item where it is, delete what it made, the item and the uploads;
+        each step is tried whatever the others did."""
+        catalog = self.run.work.handle.catalog
+        for state in self.run.live_states():
+            trackers = [
+                JobTracker(DEFAULT_QUEUE, f"item {item_id}", [item_id])
+                for item_id in sorted(state.queued)
+            ]
+            batches = sorted(state.sent)
+            steps: list[Plan[Any]] = [
+                _cancel_plan(batches, trackers),
+                delete_outputs_plan(trackers, catalog, set()),
+                delete_items_plan(trackers),
+                self.run.cleanup_inputs_plan(state),
+                self.run.cleanup_outputs_plan(state),
+            ]
+            state.queued.clear()
+            state.sent.clear()
+            for plan in steps:
+                try:
+                    await drive(plan, state.client)
+                except IvkgenError as exc:
+                    log.warning("run %s: clean-up on %s: %s", self.run_id, state.name, exc)
+
+
+def _cancel_plan(batches: list[str], trackers: list[JobTracker]) -> Plan[None]:
+    """Cancel the batches whose enqueue answer is unknown and the items in the queue."""
+    if batches:
+        yield QueueOps.cancel_by_batch_ids.call(queue_ops(DEFAULT_QUEUE), batches)
+    for tracker in trackers:
+        yield from cancel_plan(tracker)
+
+
+__all__ = ["RunFollower"]

@@ -1,0 +1,118 @@
+"""What each InvokeAI server's event socket says about the service's runs: node started,
+progress and completed become run events, and a queue item's change of status wakes the run's
+follower at once (it polls as well, so a socket that drops loses nothing but speed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.events.messages import (
+    Event,
+    InvocationCompleteEvent,
+    InvocationErrorEvent,
+    InvocationEvent,
+    InvocationProgressEvent,
+    InvocationStartedEvent,
+    QueueItemStatusChangedEvent,
+    SessionEvent,
+)
+from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
+
+log = logging.getLogger("ivkgen.service")
+
+KINDS = (
+    SessionEvent.INVOCATION_STARTED,
+    SessionEvent.INVOCATION_PROGRESS,
+    SessionEvent.INVOCATION_COMPLETE,
+    SessionEvent.INVOCATION_ERROR,
+    SessionEvent.QUEUE_ITEM_STATUS_CHANGED,
+)
+RECONNECT_SECONDS = 5.0
+
+Lookup = Callable[[str, int], "Follower | None"]
+Publish = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+class Follower(Protocol):
+    """What the events need of a run's follower: its id and a way to wake it."""
+
+    run_id: str
+    wake: asyncio.Event
+
+    async def mark_running(self, server: str) -> None: ...
+
+
+def node_event(event: InvocationEvent) -> tuple[str, dict[str, Any]] | None:
+    """The run event of a node's event (a progress preview image is left out)."""
+    data: dict[str, Any] = {"node_id": event.node_id, "node_type": event.node_type}
+    if isinstance(event, InvocationStartedEvent):
+        return "node_started", data
+    if isinstance(event, InvocationProgressEvent):
+        return "node_progress", {**data, "progress": event.percentage, "message": event.message}
+    if isinstance(event, InvocationCompleteEvent):
+        return "node_completed", data
+    if isinstance(event, InvocationErrorEvent):
+        return "node_failed", {**data, "error": f"{event.error_type}: {event.error_message}"}
+    return None
+
+
+class NodeEvents:
+    """One listening task per server (see the module docstring)."""
+
+    def __init__(
+        self, clients: Mapping[str, AsyncInvokeAIClient], lookup: Lookup, publish: Publish
+    ) -> None:
+        self.clients = clients
+        self.lookup = lookup
+        self.publish = publish
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(name, client), name=f"events of {name}")
+            for name, client in self.clients.items()
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _listen(self, server: str, client: AsyncInvokeAIClient) -> None:
+        while True:
+            try:
+                socket = await client.event_socket()
+                await socket.subscribe(DEFAULT_QUEUE)
+                subscription = socket.listen_events(kinds=KINDS)
+                async for event in subscription:
+                    await self._take(server, event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a socket that fails: the followers poll meanwhile
+                log.info("event socket of %s: %s; polling only for now", server, exc)
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _take(self, server: str, event: Event) -> None:
+        item_id = getattr(event, "item_id", None)
+        if not isinstance(item_id, int):
+            return
+        follower = self.lookup(server, item_id)
+        if follower is None:
+            return
+        if isinstance(event, QueueItemStatusChangedEvent):
+            if event.status == "in_progress":
+                await follower.mark_running(server)
+            follower.wake.set()
+            return
+        if isinstance(event, InvocationEvent):
+            await follower.mark_running(server)
+            found = node_event(event)
+            if found is not None:
+                await self.publish(follower.run_id, *found)
+
+
+__all__ = ["Follower", "NodeEvents", "node_event"]

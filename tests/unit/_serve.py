@@ -1,0 +1,64 @@
+"""A service in this process on simulated InvokeAI servers (``tests.harness.fake_queue``)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.service.app import create_app
+from ivkgen.service.catalog import load_catalog
+from ivkgen.service.config import ServiceConfig
+
+from tests.harness.fake_queue import FakeServer
+
+GENERATED = Path(__file__).resolve().parents[2] / "generated"
+FINAL = ("completed", "failed", "canceled")
+
+
+def fake(name: str, duration: float = 0.02) -> FakeServer:
+    """A simulated server whose items take ``duration`` seconds of real time."""
+    return FakeServer(name, time.monotonic, duration=duration)
+
+
+@contextlib.asynccontextmanager
+async def service_on(
+    servers: Sequence[FakeServer],
+    *,
+    cache: Path,
+    paths: Sequence[Path] = (GENERATED,),
+    **options: Any,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a service serving ``paths`` on the simulated ``servers``."""
+    shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
+    catalog = load_catalog(list(paths), cache=cache, **shaping)
+    clients = {
+        f"http://{s.name}": AsyncInvokeAIClient.from_url(
+            f"http://{s.name}", transport=s.transport()
+        )
+        for s in servers
+    }
+    options.setdefault("poll_interval", 0.02)
+    config = ServiceConfig(catalog=catalog, servers=list(clients), **options)
+    app = create_app(config, clients=clients)
+    transport = httpx.ASGITransport(app=app)
+    http = httpx.AsyncClient(transport=transport, base_url="http://service")
+    async with app.router.lifespan_context(app), http:
+        yield http
+    for client in clients.values():
+        await client.aclose()
+
+
+async def finished(http: httpx.AsyncClient, run_id: str, **headers: str) -> dict[str, Any]:
+    """The run once it ended (polled)."""
+    import asyncio
+
+    while True:
+        run: dict[str, Any] = (await http.get(f"/v1/runs/{run_id}", headers=headers)).json()
+        if run["status"] in FINAL:
+            return run
+        await asyncio.sleep(0.01)
