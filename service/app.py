@@ -20,9 +20,11 @@ from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
 from ivkgen.service.node_events import NodeEvents
+from ivkgen.service.replicas import shared_service
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store import SqliteStore
+from ivkgen.service.store_pg import is_postgres_url
 
 log = logging.getLogger("ivkgen.service")
 PRUNE_INTERVAL = 60.0
@@ -73,10 +75,12 @@ def create_app(
 
 
 def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | None) -> Service:
-    store = SqliteStore(config.store)
-    hub = EventHub(store)
     made = dict(clients) if clients is not None else _clients(config.servers)
     files = config.files_folder()
+    if is_postgres_url(config.store):
+        return shared_service(config, made, Path(files))
+    store = SqliteStore(config.store)
+    hub = EventHub(store)
     runner = Runner(
         store, hub, config.catalog, made, Path(files), poll_interval=config.poll_interval
     )

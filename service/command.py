@@ -45,7 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         parser.add_argument(flag, action="append", default=[], metavar="SPEC", help=what)
     parser.add_argument(
-        "--store", metavar="FILE", help="the sqlite file of runs (default: in the data folder)"
+        "--store",
+        metavar="FILE_OR_URL",
+        help="the sqlite file of runs (default: in the data folder), or postgresql://... "
+        "shared by several replicas",
+    )
+    parser.add_argument(
+        "--files", metavar="DIR", help="where run files live (a folder every replica reaches)"
+    )
+    parser.add_argument(
+        "--lease",
+        metavar="SECONDS",
+        type=float,
+        default=15.0,
+        help="with a PostgreSQL store: a dead replica's runs are taken over after this (15)",
     )
     parser.add_argument(
         "--keep", metavar="HOURS", type=float, default=24.0, help="keep finished runs (24)"
@@ -70,6 +83,13 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _store(given: str | None, data: Path) -> Path | str:
+    """``--store``: a PostgreSQL URL as given, else the sqlite file."""
+    if given and given.startswith(("postgresql://", "postgres://")):
+        return given
+    return Path(given) if given else data / "serve.sqlite3"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     config = ServiceConfig(
         catalog=catalog,
         servers=args.server,
-        store=Path(args.store) if args.store else data / "serve.sqlite3",
+        store=_store(args.store, data),
+        files=Path(args.files) if args.files else None,
+        lease=args.lease,
         keep_hours=args.keep,
         max_pending=args.max_pending,
     )

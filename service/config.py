@@ -34,6 +34,9 @@ class ServiceConfig:
     poll_interval: float = 0.5
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
+    lease: float = 15.0
+    """With a shared PostgreSQL store: seconds without a heartbeat before another replica takes
+    over a replica's runs."""
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)
@@ -44,6 +47,12 @@ class ServiceConfig:
     def files_folder(self) -> Path:
         if self.files is not None:
             return self.files
+        if str(self.store).startswith(("postgresql://", "postgres://")):
+            from ivkgen.runtime.errors import ServeSetupError
+
+            raise ServeSetupError(
+                "--store postgresql://...: give --files DIR, a folder every replica reaches"
+            )
         if str(self.store) == ":memory:":
             import tempfile
 

@@ -24,10 +24,15 @@ class EventHub:
 
     async def publish(self, run_id: str, type_: str, data: dict[str, Any]) -> StoredEvent:
         event = self.store.add_event(run_id, type_, data)
-        async with self._changed:
-            self._latest[run_id] = event.seq
-            self._changed.notify_all()
+        await self.announce(run_id, event.seq)
         return event
+
+    async def announce(self, run_id: str, seq: int) -> None:
+        """Wake the readers of ``run_id``: its event ``seq`` is in the store (recorded here or,
+        with a shared store, by another replica)."""
+        async with self._changed:
+            self._latest[run_id] = max(seq, self._latest.get(run_id, 0))
+            self._changed.notify_all()
 
     async def wait_after(self, run_id: str, seq: int, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for an event of ``run_id`` numbered above ``seq``;

@@ -11,6 +11,7 @@ from fastapi import HTTPException
 from tests.unit._service import fake, finished, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
+pytestmark = pytest.mark.usefixtures("each_store")
 
 
 async def test_a_retried_post_with_the_same_idempotency_key_returns_the_same_run(
