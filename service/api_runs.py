@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import last_event_id
+from ivkgen.service.multipart import form_schema
 from ivkgen.service.resources import RunResource, run_resource
 from ivkgen.service.state import Service, owned_run, owner, service
 from ivkgen.service.store import RunRecord
@@ -35,12 +36,14 @@ def wait_seconds(prefer: str | None, longest: float) -> float | None:
     return min(float(found.group(1)), longest) if found else None
 
 
-def _answer(response: Response, record: RunRecord, waited: float | None) -> RunResource:
+def _answer(
+    state: Service, response: Response, record: RunRecord, waited: float | None
+) -> RunResource:
     response.status_code = 200 if record.final else 202
     response.headers["Location"] = f"/v1/runs/{record.id}"
     if waited is not None:
         response.headers["Preference-Applied"] = f"wait={waited:g}"
-    return run_resource(record)
+    return run_resource(record, position=state.runner.position(record.id))
 
 
 async def start_run(
@@ -64,6 +67,12 @@ async def start_run(
         earlier = state.store.find_idempotent(caller, idempotency_key)
         if earlier is not None:
             return await _repeat(state, response, earlier, digest, waited)
+    if not state.health.any_answers():
+        raise HTTPException(
+            503,
+            "no InvokeAI server answers: retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if state.store.count_unfinished() >= state.config.max_pending:
         raise HTTPException(
             429,
@@ -87,11 +96,12 @@ async def start_run(
         earlier = state.store.find_idempotent(caller, idempotency_key or "")
         assert earlier is not None
         return await _repeat(state, response, earlier, digest, waited)
-    await state.runner.publish(record.id, "queued", {"status": "queued"})
     state.runner.start(record)
+    position = state.runner.position(record.id)
+    await state.runner.publish(record.id, "queued", {"status": "queued", "position": position})
     if waited is not None:
         record = await state.runner.wait_final(record.id, waited) or record
-    return _answer(response, record, waited)
+    return _answer(state, response, record, waited)
 
 
 async def _repeat(
@@ -102,7 +112,7 @@ async def _repeat(
         raise HTTPException(422, "this Idempotency-Key was used for another request: use a new key")
     if waited is not None:
         earlier = await state.runner.wait_final(earlier.id, waited) or earlier
-    return _answer(response, earlier, waited)
+    return _answer(state, response, earlier, waited)
 
 
 async def media_files(
@@ -120,13 +130,14 @@ async def media_files(
     paths = {}
     for attribute, value in given.items():
         path = folder / "inputs" / f"{attribute}.{MEDIA_SUFFIX[served.media[attribute]]}"
-        path.write_bytes(await read(value))
+        path.write_bytes(await read(value, attribute))
         paths[attribute] = str(path)
     return {**inputs, **paths}
 
 
-def workflow_route(served: ServedWorkflow) -> APIRouter:
-    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model."""
+def workflow_route(served: ServedWorkflow, *, multipart: bool = False) -> APIRouter:
+    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model (or, with
+    ``multipart`` and media inputs, a form whose files are those inputs)."""
     route = APIRouter(tags=["workflows"])
 
     async def create_run(
@@ -149,6 +160,7 @@ def workflow_route(served: ServedWorkflow) -> APIRouter:
         summary=f"Run {served.workflow.NAME}",
         description=f"Start a run of workflow {served.name!r}. {doc}",
         operation_id=f"run_{served.name}",
+        openapi_extra=form_schema(dict(served.media)) if multipart and served.media else None,
     )
     return route
 
@@ -158,10 +170,12 @@ async def get_run(request: Request, run_id: str, inline: bool = False) -> RunRes
     """The run: status, timings, error, outputs (``inline=true``: small files as base64)."""
     record = owned_run(request, run_id)
     state = service(request)
+    position = state.runner.position(run_id)
     if not inline:
-        return run_resource(record)
+        return run_resource(record, position=position)
     files = state.runner.files_of(run_id)
-    return run_resource(record, files=files, inline_limit=state.config.inline_limit)
+    limit = state.config.inline_limit
+    return run_resource(record, position=position, files=files, inline_limit=limit)
 
 
 @router.delete("/{run_id}", response_model=RunResource)

@@ -19,6 +19,9 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.health import ServerHealth
+from ivkgen.service.limits import BodyLimit
+from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
 from ivkgen.service.replicas import shared_service
 from ivkgen.service.runner import Runner
@@ -42,6 +45,7 @@ def create_app(
         app.state.service = state
         node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
         node_events.start()
+        state.health.start()
         resumed = state.runner.resume()
         if resumed:
             log.info("following %d run(s) left unfinished", resumed)
@@ -52,6 +56,7 @@ def create_app(
             state.accepting = False
             pruning.cancel()
             await node_events.stop()
+            await state.health.stop()
             await state.hub.close()
             await state.runner.detach()
             if clients is None:
@@ -69,7 +74,12 @@ def create_app(
     )
     app.include_router(api_meta.router)
     for served in config.catalog.values():
-        app.include_router(api_runs.workflow_route(served))
+        app.include_router(
+            api_runs.workflow_route(served, multipart=config.read_upload is not None)
+        )
+    if config.read_upload is not None:
+        app.add_middleware(MultipartRuns, read_upload=config.read_upload)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(api_runs.router)
     return app
 
@@ -82,9 +92,15 @@ def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | No
     store = SqliteStore(config.store)
     hub = EventHub(store)
     runner = Runner(
-        store, hub, config.catalog, made, Path(files), poll_interval=config.poll_interval
+        store,
+        hub,
+        config.catalog,
+        made,
+        Path(files),
+        poll_interval=config.poll_interval,
+        max_in_flight=config.max_in_flight or 4 * len(made),
     )
-    return Service(config, store, hub, runner, made)
+    return Service(config, store, hub, runner, made, ServerHealth(made))
 
 
 def _clients(servers: Sequence[str]) -> dict[str, AsyncInvokeAIClient]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivkgen.service.catalog import ServedWorkflow
+from ivkgen.service.multipart import ReadUpload
 
 ANONYMOUS = "anonymous"
 """The owner of every run when the service has no API keys."""
@@ -32,17 +33,24 @@ class ServiceConfig:
     keep_hours: float = 24.0
     max_pending: int = 100
     poll_interval: float = 0.5
+    max_in_flight: int | None = None
+    """Runs sent to InvokeAI at once (default: 4 per server); the others wait in order."""
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
     lease: float = 15.0
     """With a shared PostgreSQL store: seconds without a heartbeat before another replica takes
     over a replica's runs."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Request bodies larger than this are refused (413)."""
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)
-    read_media: Callable[[str], Awaitable[bytes]] | None = None
-    """The bytes of a media input's value (data URI, base64, allowed URL); None: the service
-    takes no media inputs."""
+    read_media: Callable[[str, str], Awaitable[bytes]] | None = None
+    """``read_media(value, input_name)``: the bytes of a media input's value (data URI, base64,
+    allowed URL); None: the service takes no media inputs."""
+    read_upload: ReadUpload | None = None
+    """The bytes of a media input's file uploaded in a ``multipart/form-data`` run (size-capped);
+    None: runs take JSON bodies only."""
 
     def files_folder(self) -> Path:
         if self.files is not None:

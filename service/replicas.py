@@ -29,6 +29,7 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.health import ServerHealth
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store_pg import EVENTS_CHANNEL, PostgresStore
@@ -55,9 +56,18 @@ class SharedRunner(Runner):
         files: Path,
         *,
         poll_interval: float,
+        max_in_flight: int,
         lease: float,
     ) -> None:
-        super().__init__(store, hub, catalog, clients, files, poll_interval=poll_interval)
+        super().__init__(
+            store,
+            hub,
+            catalog,
+            clients,
+            files,
+            poll_interval=poll_interval,
+            max_in_flight=max_in_flight,
+        )
         self.shared = store
         self.lease = lease
         self.ready = asyncio.Event()
@@ -121,6 +131,8 @@ class SharedRunner(Runner):
             asyncio.create_task(self._sweep(), name="sweep"),
         ]
         await self._queue.run(
+            batch_size=1,
+            max_concurrent_tasks=max(2, self.max_in_flight),
             dequeue_timeout=timedelta(seconds=self.lease / 2),
             heartbeat_timeout=timedelta(seconds=self.lease),
             log_aggregation_interval=timedelta(0),
@@ -139,9 +151,12 @@ class SharedRunner(Runner):
         try:
             log.info("run %s: driven by this replica (job %s)", run_id, job.id)
             super().start(record)
-            task = self._tasks.get(run_id)
-            if task is not None:
-                await asyncio.wait({task})
+            while run_id in self._waiting or run_id in self._tasks:
+                task = self._tasks.get(run_id)
+                if task is not None:
+                    await asyncio.wait({task})
+                else:
+                    await asyncio.sleep(self.poll_interval)
         finally:
             self.shared.release(run_id)
         if self._detaching:
@@ -193,9 +208,10 @@ def shared_service(
         clients,
         files,
         poll_interval=config.poll_interval,
+        max_in_flight=config.max_in_flight or 4 * len(clients),
         lease=config.lease,
     )
-    return Service(config, store, hub, runner, clients)
+    return Service(config, store, hub, runner, clients, ServerHealth(clients))
 
 
 __all__ = ["ENTRYPOINT", "SharedRunner", "shared_service"]

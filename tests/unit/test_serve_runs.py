@@ -3,12 +3,13 @@ pending runs, retention, owners, the shaped request schema, several servers."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from fastapi import HTTPException
 
-from tests.unit._service import fake, finished, service_on
+from tests.unit._serve import fake, finished, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 pytestmark = pytest.mark.usefixtures("each_store")
@@ -121,3 +122,38 @@ async def test_runs_spread_over_two_servers_and_fail_over_when_one_is_down(
         ended = [await finished(http, run["id"]) for run in later]
         assert [(run["status"], run["server"]) for run in ended] == [("completed", "http://b")] * 2
     assert not first.items and not second.items  # every queue item deleted after its run
+
+
+async def test_a_run_left_in_flight_by_a_stopped_service_completes_once_on_the_next_start(
+    tmp_path: Path,
+) -> None:
+    server = fake("a", duration=0.5)
+    store = tmp_path / "runs.sqlite3"
+    async with service_on([server], cache=tmp_path, store=store) as http:
+        run = (await http.post(RUN, json={"scale": 2})).json()
+        while not server.items:
+            await asyncio.sleep(0.01)
+    assert [item.status for item in server.items.values()] in (["pending"], ["in_progress"])
+    async with service_on([server], cache=tmp_path, store=store) as http:
+        ended = await finished(http, run["id"])
+        events = [line for line in (await http.get(run["links"]["events"])).text.splitlines()]
+    assert ended["status"] == "completed"
+    assert server.chunks == [1]  # enqueued once, followed again after the restart
+    assert not server.items
+    kinds = [line.removeprefix("event: ") for line in events if line.startswith("event: ")]
+    assert kinds[0] == "queued" and kinds[-1] == "completed" and kinds.count("completed") == 1
+
+
+async def test_with_no_invokeai_answering_readyz_and_new_runs_are_503(tmp_path: Path) -> None:
+    server = fake("a")
+    async with service_on([server], cache=tmp_path) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        server.down = True
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["servers"] == {"http://a": False}
+        refused = await http.post(RUN, json={})
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+        assert (await http.get("/healthz")).status_code == 200
+        server.down = False
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await http.post(RUN, json={})).status_code == 202

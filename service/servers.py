@@ -1,0 +1,41 @@
+"""The service's view of one InvokeAI server for its runs: the client, with the answers every
+run's preparation asks for (the server's OpenAPI schema, its installed models) kept for a
+while instead of fetched again per run."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime.server.core import AsyncBound, Call
+
+T = TypeVar("T")
+SHARED_SECONDS = 30.0
+_SHARED_PATHS = ("/openapi.json", "/api/v2/models/")
+
+
+class SharedAnswers(AsyncBound):
+    """``client`` whose GETs of the schema and the model list are answered from the last one
+    for ``SHARED_SECONDS`` (a model installed meanwhile is seen at most that much later)."""
+
+    def __init__(self, client: AsyncInvokeAIClient, clock: Any = time.monotonic) -> None:
+        self.client = client
+        self.base_url = client.base_url
+        self._clock = clock
+        self._kept: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    async def execute(self, call: Call[T]) -> T:
+        if call.method != "GET" or call.path not in _SHARED_PATHS:
+            return await self.client.execute(call)
+        key = (call.path, repr(call.params))
+        kept = self._kept.get(key)
+        if kept is not None and self._clock() - kept[0] < SHARED_SECONDS:
+            answer: T = kept[1]
+            return answer
+        answer = await self.client.execute(call)
+        self._kept[key] = (self._clock(), answer)
+        return answer
+
+
+__all__ = ["SharedAnswers"]
