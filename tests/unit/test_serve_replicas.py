@@ -46,3 +46,19 @@ async def test_a_stopping_replica_hands_its_run_to_another_that_answers_for_it_t
     assert kinds[0] == "queued" and kinds[-1] == "completed" and "running" in kinds
     assert len(server.chunks) == 1  # enqueued once, followed by the second replica
     assert not server.items  # its queue item deleted once followed to the end
+
+
+async def test_a_cancel_sent_to_another_replica_cancels_the_run_where_it_is_driven(
+    tmp_path: Path, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_serve, "STORE", fresh_database)
+    server = fake("a", duration=3600)
+    async with service_on([server], cache=tmp_path, lease=30.0) as a:
+        run = (await a.post(RUN, json={"scale": 5})).json()
+        await asyncio.wait_for(_running(a, run["id"]), 30)
+        async with service_on([server], cache=tmp_path, lease=30.0) as b:
+            answer = await b.delete(run["links"]["cancel"])
+            assert answer.status_code == 200
+            assert answer.json()["status"] == "canceled"
+        assert (await a.get(run["links"]["self"])).json()["status"] == "canceled"
+    assert not server.items  # canceled and deleted on the server
