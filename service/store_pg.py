@@ -11,6 +11,7 @@ streaming a run that another replica drives hears it at once (:mod:`.replicas`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,62 +19,16 @@ from typing import Any
 
 import psycopg
 from ivkgen.service.store import _RUN_COLUMNS, FINAL_STATUSES, RunRecord, StoredEvent, _record
+from ivkgen.service.store import _SCHEMA as _SQLITE_SCHEMA
 from psycopg import errors as pg_errors
 
 EVENTS_CHANNEL = "ivkgen_events"
 URL_SCHEMES = ("postgresql://", "postgres://")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    workflow TEXT NOT NULL,
-    inputs TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created DOUBLE PRECISION NOT NULL,
-    started DOUBLE PRECISION,
-    finished DOUBLE PRECISION,
-    error TEXT,
-    outputs TEXT,
-    server TEXT,
-    idempotency_key TEXT,
-    request_digest TEXT,
-    webhook TEXT,
-    UNIQUE (owner, idempotency_key)
-);
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS ledger_meta (
-    run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key)
-);
-CREATE TABLE IF NOT EXISTS ledger_items (
-    run_id TEXT NOT NULL,
-    idx INTEGER NOT NULL,
-    inputs TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'waiting',
-    server TEXT,
-    batch_id TEXT,
-    item_id INTEGER,
-    images TEXT,
-    files TEXT,
-    error TEXT,
-    session_id TEXT,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE TABLE IF NOT EXISTS ledger_uploads (
-    run_id TEXT NOT NULL,
-    server TEXT NOT NULL,
-    file INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    PRIMARY KEY (run_id, server, file)
-);
-"""
+_SCHEMA = _SQLITE_SCHEMA.replace("PRAGMA journal_mode=WAL;", "").replace(
+    " REAL", " DOUBLE PRECISION"
+)
+"""The sqlite store's tables, in PostgreSQL's types."""
 _SCHEMA_LOCK = 0x1C6E_5E7E
 """The advisory lock that keeps replicas starting together from creating the tables twice."""
 
@@ -93,22 +48,9 @@ class PostgresStore:
             self._db.execute(_SCHEMA)
 
     def create_run(self, record: RunRecord) -> None:
-        values = (
-            record.id,
-            record.owner,
-            record.workflow,
-            json.dumps(record.inputs),
-            record.status,
-            record.created,
-            record.started,
-            record.finished,
-            record.error,
-            None if record.outputs is None else json.dumps(record.outputs),
-            record.server,
-            record.idempotency_key,
-            record.request_digest,
-            record.webhook,
-        )
+        values = list(dataclasses.astuple(record))
+        values[3] = json.dumps(record.inputs)
+        values[9] = None if record.outputs is None else json.dumps(record.outputs)
         try:
             self._db.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", values

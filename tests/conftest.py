@@ -93,6 +93,17 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def spare_invokeai() -> Iterator[InvokeAIServer]:
+    """A second single-user server without models (for model-free workflows)."""
+    server = _start(multiuser=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove_root()
+
+
 @pytest.fixture
 def fresh_database(postgres: PostgresServer) -> Iterator[str]:
     """The URL of a new empty database of the session's PostgreSQL (dropped after the test)."""

@@ -13,11 +13,9 @@ import os
 import signal
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.harness.server import InvokeAIServer
 from tests.live._serve import server_holdings
@@ -28,17 +26,6 @@ CLIENTS = int(os.environ.get("IVKGEN_FAILOVER_CLIENTS", "50"))
 LEASE_SECONDS = 3
 FINAL = ("completed", "failed", "canceled")
 RUN = "/v1/workflows/slow_blur/runs"
-
-
-@pytest.fixture(scope="module")
-def spare() -> Iterator[InvokeAIServer]:
-    """A second server (the workflow needs no models)."""
-    server = InvokeAIServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove_root()
 
 
 class Load:
@@ -101,9 +88,9 @@ async def _taken_over(victim: ServeProcess, others: list[ServeProcess], load: Lo
 
 
 async def test_a_replica_killed_mid_load_loses_no_run_and_leaves_invokeai_clean(
-    server_url: str, spare: InvokeAIServer, fresh_database: str, tmp_path: Path
+    server_url: str, spare_invokeai: InvokeAIServer, fresh_database: str, tmp_path: Path
 ) -> None:
-    servers = [server_url, spare.url]
+    servers = [server_url, spare_invokeai.url]
     before = [server_holdings(url) for url in servers]
     workflow = slow_workflow_file(tmp_path, blurs=1)
     args = [str(workflow), "--store", fresh_database, "--files", str(tmp_path / "files")]

@@ -170,6 +170,7 @@ def _sse(text: str) -> list[tuple[int, str]]:
     return found
 
 
+@pytest.mark.parametrize("each_store", ["sqlite"], indirect=True)  # one process's own queue
 async def test_events_resume_after_last_event_id_and_a_waiting_run_cancels_at_once(
     tmp_path: Path,
 ) -> None:
