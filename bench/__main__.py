@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -15,6 +16,7 @@ from bench.live import Live, item_rows, memory_rows, sweep_rows
 from bench.offline import Offline, cpu_rows, generation_rows, import_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
+from bench.serve import ServeSizes, serve_rows
 from bench.stats import Row, markdown
 from tests.harness.server import InvokeAIServer
 
@@ -36,6 +38,7 @@ class Sizes:
     ledger_items: int = 10000
     pool_servers: int = 100
     pool_items: int = 100000
+    serve: ServeSizes = dataclasses.field(default_factory=ServeSizes)
 
     @property
     def pool(self) -> PoolSizes:
@@ -53,6 +56,7 @@ TINY = Sizes(
     ledger_items=20,
     pool_servers=4,
     pool_items=40,
+    serve=ServeSizes(runs=2, clients=10, seconds=1.0, streams=20),
 )
 
 
@@ -92,7 +96,7 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
     finally:
         spare.stop()
         spare.remove_root()
-    return rows + simulated_rows(sizes.pool)
+    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:
@@ -101,7 +105,11 @@ def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:
     text = f"{markdown(rows)}\n{machine}; sizes: {sizes}\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.md").write_text(text)
-    data = {"machine": machine, "sizes": vars(sizes), "rows": [row.as_json() for row in rows]}
+    data = {
+        "machine": machine,
+        "sizes": dataclasses.asdict(sizes),
+        "rows": [row.as_json() for row in rows],
+    }
     (out / "bench.json").write_text(json.dumps(data, indent=1) + "\n")
     return text
 

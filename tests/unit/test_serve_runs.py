@@ -188,3 +188,13 @@ async def test_events_resume_after_last_event_id_and_a_waiting_run_cancels_at_on
         later = await http.get(first["links"]["events"], headers={"Last-Event-ID": "1"})
         assert _sse(later.text) == every[1:] and every[-1][1] == "canceled"
     assert not server.items
+
+
+async def test_runs_share_each_servers_schema_and_model_list(tmp_path: Path) -> None:
+    server = fake("a")
+    async with service_on([server], cache=tmp_path) as http:
+        for scale in (2, 3, 4):
+            run = await http.post(RUN, json={"scale": scale}, headers={"Prefer": "wait=10"})
+            assert run.json()["status"] == "completed"
+    assert server.requests.count("GET /openapi.json") == 1
+    assert server.requests.count("GET /api/v2/models/") == 1
