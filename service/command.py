@@ -76,6 +76,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-keys", metavar="FILE", help="API keys, one per line (without: loopback only)"
     )
+    parser.add_argument(
+        "--allow-url-host",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="a host media inputs may be fetched from and webhooks sent to (repeatable)",
+    )
+    parser.add_argument(
+        "--max-media", metavar="MIB", type=float, default=20.0, help="largest media input (20)"
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="the key webhooks are signed with (whsec_... or base64; default: one kept beside "
+        "the store)",
+    )
 
 
 def _missing_extra() -> str | None:
@@ -113,8 +129,11 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from ivkgen.runtime.errors import ServeSetupError
     from ivkgen.service.app import create_app
+    from ivkgen.service.auth import ApiKeys
     from ivkgen.service.catalog import load_catalog
-    from ivkgen.service.config import ServiceConfig
+    from ivkgen.service.config import ServiceConfig, anyone
+    from ivkgen.service.outbound import UrlPolicy
+    from ivkgen.service.webhooks import secret_from
 
     if not args.api_keys and not _loopback(args.host):
         raise ServeSetupError(
@@ -131,15 +150,24 @@ def run(args: argparse.Namespace) -> int:
         fixes=args.fix,
         limits=args.limit,
     )
+    store = _store(args.store, data)
+    files = Path(args.files) if args.files else None
+    beside = store if isinstance(store, Path) else (files or data) / "serve"
+    """The webhook secret's file: beside the sqlite file, or in the folder replicas share."""
+    keys = ApiKeys.from_file(Path(args.api_keys)) if args.api_keys else None
+    media_bytes = int(args.max_media * 1024 * 1024)
     config = ServiceConfig(
         catalog=catalog,
         servers=args.server,
-        store=_store(args.store, data),
-        files=Path(args.files) if args.files else None,
+        store=store,
+        files=files,
         lease=args.lease,
         keep_hours=args.keep,
         max_pending=args.max_pending,
         max_body_bytes=int(args.max_body * 1024 * 1024),
+        owner=keys.owner if keys is not None else anyone,
+        urls=UrlPolicy(frozenset(args.allow_url_host), media_bytes),
+        webhook_secret=secret_from(args.webhook_secret, beside.with_name(beside.name + ".whsec")),
     )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     base = f"http://{args.host}:{args.port}"
