@@ -27,9 +27,11 @@ from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
 from ivkgen.service.notify import RunNotices
 from ivkgen.service.problems import install_problem_handlers
+from ivkgen.service.replicas import shared_service
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store import SqliteStore
+from ivkgen.service.store_pg import is_postgres_url
 from ivkgen.service.webhooks import WebhookSender
 
 log = logging.getLogger("ivkgen.service")
@@ -97,10 +99,12 @@ def create_app(
 
 
 def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | None) -> Service:
-    store = SqliteStore(config.store)
-    hub = EventHub(store)
     made = dict(clients) if clients is not None else _clients(config.servers)
     files = config.files_folder()
+    if is_postgres_url(config.store):
+        return shared_service(config, made, Path(files))
+    store = SqliteStore(config.store)
+    hub = EventHub(store)
     runner = Runner(
         store,
         hub,

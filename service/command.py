@@ -38,7 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         parser.add_argument(flag, action="append", default=[], metavar="SPEC", help=what)
     parser.add_argument(
-        "--store", metavar="FILE", help="the sqlite file of runs (default: in the data folder)"
+        "--store",
+        metavar="FILE_OR_URL",
+        help="the sqlite file of runs (default: in the data folder), or postgresql://... "
+        "shared by several replicas",
+    )
+    parser.add_argument(
+        "--files", metavar="DIR", help="where run files live (a folder every replica reaches)"
+    )
+    parser.add_argument(
+        "--lease",
+        metavar="SECONDS",
+        type=float,
+        default=15.0,
+        help="with a PostgreSQL store: a dead replica's runs are taken over after this (15)",
     )
     parser.add_argument(
         "--keep", metavar="HOURS", type=float, default=24.0, help="keep finished runs (24)"
@@ -88,6 +101,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _store(given: str | None, data: Path) -> Path | str:
+    """``--store``: a PostgreSQL URL as given, else the sqlite file."""
+    if given and given.startswith(("postgresql://", "postgres://")):
+        return given
+    return Path(given) if given else data / "serve.sqlite3"
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the service; returns the exit code."""
     missing = _missing_extra()
@@ -123,19 +143,24 @@ def run(args: argparse.Namespace) -> int:
         fixes=args.fix,
         limits=args.limit,
     )
-    store = Path(args.store) if args.store else data / "serve.sqlite3"
+    store = _store(args.store, data)
+    files = Path(args.files) if args.files else None
+    beside = store if isinstance(store, Path) else (files or data) / "serve"
+    """The webhook secret's file: beside the sqlite file, or in the folder replicas share."""
     keys = ApiKeys.from_file(Path(args.api_keys)) if args.api_keys else None
     media_bytes = int(args.max_media * 1024 * 1024)
     config = ServiceConfig(
         catalog=catalog,
         servers=args.server,
         store=store,
+        files=files,
+        lease=args.lease,
         keep_hours=args.keep,
         max_pending=args.max_pending,
         max_body_bytes=int(args.max_body * 1024 * 1024),
         owner=keys.owner if keys is not None else anyone,
         urls=UrlPolicy(frozenset(args.allow_url_host), media_bytes),
-        webhook_secret=secret_from(args.webhook_secret, store.with_name(store.name + ".whsec")),
+        webhook_secret=secret_from(args.webhook_secret, beside.with_name(beside.name + ".whsec")),
     )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     base = f"http://{args.host}:{args.port}"

@@ -38,6 +38,9 @@ class ServiceConfig:
     """Runs sent to InvokeAI at once (default: 4 per server); the others wait in order."""
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
+    lease: float = 15.0
+    """With a shared PostgreSQL store: seconds without a heartbeat before another replica takes
+    over a replica's runs."""
     max_body_bytes: int = 32 * 1024 * 1024
     """Request bodies larger than this are refused (413)."""
     max_wait: float = 600.0
@@ -52,6 +55,12 @@ class ServiceConfig:
     def files_folder(self) -> Path:
         if self.files is not None:
             return self.files
+        if str(self.store).startswith(("postgresql://", "postgres://")):
+            from ivkgen.runtime.errors import ServeSetupError
+
+            raise ServeSetupError(
+                "--store postgresql://...: give --files DIR, a folder every replica reaches"
+            )
         if str(self.store) == ":memory:":
             import tempfile
 

@@ -25,11 +25,16 @@ class EventHub:
 
     async def publish(self, run_id: str, type_: str, data: dict[str, Any]) -> StoredEvent:
         event = self.store.add_event(run_id, type_, data)
-        self._latest[run_id] = event.seq
+        await self.announce(run_id, event.seq)
+        return event
+
+    async def announce(self, run_id: str, seq: int) -> None:
+        """Wake the readers of ``run_id``: its event ``seq`` is in the store (recorded here or,
+        with a shared store, by another replica)."""
+        self._latest[run_id] = max(seq, self._latest.get(run_id, 0))
         arrival = self._arrivals.pop(run_id, None)
         if arrival is not None:
             arrival.set()
-        return event
 
     async def wait_after(self, run_id: str, seq: int, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for an event of ``run_id`` numbered above ``seq``;

@@ -98,7 +98,8 @@ class StoreLedger(Ledger):
 
     def uploaded(self, server: str, file: int, name: str) -> None:
         self.store.execute_many(
-            "INSERT OR REPLACE INTO ledger_uploads VALUES (?, ?, ?, ?)",
+            "INSERT INTO ledger_uploads VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id, server, file) DO UPDATE SET name=excluded.name",
             [(self.key, server, file, name)],
         )
 

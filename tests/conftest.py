@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.postgres import PostgresServer
 from tests.harness.server import InvokeAIServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,6 +81,44 @@ def multiuser_invokeai() -> Iterator[InvokeAIServer]:
     finally:
         server.stop()
         server.remove_root()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 on loopback in a temporary folder (removed after the session)."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spare_invokeai() -> Iterator[InvokeAIServer]:
+    """A second single-user server without models (for model-free workflows)."""
+    server = _start(multiuser=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove_root()
+
+
+@pytest.fixture
+def fresh_database(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a new empty database of the session's PostgreSQL (dropped after the test)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(postgres.url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

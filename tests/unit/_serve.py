@@ -18,6 +18,8 @@ from tests.harness.fake_queue import FakeServer
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 FINAL = ("completed", "failed", "canceled")
+STORE = ":memory:"
+"""The store of the services started here (the ``each_store`` fixture sets it)."""
 
 
 def fake(name: str, duration: float = 0.02) -> FakeServer:
@@ -43,6 +45,9 @@ async def service_on(
         for s in servers
     }
     options.setdefault("poll_interval", 0.02)
+    options.setdefault("store", STORE)
+    if STORE != ":memory:":
+        options.setdefault("files", cache / "files")
     config = ServiceConfig(catalog=catalog, servers=list(clients), **options)
     app = create_app(config, clients=clients)
     transport = httpx.ASGITransport(app=app)

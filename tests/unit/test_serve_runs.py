@@ -12,6 +12,7 @@ from fastapi import HTTPException
 from tests.unit._serve import fake, finished, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
+pytestmark = pytest.mark.usefixtures("each_store")
 
 
 async def test_a_retried_post_with_the_same_idempotency_key_returns_the_same_run(
@@ -169,6 +170,7 @@ def _sse(text: str) -> list[tuple[int, str]]:
     return found
 
 
+@pytest.mark.parametrize("each_store", ["sqlite"], indirect=True)  # one process's own queue
 async def test_events_resume_after_last_event_id_and_a_waiting_run_cancels_at_once(
     tmp_path: Path,
 ) -> None:

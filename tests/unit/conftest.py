@@ -1,0 +1,16 @@
+"""Fixtures of the unit tier: the service's tests run on each store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit import _serve
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store the service of ``_serve.service_on`` keeps its runs in: an in-memory sqlite,
+    then a new database of a real PostgreSQL (shared by replicas, runs taken from its queue)."""
+    store = ":memory:" if request.param == "sqlite" else request.getfixturevalue("fresh_database")
+    monkeypatch.setattr(_serve, "STORE", store)
+    return store

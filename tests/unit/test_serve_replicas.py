@@ -1,0 +1,64 @@
+"""Two replicas of the service on one PostgreSQL database and one simulated InvokeAI server:
+a replica that stops hands its run over at once, and the other answers for the run meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.unit import _serve
+from tests.unit._serve import fake, finished, service_on
+
+RUN = "/v1/workflows/prompt_arithmetic/runs"
+
+
+async def _running(http: httpx.AsyncClient, run_id: str) -> None:
+    while (await http.get(f"/v1/runs/{run_id}")).json()["status"] != "running":
+        await asyncio.sleep(0.02)
+
+
+async def test_a_stopping_replica_hands_its_run_to_another_that_answers_for_it_throughout(
+    tmp_path: Path, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_serve, "STORE", fresh_database)
+    server = fake("a", duration=1.5)
+    async with contextlib.AsyncExitStack() as first:
+        a = await first.enter_async_context(service_on([server], cache=tmp_path, lease=30.0))
+        run = (await a.post(RUN, json={"scale": 3})).json()
+        await asyncio.wait_for(_running(a, run["id"]), 30)
+        async with service_on([server], cache=tmp_path, lease=30.0) as b:
+            seen = (await b.get(run["links"]["self"])).json()
+            assert seen["status"] == "running"
+            stream = asyncio.create_task(b.get(run["links"]["events"]))
+            await first.aclose()  # the driving replica stops (SIGTERM): no lease to wait for
+            done = await asyncio.wait_for(finished(b, run["id"]), 20)
+            events = (await asyncio.wait_for(stream, 20)).text
+            [square] = done["outputs"]["square"]
+            assert (await b.get(square["url"])).status_code == 200
+    assert done["status"] == "completed"
+    kinds = [
+        line.removeprefix("event: ") for line in events.splitlines() if line.startswith("event:")
+    ]
+    assert kinds[0] == "queued" and kinds[-1] == "completed" and "running" in kinds
+    assert len(server.chunks) == 1  # enqueued once, followed by the second replica
+    assert not server.items  # its queue item deleted once followed to the end
+
+
+async def test_a_cancel_sent_to_another_replica_cancels_the_run_where_it_is_driven(
+    tmp_path: Path, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_serve, "STORE", fresh_database)
+    server = fake("a", duration=3600)
+    async with service_on([server], cache=tmp_path, lease=30.0) as a:
+        run = (await a.post(RUN, json={"scale": 5})).json()
+        await asyncio.wait_for(_running(a, run["id"]), 30)
+        async with service_on([server], cache=tmp_path, lease=30.0) as b:
+            answer = await b.delete(run["links"]["cancel"])
+            assert answer.status_code == 200
+            assert answer.json()["status"] == "canceled"
+        assert (await a.get(run["links"]["self"])).json()["status"] == "canceled"
+    assert not server.items  # canceled and deleted on the server
