@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from ivkgen.service.openai.setup import add_openai_arguments
+
 EXTRA_MODULES = ("fastapi", "uvicorn", "platformdirs")
 LOOPBACK_NAMES = ("localhost",)
 
@@ -56,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-keys", metavar="FILE", help="API keys, one per line (without: loopback only)"
     )
+    add_openai_arguments(parser)
 
 
 def _missing_extra() -> str | None:
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig
+    from ivkgen.service.openai.routes import install_openai
+    from ivkgen.service.openai.setup import openai_bindings
 
     if not args.api_keys and not _loopback(args.host):
         raise ServeSetupError(
@@ -111,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         keep_hours=args.keep,
         max_pending=args.max_pending,
     )
+    bindings = openai_bindings(catalog, args)
+    if args.explain_bindings:
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     base = f"http://{args.host}:{args.port}"
     print(
@@ -118,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
         f"{', '.join(args.server)}\n  API:  {base}/v1/workflows\n  docs: {base}/docs",
         flush=True,
     )
+    app = create_app(config)
+    install_openai(app, bindings)
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",
