@@ -1,0 +1,217 @@
+"""The OpenAI images routes on simulated InvokeAI servers: answers and errors in OpenAI's
+shapes, ``n`` items spread over the servers, multipart edits, no queue item or upload left
+(the live tests check the outputs are deleted on a real server)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import UploadFile
+from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.service.app import create_app
+from ivkgen.service.catalog import load_catalog
+from ivkgen.service.config import ServiceConfig
+from ivkgen.service.openai.binding import bindings_for
+from ivkgen.service.openai.routes import install_openai
+from PIL import Image
+
+from tests.harness.fake_queue import FakeServer
+
+HAND_MADE = Path(__file__).resolve().parents[1] / "openai_workflows"
+LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
+
+
+async def _read_upload(upload: UploadFile, name: str) -> bytes:
+    return await upload.read()
+
+
+async def _read_data_uri(value: str, name: str) -> bytes:
+    return base64.b64decode(value.partition(",")[2])
+
+
+@contextlib.asynccontextmanager
+async def openai_service(
+    servers: Sequence[FakeServer], tmp_path: Path, **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A service of the hand-made workflows with the OpenAI routes, on simulated servers."""
+    files = sorted(HAND_MADE.glob("*.json"))
+    catalog = load_catalog(files, cache=tmp_path / "cache", limits=LIMITS)
+    clients = {
+        f"http://{s.name}": AsyncInvokeAIClient.from_url(
+            f"http://{s.name}", transport=s.transport()
+        )
+        for s in servers
+    }
+    config = ServiceConfig(
+        catalog=catalog,
+        servers=list(clients),
+        poll_interval=0.02,
+        read_upload=_read_upload,
+        read_media=_read_data_uri,
+        **options,
+    )
+    app = create_app(config, clients=clients)
+    install_openai(app, bindings_for(catalog)[0])
+    transport = httpx.ASGITransport(app=app)
+    http = httpx.AsyncClient(transport=transport, base_url="http://service")
+    async with app.router.lifespan_context(app), http:
+        yield http
+    for client in clients.values():
+        await client.aclose()
+
+
+def fake(name: str) -> FakeServer:
+    return FakeServer(name, time.monotonic, duration=0.02)
+
+
+def _enqueued(server: FakeServer) -> int:
+    return sum(r.endswith("/enqueue_batch") for r in server.requests)
+
+
+def _error(answer: httpx.Response, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert set(answer.json()) == {"error"}
+    error: dict[str, Any] = answer.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
+
+
+async def test_models_list_the_bound_workflows(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = (await http.get("/v1/models")).json()
+        one = (await http.get("/v1/models/prompt_canvas")).json()
+        missing = await http.get("/v1/models/nope")
+    assert answer["object"] == "list"
+    assert [m["id"] for m in answer["data"]] == ["mask_paste", "prompt_canvas"]
+    assert one == {"id": "prompt_canvas", "object": "model", "created": 0, "owned_by": "ivkgen"}
+    assert _error(missing, 404)["code"] == "model_not_found"
+
+
+async def test_a_generation_answers_urls_of_the_service_and_leaves_the_server_clean(
+    tmp_path: Path,
+) -> None:
+    server = fake("a")
+    async with openai_service([server], tmp_path) as http:
+        body = {"model": "prompt_canvas", "prompt": "a fox", "size": "32x16", "quality": "hd"}
+        answer = await http.post("/v1/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        [item] = answer.json()["data"]
+        assert item["url"].startswith("http://service/v1/runs/")
+        image = await http.get(item["url"])
+        assert image.status_code == 200
+        assert image.content.startswith(b"\x89PNG")
+        run_id = item["url"].split("/")[5]
+        run = (await http.get(f"/v1/runs/{run_id}")).json()
+    assert run["inputs"] == {"prompt": "a fox", "width": 32, "height": 16}
+    assert _enqueued(server) == 1
+    assert server.items == {}
+
+
+async def test_n_items_spread_over_the_servers_and_come_as_base64(tmp_path: Path) -> None:
+    servers = [fake("a"), fake("b")]
+    async with openai_service(servers, tmp_path) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 4, "response_format": "b64_json"}
+        answer = await http.post("/v1/images/generations", json=body)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert len(data) == 4
+    assert all(base64.b64decode(d["b64_json"]).startswith(b"\x89PNG") for d in data)
+    assert [_enqueued(s) for s in servers] == [2, 2]
+    assert all(s.items == {} for s in servers)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param", "says"),
+    [
+        ({"model": "prompt_canvas", "prompt": "x", "size": "1024x1024"}, 400, "size", "16"),
+        ({"model": "prompt_canvas", "prompt": "x", "size": "big"}, 400, "size", "WIDTHxHEIGHT"),
+        ({"model": "prompt_canvas", "prompt": "x", "n": 0}, 400, "n", "greater than"),
+        ({"model": "prompt_canvas", "prompt": "x", "n": 11}, 400, "n", "less than"),
+        ({"model": "prompt_canvas", "prompt": "x", "response_format": "gif"}, 400, None, ""),
+        ({"model": "prompt_canvas"}, 400, "prompt", "required"),
+        ({"model": "dall-e-3", "prompt": "x"}, 404, "model", "mask_paste, prompt_canvas"),
+        ({"model": "mask_paste", "prompt": "x"}, 400, "model", "edits only"),
+        ({"prompt": "x"}, 400, "model", "GET /v1/models"),
+        ([1, 2], 400, None, "JSON object"),
+    ],
+)
+async def test_a_bad_generation_is_openais_error_object(
+    tmp_path: Path, body: Any, status: int, param: str | None, says: str
+) -> None:
+    server = fake("a")
+    async with openai_service([server], tmp_path) as http:
+        answer = await http.post("/v1/images/generations", json=body)
+    error = _error(answer, status)
+    if param is not None:
+        assert error["param"] == param
+    assert says in error["message"]
+    assert error["type"] == "invalid_request_error"
+    assert server.items == {}
+
+
+async def test_a_body_that_is_not_json_is_a_400(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = await http.post("/v1/images/generations", content=b"{nope")
+    assert "not JSON" in _error(answer, 400)["message"]
+
+
+async def test_pending_runs_past_the_limit_are_a_429(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path, max_pending=2) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 3}
+        answer = await http.post("/v1/images/generations", json=body)
+        models = await http.get("/v1/models")
+    assert _error(answer, 429)["type"] == "rate_limit_exceeded"
+    assert answer.headers["retry-after"] == "5"
+    assert models.status_code == 200
+
+
+def _png(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+IMAGE, MASK = _png("blue"), _png("white")
+
+
+async def test_an_edit_uploads_the_image_and_the_mask(tmp_path: Path) -> None:
+    server = fake("a")
+    files = {"image": ("in.png", IMAGE, "image/png"), "mask": ("m.png", MASK, "image/png")}
+    async with openai_service([server], tmp_path) as http:
+        form = {"model": "mask_paste", "prompt": "ignored", "response_format": "b64_json"}
+        answer = await http.post("/v1/images/edits", data=form, files=files)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["data"]) == 1
+    [first, second] = server.uploads.values()  # multipart bodies
+    assert (IMAGE in first and MASK in second) or (MASK in first and IMAGE in second)
+    assert not set(server.uploads) & server.images  # the uploads are deleted
+
+
+@pytest.mark.parametrize(
+    ("model", "files", "param", "says"),
+    [
+        ("mask_paste", {}, "image", "an image file is required"),
+        ("mask_paste", {"image": ("in.png", IMAGE, "image/png")}, "mask", "Field required"),
+        ("mask_paste", {"image": ("in.png", b"I", "image/png")}, "image", "'in.png' is not a PNG"),
+        ("mask_paste", {"image": ("i.png", IMAGE), "mask": ("m.txt", b"M")}, "mask", "not a PNG"),
+        ("prompt_canvas", {"image": ("in.png", IMAGE, "image/png")}, "model", "generations only"),
+    ],
+)
+async def test_a_bad_edit_is_a_400_naming_the_field(
+    tmp_path: Path, model: str, files: dict[str, Any], param: str, says: str
+) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = await http.post(
+            "/v1/images/edits", data={"model": model, "prompt": "x"}, files=files or None
+        )
+    error = _error(answer, 400)
+    assert error["param"] == param
+    assert says in error["message"]
