@@ -35,6 +35,8 @@ class ServiceConfig:
     poll_interval: float = 0.5
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Request bodies larger than this are refused (413)."""
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)

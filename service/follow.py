@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.ledger import StoreLedger
 from ivkgen.service.store import RunRecord, RunStore
+
+log = logging.getLogger("ivkgen.service")
 
 Outputs = dict[str, list[dict[str, Any]]]
 Report = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -161,25 +164,37 @@ class RunFollower:
                     self.run.step_failed_quietly(state, exc)
 
     async def cancel(self) -> None:
-        """Cancel the run's item where it is, delete what it made and its uploads."""
+        """Cancel the run's item where it is, delete what it made, the item and the uploads;
+        each step is tried whatever the others did."""
+        catalog = self.run.work.handle.catalog
         for state in self.run.live_states():
-            try:
-                await drive(self._cancel_plan(state), state.client)
-            except IvkgenError as exc:
-                self.run.step_failed_quietly(state, exc)
+            trackers = [
+                JobTracker(DEFAULT_QUEUE, f"item {item_id}", [item_id])
+                for item_id in sorted(state.queued)
+            ]
+            batches = sorted(state.sent)
+            steps: list[Plan[Any]] = [
+                _cancel_plan(batches, trackers),
+                delete_outputs_plan(trackers, catalog, set()),
+                delete_items_plan(trackers),
+                self.run.cleanup_inputs_plan(state),
+                self.run.cleanup_outputs_plan(state),
+            ]
+            state.queued.clear()
+            state.sent.clear()
+            for plan in steps:
+                try:
+                    await drive(plan, state.client)
+                except IvkgenError as exc:
+                    log.warning("run %s: clean-up on %s: %s", self.run_id, state.name, exc)
 
-    def _cancel_plan(self, state: ServerState) -> Plan[None]:
-        if state.sent:
-            yield QueueOps.cancel_by_batch_ids.call(queue_ops(DEFAULT_QUEUE), sorted(state.sent))
-        for item_id in sorted(state.queued):
-            tracker = JobTracker(DEFAULT_QUEUE, f"item {item_id}", [item_id])
-            yield from cancel_plan(tracker)
-            yield from delete_outputs_plan([tracker], self.run.work.handle.catalog, set())
-            yield from delete_items_plan([tracker])
-        state.queued.clear()
-        state.sent.clear()
-        yield from self.run.cleanup_inputs_plan(state)
-        yield from self.run.cleanup_outputs_plan(state)
+
+def _cancel_plan(batches: list[str], trackers: list[JobTracker]) -> Plan[None]:
+    """Cancel the batches whose enqueue answer is unknown and the items in the queue."""
+    if batches:
+        yield QueueOps.cancel_by_batch_ids.call(queue_ops(DEFAULT_QUEUE), batches)
+    for tracker in trackers:
+        yield from cancel_plan(tracker)
 
 
 __all__ = ["RunFollower"]
