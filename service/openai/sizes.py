@@ -26,7 +26,7 @@ def requested_size(size: str | None, binding: Binding) -> dict[str, int]:
 
 
 def _rule(info: FieldInfo) -> str:
-    """What a number input accepts, e.g. ``a multiple of 8, > 0``."""
+    """What a number input accepts, e.g. ``> 0 and a multiple of 8``."""
     parts = []
     for constraint in info.metadata:
         step = getattr(constraint, "multiple_of", None)
@@ -36,7 +36,7 @@ def _rule(info: FieldInfo) -> str:
             bound = getattr(constraint, name, None)
             if bound is not None:
                 parts.append(text.format(bound))
-    return ", ".join(parts) or "any whole number"
+    return " and ".join(parts) or "any whole number"
 
 
 def sizes_that_work(model: type[BaseModel], binding: Binding) -> str:
@@ -45,7 +45,7 @@ def sizes_that_work(model: type[BaseModel], binding: Binding) -> str:
     width, height = model.model_fields[binding.width], model.model_fields[binding.height]
     default = f"{width.default}x{height.default}" if not width.is_required() else "none"
     return (
-        f"sizes that work: WIDTHxHEIGHT with the width {_rule(width)} and the height "
+        f"sizes that work: WIDTHxHEIGHT, the width {_rule(width)}; the height "
         f"{_rule(height)} (default {default})"
     )
 

@@ -72,6 +72,10 @@ def fake(name: str) -> FakeServer:
     return FakeServer(name, time.monotonic, duration=0.02)
 
 
+SIZES = "size 999x9 is refused by model 'prompt_canvas': sizes that work: WIDTHxHEIGHT, the width"
+SIZES += " >= 16 and <= 128; the height >= 16 and <= 128 (default 64x48)"
+
+
 def _enqueued(server: FakeServer) -> int:
     return sum(r.endswith("/enqueue_batch") for r in server.requests)
 
@@ -131,7 +135,7 @@ async def test_n_items_spread_over_the_servers_and_come_as_base64(tmp_path: Path
 @pytest.mark.parametrize(
     ("body", "status", "param", "says"),
     [
-        ({"model": "prompt_canvas", "prompt": "x", "size": "1024x1024"}, 400, "size", "16"),
+        ({"model": "prompt_canvas", "prompt": "x", "size": "999x9"}, 400, "size", SIZES),
         ({"model": "prompt_canvas", "prompt": "x", "size": "big"}, 400, "size", "WIDTHxHEIGHT"),
         ({"model": "prompt_canvas", "prompt": "x", "n": 0}, 400, "n", "greater than"),
         ({"model": "prompt_canvas", "prompt": "x", "n": 11}, 400, "n", "less than"),
