@@ -27,7 +27,8 @@ async def list_workflows(request: Request) -> dict[str, Any]:
                 "inputs": served.request_model.model_json_schema(),
                 "fixed": dict(served.fixed),
                 "outputs": {
-                    name: {"kind": "image", "type": "array"} for name in served.outputs_names
+                    name: {"type": "array", "items": {"kind": kind, "url": "string"}}
+                    for name, kind in served.output_kinds().items()
                 },
                 "links": {"runs": f"/v1/workflows/{served.name}/runs"},
             }

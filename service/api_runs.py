@@ -36,12 +36,14 @@ def wait_seconds(prefer: str | None, longest: float) -> float | None:
     return min(float(found.group(1)), longest) if found else None
 
 
-def _answer(response: Response, record: RunRecord, waited: float | None) -> RunResource:
+def _answer(
+    state: Service, response: Response, record: RunRecord, waited: float | None
+) -> RunResource:
     response.status_code = 200 if record.final else 202
     response.headers["Location"] = f"/v1/runs/{record.id}"
     if waited is not None:
         response.headers["Preference-Applied"] = f"wait={waited:g}"
-    return run_resource(record)
+    return run_resource(record, position=state.runner.position(record.id))
 
 
 async def start_run(
@@ -88,11 +90,12 @@ async def start_run(
         earlier = state.store.find_idempotent(caller, idempotency_key or "")
         assert earlier is not None
         return await _repeat(state, response, earlier, digest, waited)
-    await state.runner.publish(record.id, "queued", {"status": "queued"})
     state.runner.start(record)
+    position = state.runner.position(record.id)
+    await state.runner.publish(record.id, "queued", {"status": "queued", "position": position})
     if waited is not None:
         record = await state.runner.wait_final(record.id, waited) or record
-    return _answer(response, record, waited)
+    return _answer(state, response, record, waited)
 
 
 async def _repeat(
@@ -103,7 +106,7 @@ async def _repeat(
         raise HTTPException(422, "this Idempotency-Key was used for another request: use a new key")
     if waited is not None:
         earlier = await state.runner.wait_final(earlier.id, waited) or earlier
-    return _answer(response, earlier, waited)
+    return _answer(state, response, earlier, waited)
 
 
 async def media_files(
@@ -161,10 +164,12 @@ async def get_run(request: Request, run_id: str, inline: bool = False) -> RunRes
     """The run: status, timings, error, outputs (``inline=true``: small files as base64)."""
     record = owned_run(request, run_id)
     state = service(request)
+    position = state.runner.position(run_id)
     if not inline:
-        return run_resource(record)
+        return run_resource(record, position=position)
     files = state.runner.files_of(run_id)
-    return run_resource(record, files=files, inline_limit=state.config.inline_limit)
+    limit = state.config.inline_limit
+    return run_resource(record, position=position, files=files, inline_limit=limit)
 
 
 @router.delete("/{run_id}", response_model=RunResource)

@@ -85,7 +85,13 @@ def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | No
     made = dict(clients) if clients is not None else _clients(config.servers)
     files = config.files_folder()
     runner = Runner(
-        store, hub, config.catalog, made, Path(files), poll_interval=config.poll_interval
+        store,
+        hub,
+        config.catalog,
+        made,
+        Path(files),
+        poll_interval=config.poll_interval,
+        max_in_flight=config.max_in_flight or 4 * len(made),
     )
     return Service(config, store, hub, runner, made)
 

@@ -41,6 +41,14 @@ class ServedWorkflow:
     def outputs_names(self) -> list[str]:
         return list(self.workflow.outputs_class.model_fields)
 
+    def output_kinds(self) -> dict[str, str]:
+        """Each output attribute's kind of file: ``"image"`` or ``"video"``."""
+        fields = self.workflow.outputs_class.model_fields
+        return {
+            name: "video" if "OutputVideo" in str(info.annotation) else "image"
+            for name, info in fields.items()
+        }
+
     def run_inputs(self, request: BaseModel) -> dict[str, Any]:
         """The module Inputs of one request, as the JSON data the store keeps."""
         return {**request.model_dump(mode="json"), **self.fixed}

@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-pending", metavar="N", type=int, default=100, help="unfinished runs at most (100)"
     )
     parser.add_argument(
+        "--max-body",
+        metavar="MIB",
+        type=float,
+        default=32.0,
+        help="largest request body accepted, in MiB (32); media inputs come in it",
+    )
+    parser.add_argument(
         "--api-keys", metavar="FILE", help="API keys, one per line (without: loopback only)"
     )
     add_openai_arguments(parser)
@@ -115,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         store=Path(args.store) if args.store else data / "serve.sqlite3",
         keep_hours=args.keep,
         max_pending=args.max_pending,
+        max_body_bytes=int(args.max_body * 1024 * 1024),
     )
     bindings = openai_bindings(catalog, args)
     if args.explain_bindings:

@@ -33,6 +33,8 @@ class ServiceConfig:
     keep_hours: float = 24.0
     max_pending: int = 100
     poll_interval: float = 0.5
+    max_in_flight: int | None = None
+    """Runs sent to InvokeAI at once (default: 4 per server); the others wait in order."""
     inline_limit: int = 4 * 1024 * 1024
     """Output files up to this size come as base64 in a run asked with ``?inline=true``."""
     max_body_bytes: int = 32 * 1024 * 1024

@@ -146,10 +146,11 @@ class RunFollower:
     def _outputs(self, result: ItemResult) -> Outputs:
         """Each Outputs attribute's files (downloaded under ``files``), by attribute name."""
         typed = self.served.workflow.outputs(result.images)
+        kinds = self.served.output_kinds()
         found: Outputs = {}
         for attribute in self.served.outputs_names:
             found[attribute] = [
-                {"file": safe_file_name(image.image_name), "kind": "image"}
+                {"file": safe_file_name(image.image_name), "kind": kinds[attribute]}
                 for image in getattr(typed, attribute)
             ]
         return found

@@ -24,6 +24,8 @@ class RunResource(BaseModel):
     id: str
     workflow: str
     status: str
+    queue_position: int | None = None
+    """While ``queued`` in the service: its place among the runs waiting to be sent (1: next)."""
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
@@ -47,7 +49,11 @@ def run_links(run_id: str) -> dict[str, str]:
 
 
 def run_resource(
-    record: RunRecord, *, files: Path | None = None, inline_limit: int = 0
+    record: RunRecord,
+    *,
+    position: int | None = None,
+    files: Path | None = None,
+    inline_limit: int = 0,
 ) -> RunResource:
     """The resource of ``record``; with ``files`` (the run's folder) and an ``inline_limit``,
     each output file up to that many bytes also comes as base64."""
@@ -62,6 +68,7 @@ def run_resource(
         id=record.id,
         workflow=record.workflow,
         status=record.status,
+        queue_position=position,
         created_at=_moment(record.created) or "",
         started_at=_moment(started),
         finished_at=_moment(finished),

@@ -1,6 +1,8 @@
 """The runs in flight: one task per run, its status in the store, its events announced.
 
-``Runner.start`` follows a run to its end in a task (:mod:`.follow`); ``cancel`` stops it and
+``Runner.start`` follows a run to its end in a task (:mod:`.follow`), at most
+``max_in_flight`` at once (the others wait in the service's queue, in order, and are sent to
+InvokeAI as earlier runs end); ``cancel`` stops it and
 cleans up on InvokeAI; ``detach`` (the service stops) leaves the runs' items where they are, to
 be followed again by ``resume`` on the next start; ``prune`` deletes the runs finished longer
 ago than the service keeps them, with their files.
@@ -46,6 +48,7 @@ class Runner:
         files: Path,
         *,
         poll_interval: float = 0.5,
+        max_in_flight: int = 16,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -53,6 +56,9 @@ class Runner:
         self.clients = {name: SharedAnswers(client) for name, client in clients.items()}
         self.files = files
         self.poll_interval = poll_interval
+        self.max_in_flight = max_in_flight
+        """Runs followed at once; the others wait, in order, in ``_waiting``."""
+        self._waiting: dict[str, RunRecord] = {}
         self.listeners: list[Listener] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._followers: dict[str, RunFollower] = {}
@@ -61,18 +67,33 @@ class Runner:
         self._former: dict[str, AsyncInvokeAIClient] = {}
         self._detaching = False
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
     def files_of(self, run_id: str) -> Path:
         return self.files / run_id
 
     def start(self, record: RunRecord) -> None:
-        """Follow ``record`` to its end in a task of its own."""
-        task = asyncio.create_task(self._follow(record), name=f"run {record.id}")
-        self._tasks[record.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
+        """Follow ``record`` to its end, in a task of its own once fewer than
+        ``max_in_flight`` runs are followed (until then it waits in the service's queue)."""
+        self._waiting[record.id] = record
+        self._dispatch()
+
+    def position(self, run_id: str) -> int | None:
+        """The run's place (1: next) among the runs waiting for the service to send them."""
+        for place, waiting in enumerate(self._waiting, start=1):
+            if waiting == run_id:
+                return place
+        return None
+
+    def _dispatch(self) -> None:
+        while self._waiting and len(self._tasks) < self.max_in_flight and not self._detaching:
+            run_id, record = next(iter(self._waiting.items()))
+            del self._waiting[run_id]
+            task = asyncio.create_task(self._follow(record), name=f"run {run_id}")
+            self._tasks[run_id] = task
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks = {run_id: t for run_id, t in self._tasks.items() if t is not task}
+        self._dispatch()
 
     def resume(self) -> int:
         """Follow again every run the store holds unfinished; how many."""
@@ -160,6 +181,9 @@ class Runner:
 
     async def cancel(self, run_id: str) -> None:
         """Cancel a run in flight: its item on InvokeAI, what it made and its uploads."""
+        if self._waiting.pop(run_id, None) is not None:
+            await self._set_status(run_id, "canceled", {})
+            return
         task = self._tasks.get(run_id)
         if task is None:
             return
@@ -180,6 +204,7 @@ class Runner:
     async def detach(self) -> None:
         """Stop following every run, leaving its item on InvokeAI (see the module docstring)."""
         self._detaching = True
+        self._waiting.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit._service import fake, service_on
+from tests.unit._serve import fake, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 PIPELINE = "/v1/workflows/image_pipeline/runs"

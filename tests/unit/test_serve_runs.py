@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import HTTPException
 
-from tests.unit._service import fake, finished, service_on
+from tests.unit._serve import fake, finished, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 

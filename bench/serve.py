@@ -1,0 +1,195 @@
+"""The service's rows: the time it adds to a run (``Prefer: wait`` through the service vs
+``Workflow.arun`` direct, same server), runs accepted per second with many concurrent clients
+and the service's memory with many open event streams (both on simulated servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.stats import Figure, Row
+
+SECTION = "ivkgen serve"
+HERE = Path(__file__).resolve().parent
+RUN = "/v1/workflows/prompt_arithmetic/runs"
+
+
+@dataclass(frozen=True)
+class ServeSizes:
+    runs: int = 30
+    clients: int = 200
+    seconds: float = 5.0
+    streams: int = 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def _overhead(url: str, runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds per run: through the service (``Prefer: wait``), and direct."""
+    from ivkgen.runtime.client import AsyncInvokeAIClient
+    from ivkgen.service.app import create_app
+    from ivkgen.service.catalog import load_catalog
+    from ivkgen.service.config import ServiceConfig
+
+    from generated.prompt_arithmetic import PromptArithmetic, PromptArithmeticInputs
+
+    direct: list[float] = []
+    served: list[float] = []
+    async with AsyncInvokeAIClient.from_url(url) as client:
+        for size in range(runs + 1):
+            started = time.perf_counter()
+            await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=500 + size))
+            direct.append(time.perf_counter() - started)
+    with tempfile.TemporaryDirectory(prefix="ivkgen-bench-serve-") as scratch:
+        catalog = load_catalog([HERE.parent / "generated"], cache=Path(scratch))
+        app = create_app(ServiceConfig(catalog=catalog, servers=[url]))
+        transport = httpx.ASGITransport(app=app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://service", timeout=120)
+        async with app.router.lifespan_context(app), http:
+            for size in range(runs + 1):
+                started = time.perf_counter()
+                answer = await http.post(
+                    RUN, json={"base_size": 700 + size}, headers={"Prefer": "wait=60"}
+                )
+                assert answer.json()["status"] == "completed", answer.text
+                served.append(time.perf_counter() - started)
+    return direct[1:], served[1:]  # the first of each warms up
+
+
+async def _accepted(base: str, clients: int, seconds: float) -> int:
+    """Runs accepted (202) by ``clients`` concurrent clients in ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+
+        async def client(number: int) -> int:
+            accepted = 0
+            while time.perf_counter() < deadline:
+                answer = await http.post(RUN, json={"scale": number})
+                accepted += answer.status_code == 202
+            return accepted
+
+        return sum(await asyncio.gather(*(client(i) for i in range(clients))))
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def _streams(base: str, count: int, pid: int) -> tuple[float, float]:
+    """The service's RSS (MiB) before and with ``count`` open event streams of one run."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        run = (await http.post(RUN, json={})).json()
+        before = _rss_mib(pid)
+        limits = httpx.Limits(max_connections=count + 10)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as streams:
+            opened = [
+                await streams.send(
+                    streams.build_request("GET", run["links"]["events"]), stream=True
+                )
+                for _ in range(count)
+            ]
+            await asyncio.sleep(1.0)
+            with_streams = _rss_mib(pid)
+            for response in opened:
+                await response.aclose()
+    return before, with_streams
+
+
+def _simulated(sizes: ServeSizes) -> tuple[int, float, float]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, str(HERE / "serve_sim.py"), str(port), "4"])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        accepted = asyncio.run(_accepted(base, sizes.clients, sizes.seconds))
+        before, with_streams = asyncio.run(_streams(base, sizes.streams, process.pid))
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return accepted, before, with_streams
+
+
+def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
+    direct, served = asyncio.run(_overhead(url, sizes.runs))
+    added_ms = (statistics.median(served) - statistics.median(direct)) * 1000
+    accepted, before, with_streams = _simulated(sizes)
+    rate = accepted / sizes.seconds
+    streams_mib = with_streams
+    return [
+        Row(
+            SECTION,
+            f"ms a run takes, Prefer: wait through the service, prompt-arithmetic ({sizes.runs})",
+            Figure(tuple(s * 1000 for s in served), "ms"),
+            "Workflow.arun direct",
+            Figure(tuple(d * 1000 for d in direct), "ms"),
+            "added <= 5 ms (median)",
+            added_ms <= 5,
+            notes=f"added {added_ms:.1f} ms at the median; the service also downloads the "
+            "output and deletes it, its queue item and uploads on InvokeAI",
+        ),
+        Row(
+            SECTION,
+            f"runs accepted per second, {sizes.clients} concurrent clients, 4 simulated servers",
+            Figure((rate,), "runs/s"),
+            "target",
+            Figure((500.0,), "runs/s"),
+            ">= 500/s",
+            rate >= 500,
+            notes="client and service share the machine's 2 cores",
+        ),
+        Row(
+            SECTION,
+            f"service RSS with {sizes.streams} open event streams",
+            Figure((streams_mib,), "MiB"),
+            "before the streams",
+            Figure((before,), "MiB"),
+            "< 200 MiB",
+            streams_mib < 200,
+        ),
+    ]
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m bench.serve [URL]``: the rows alone, against a running InvokeAI (default: a
+    new test server)."""
+    from bench.stats import markdown
+    from tests.harness.server import InvokeAIServer
+
+    if argv:
+        print(markdown(serve_rows(argv[0])))
+        return 0
+    server = InvokeAIServer().start()
+    try:
+        print(markdown(serve_rows(server.url)))
+    finally:
+        server.stop()
+        server.remove_root()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
