@@ -129,3 +129,28 @@ def test_serve_explain_bindings_prints_each_binding_and_warns_on_the_rest(
         "seed=-, image=-, mask=-)"
     ]
     assert err.count("warning: openai: workflow") == 3
+
+
+def test_the_documented_explain_bindings_output_is_the_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = (REPO / "docs" / "openai.md").read_text()
+    documented = page.split("$ ivkgen serve generated/ --server http://127.0.0.1:9090 ")[1]
+    flag, output = documented.split("```")[0].split("\n", 1)
+    assert flag == "--explain-bindings"
+    main(["serve", str(GENERATED), "--server", "http://127.0.0.1:9", flag])
+    assert capsys.readouterr().out == output
+
+
+def test_the_documented_binding_file_binds_its_workflow(
+    generated: dict[str, ServedWorkflow], tmp_path: Path
+) -> None:
+    page = (REPO / "docs" / "openai.md").read_text()
+    [toml] = page.split("```toml\n")[1:]
+    path = tmp_path / "binding.toml"
+    path.write_text(toml.split("```")[0])
+    bindings, _ = bindings_for(generated, path)
+    assert explain(bindings["prompt_arithmetic"]) == (
+        "prompt_arithmetic: generations (prompt=subject, width=base_size, height=scale, seed=-, "
+        "image=-, mask=-)"
+    )
