@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import IvkgenError
 from ivkgen.service.state import owner, service
 
 router = APIRouter()
-READY_TIMEOUT = 3.0
 
 
 @router.get("/v1/workflows", tags=["workflows"])
@@ -42,23 +38,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _answers(client: AsyncInvokeAIClient) -> bool:
-    """The server answers and its queue has room."""
-    try:
-        status = await asyncio.wait_for(client.queue_repo.get_status(), READY_TIMEOUT)
-    except (IvkgenError, TimeoutError):
-        return False
-    return status is not None
-
-
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
     """503 while no InvokeAI server answers, or while the service stops."""
     state = service(request)
-    answers = await asyncio.gather(*(_answers(c) for c in state.clients.values()))
-    servers = dict(zip(state.clients, answers, strict=True))
-    ready = state.accepting and any(answers)
+    await state.health.check()
+    ready = state.accepting and state.health.any_answers()
     response.status_code = 200 if ready else 503
+    servers = {name: bool(answer) for name, answer in state.health.answers.items()}
     return {"status": "ready" if ready else "unavailable", "servers": servers}
 
 

@@ -67,6 +67,12 @@ async def start_run(
         earlier = state.store.find_idempotent(caller, idempotency_key)
         if earlier is not None:
             return await _repeat(state, response, earlier, digest, waited)
+    if not state.health.any_answers():
+        raise HTTPException(
+            503,
+            "no InvokeAI server answers: retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if state.store.count_unfinished() >= state.config.max_pending:
         raise HTTPException(
             429,

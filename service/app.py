@@ -19,6 +19,7 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.health import ServerHealth
 from ivkgen.service.limits import BodyLimit
 from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
@@ -42,6 +43,7 @@ def create_app(
         app.state.service = state
         node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
         node_events.start()
+        state.health.start()
         resumed = state.runner.resume()
         if resumed:
             log.info("following %d run(s) left unfinished", resumed)
@@ -52,6 +54,7 @@ def create_app(
             state.accepting = False
             pruning.cancel()
             await node_events.stop()
+            await state.health.stop()
             await state.hub.close()
             await state.runner.detach()
             if clients is None:
@@ -93,7 +96,7 @@ def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | No
         poll_interval=config.poll_interval,
         max_in_flight=config.max_in_flight or 4 * len(made),
     )
-    return Service(config, store, hub, runner, made)
+    return Service(config, store, hub, runner, made, ServerHealth(made))
 
 
 def _clients(servers: Sequence[str]) -> dict[str, AsyncInvokeAIClient]:

@@ -149,12 +149,18 @@ class Runner:
             raise
         except (IvkgenError, ValueError) as exc:
             log.warning("run %s failed: %s", record.id, exc)
-            if follower is not None:
-                await follower.cancel()
-            await self._set_status(record.id, "failed", {"error": str(exc)})
+            await self._failed(record.id, follower, str(exc))
+        except Exception:  # a fault of the service: the run ends, the service goes on
+            log.exception("run %s: unexpected error", record.id)
+            await self._failed(record.id, follower, "the service failed to follow the run")
         finally:
             self._followers.pop(record.id, None)
             self._preferred.pop(record.id, None)
+
+    async def _failed(self, run_id: str, follower: RunFollower | None, error: str) -> None:
+        if follower is not None:
+            await follower.cancel()
+        await self._set_status(run_id, "failed", {"error": error})
 
     async def _canceled(self, run_id: str, follower: RunFollower | None) -> None:
         if follower is not None:

@@ -8,6 +8,7 @@ from fastapi import HTTPException, Request
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
+from ivkgen.service.health import ServerHealth
 from ivkgen.service.runner import Runner
 from ivkgen.service.store import RunRecord, RunStore
 
@@ -19,6 +20,7 @@ class Service:
     hub: EventHub
     runner: Runner
     clients: dict[str, AsyncInvokeAIClient]
+    health: ServerHealth
     accepting: bool = True
 
 

@@ -227,6 +227,8 @@ class FakeServer:
                 self.lose_enqueue_answers -= 1
                 raise httpx.ReadTimeout("answer lost", request=request)
             return httpx.Response(200, json=result)
+        if path == f"{queue}/status":
+            return httpx.Response(200, json=self._status())
         if path == f"{queue}/items_by_ids":
             found = [self.items[i].as_json() for i in body["item_ids"] if i in self.items]
             return httpx.Response(200, json=found)
@@ -312,6 +314,14 @@ class FakeServer:
             "priority": 0,
             "item_ids": sorted(made, reverse=True),
         }
+
+    def _status(self) -> dict[str, Any]:
+        counts = {s: 0 for s in ("pending", "in_progress", "completed", "failed", "canceled")}
+        for item in self.items.values():
+            counts[item.status] = counts.get(item.status, 0) + 1
+        queue = {"queue_id": "default", **counts, "total": len(self.items)}
+        processor = {"is_started": True, "is_processing": bool(self.running)}
+        return {"queue": queue, "processor": processor}
 
     # Reading ---------------------------------------------------------------------------------
 

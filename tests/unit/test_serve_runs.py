@@ -141,3 +141,18 @@ async def test_a_run_left_in_flight_by_a_stopped_service_completes_once_on_the_n
     assert not server.items
     kinds = [line.removeprefix("event: ") for line in events if line.startswith("event: ")]
     assert kinds[0] == "queued" and kinds[-1] == "completed" and kinds.count("completed") == 1
+
+
+async def test_with_no_invokeai_answering_readyz_and_new_runs_are_503(tmp_path: Path) -> None:
+    server = fake("a")
+    async with service_on([server], cache=tmp_path) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        server.down = True
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["servers"] == {"http://a": False}
+        refused = await http.post(RUN, json={})
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+        assert (await http.get("/healthz")).status_code == 200
+        server.down = False
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await http.post(RUN, json={})).status_code == 202
