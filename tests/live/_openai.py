@@ -3,7 +3,6 @@ in a thread of this process, serving ``generated/`` and the hand-made OpenAI wor
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import threading
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import UploadFile
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig
@@ -22,19 +20,7 @@ from ivkgen.service.openai.routes import install_openai
 
 from tests.conftest import REPO
 from tests.live._serve_process import free_port
-
-HAND_MADE = REPO / "tests" / "openai_workflows"
-LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
-
-
-async def read_upload(upload: UploadFile, name: str) -> bytes:
-    """The service's upload-reading seam: the file's bytes."""
-    return await upload.read()
-
-
-async def read_data_uri(value: str, name: str) -> bytes:
-    """The service's media-reading seam for the data URIs the edits route makes."""
-    return base64.b64decode(value.partition(",")[2])
+from tests.unit._openai import HAND_MADE, LIMITS, read_data_uri, read_upload
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from PIL import Image
 from tests.harness.server import InvokeAIServer
 from tests.live._openai import openai_service
 from tests.live._serve import server_holdings
+from tests.live.test_pool_live import spare  # noqa: F401  (a second server, for n over two)
 
 KEY = "sk-unused"
 
@@ -96,19 +96,8 @@ def test_an_edit_paints_where_the_uploaded_mask_says(server_url: str, tmp_path: 
     assert server_holdings(server_url) == before
 
 
-@pytest.fixture(scope="module")
-def spare() -> Iterator[InvokeAIServer]:
-    """A second server (the canvas workflow needs no models)."""
-    server = InvokeAIServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove_root()
-
-
 async def test_n_images_are_made_on_both_servers(
-    server_url: str, spare: InvokeAIServer, tmp_path: Path
+    server_url: str, spare: InvokeAIServer, tmp_path: Path  # noqa: F811
 ) -> None:
     urls = [server_url, spare.url]
     before = [server_holdings(url) for url in urls]

@@ -5,72 +5,17 @@ shapes, ``n`` items spread over the servers, multipart edits, no queue item or u
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
-import time
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import UploadFile
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.service.app import create_app
-from ivkgen.service.catalog import load_catalog
-from ivkgen.service.config import ServiceConfig
-from ivkgen.service.openai.binding import bindings_for
-from ivkgen.service.openai.routes import install_openai
 from PIL import Image
 
 from tests.harness.fake_queue import FakeServer
-
-HAND_MADE = Path(__file__).resolve().parents[1] / "openai_workflows"
-LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
-
-
-async def _read_upload(upload: UploadFile, name: str) -> bytes:
-    return await upload.read()
-
-
-async def _read_data_uri(value: str, name: str) -> bytes:
-    return base64.b64decode(value.partition(",")[2])
-
-
-@contextlib.asynccontextmanager
-async def openai_service(
-    servers: Sequence[FakeServer], tmp_path: Path, **options: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A service of the hand-made workflows with the OpenAI routes, on simulated servers."""
-    files = sorted(HAND_MADE.glob("*.json"))
-    catalog = load_catalog(files, cache=tmp_path / "cache", limits=LIMITS)
-    clients = {
-        f"http://{s.name}": AsyncInvokeAIClient.from_url(
-            f"http://{s.name}", transport=s.transport()
-        )
-        for s in servers
-    }
-    config = ServiceConfig(
-        catalog=catalog,
-        servers=list(clients),
-        poll_interval=0.02,
-        read_upload=_read_upload,
-        read_media=_read_data_uri,
-        **options,
-    )
-    app = create_app(config, clients=clients)
-    install_openai(app, bindings_for(catalog)[0])
-    transport = httpx.ASGITransport(app=app)
-    http = httpx.AsyncClient(transport=transport, base_url="http://service")
-    async with app.router.lifespan_context(app), http:
-        yield http
-    for client in clients.values():
-        await client.aclose()
-
-
-def fake(name: str) -> FakeServer:
-    return FakeServer(name, time.monotonic, duration=0.02)
-
+from tests.unit._openai import openai_service
+from tests.unit._serve import fake
 
 SIZES = "size 999x9 is refused by model 'prompt_canvas': sizes that work: WIDTHxHEIGHT, the width"
 SIZES += " >= 16 and <= 128; the height >= 16 and <= 128 (default 64x48)"
