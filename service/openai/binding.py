@@ -1,11 +1,12 @@
 """Which inputs of a served workflow the OpenAI Images fields go to, derived from its Inputs.
 
-The prompt goes to the positive-prompt input (a text input whose label or field says prompt,
-not negative), ``size`` to the width and height inputs, a request's ``seed`` to a seed input,
-``image`` and ``mask`` to the image inputs (the mask is the one labelled mask). A workflow with
-a prompt serves generations, one with an image serves edits; one with neither is not served.
-A binding file (TOML, one table per workflow, keys ``prompt``, ``width``, ``height``, ``seed``,
-``image``, ``mask`` naming input attributes, ``""`` for none) overrides the guess.
+The prompt goes to the positive-prompt input (a text input whose name, its form label, or node
+field says prompt, not negative), ``size`` to the width and height inputs, a request's ``seed``
+to a seed input, ``image`` and ``mask`` to the image inputs (the mask is the one named mask). A
+workflow with a prompt serves generations, one with an image serves edits; one with neither is
+not served. A binding file (TOML, one table per workflow, keys ``prompt``, ``width``,
+``height``, ``seed``, ``image``, ``mask`` naming input attributes, ``""`` for none) overrides
+the guess.
 """
 
 from __future__ import annotations
@@ -50,11 +51,9 @@ class Binding:
         return self.width is not None and self.height is not None
 
 
-def _words(attribute: str, info: FieldInfo, at: At | None) -> set[str]:
-    """The lower-case words of an input's attribute, label and node field."""
-    label = (info.description or "").split(" -- ")[0]
-    text = " ".join([attribute, label, at.field if at else ""])
-    return set(re.split(r"[^a-z0-9]+", text.lower())) - {""}
+def _words(attribute: str, at: At | None) -> set[str]:
+    """The words of an input's attribute (its form label, snake-cased) and its node field."""
+    return set(re.split(r"[^a-z0-9]+", f"{attribute} {at.field if at else ''}".lower())) - {""}
 
 
 def _at(info: FieldInfo) -> At | None:
@@ -73,7 +72,7 @@ def derive(served: ServedWorkflow) -> Binding:
     """The binding guessed from the workflow's requestable inputs (see the module docstring)."""
     declared = served.workflow.inputs_class.model_fields
     requested = served.request_model.model_fields
-    words = {a: _words(a, declared[a], _at(declared[a])) for a in requested if a in declared}
+    words = {a: _words(a, _at(declared[a])) for a in requested if a in declared}
     annotation = {a: requested[a].annotation for a in words}
     media = {a for a in words if served.media.get(a) == "image"}
     texts = [a for a in words if annotation[a] is str and a not in media]

@@ -103,7 +103,8 @@ async def _images(
         values[binding.prompt] = fields.prompt
     elif binding.prompt and not media:
         raise OpenAIError(400, "prompt: a prompt is required", param="prompt")
-    roles = {"width": "size", "height": "size", **{r: r for r in ("prompt", "image", "mask")}}
+    roles = {"width": "size", "height": "size", "prompt": "prompt", "seed": "seed"}
+    roles.update(image="image", mask="mask")
     field_of = {getattr(binding, r): f for r, f in roles.items() if getattr(binding, r)}
     bodies = []
     for index in range(fields.n):

@@ -36,7 +36,10 @@ async def read_data_uri(value: str, name: str) -> bytes:
 
 @contextlib.asynccontextmanager
 async def openai_service(
-    servers: Sequence[FakeServer], tmp_path: Path, **options: Any
+    servers: Sequence[FakeServer],
+    tmp_path: Path,
+    binding_file: Path | None = None,
+    **options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A service of the hand-made workflows with the OpenAI routes, on simulated servers."""
     files = sorted(HAND_MADE.glob("*.json"))
@@ -56,7 +59,7 @@ async def openai_service(
         **options,
     )
     app = create_app(config, clients=clients)
-    install_openai(app, bindings_for(catalog)[0])
+    install_openai(app, bindings_for(catalog, binding_file)[0])
     transport = httpx.ASGITransport(app=app)
     http = httpx.AsyncClient(transport=transport, base_url="http://service")
     async with app.router.lifespan_context(app), http:

@@ -154,3 +154,60 @@ def test_the_documented_binding_file_binds_its_workflow(
         "prompt_arithmetic: generations (prompt=subject, width=base_size, height=scale, seed=-, "
         "image=-, mask=-)"
     )
+
+
+HAND_WRITTEN = '''
+from typing import Annotated, ClassVar
+
+from ivkgen.runtime.typed import At, ImageSource, Workflow, WorkflowInputs, WorkflowOutputs
+from pydantic import Field
+
+from generated.fields_6_14_2 import IvkImageField
+
+
+class SeededInputs(WorkflowInputs):
+    style_prompt: Annotated[str, At("compel:style", "prompt")] = "ink"
+    """Style Prompt -- node "Style" (compel), field prompt."""
+
+    positive_prompt: Annotated[str, At("compel:main", "prompt")] = "a fox"
+    """Positive Prompt -- node "Main" (compel), field prompt."""
+
+    negative_prompt: Annotated[str, At("compel:avoid", "prompt")] = "blur"
+    """Negative Prompt -- node "Avoid" (compel), field prompt."""
+
+    noise_seed: Annotated[int, Field(ge=0), At("noise:n", "value")] = 0
+    """Seed -- node "Noise" (noise), field seed."""
+
+    init_image: Annotated[IvkImageField | ImageSource | None, At("image:i", "image")] = None
+    """Init Image -- node "Image" (image), field image."""
+
+    {size}
+
+
+class Seeded(Workflow[SeededInputs, WorkflowOutputs]):
+    NAME: ClassVar[str] = "Seeded"
+    SOURCE: ClassVar[str] = "seeded.json"
+    SOURCE_SHA256: ClassVar[str] = ""
+    INVOKEAI_VERSION: ClassVar[str] = "6.14.2"
+    FIELDS_PACKAGE: ClassVar[str] = "fields_6_14_2"
+    inputs_class = SeededInputs
+    outputs_class = WorkflowOutputs
+'''
+ONE_WIDTH = "width: Annotated[int, At('noise:n', 'width')] = 64"
+TWO_WIDTHS = (
+    "canvas_width: Annotated[int, At('noise:n', 'width')] = 64\n"
+    "    tile_width: Annotated[int, At('tile:t', 'width')] = 8"
+)
+
+
+@pytest.mark.parametrize(("size", "width"), [(ONE_WIDTH, "width"), (TWO_WIDTHS, None)])
+def test_a_hand_written_module_binds_its_positive_prompt_seed_and_image(
+    tmp_path: Path, size: str, width: str | None
+) -> None:
+    folder = tmp_path / f"hand_{width}"
+    folder.mkdir()
+    (folder / "seeded.py").write_text(HAND_WRITTEN.replace("{size}", size))
+    [served] = load_catalog([folder], cache=tmp_path).values()
+    assert derive(served) == Binding(
+        "seeded", prompt="positive_prompt", width=width, seed="noise_seed", image="init_image"
+    )

@@ -164,3 +164,23 @@ async def test_a_bad_edit_is_a_400_naming_the_field(
     error = _error(answer, 400)
     assert error["param"] == param
     assert says in error["message"]
+
+
+async def test_a_seed_goes_to_the_bound_input_one_more_for_each_further_image(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "binding.toml"
+    path.write_text('[prompt_canvas]\nseed = "height"\n')  # any whole-number input will do
+    async with openai_service([fake("a")], tmp_path, path) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 3, "seed": 20}
+        answer = await http.post("/v1/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        runs = [
+            (await http.get(f"/v1/runs/{item['url'].split('/')[5]}")).json()
+            for item in answer.json()["data"]
+        ]
+        refused = await http.post("/v1/images/generations", json={**body, "seed": 2})
+    assert sorted(run["inputs"]["height"] for run in runs) == [20, 21, 22]
+    error = _error(refused, 400)
+    assert error["param"] == "seed"
+    assert "greater than or equal to 16" in error["message"]
