@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.live import Live, item_rows, memory_rows, sweep_rows
 from bench.offline import Offline, cpu_rows, generation_rows, import_rows
+from bench.openai import openai_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
 from bench.stats import Row, markdown
@@ -85,7 +86,7 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
             memory_items=sizes.memory_items,
             scratch=Path(scratch),
         )
-        rows += item_rows(live) + sweep_rows(live) + memory_rows(live)
+        rows += item_rows(live) + sweep_rows(live) + memory_rows(live) + openai_rows(url)
     spare = InvokeAIServer().start()  # the second server of the pool rows; killed by them
     try:
         rows += live_rows(url, spare, sizes.pool)
