@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -16,6 +17,7 @@ from bench.offline import Offline, cpu_rows, generation_rows, import_rows
 from bench.openai import openai_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
+from bench.serve import ServeSizes, serve_rows
 from bench.stats import Row, markdown
 from tests.harness.server import InvokeAIServer
 
@@ -37,6 +39,7 @@ class Sizes:
     ledger_items: int = 10000
     pool_servers: int = 100
     pool_items: int = 100000
+    serve: ServeSizes = dataclasses.field(default_factory=ServeSizes)
 
     @property
     def pool(self) -> PoolSizes:
@@ -54,6 +57,7 @@ TINY = Sizes(
     ledger_items=20,
     pool_servers=4,
     pool_items=40,
+    serve=ServeSizes(runs=2, clients=10, seconds=1.0, streams=20),
 )
 
 
@@ -93,7 +97,7 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
     finally:
         spare.stop()
         spare.remove_root()
-    return rows + simulated_rows(sizes.pool)
+    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:
@@ -102,7 +106,11 @@ def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:
     text = f"{markdown(rows)}\n{machine}; sizes: {sizes}\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.md").write_text(text)
-    data = {"machine": machine, "sizes": vars(sizes), "rows": [row.as_json() for row in rows]}
+    data = {
+        "machine": machine,
+        "sizes": dataclasses.asdict(sizes),
+        "rows": [row.as_json() for row in rows],
+    }
     (out / "bench.json").write_text(json.dumps(data, indent=1) + "\n")
     return text
 

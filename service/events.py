@@ -19,35 +19,35 @@ class EventHub:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._latest: dict[str, int] = {}
-        self._changed = asyncio.Condition()
+        self._arrivals: dict[str, asyncio.Event] = {}
+        """Run id -> the event its readers wait on, set (and dropped) by the run's next event."""
         self.closed = False
 
     async def publish(self, run_id: str, type_: str, data: dict[str, Any]) -> StoredEvent:
         event = self.store.add_event(run_id, type_, data)
-        async with self._changed:
-            self._latest[run_id] = event.seq
-            self._changed.notify_all()
+        self._latest[run_id] = event.seq
+        arrival = self._arrivals.pop(run_id, None)
+        if arrival is not None:
+            arrival.set()
         return event
 
     async def wait_after(self, run_id: str, seq: int, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for an event of ``run_id`` numbered above ``seq``;
         whether one came (False too when the hub closed)."""
-
-        def arrived() -> bool:
-            return self.closed or self._latest.get(run_id, 0) > seq
-
-        async with self._changed:
+        if not self.closed and self._latest.get(run_id, 0) <= seq:
+            arrival = self._arrivals.setdefault(run_id, asyncio.Event())
             try:
-                await asyncio.wait_for(self._changed.wait_for(arrived), timeout)
+                await asyncio.wait_for(arrival.wait(), timeout)
             except TimeoutError:
                 return False
         return not self.closed
 
     async def close(self) -> None:
         """Wake every reader: the service stops."""
-        async with self._changed:
-            self.closed = True
-            self._changed.notify_all()
+        self.closed = True
+        for arrival in self._arrivals.values():
+            arrival.set()
+        self._arrivals.clear()
 
     async def stream(self, run_id: str, after: int) -> AsyncIterator[str]:
         """The run's events numbered above ``after`` as SSE messages, until its final one."""

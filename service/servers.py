@@ -11,13 +11,14 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.server.core import AsyncBound, Call
 
 T = TypeVar("T")
-SHARED_SECONDS = 30.0
-_SHARED_PATHS = ("/openapi.json", "/api/v2/models/")
+SHARED_SECONDS = {"/openapi.json": 600.0, "/api/v2/models/": 30.0}
+"""How long each shared answer is used: the schema changes with the server's version (or its
+node packs, loaded at its start), the models whenever one is installed."""
 
 
 class SharedAnswers(AsyncBound):
     """``client`` whose GETs of the schema and the model list are answered from the last one
-    for ``SHARED_SECONDS`` (a model installed meanwhile is seen at most that much later)."""
+    for ``SHARED_SECONDS`` (a model installed meanwhile is seen at most 30 s later)."""
 
     def __init__(self, client: AsyncInvokeAIClient, clock: Any = time.monotonic) -> None:
         self.client = client
@@ -26,11 +27,11 @@ class SharedAnswers(AsyncBound):
         self._kept: dict[tuple[str, str], tuple[float, Any]] = {}
 
     async def execute(self, call: Call[T]) -> T:
-        if call.method != "GET" or call.path not in _SHARED_PATHS:
+        if call.method != "GET" or call.path not in SHARED_SECONDS:
             return await self.client.execute(call)
         key = (call.path, repr(call.params))
         kept = self._kept.get(key)
-        if kept is not None and self._clock() - kept[0] < SHARED_SECONDS:
+        if kept is not None and self._clock() - kept[0] < SHARED_SECONDS[call.path]:
             answer: T = kept[1]
             return answer
         answer = await self.client.execute(call)

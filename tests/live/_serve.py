@@ -33,8 +33,9 @@ async def serving(
     **options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of a service on ``servers`` serving ``paths``, in this process."""
-    shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
-    catalog = load_catalog(list(paths), cache=Path(str(store) + ".cache"), **shaping)
+    shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits", "library")}
+    cache = Path(str(store) + ".cache")
+    catalog = load_catalog(list(paths), cache=cache, server=servers[0], **shaping)
     app = create_app(ServiceConfig(catalog=catalog, servers=list(servers), store=store, **options))
     transport = httpx.ASGITransport(app=app)
     http = httpx.AsyncClient(transport=transport, base_url="http://service", timeout=60)

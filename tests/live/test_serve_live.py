@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from ivkgen.runtime.client import InvokeAIClient
 from PIL import Image
 
+from tests.conftest import REPO
 from tests.harness.server import InvokeAIServer
 from tests.live._serve import server_holdings, serving
 
@@ -97,3 +101,24 @@ async def _finished(http: httpx.AsyncClient, run_id: str) -> dict[str, Any]:
         if run["status"] in ("completed", "failed", "canceled"):
             return run
         await asyncio.sleep(0.1)
+
+
+async def test_a_library_workflow_is_served_under_its_module_name(
+    server_url: str, tmp_path: Path
+) -> None:
+    name = f"Served Arithmetic {uuid.uuid4().hex[:8]}"
+    data = json.loads((REPO / "data" / "workflows" / "prompt-arithmetic.json").read_text())
+    with InvokeAIClient.from_url(server_url) as client:
+        record = client.workflow_repo.create_workflow({**data, "name": name})
+    try:
+        store = tmp_path / "store.sqlite3"
+        async with serving([server_url], store, paths=[], library=[name]) as http:
+            [served] = (await http.get("/v1/workflows")).json()["workflows"]
+            assert served["title"] == name
+            answer = await http.post(
+                served["links"]["runs"], json={"base_size": 21}, headers={"Prefer": "wait=60"}
+            )
+            assert answer.json()["status"] == "completed", answer.text
+    finally:
+        with InvokeAIClient.from_url(server_url) as client:
+            client.workflow_repo.delete_workflow(record.workflow_id)

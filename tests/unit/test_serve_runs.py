@@ -156,3 +156,43 @@ async def test_with_no_invokeai_answering_readyz_and_new_runs_are_503(tmp_path: 
         server.down = False
         assert (await http.get("/readyz")).status_code == 200
         assert (await http.post(RUN, json={})).status_code == 202
+
+
+def _sse(text: str) -> list[tuple[int, str]]:
+    """(id, event) of each message of an event stream."""
+    found, ident = [], 0
+    for line in text.splitlines():
+        if line.startswith("id: "):
+            ident = int(line.removeprefix("id: "))
+        elif line.startswith("event: "):
+            found.append((ident, line.removeprefix("event: ")))
+    return found
+
+
+async def test_events_resume_after_last_event_id_and_a_waiting_run_cancels_at_once(
+    tmp_path: Path,
+) -> None:
+    server = fake("a", duration=3600)
+    async with service_on([server], cache=tmp_path, max_in_flight=1) as http:
+        first = (await http.post(RUN, json={"scale": 2})).json()
+        second = (await http.post(RUN, json={"scale": 3})).json()
+        assert second["queue_position"] == 1
+        canceled = await http.delete(second["links"]["cancel"])
+        assert canceled.json()["status"] == "canceled"
+        events = _sse((await http.get(second["links"]["events"])).text)
+        assert events == [(1, "queued"), (2, "canceled")]
+        await http.delete(first["links"]["cancel"])
+        every = _sse((await http.get(first["links"]["events"])).text)
+        later = await http.get(first["links"]["events"], headers={"Last-Event-ID": "1"})
+        assert _sse(later.text) == every[1:] and every[-1][1] == "canceled"
+    assert not server.items
+
+
+async def test_runs_share_each_servers_schema_and_model_list(tmp_path: Path) -> None:
+    server = fake("a")
+    async with service_on([server], cache=tmp_path) as http:
+        for scale in (2, 3, 4):
+            run = await http.post(RUN, json={"scale": scale}, headers={"Prefer": "wait=10"})
+            assert run.json()["status"] == "completed"
+    assert server.requests.count("GET /openapi.json") == 1
+    assert server.requests.count("GET /api/v2/models/") == 1
