@@ -90,14 +90,14 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
             memory_items=sizes.memory_items,
             scratch=Path(scratch),
         )
-        rows += item_rows(live) + sweep_rows(live) + memory_rows(live) + openai_rows(url)
+        rows += item_rows(live) + sweep_rows(live) + memory_rows(live)
     spare = InvokeAIServer().start()  # the second server of the pool rows; killed by them
     try:
         rows += live_rows(url, spare, sizes.pool)
     finally:
         spare.stop()
         spare.remove_root()
-    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve)
+    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve) + openai_rows(url)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:
