@@ -10,6 +10,16 @@
     │   ├── AuthError                  401/403: log in, or use an account allowed to do this
     │   ├── NotFoundError              404: the board, image, workflow, model or item is gone
     │   └── ServerValidationError      422: the server rejected a body; names the node and field
+    ├── Problem                        ``ivkgen serve`` refused a request: an RFC 9457 problem
+    │   │                              (status, title, detail; in ivkgen.service.problems)
+    │   ├── Unauthorized               401: no API key, or not one of the service's
+    │   ├── NotFound                   404: no such workflow, run or file (or another key's)
+    │   ├── Unprocessable              422: an input the workflow does not take; names it
+    │   ├── MediaRejected              413/422: a media input or URL refused (no SSRF)
+    │   ├── TooManyPending             429: the pending runs are at the limit; ``Retry-After``
+    │   ├── BadGateway                 502: InvokeAI answered the service with an error
+    │   ├── Unavailable                503: no InvokeAI server answers
+    │   └── GatewayTimeout             504: InvokeAI did not answer in time
     ├── JobError                       a queue item did not complete
     │   ├── JobFailedError             a node raised: error type, message, traceback, node id, label
     │   ├── JobCanceledError           the item was canceled

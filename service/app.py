@@ -20,7 +20,7 @@ from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth
-from ivkgen.service.limits import BodyLimit
+from ivkgen.service.limits import install_body_limit
 from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
 from ivkgen.service.runner import Runner
@@ -77,7 +77,7 @@ def create_app(
         )
     if config.read_upload is not None:
         app.add_middleware(MultipartRuns, read_upload=config.read_upload)
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    install_body_limit(app, config.max_body_bytes)
     app.include_router(api_runs.router)
     return app
 

@@ -1,17 +1,21 @@
-"""A cap on request bodies: a body announced larger than ``max_bytes`` is answered 413 at once,
-one found larger while it is read is refused with a 413 ``HTTPException`` (answered by the
-app's handlers)."""
+"""A cap on request bodies: a declared ``Content-Length`` past it is refused before anything is
+read, and a body sent without one is cut off where it passes the cap (413 problem)."""
 
 from __future__ import annotations
 
-import json
-
+from fastapi import FastAPI
+from ivkgen.service.problems import Problem
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyLimit:
-    """ASGI middleware capping request bodies at ``max_bytes``."""
+def _too_large_detail(max_bytes: int) -> str:
+    return f"the request body is larger than {max_bytes} bytes"
+
+
+class _BodyLimit:
+    """ASGI middleware refusing request bodies larger than ``max_bytes``."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -21,41 +25,26 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        announced = dict(scope["headers"]).get(b"content-length")
-        if announced is not None and announced.isdigit() and int(announced) > self.max_bytes:
-            await self._refuse(send)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            problem = Problem(413, "Content Too Large", _too_large_detail(self.max_bytes))
+            await problem.response(scope["path"])(scope, receive, send)
             return
-        seen = 0
+        received = 0
 
-        async def counted() -> Message:
-            nonlocal seen
+        async def capped_receive() -> Message:
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise HTTPException(413, self._detail())
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # an HTTPException passes FastAPI's body parsing and becomes the problem
+                    raise HTTPException(413, _too_large_detail(self.max_bytes))
             return message
 
-        await self.app(scope, counted, send)
-
-    def _detail(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes"
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Content Too Large",
-                "status": 413,
-                "detail": self._detail(),
-            }
-        ).encode()
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await self.app(scope, capped_receive, send)
 
 
-__all__ = ["BodyLimit"]
+def install_body_limit(app: FastAPI, max_bytes: int) -> None:
+    """Refuse request bodies of ``app`` larger than ``max_bytes`` with a 413 problem."""
+    app.add_middleware(_BodyLimit, max_bytes=max_bytes)
