@@ -46,8 +46,8 @@ class OpenAIError(IvkgenError):
 
 def as_openai(exc: Exception) -> OpenAIError:
     """An error of the service's own (an ``HTTPException`` or a problem with a ``status`` and
-    a ``detail``) as an OpenAI error with the same status; a runtime error as a 503 when no
-    InvokeAI server answers, else a 500."""
+    a ``detail``) as an OpenAI error with the same status (a 422 as OpenAI's 400); a runtime
+    error as a 503 when no InvokeAI server answers, else a 500."""
     if isinstance(exc, OpenAIError):
         return exc
     status: Any = getattr(exc, "status_code", None) or getattr(exc, "status", None)
@@ -55,6 +55,8 @@ def as_openai(exc: Exception) -> OpenAIError:
     headers: Any = getattr(exc, "headers", None) or {}
     if not isinstance(status, int):
         status = 503 if isinstance(exc, (TransportError, NoServerError)) else 500
+    if status == 422:  # OpenAI's invalid request
+        status = 400
     return OpenAIError(status, str(detail), headers={k: str(v) for k, v in headers.items()})
 
 

@@ -138,7 +138,11 @@ async def _data_uri(request: Request, upload: UploadFile, field: str, attribute:
     read = service(request).config.read_upload
     if read is None:
         raise OpenAIError(400, "this service takes no uploaded files", param=field)
-    raw = await read(upload, attribute)
+    try:
+        raw = await read(upload, attribute)
+    except ANSWERED as exc:  # too large, empty
+        refused = as_openai(exc)
+        raise OpenAIError(refused.status, f"{field}: {refused.message}", param=field) from None
     kind = sniff_image_type(raw)
     if kind is None:
         message = f"{field}: {upload.filename!r} is not a PNG, JPEG, WebP, GIF, BMP or TIFF image"

@@ -1,7 +1,7 @@
 """The OpenAI Images API of ``ivkgen serve`` through the official ``openai`` client (sync and
 async), against real InvokeAI servers: generations as URLs and as base64, an edit with an
-uploaded image and mask, ``n`` over two servers, errors as the client's exception classes, and
-nothing left on InvokeAI."""
+uploaded image and mask, ``n`` over two servers, errors (a bad size, an unknown model, a wrong
+key) as the client's exception classes, and nothing left on InvokeAI."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from ivkgen.service.auth import ApiKeys
 from PIL import Image
 
 from tests.harness.server import InvokeAIServer
@@ -133,3 +134,21 @@ def test_errors_raise_the_clients_exception_classes(server_url: str, tmp_path: P
     )
     assert unknown.value.code == "model_not_found"
     assert server_holdings(server_url) == before
+
+
+async def test_a_wrong_key_raises_authentication_error_and_the_right_key_is_served(
+    server_url: str, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-right\n")
+    owner = ApiKeys.from_file(keys).owner
+    with openai_service([server_url], tmp_path, owner=owner) as base_url:
+        wrong = openai.AsyncOpenAI(base_url=base_url, api_key="sk-wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError) as refused:
+            await wrong.images.generate(model="prompt_canvas", prompt="x", size="16x16")
+        right = openai.AsyncOpenAI(base_url=base_url, api_key="sk-right", max_retries=0)
+        answer = await right.images.generate(model="prompt_canvas", prompt="x", size="16x16")
+        for client in (wrong, right):
+            await client.close()
+    assert refused.value.code == "invalid_api_key"
+    assert answer.data is not None and len(answer.data) == 1

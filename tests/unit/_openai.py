@@ -1,9 +1,8 @@
 """A service with the OpenAI routes in this process on simulated InvokeAI servers, and the
-media seams the service is given in tests (an upload's bytes, a data URI's bytes)."""
+service's media seams filled with its intake (uploads and data URIs, size-capped)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -12,11 +11,13 @@ from typing import Any
 import httpx
 from fastapi import UploadFile
 from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.service import intake
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.openai.binding import bindings_for
 from ivkgen.service.openai.routes import install_openai
+from ivkgen.service.outbound import UrlPolicy
 
 from tests.harness.fake_queue import FakeServer
 
@@ -24,14 +25,18 @@ HAND_MADE = Path(__file__).resolve().parents[1] / "openai_workflows"
 LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
 
 
+POLICY = UrlPolicy(allowed_hosts=frozenset(), max_bytes=256 * 1024)
+"""No media URL allowed; files up to 256 KiB."""
+
+
 async def read_upload(upload: UploadFile, name: str) -> bytes:
-    """The upload-reading seam: the file's bytes."""
-    return await upload.read()
+    """The upload-reading seam, as ``ivkgen serve`` fills it: capped by ``POLICY``."""
+    return await intake.read_upload(upload, POLICY, input_name=name)
 
 
 async def read_data_uri(value: str, name: str) -> bytes:
-    """The media-reading seam, for the data URIs the edits route makes."""
-    return base64.b64decode(value.partition(",")[2])
+    """The media-reading seam, as ``ivkgen serve`` fills it (the edits route gives data URIs)."""
+    return await intake.read_media(value, POLICY, input_name=name)
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ivkgen.service.auth import ApiKeys
 from PIL import Image
 
 from tests.harness.fake_queue import FakeServer
@@ -150,6 +151,12 @@ async def test_an_edit_uploads_the_image_and_the_mask(tmp_path: Path) -> None:
         ("mask_paste", {}, "image", "an image file is required"),
         ("mask_paste", {"image": ("in.png", IMAGE, "image/png")}, "mask", "Field required"),
         ("mask_paste", {"image": ("in.png", b"I", "image/png")}, "image", "'in.png' is not a PNG"),
+        (
+            "mask_paste",
+            {"image": ("in.png", b"", "image/png")},
+            "image",
+            "image: the uploaded file is empty",
+        ),
         ("mask_paste", {"image": ("i.png", IMAGE), "mask": ("m.txt", b"M")}, "mask", "not a PNG"),
         ("prompt_canvas", {"image": ("in.png", IMAGE, "image/png")}, "model", "generations only"),
     ],
@@ -184,3 +191,35 @@ async def test_a_seed_goes_to_the_bound_input_one_more_for_each_further_image(
     error = _error(refused, 400)
     assert error["param"] == "seed"
     assert "greater than or equal to 16" in error["message"]
+
+
+async def test_an_upload_past_the_size_cap_is_a_413(tmp_path: Path) -> None:
+    server = fake("a")
+    big = IMAGE + bytes(300 * 1024)
+    async with openai_service([server], tmp_path) as http:
+        answer = await http.post(
+            "/v1/images/edits",
+            data={"model": "mask_paste", "prompt": "x"},
+            files={"image": ("in.png", big, "image/png"), "mask": ("m.png", MASK, "image/png")},
+        )
+    error = _error(answer, 413)
+    assert (error["param"], error["message"]) == (
+        "image",
+        "image: the media is larger than 262144 bytes",
+    )
+    assert server.uploads == {}
+
+
+async def test_a_wrong_key_is_a_401_and_the_right_key_is_served(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-right\n")
+    owner = ApiKeys.from_file(keys).owner
+    async with openai_service([fake("a")], tmp_path, owner=owner) as http:
+        wrong = await http.get("/v1/models", headers={"Authorization": "Bearer sk-wrong"})
+        missing = await http.post("/v1/images/generations", json={"prompt": "x"})
+        right = await http.get("/v1/models", headers={"Authorization": "Bearer sk-right"})
+    error = _error(wrong, 401)
+    assert (error["code"], error["message"]) == ("invalid_api_key", "unknown API key")
+    assert wrong.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert _error(missing, 401)["message"].startswith("no API key")
+    assert right.status_code == 200
