@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from ivkgen.service.state import owner, service
 
 router = APIRouter()
 
 
-@router.get("/v1/workflows", tags=["workflows"])
+@router.get("/v1/workflows", tags=["workflows"], dependencies=[Depends(owner)])
 async def list_workflows(request: Request) -> dict[str, Any]:
     """The served workflows, each with its request schema and its outputs."""
-    owner(request)
     found = []
     for served in service(request).config.catalog.values():
         found.append(

@@ -13,11 +13,21 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import last_event_id
+from ivkgen.service.intake import read_media
 from ivkgen.service.multipart import form_schema
+from ivkgen.service.outbound import check_outbound_url
+from ivkgen.service.problems import (
+    NotFound,
+    Problem,
+    TooManyPending,
+    Unavailable,
+    Unprocessable,
+    input_error,
+)
 from ivkgen.service.resources import RunResource, run_resource
 from ivkgen.service.state import Service, owned_run, owner, service
 from ivkgen.service.store import RunRecord
@@ -27,7 +37,11 @@ RETRY_AFTER_SECONDS = 5
 MEDIA_SUFFIX = {"image": "png", "video": "mp4"}
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"])
+router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[Depends(owner)])
+WEBHOOK_HELP = (
+    "a URL the run's status events are sent to, signed (Standard Webhooks); its host must be "
+    "one the service allows"
+)
 
 
 def wait_seconds(prefer: str | None, longest: float) -> float | None:
@@ -53,32 +67,33 @@ async def start_run(
     body: BaseModel,
     prefer: str | None,
     idempotency_key: str | None,
+    webhook: str | None = None,
 ) -> RunResource:
     """Record a run of ``served`` and follow it; answer at once or, asked, when it ended."""
     state = service(request)
     if not state.accepting:
-        raise HTTPException(503, "the service is stopping", headers={"Retry-After": "5"})
+        raise Unavailable("the service is stopping", retry_after=RETRY_AFTER_SECONDS)
     caller = owner(request)
     run_id = uuid.uuid4().hex
     inputs = served.run_inputs(body)
-    digest = hashlib.sha256(json.dumps([served.name, inputs], sort_keys=True).encode()).hexdigest()
+    asked = json.dumps([served.name, inputs, webhook], sort_keys=True).encode()
+    digest = hashlib.sha256(asked).hexdigest()
     waited = wait_seconds(prefer, state.config.max_wait)
     if idempotency_key:
         earlier = state.store.find_idempotent(caller, idempotency_key)
         if earlier is not None:
             return await _repeat(state, response, earlier, digest, waited)
     if not state.health.any_answers():
-        raise HTTPException(
-            503,
-            "no InvokeAI server answers: retry later",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        raise Unavailable(
+            "no InvokeAI server answers: retry later", retry_after=RETRY_AFTER_SECONDS
         )
     if state.store.count_unfinished() >= state.config.max_pending:
-        raise HTTPException(
-            429,
+        raise TooManyPending(
             f"{state.config.max_pending} runs are pending already: retry later",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            retry_after=RETRY_AFTER_SECONDS,
         )
+    if webhook is not None:
+        await _check_webhook(state, webhook)
     inputs = await media_files(state, served, inputs, state.runner.files_of(run_id))
     record = RunRecord(
         id=run_id,
@@ -89,6 +104,7 @@ async def start_run(
         created=time.time(),
         idempotency_key=idempotency_key or None,
         request_digest=digest,
+        webhook=webhook,
     )
     try:
         state.store.create_run(record)
@@ -104,12 +120,23 @@ async def start_run(
     return _answer(state, response, record, waited)
 
 
+async def _check_webhook(state: Service, url: str) -> None:
+    if state.config.webhook_secret is None:
+        raise Unprocessable(
+            "this service sends no webhooks", errors=[input_error("webhook", "not taken")]
+        )
+    await check_outbound_url(url, state.config.urls)
+
+
 async def _repeat(
     state: Service, response: Response, earlier: RunRecord, digest: str, waited: float | None
 ) -> RunResource:
     """A retried POST: the run its key started, if it asked the same."""
     if earlier.request_digest != digest:
-        raise HTTPException(422, "this Idempotency-Key was used for another request: use a new key")
+        raise Unprocessable(
+            "this Idempotency-Key was used for another request: use a new key",
+            errors=[input_error("Idempotency-Key", "used for another request")],
+        )
     if waited is not None:
         earlier = await state.runner.wait_final(earlier.id, waited) or earlier
     return _answer(state, response, earlier, waited)
@@ -123,22 +150,20 @@ async def media_files(
     given = {a: inputs[a] for a in served.media if isinstance(inputs.get(a), str)}
     if not given:
         return inputs
-    read = state.config.read_media
-    if read is None:
-        raise HTTPException(422, f"this service takes no media inputs ({', '.join(given)})")
+    read = {a: await read_media(v, state.config.urls, input_name=a) for a, v in given.items()}
     (folder / "inputs").mkdir(parents=True, exist_ok=True)
     paths = {}
-    for attribute, value in given.items():
+    for attribute, content in read.items():
         path = folder / "inputs" / f"{attribute}.{MEDIA_SUFFIX[served.media[attribute]]}"
-        path.write_bytes(await read(value, attribute))
+        path.write_bytes(content)
         paths[attribute] = str(path)
     return {**inputs, **paths}
 
 
-def workflow_route(served: ServedWorkflow, *, multipart: bool = False) -> APIRouter:
-    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model (or, with
-    ``multipart`` and media inputs, a form whose files are those inputs)."""
-    route = APIRouter(tags=["workflows"])
+def workflow_route(served: ServedWorkflow) -> APIRouter:
+    """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model (or, for a
+    workflow with media inputs, a form whose files are those inputs)."""
+    route = APIRouter(tags=["workflows"], dependencies=[Depends(owner)])
 
     async def create_run(
         request: Request,
@@ -146,8 +171,9 @@ def workflow_route(served: ServedWorkflow, *, multipart: bool = False) -> APIRou
         body: Any,
         prefer: Annotated[str | None, Header()] = None,
         idempotency_key: Annotated[str | None, Header()] = None,
+        webhook: Annotated[str | None, Query(description=WEBHOOK_HELP)] = None,
     ) -> RunResource:
-        return await start_run(request, response, served, body, prefer, idempotency_key)
+        return await start_run(request, response, served, body, prefer, idempotency_key, webhook)
 
     create_run.__annotations__["body"] = served.request_model
     doc = (served.workflow.inputs_class.__doc__ or "").strip()
@@ -160,7 +186,7 @@ def workflow_route(served: ServedWorkflow, *, multipart: bool = False) -> APIRou
         summary=f"Run {served.workflow.NAME}",
         description=f"Start a run of workflow {served.name!r}. {doc}",
         operation_id=f"run_{served.name}",
-        openapi_extra=form_schema(dict(served.media)) if multipart and served.media else None,
+        openapi_extra=form_schema(dict(served.media)) if served.media else None,
     )
     return route
 
@@ -183,7 +209,7 @@ async def cancel_run(request: Request, run_id: str) -> RunResource:
     """Cancel the run: its queue item is canceled and what it made on InvokeAI deleted."""
     record = owned_run(request, run_id)
     if record.final:
-        raise HTTPException(409, f"run {run_id} already ended ({record.status})")
+        raise Problem(409, "Conflict", f"run {run_id} already ended ({record.status})")
     state = service(request)
     await state.runner.cancel(run_id)
     return run_resource(state.store.get_run(run_id) or record)
@@ -209,7 +235,7 @@ async def run_file(request: Request, run_id: str, file: str) -> FileResponse:
     names = {e["file"] for entries in (record.outputs or {}).values() for e in entries}
     path = service(request).runner.files_of(run_id) / file
     if file not in names or not path.is_file():
-        raise HTTPException(404, f"run {run_id} has no output file {file!r}")
+        raise NotFound(f"run {run_id} has no output file {file!r}")
     media_type = mimetypes.guess_type(file)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type)
 

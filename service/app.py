@@ -18,14 +18,19 @@ from fastapi import FastAPI
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service import api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
+from ivkgen.service.docs import install_docs
 from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth
 from ivkgen.service.limits import install_body_limit
+from ivkgen.service.metrics import Metrics, install_metrics
 from ivkgen.service.multipart import MultipartRuns
 from ivkgen.service.node_events import NodeEvents
+from ivkgen.service.notify import RunNotices
+from ivkgen.service.problems import install_problem_handlers
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store import SqliteStore
+from ivkgen.service.webhooks import WebhookSender
 
 log = logging.getLogger("ivkgen.service")
 PRUNE_INTERVAL = 60.0
@@ -37,10 +42,18 @@ def create_app(
     """The service's app; ``clients`` (by server URL) replace those made from
     ``config.servers``."""
 
+    metrics = Metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = _open(config, clients)
         app.state.service = state
+        sender = None
+        if config.webhook_secret is not None:
+            sender = WebhookSender(config.webhook_secret, config.urls)
+        notices = RunNotices(metrics, sender)
+        state.runner.listeners.append(notices)
+        state.health.listeners.append(metrics.set_queue_depth)
         node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
         node_events.start()
         state.health.start()
@@ -57,6 +70,7 @@ def create_app(
             await state.health.stop()
             await state.hub.close()
             await state.runner.detach()
+            await notices.aclose()
             if clients is None:
                 for client in state.clients.values():
                     await client.aclose()
@@ -70,13 +84,13 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    install_problem_handlers(app)
+    install_docs(app)
+    install_metrics(app, metrics)
     app.include_router(api_meta.router)
     for served in config.catalog.values():
-        app.include_router(
-            api_runs.workflow_route(served, multipart=config.read_upload is not None)
-        )
-    if config.read_upload is not None:
-        app.add_middleware(MultipartRuns, read_upload=config.read_upload)
+        app.include_router(api_runs.workflow_route(served))
+    app.add_middleware(MultipartRuns, policy=config.urls)
     install_body_limit(app, config.max_body_bytes)
     app.include_router(api_runs.router)
     return app

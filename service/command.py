@@ -65,6 +65,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-keys", metavar="FILE", help="API keys, one per line (without: loopback only)"
     )
+    parser.add_argument(
+        "--allow-url-host",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="a host media inputs may be fetched from and webhooks sent to (repeatable)",
+    )
+    parser.add_argument(
+        "--max-media", metavar="MIB", type=float, default=20.0, help="largest media input (20)"
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="the key webhooks are signed with (whsec_... or base64; default: one kept beside "
+        "the store)",
+    )
     add_openai_arguments(parser)
 
 
@@ -96,10 +112,13 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from ivkgen.runtime.errors import ServeSetupError
     from ivkgen.service.app import create_app
+    from ivkgen.service.auth import ApiKeys
     from ivkgen.service.catalog import load_catalog
-    from ivkgen.service.config import ServiceConfig
+    from ivkgen.service.config import ServiceConfig, anyone
     from ivkgen.service.openai.routes import install_openai
     from ivkgen.service.openai.setup import openai_bindings
+    from ivkgen.service.outbound import UrlPolicy
+    from ivkgen.service.webhooks import secret_from
 
     if not args.api_keys and not _loopback(args.host):
         raise ServeSetupError(
@@ -116,13 +135,19 @@ def run(args: argparse.Namespace) -> int:
         fixes=args.fix,
         limits=args.limit,
     )
+    store = Path(args.store) if args.store else data / "serve.sqlite3"
+    keys = ApiKeys.from_file(Path(args.api_keys)) if args.api_keys else None
+    media_bytes = int(args.max_media * 1024 * 1024)
     config = ServiceConfig(
         catalog=catalog,
         servers=args.server,
-        store=Path(args.store) if args.store else data / "serve.sqlite3",
+        store=store,
         keep_hours=args.keep,
         max_pending=args.max_pending,
         max_body_bytes=int(args.max_body * 1024 * 1024),
+        owner=keys.owner if keys is not None else anyone,
+        urls=UrlPolicy(frozenset(args.allow_url_host), media_bytes),
+        webhook_secret=secret_from(args.webhook_secret, store.with_name(store.name + ".whsec")),
     )
     bindings = openai_bindings(catalog, args)
     if args.explain_bindings:

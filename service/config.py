@@ -3,13 +3,14 @@ limits."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivkgen.service.catalog import ServedWorkflow
-from ivkgen.service.multipart import ReadUpload
+from ivkgen.service.outbound import UrlPolicy
 
+DEFAULT_MEDIA_BYTES = 20 * 1024 * 1024
 ANONYMOUS = "anonymous"
 """The owner of every run when the service has no API keys."""
 
@@ -42,12 +43,11 @@ class ServiceConfig:
     max_wait: float = 600.0
     """The longest ``Prefer: wait=N`` honoured, in seconds."""
     owner: Callable[[str | None], str] = field(default=anyone)
-    read_media: Callable[[str, str], Awaitable[bytes]] | None = None
-    """``read_media(value, input_name)``: the bytes of a media input's value (data URI, base64,
-    allowed URL); None: the service takes no media inputs."""
-    read_upload: ReadUpload | None = None
-    """The bytes of a media input's file uploaded in a ``multipart/form-data`` run (size-capped);
-    None: runs take JSON bodies only."""
+    urls: UrlPolicy = field(default_factory=lambda: UrlPolicy(frozenset(), DEFAULT_MEDIA_BYTES))
+    """The hosts media inputs may be fetched from and webhooks sent to, and the media size cap
+    (data URIs, base64 and uploads are always taken)."""
+    webhook_secret: bytes | None = None
+    """The key webhook events are signed with; None: runs may not name a webhook."""
 
     def files_folder(self) -> Path:
         if self.files is not None:
@@ -60,4 +60,4 @@ class ServiceConfig:
         return store.with_name(store.name + ".files")
 
 
-__all__ = ["ANONYMOUS", "ServiceConfig", "anyone"]
+__all__ = ["ANONYMOUS", "DEFAULT_MEDIA_BYTES", "ServiceConfig", "anyone"]

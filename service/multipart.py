@@ -12,16 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivkgen.service.intake import read_upload
+from ivkgen.service.outbound import UrlPolicy
+from ivkgen.service.problems import Problem
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 RUNS_PATH = re.compile(r"^/v1/workflows/[^/]+/runs$")
-ReadUpload = Callable[[UploadFile, str], Awaitable[bytes]]
-"""``read(upload, input_name)``: the bytes of one uploaded file, size-capped."""
 
 
 def form_schema(media: dict[str, str]) -> dict[str, Any]:
@@ -45,27 +46,23 @@ def _text_value(text: str) -> Any:
 class MultipartRuns:
     """ASGI middleware: a multipart POST to a run route becomes the equivalent JSON body."""
 
-    def __init__(self, app: ASGIApp, read_upload: ReadUpload) -> None:
+    def __init__(self, app: ASGIApp, policy: UrlPolicy) -> None:
         self.app = app
-        self.read_upload = read_upload
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        body: dict[str, Any] = {}
-        async with request.form() as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    data = await self.read_upload(value, name)
-                    kind = value.content_type or "application/octet-stream"
-                    body[name] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
-                elif name == "inputs":
-                    given = _text_value(value)
-                    body.update(given if isinstance(given, dict) else {"inputs": given})
-                else:
-                    body[name] = _text_value(value)
+        try:
+            body = await self._json_body(Request(scope, receive))
+        except Problem as problem:
+            await problem.response(scope["path"])(scope, receive, send)
+            return
+        except HTTPException as refused:  # a malformed form
+            malformed = Problem(refused.status_code, "Bad Request", str(refused.detail))
+            await malformed.response(scope["path"])(scope, receive, send)
+            return
         encoded = json.dumps(body).encode()
         headers = [
             (k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")
@@ -85,6 +82,21 @@ class MultipartRuns:
 
         await self.app({**scope, "headers": headers}, replay, send)
 
+    async def _json_body(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        async with request.form() as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await read_upload(value, self.policy, input_name=name)
+                    kind = value.content_type or "application/octet-stream"
+                    body[name] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+                elif name == "inputs":
+                    given = _text_value(value)
+                    body.update(given if isinstance(given, dict) else {"inputs": given})
+                else:
+                    body[name] = _text_value(value)
+        return body
+
     @staticmethod
     def _applies(scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -95,4 +107,4 @@ class MultipartRuns:
         return content_type.lower().startswith(b"multipart/form-data")
 
 
-__all__ = ["MultipartRuns", "ReadUpload", "form_schema"]
+__all__ = ["MultipartRuns", "form_schema"]

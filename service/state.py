@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth
+from ivkgen.service.problems import NotFound
 from ivkgen.service.runner import Runner
 from ivkgen.service.store import RunRecord, RunStore
 
@@ -38,7 +39,7 @@ def owned_run(request: Request, run_id: str) -> RunRecord:
     """The caller's run ``run_id``; another owner's run is as unknown as a missing one."""
     record = service(request).store.get_run(run_id)
     if record is None or record.owner != owner(request):
-        raise HTTPException(404, f"no run {run_id!r}")
+        raise NotFound(f"no run {run_id!r}")
     return record
 
 

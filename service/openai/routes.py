@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from ivkgen.runtime.repositories.images import sniff_image_type
 from ivkgen.service.catalog import ServedWorkflow
+from ivkgen.service.intake import read_upload
 from ivkgen.service.openai.binding import Binding
 from ivkgen.service.openai.errors import ANSWERED, OpenAIError, as_openai
 from ivkgen.service.openai.images import Format, images_answer, request_body, run_images
@@ -132,15 +133,12 @@ async def generations(request: Request) -> Response:
     return await _answer(request, handle)
 
 
-async def _data_uri(request: Request, upload: UploadFile, field: str, attribute: str) -> str:
-    """An uploaded image file (``field`` of the form) as a data URI of the input ``attribute``;
-    a file that is no image is a 400."""
-    read = service(request).config.read_upload
-    if read is None:
-        raise OpenAIError(400, "this service takes no uploaded files", param=field)
+async def _data_uri(request: Request, upload: UploadFile, field: str) -> str:
+    """An uploaded image file (``field`` of the form) as a data URI, read under the service's
+    size cap; a file that is empty, too large or no image is refused, naming the field."""
     try:
-        raw = await read(upload, attribute)
-    except ANSWERED as exc:  # too large, empty
+        raw = await read_upload(upload, service(request).config.urls, input_name=field)
+    except ANSWERED as exc:
         refused = as_openai(exc)
         raise OpenAIError(refused.status, f"{field}: {refused.message}", param=field) from None
     kind = sniff_image_type(raw)
@@ -165,11 +163,11 @@ async def edits(request: Request) -> Response:
             if image is None:
                 raise OpenAIError(400, "image: an image file is required", param="image")
             assert binding.image is not None
-            media = {binding.image: await _data_uri(request, image, "image", binding.image)}
+            media = {binding.image: await _data_uri(request, image, "image")}
             if "mask" in files:
                 if binding.mask is None:
                     raise OpenAIError(400, f"model {served.name!r} takes no mask", param="mask")
-                media[binding.mask] = await _data_uri(request, files["mask"], "mask", binding.mask)
+                media[binding.mask] = await _data_uri(request, files["mask"], "mask")
             return await _images(request, fields, (served, binding), media)
 
     return await _answer(request, handle)

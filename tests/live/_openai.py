@@ -20,7 +20,7 @@ from ivkgen.service.openai.routes import install_openai
 
 from tests.conftest import REPO
 from tests.live._serve_process import free_port
-from tests.unit._openai import HAND_MADE, LIMITS, read_data_uri, read_upload
+from tests.unit._openai import HAND_MADE, LIMITS
 
 
 @contextlib.contextmanager
@@ -39,8 +39,6 @@ def openai_service(
         servers=list(servers),
         store=folder / "store.sqlite3",
         poll_interval=0.1,
-        read_upload=read_upload,
-        read_media=read_data_uri,
         **options,
     )
     app = create_app(config)

@@ -1,5 +1,4 @@
-"""A service with the OpenAI routes in this process on simulated InvokeAI servers, and the
-service's media seams filled with its intake (uploads and data URIs, size-capped)."""
+"""A service with the OpenAI routes in this process on simulated InvokeAI servers."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import UploadFile
 from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.service import intake
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig
@@ -27,16 +24,6 @@ LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
 
 POLICY = UrlPolicy(allowed_hosts=frozenset(), max_bytes=256 * 1024)
 """No media URL allowed; files up to 256 KiB."""
-
-
-async def read_upload(upload: UploadFile, name: str) -> bytes:
-    """The upload-reading seam, as ``ivkgen serve`` fills it: capped by ``POLICY``."""
-    return await intake.read_upload(upload, POLICY, input_name=name)
-
-
-async def read_data_uri(value: str, name: str) -> bytes:
-    """The media-reading seam, as ``ivkgen serve`` fills it (the edits route gives data URIs)."""
-    return await intake.read_media(value, POLICY, input_name=name)
 
 
 @contextlib.asynccontextmanager
@@ -59,8 +46,7 @@ async def openai_service(
         catalog=catalog,
         servers=list(clients),
         poll_interval=0.02,
-        read_upload=read_upload,
-        read_media=read_data_uri,
+        urls=POLICY,
         **options,
     )
     app = create_app(config, clients=clients)

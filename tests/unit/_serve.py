@@ -27,11 +27,15 @@ def fake(name: str, duration: float = 0.02) -> FakeServer:
 
 @contextlib.asynccontextmanager
 async def service_on(
-    servers: Sequence[FakeServer], *, cache: Path, **options: Any
+    servers: Sequence[FakeServer],
+    *,
+    cache: Path,
+    paths: Sequence[Path] = (GENERATED,),
+    **options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of a service serving ``generated/`` on the simulated ``servers``."""
+    """An HTTP client of a service serving ``paths`` on the simulated ``servers``."""
     shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
-    catalog = load_catalog([GENERATED], cache=cache, **shaping)
+    catalog = load_catalog(list(paths), cache=cache, **shaping)
     clients = {
         f"http://{s.name}": AsyncInvokeAIClient.from_url(
             f"http://{s.name}", transport=s.transport()
