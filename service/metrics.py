@@ -87,6 +87,13 @@ def _route_template(app: ASGIApp, scope: Scope) -> str:
     return "unmatched"
 
 
+def _routed_path(scope: Scope) -> str | None:
+    """The template of the route the router put in ``scope`` (routes of included routers
+    are found there, not in the app's own route list)."""
+    path = getattr(scope.get("route"), "path", None)
+    return str(path) if path else None
+
+
 class _RequestMetrics:
     """ASGI middleware counting requests by route template and status (streams pass through)."""
 
@@ -104,9 +111,10 @@ class _RequestMetrics:
         status = 500
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
+            nonlocal status, route
             if message["type"] == "http.response.start":
                 status = message["status"]
+                route = _routed_path(scope) or route
                 self.metrics.request_seconds.labels(scope["method"], route).observe(
                     time.perf_counter() - started
                 )

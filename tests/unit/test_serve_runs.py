@@ -196,3 +196,14 @@ async def test_runs_share_each_servers_schema_and_model_list(tmp_path: Path) -> 
             assert run.json()["status"] == "completed"
     assert server.requests.count("GET /openapi.json") == 1
     assert server.requests.count("GET /api/v2/models/") == 1
+
+
+async def test_metrics_count_runs_by_status_and_requests_by_route(tmp_path: Path) -> None:
+    async with service_on([fake("a")], cache=tmp_path) as http:
+        run = await http.post(RUN, json={}, headers={"Prefer": "wait=10"})
+        assert run.json()["status"] == "completed"
+        await http.get(f"/v1/runs/{run.json()['id']}")
+        text = (await http.get("/metrics")).text
+    assert 'ivkgen_runs_total{status="completed",workflow="prompt_arithmetic"} 1.0' in text
+    assert 'route="/v1/runs/{run_id}",status="200"' in text
+    assert f'route="{RUN}",status="200"' in text
