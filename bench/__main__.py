@@ -15,6 +15,7 @@ from pathlib import Path
 from bench.cli_startup import startup_rows
 from bench.live import Live, item_rows, memory_rows, sweep_rows
 from bench.offline import Offline, cpu_rows, generation_rows, import_rows
+from bench.openai import openai_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
 from bench.serve import ServeSizes, serve_rows
@@ -98,7 +99,7 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
     finally:
         spare.stop()
         spare.remove_root()
-    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve)
+    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve) + openai_rows(url)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:

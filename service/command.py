@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from ivkgen.service.openai.setup import add_openai_arguments
+
 EXTRA_MODULES = ("fastapi", "uvicorn", "platformdirs")
 LOOPBACK_NAMES = ("localhost",)
 
@@ -85,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the key webhooks are signed with (whsec_... or base64; default: one kept beside "
         "the store)",
     )
+    add_openai_arguments(parser)
 
 
 def _missing_extra() -> str | None:
@@ -125,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from ivkgen.service.auth import ApiKeys
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig, anyone
+    from ivkgen.service.openai.routes import install_openai
+    from ivkgen.service.openai.setup import openai_bindings
     from ivkgen.service.outbound import UrlPolicy
     from ivkgen.service.webhooks import secret_from
 
@@ -162,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
         urls=UrlPolicy(frozenset(args.allow_url_host), media_bytes),
         webhook_secret=secret_from(args.webhook_secret, beside.with_name(beside.name + ".whsec")),
     )
+    bindings = openai_bindings(catalog, args)
+    if args.explain_bindings:
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     base = f"http://{args.host}:{args.port}"
     print(
@@ -169,8 +177,10 @@ def run(args: argparse.Namespace) -> int:
         f"{', '.join(args.server)}\n  API:  {base}/v1/workflows\n  docs: {base}/docs",
         flush=True,
     )
+    app = create_app(config)
+    install_openai(app, bindings)
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",

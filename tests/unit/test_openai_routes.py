@@ -1,0 +1,225 @@
+"""The OpenAI images routes on simulated InvokeAI servers: answers and errors in OpenAI's
+shapes, ``n`` items spread over the servers, multipart edits, no queue item or upload left
+(the live tests check the outputs are deleted on a real server)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ivkgen.service.auth import ApiKeys
+from PIL import Image
+
+from tests.harness.fake_queue import FakeServer
+from tests.unit._openai import openai_service
+from tests.unit._serve import fake
+
+SIZES = "size 999x9 is refused by model 'prompt_canvas': sizes that work: WIDTHxHEIGHT, the width"
+SIZES += " >= 16 and <= 128; the height >= 16 and <= 128 (default 64x48)"
+
+
+def _enqueued(server: FakeServer) -> int:
+    return sum(r.endswith("/enqueue_batch") for r in server.requests)
+
+
+def _error(answer: httpx.Response, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert set(answer.json()) == {"error"}
+    error: dict[str, Any] = answer.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
+
+
+async def test_models_list_the_bound_workflows(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = (await http.get("/v1/models")).json()
+        one = (await http.get("/v1/models/prompt_canvas")).json()
+        missing = await http.get("/v1/models/nope")
+    assert answer["object"] == "list"
+    assert [m["id"] for m in answer["data"]] == ["mask_paste", "prompt_canvas"]
+    assert one == {"id": "prompt_canvas", "object": "model", "created": 0, "owned_by": "ivkgen"}
+    assert _error(missing, 404)["code"] == "model_not_found"
+
+
+async def test_a_generation_answers_urls_of_the_service_and_leaves_the_server_clean(
+    tmp_path: Path,
+) -> None:
+    server = fake("a")
+    async with openai_service([server], tmp_path) as http:
+        body = {"model": "prompt_canvas", "prompt": "a fox", "size": "32x16", "quality": "hd"}
+        answer = await http.post("/v1/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        [item] = answer.json()["data"]
+        assert item["url"].startswith("http://service/v1/runs/")
+        image = await http.get(item["url"])
+        assert image.status_code == 200
+        assert image.content.startswith(b"\x89PNG")
+        run_id = item["url"].split("/")[5]
+        run = (await http.get(f"/v1/runs/{run_id}")).json()
+    assert run["inputs"] == {"prompt": "a fox", "width": 32, "height": 16}
+    assert _enqueued(server) == 1
+    assert server.items == {}
+
+
+async def test_n_items_spread_over_the_servers_and_come_as_base64(tmp_path: Path) -> None:
+    servers = [fake("a"), fake("b")]
+    async with openai_service(servers, tmp_path) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 4, "response_format": "b64_json"}
+        answer = await http.post("/v1/images/generations", json=body)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert len(data) == 4
+    assert all(base64.b64decode(d["b64_json"]).startswith(b"\x89PNG") for d in data)
+    assert [_enqueued(s) for s in servers] == [2, 2]
+    assert all(s.items == {} for s in servers)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param", "says"),
+    [
+        ({"model": "prompt_canvas", "prompt": "x", "size": "999x9"}, 400, "size", SIZES),
+        ({"model": "prompt_canvas", "prompt": "x", "size": "big"}, 400, "size", "WIDTHxHEIGHT"),
+        ({"model": "prompt_canvas", "prompt": "x", "n": 0}, 400, "n", "greater than"),
+        ({"model": "prompt_canvas", "prompt": "x", "n": 11}, 400, "n", "less than"),
+        ({"model": "prompt_canvas", "prompt": "x", "response_format": "gif"}, 400, None, ""),
+        ({"model": "prompt_canvas"}, 400, "prompt", "required"),
+        ({"model": "dall-e-3", "prompt": "x"}, 404, "model", "mask_paste, prompt_canvas"),
+        ({"model": "mask_paste", "prompt": "x"}, 400, "model", "edits only"),
+        ({"prompt": "x"}, 400, "model", "GET /v1/models"),
+        ([1, 2], 400, None, "JSON object"),
+    ],
+)
+async def test_a_bad_generation_is_openais_error_object(
+    tmp_path: Path, body: Any, status: int, param: str | None, says: str
+) -> None:
+    server = fake("a")
+    async with openai_service([server], tmp_path) as http:
+        answer = await http.post("/v1/images/generations", json=body)
+    error = _error(answer, status)
+    if param is not None:
+        assert error["param"] == param
+    assert says in error["message"]
+    assert error["type"] == "invalid_request_error"
+    assert server.items == {}
+
+
+async def test_a_body_that_is_not_json_is_a_400(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = await http.post("/v1/images/generations", content=b"{nope")
+    assert "not JSON" in _error(answer, 400)["message"]
+
+
+async def test_pending_runs_past_the_limit_are_a_429(tmp_path: Path) -> None:
+    async with openai_service([fake("a")], tmp_path, max_pending=2) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 3}
+        answer = await http.post("/v1/images/generations", json=body)
+        models = await http.get("/v1/models")
+    assert _error(answer, 429)["type"] == "rate_limit_exceeded"
+    assert answer.headers["retry-after"] == "5"
+    assert models.status_code == 200
+
+
+def _png(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+IMAGE, MASK = _png("blue"), _png("white")
+
+
+async def test_an_edit_uploads_the_image_and_the_mask(tmp_path: Path) -> None:
+    server = fake("a")
+    files = {"image": ("in.png", IMAGE, "image/png"), "mask": ("m.png", MASK, "image/png")}
+    async with openai_service([server], tmp_path) as http:
+        form = {"model": "mask_paste", "prompt": "ignored", "response_format": "b64_json"}
+        answer = await http.post("/v1/images/edits", data=form, files=files)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["data"]) == 1
+    [first, second] = server.uploads.values()  # multipart bodies
+    assert (IMAGE in first and MASK in second) or (MASK in first and IMAGE in second)
+    assert not set(server.uploads) & server.images  # the uploads are deleted
+
+
+@pytest.mark.parametrize(
+    ("model", "files", "param", "says"),
+    [
+        ("mask_paste", {}, "image", "an image file is required"),
+        ("mask_paste", {"image": ("in.png", IMAGE, "image/png")}, "mask", "Field required"),
+        ("mask_paste", {"image": ("in.png", b"I", "image/png")}, "image", "'in.png' is not a PNG"),
+        (
+            "mask_paste",
+            {"image": ("in.png", b"", "image/png")},
+            "image",
+            "image: the uploaded file is empty",
+        ),
+        ("mask_paste", {"image": ("i.png", IMAGE), "mask": ("m.txt", b"M")}, "mask", "not a PNG"),
+        ("prompt_canvas", {"image": ("in.png", IMAGE, "image/png")}, "model", "generations only"),
+    ],
+)
+async def test_a_bad_edit_is_a_400_naming_the_field(
+    tmp_path: Path, model: str, files: dict[str, Any], param: str, says: str
+) -> None:
+    async with openai_service([fake("a")], tmp_path) as http:
+        answer = await http.post(
+            "/v1/images/edits", data={"model": model, "prompt": "x"}, files=files or None
+        )
+    error = _error(answer, 400)
+    assert error["param"] == param
+    assert says in error["message"]
+
+
+async def test_a_seed_goes_to_the_bound_input_one_more_for_each_further_image(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "binding.toml"
+    path.write_text('[prompt_canvas]\nseed = "height"\n')  # any whole-number input will do
+    async with openai_service([fake("a")], tmp_path, path) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 3, "seed": 20}
+        answer = await http.post("/v1/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        runs = [
+            (await http.get(f"/v1/runs/{item['url'].split('/')[5]}")).json()
+            for item in answer.json()["data"]
+        ]
+        refused = await http.post("/v1/images/generations", json={**body, "seed": 2})
+    assert sorted(run["inputs"]["height"] for run in runs) == [20, 21, 22]
+    error = _error(refused, 400)
+    assert error["param"] == "seed"
+    assert "greater than or equal to 16" in error["message"]
+
+
+async def test_an_upload_past_the_size_cap_is_a_413(tmp_path: Path) -> None:
+    server = fake("a")
+    big = IMAGE + bytes(300 * 1024)
+    async with openai_service([server], tmp_path) as http:
+        answer = await http.post(
+            "/v1/images/edits",
+            data={"model": "mask_paste", "prompt": "x"},
+            files={"image": ("in.png", big, "image/png"), "mask": ("m.png", MASK, "image/png")},
+        )
+    error = _error(answer, 413)
+    assert (error["param"], error["message"]) == (
+        "image",
+        "image: the media is larger than 262144 bytes",
+    )
+    assert server.uploads == {}
+
+
+async def test_a_wrong_key_is_a_401_and_the_right_key_is_served(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-right\n")
+    owner = ApiKeys.from_file(keys).owner
+    async with openai_service([fake("a")], tmp_path, owner=owner) as http:
+        wrong = await http.get("/v1/models", headers={"Authorization": "Bearer sk-wrong"})
+        missing = await http.post("/v1/images/generations", json={"prompt": "x"})
+        right = await http.get("/v1/models", headers={"Authorization": "Bearer sk-right"})
+    error = _error(wrong, 401)
+    assert (error["code"], error["message"]) == ("invalid_api_key", "unknown API key")
+    assert wrong.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert _error(missing, 401)["message"].startswith("no API key")
+    assert right.status_code == 200
