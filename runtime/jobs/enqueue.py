@@ -52,12 +52,18 @@ def acknowledge_plan(queue_id: str, key: str) -> Plan[None]:
         log.debug("acknowledging the enqueue receipt %s failed: %s", key, exc)
 
 
-def enqueue_plan(queue_id: str, body: Mapping[str, Any]) -> Plan[EnqueueBatchResult]:
-    """Enqueue ``body`` (whose batch carries its ``batch_id``); reconcile a lost answer."""
+def features_plan() -> Plan[ServerFeatures]:
+    """The server's features (read once per client); a URL that is not InvokeAI's fails here."""
     try:
         features: ServerFeatures = yield features_call()
     except HTTPStatusError:  # no schema to read (a proxy may hide it): a 6.14 server's ways
         features = ServerFeatures()
+    return features
+
+
+def enqueue_plan(queue_id: str, body: Mapping[str, Any]) -> Plan[EnqueueBatchResult]:
+    """Enqueue ``body`` (whose batch carries its ``batch_id``); reconcile a lost answer."""
+    features = yield from features_plan()
     if features.receipts:
         return (yield from _enqueue_with_receipt(queue_id, keyed(body)))
     queue = queue_ops(queue_id)
@@ -151,4 +157,4 @@ def _result(
     )
 
 
-__all__ = ["acknowledge_plan", "enqueue_plan", "keyed", "receipt_plan"]
+__all__ = ["acknowledge_plan", "enqueue_plan", "features_plan", "keyed", "receipt_plan"]

@@ -33,6 +33,7 @@ from ivkgen.runtime.fields import IvkField, IvkStructField
 from ivkgen.runtime.jobs import cleanup
 from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
+from ivkgen.runtime.jobs.enqueue import features_plan
 from ivkgen.runtime.jobs.outputs import output_files, output_nodes
 from ivkgen.runtime.jobs.pacing import recent_busy_seconds
 from ivkgen.runtime.jobs.plans import (
@@ -460,6 +461,7 @@ class WorkflowHandle(Generic[ClientT]):
         client = self._bound()
         tracking = None
         if subscribe_events:
+            await self._asend(features_plan())  # the server first, so a wrong URL is one error
             tracking = await listen(client, queue_id, request.batch_id, socket=socket)
         sent_at = time.monotonic()
         try:

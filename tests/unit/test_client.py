@@ -6,6 +6,7 @@ import inspect
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from ivkgen.runtime import (
 from ivkgen.runtime.errors import ServerURLError
 
 URL = "http://invoke.test:9090"
+WORKFLOWS = Path(__file__).resolve().parents[2] / "data" / "workflows"
 TOKEN = "tok-0123456789-secret"
 REFRESHED = "tok-refreshed-9876-secret"
 PASSWORD = "pw-very-secret-42"
@@ -347,3 +349,22 @@ def test_http_trace_logs_mask_tokens_and_cookies(caplog: pytest.LogCaptureFixtur
     assert TOKEN not in caplog.text
     assert "(b'X-Refreshed-Token', b'***')" in caplog.text
     assert "application/json" in caplog.text
+
+
+async def test_an_async_submit_to_a_path_that_answers_no_api_is_one_error_before_any_socket(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[str] = []
+
+    def web_page(request: httpx.Request) -> httpx.Response:  # InvokeAI's page for any path
+        seen.append(request.url.path)
+        return httpx.Response(200, html="<!doctype html><title>Invoke</title>")
+
+    transport = httpx.MockTransport(web_page)
+    async with AsyncInvokeAIClient.from_url(f"{URL}/api", transport=transport) as client:
+        handle = client.workflow_repo.create_workflow_handle(WORKFLOWS / "prompt-arithmetic.json")
+        with caplog.at_level(logging.WARNING), pytest.raises(ServerURLError) as caught:
+            await handle.submit()
+    assert str(caught.value).endswith(f"not InvokeAI's API; use the server's root URL, {URL}")
+    assert seen == ["/api/openapi.json"]
+    assert not caplog.records
