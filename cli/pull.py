@@ -20,7 +20,7 @@ def add_parser(subparsers: Subparsers) -> None:
 
 
 def pull(args: argparse.Namespace) -> int:
-    from ivkgen.cli.library import pull_folder
+    from ivkgen.generator.library import pull_folder
     from ivkgen.runtime.client import InvokeAIClient
 
     with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.cli.library import find_records, generate_from_library
 from ivkgen.generator import GeneratorError
+from ivkgen.generator.library import find_records, generate_from_library
 from ivkgen.generator.module import LibraryOrigin
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import read_module, rerender
