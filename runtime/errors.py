@@ -209,6 +209,8 @@ class MissingExtraError(IvkgenError, ImportError):
 class ServerURLError(IvkgenError, ValueError):
     """The server URL cannot be InvokeAI's: it lacks ``http://``, or its path answers something
     other than InvokeAI's API; the message gives the URL to use."""
+
+
 class ServeSetupError(IvkgenError):
     """``ivkgen serve`` cannot start as asked (a served path, ``--set``/``--fix``/``--limit``,
     the store); the message names the flag or path."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ivkgen.generator.cli import main
+from ivkgen.cli.main import main
 from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.service.catalog import ServedWorkflow, load_catalog
 from ivkgen.service.openai.binding import Binding, bindings_for, derive, explain
