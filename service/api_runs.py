@@ -7,6 +7,7 @@ import hashlib
 import json
 import mimetypes
 import re
+import shutil
 import sqlite3
 import time
 import uuid
@@ -18,6 +19,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import last_event_id
 from ivkgen.service.intake import read_media
+from ivkgen.service.model_names import with_models_named
 from ivkgen.service.multipart import form_schema
 from ivkgen.service.outbound import check_outbound_url
 from ivkgen.service.problems import (
@@ -95,6 +97,11 @@ async def start_run(
     if webhook is not None:
         await _check_webhook(state, webhook)
     inputs = await media_files(state, served, inputs, state.runner.files_of(run_id))
+    try:
+        inputs = await with_models_named(state, served, inputs)
+    except Problem:
+        shutil.rmtree(state.runner.files_of(run_id), ignore_errors=True)
+        raise
     record = RunRecord(
         id=run_id,
         owner=caller,

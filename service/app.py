@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -56,6 +57,8 @@ def create_app(
         notices = RunNotices(metrics, sender)
         state.runner.listeners.append(notices)
         state.health.listeners.append(metrics.set_queue_depth)
+        for name, shared in state.runner.clients.items():
+            shared.answered = functools.partial(state.health.heard, name)
         node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
         node_events.start()
         state.health.start()

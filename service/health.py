@@ -1,6 +1,10 @@
 """Whether each InvokeAI server answers, and how deep its queue is: read every few seconds, so
 that a run is refused (503) while none answers, ``/readyz`` says so, and the metrics show each
-queue's depth."""
+queue's depth.
+
+A slow reading is not an outage: a server is counted down when it refuses or fails a reading, or
+after ``SLOW_READINGS_TO_DOWN`` readings in a row got no answer in time; any answer to a run's
+own call (:meth:`ServerHealth.heard`) counts as a sign of life."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ log = logging.getLogger("ivkgen.service")
 
 CHECK_SECONDS = 5.0
 ANSWER_TIMEOUT = 3.0
+SLOW_READINGS_TO_DOWN = 3
 DepthListener = Callable[[str, int], None]
 
 
@@ -26,6 +31,8 @@ class ServerHealth:
         self.clients = clients
         self.answers: dict[str, bool | None] = dict.fromkeys(clients)
         self.depth: dict[str, int] = dict.fromkeys(clients, 0)
+        self.slow: dict[str, int] = dict.fromkeys(clients, 0)
+        """Readings in a row that got no answer in time, by server."""
         self.listeners: list[DepthListener] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -40,17 +47,32 @@ class ServerHealth:
     async def _check(self, name: str, client: AsyncInvokeAIClient) -> None:
         try:
             status = await asyncio.wait_for(client.queue_repo.get_status(), ANSWER_TIMEOUT)
-        except (IvkgenError, TimeoutError) as exc:
-            if self.answers[name] is not False:
-                log.warning("InvokeAI server %s does not answer: %s", name, exc)
-            self.answers[name] = False
+        except TimeoutError as exc:  # slow (a loaded machine): down only if it stays so
+            self.slow[name] += 1
+            if self.slow[name] >= SLOW_READINGS_TO_DOWN:
+                self._down(name, f"no answer in {ANSWER_TIMEOUT:g} s, {self.slow[name]} times")
+            else:
+                log.info("InvokeAI server %s answered no reading in time: %s", name, exc)
             return
-        if self.answers[name] is False:
-            log.info("InvokeAI server %s answers again", name)
-        self.answers[name] = True
+        except IvkgenError as exc:
+            self._down(name, str(exc))
+            return
+        self.heard(name)
         self.depth[name] = status.queue.pending + status.queue.in_progress
         for listener in self.listeners:
             listener(name, self.depth[name])
+
+    def heard(self, name: str) -> None:
+        """Server ``name`` answered (a reading, or a run's call): it is up."""
+        if self.answers[name] is False:
+            log.info("InvokeAI server %s answers again", name)
+        self.answers[name] = True
+        self.slow[name] = 0
+
+    def _down(self, name: str, why: str) -> None:
+        if self.answers[name] is not False:
+            log.warning("InvokeAI server %s does not answer: %s", name, why)
+        self.answers[name] = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._every(), name="server health")

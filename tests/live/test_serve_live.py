@@ -1,5 +1,6 @@
 """``ivkgen serve`` against the real server: a run answered with its PNG, a run followed by
-polling, outputs by attribute name, runs spread over two servers, nothing left on InvokeAI."""
+polling, outputs by attribute name, a model given by its installed name, runs spread over two
+servers, nothing left on InvokeAI."""
 
 from __future__ import annotations
 
@@ -65,6 +66,28 @@ async def test_an_accepted_run_is_followed_by_polling_until_it_completes(
         [square] = run["outputs"]["square"]
         image = await http.get(square["url"])
         assert Image.open(io.BytesIO(image.content)).size == (26, 26)
+    assert server_holdings(server_url) == before
+
+
+async def test_a_model_served_by_its_name_runs_and_one_of_another_base_is_422(
+    server_url: str, tiny_models: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    before = server_holdings(server_url)
+    name = "sd15_text_to_image"
+    sets = [f"{name}.{i}" for i in ("model=tiny-sd15", "width=64", "height=64", "steps=2")]
+    async with serving([server_url], tmp_path / "store.sqlite3", sets=sets) as http:
+        runs = f"/v1/workflows/{name}/runs"
+        answer = await http.post(runs, json={}, headers={"Prefer": "wait=120"})
+        run = answer.json()
+        assert run["status"] == "completed", answer.text
+        assert run["inputs"]["model"]["key"] == tiny_models["tiny-sd15"]["key"]
+        [decoded] = run["outputs"]["decode"]
+        image = await http.get(decoded["url"])
+        assert Image.open(io.BytesIO(image.content)).size == (64, 64)
+        wrong = await http.post(runs, json={"model": "tiny-sdxl"})
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.json()["errors"][0]["input"] == "model"
+        assert "'tiny-sdxl' is a main model of base sdxl" in wrong.json()["detail"]
     assert server_holdings(server_url) == before
 
 

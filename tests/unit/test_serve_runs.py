@@ -209,3 +209,31 @@ async def test_metrics_count_runs_by_status_and_requests_by_route(tmp_path: Path
     assert 'ivkgen_runs_total{status="completed",workflow="prompt_arithmetic"} 1.0' in text
     assert 'route="/v1/runs/{run_id}",status="200"' in text
     assert f'route="{RUN}",status="200"' in text
+
+
+SD15 = "/v1/workflows/sd15_text_to_image/runs"
+TINY_SD15 = {"key": "k-sd15", "hash": "h1", "name": "tiny-sd15", "base": "sd-1", "type": "main"}
+TINY_SDXL = {"key": "k-sdxl", "hash": "h2", "name": "tiny-sdxl", "base": "sdxl", "type": "main"}
+
+
+async def test_a_model_named_as_served_default_or_in_the_body_runs_and_a_wrong_kind_is_422(
+    tmp_path: Path,
+) -> None:
+    server = fake("a")
+    server.models = [TINY_SD15, TINY_SDXL]
+    sets = ["sd15_text_to_image.model=tiny-sd15"]
+    async with service_on([server], cache=tmp_path, sets=sets) as http:
+        by_default = await http.post(SD15, json={}, headers={"Prefer": "wait=10"})
+        assert by_default.json()["status"] == "completed", by_default.text
+        named = await http.post(SD15, json={"model": "tiny-sd15"}, headers={"Prefer": "wait=10"})
+        assert named.json()["status"] == "completed", named.text
+        wrong = await http.post(SD15, json={"model": "tiny-sdxl"})
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"][0]["input"] == "model"
+        assert "tiny-sdxl" in wrong.json()["detail"] and "sd-1" in wrong.json()["detail"]
+        unknown = await http.post(SD15, json={"model": "no-such-model"})
+        assert unknown.status_code == 422 and "tiny-sd15" in unknown.json()["detail"]
+    assert len(server.chunks) == 2  # the refused requests enqueued nothing
+    graphs = [graph["nodes"] for graph in server._graphs.values()]
+    models = [n["model"] for nodes in graphs for n in nodes.values() if "model" in n]
+    assert {m["key"] for m in models} == {"k-sd15"}
