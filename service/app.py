@@ -60,7 +60,7 @@ def create_app(
         for name, shared in state.runner.clients.items():
             shared.answered = functools.partial(state.health.heard, name)
         node_events = NodeEvents(state.clients, state.runner.follower_of, state.runner.publish)
-        node_events.start()
+        await node_events.start()
         state.health.start()
         resumed = state.runner.resume()
         if resumed:

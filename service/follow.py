@@ -95,10 +95,13 @@ class RunFollower:
         else:
             await self.report("failed", {"error": result.error or "the queue item failed"})
 
-    def holds(self, server: str, item_id: int) -> bool:
-        """Whether the run's queue item on ``server`` is ``item_id``."""
+    def holds(self, server: str, item_id: int, batch_id: str | None = None) -> bool:
+        """Whether the run's queue item on ``server`` is ``item_id``, or in batch ``batch_id``
+        (sent before its item id is known)."""
         state = self.run.states.get(server)
-        return state is not None and item_id in state.queued
+        if state is None:
+            return False
+        return item_id in state.queued or (batch_id is not None and batch_id in state.batches)
 
     async def _pause(self) -> None:
         """Until the next step: the poll interval, or less when the socket wakes the run."""

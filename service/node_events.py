@@ -5,6 +5,7 @@ follower at once (it polls as well, so a socket that drops loses nothing but spe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -32,8 +33,11 @@ KINDS = (
     SessionEvent.QUEUE_ITEM_STATUS_CHANGED,
 )
 RECONNECT_SECONDS = 5.0
+SUBSCRIBE_SECONDS = 5.0
+"""How long start-up waits for every server's socket to subscribe (then runs are polled)."""
 
-Lookup = Callable[[str, int], "Follower | None"]
+Lookup = Callable[[str, int, "str | None"], "Follower | None"]
+"""The follower of a server's queue item (by its id, or its batch id before the id is known)."""
 Publish = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
@@ -70,12 +74,18 @@ class NodeEvents:
         self.lookup = lookup
         self.publish = publish
         self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = {name: asyncio.Event() for name in clients}
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Listen on every server's socket; return once each subscribed (or after
+        ``SUBSCRIBE_SECONDS``), so the events of the first runs are not missed."""
         self._tasks = [
             asyncio.create_task(self._listen(name, client), name=f"events of {name}")
             for name, client in self.clients.items()
         ]
+        waits = [event.wait() for event in self._subscribed.values()]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waits), SUBSCRIBE_SECONDS)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -88,6 +98,7 @@ class NodeEvents:
                 socket = await client.event_socket()
                 await socket.subscribe(DEFAULT_QUEUE)
                 subscription = socket.listen_events(kinds=KINDS)
+                self._subscribed[server].set()
                 async for event in subscription:
                     await self._take(server, event)
             except asyncio.CancelledError:
@@ -100,7 +111,7 @@ class NodeEvents:
         item_id = getattr(event, "item_id", None)
         if not isinstance(item_id, int):
             return
-        follower = self.lookup(server, item_id)
+        follower = self.lookup(server, item_id, getattr(event, "batch_id", None))
         if follower is None:
             return
         if isinstance(event, QueueItemStatusChangedEvent):

@@ -175,9 +175,11 @@ class Runner:
         self._preferred[run_id] = order[0]
         return {name: self.clients[name] for name in order}
 
-    def follower_of(self, server: str, item_id: int) -> RunFollower | None:
-        """The follower of the run whose queue item on ``server`` is ``item_id``."""
-        return next((f for f in self._followers.values() if f.holds(server, item_id)), None)
+    def follower_of(self, server: str, item_id: int, batch_id: str | None) -> RunFollower | None:
+        """The follower of the run whose queue item on ``server`` is ``item_id``, or whose
+        batch is ``batch_id`` (an item's first events may come before the enqueue's answer)."""
+        followers = self._followers.values()
+        return next((f for f in followers if f.holds(server, item_id, batch_id)), None)
 
     def _connect_former(self, url: str) -> AsyncInvokeAIClient:
         """A client of a server a resumed run's ledger names that is no longer given."""
