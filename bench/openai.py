@@ -14,7 +14,7 @@ import httpx
 
 from bench.stats import Figure, Row
 
-SECTION = "ivkgen serve"
+SECTION = "8 serve"
 WORKFLOW = Path(__file__).resolve().parents[1] / "tests" / "openai_workflows" / "prompt-canvas.json"
 
 

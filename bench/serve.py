@@ -19,7 +19,7 @@ import httpx
 
 from bench.stats import Figure, Row
 
-SECTION = "ivkgen serve"
+SECTION = "8 serve"
 HERE = Path(__file__).resolve().parent
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 

@@ -16,6 +16,7 @@ SECTIONS = (
     "5 sweep",
     "6 memory",
     "7 pool",
+    "8 serve",
 )
 
 
