@@ -18,8 +18,11 @@ from tests.unit.service.test_service_hostile import ALICE, BOB, TABLE, make_app
 
 
 async def test_the_hostile_table_over_http_leaves_no_traceback_in_the_log(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # as before any uvicorn.Config
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)  # set its log config
+        caplog.set_level(logging.DEBUG, logger=name)
     keys = tmp_path / "api-keys"
     keys.write_text(f"{ALICE}\n{BOB}\n")
     listener = socket.socket()
