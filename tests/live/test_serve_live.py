@@ -8,12 +8,10 @@ import asyncio
 import io
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from ivkgen.runtime.client import InvokeAIClient
 from PIL import Image
 
@@ -91,21 +89,10 @@ async def test_a_model_served_by_its_name_runs_and_one_of_another_base_is_422(
     assert server_holdings(server_url) == before
 
 
-@pytest.fixture(scope="module")
-def spare() -> Iterator[InvokeAIServer]:
-    """A second server (the served workflows need no models)."""
-    server = InvokeAIServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove_root()
-
-
 async def test_runs_are_spread_over_two_servers_and_each_is_left_clean(
-    server_url: str, spare: InvokeAIServer, tmp_path: Path
+    server_url: str, spare_invokeai: InvokeAIServer, tmp_path: Path
 ) -> None:
-    urls = [server_url, spare.url]
+    urls = [server_url, spare_invokeai.url]
     before = [server_holdings(url) for url in urls]
     async with serving(urls, tmp_path / "store.sqlite3") as http:
         runs = [
