@@ -25,7 +25,7 @@ async def test_a_stopping_replica_hands_its_run_to_another_that_answers_for_it_t
     tmp_path: Path, fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_serve, "STORE", fresh_database)
-    server = fake("a", duration=1.5)
+    server = fake("a", duration=3600)  # held running until the hand-over is under way
     async with contextlib.AsyncExitStack() as first:
         a = await first.enter_async_context(service_on([server], cache=tmp_path, lease=30.0))
         run = (await a.post(RUN, json={"scale": 3})).json()
@@ -35,6 +35,7 @@ async def test_a_stopping_replica_hands_its_run_to_another_that_answers_for_it_t
             assert seen["status"] == "running"
             stream = asyncio.create_task(b.get(run["links"]["events"]))
             await first.aclose()  # the driving replica stops (SIGTERM): no lease to wait for
+            server.duration = 0.0  # the item finishes on the server's next request
             done = await asyncio.wait_for(finished(b, run["id"]), 20)
             events = (await asyncio.wait_for(stream, 20)).text
             [square] = done["outputs"]["square"]
