@@ -19,7 +19,7 @@ from typing import Any
 
 from ivkgen.cli.workflow_inputs import NamedInput, named_inputs
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.jobs.resolve import candidates
+from ivkgen.runtime.jobs.resolve import candidates, not_installed
 from ivkgen.runtime.server.dto import ModelConfig
 from ivkgen.runtime.workflow import checks
 from ivkgen.runtime.workflow.blockers import node_title, version_tuple
@@ -66,23 +66,18 @@ def model_findings(handle: WorkflowHandle[Any], models: Sequence[ModelConfig]) -
     found: list[Finding] = []
     for node_id, field_name, value in checks.missing_models(graph, handle.catalog, models):
         close = candidates(value, models)
-        wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
         named = by_field.get((node_id, field_name))
         where = (
             f"input {named.describe()}"
             if named
             else f"node {labels.get(node_id, node_id)!r} ({node_id}) field {field_name!r}"
         )
-        advice = (
-            "closest installed: " + ", ".join(f"{m.name!r} ({m.base} {m.type})" for m in close)
-            if close
-            else "the server has no models installed"
-        )
+        message = not_installed(where, value, close)
         same_kind = [m for m in close if (m.base, m.type) == (value.get("base"), value.get("type"))]
         if named and same_kind:
             assignment = shlex.quote(f"{named.name}={same_kind[0].name}")
-            advice += f"; pass --set {assignment} to ivkgen run (or check)"
-        found.append(Finding("error", f"{where}: model {wanted} is not installed; {advice}"))
+            message += f"; pass --set {assignment} to ivkgen run (or check)"
+        found.append(Finding("error", message))
     return found
 
 

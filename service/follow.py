@@ -24,7 +24,9 @@ from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
 from ivkgen.runtime.jobs.plans import Plan, cancel_plan, drive, queue_ops
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.media import safe_file_name
-from ivkgen.runtime.pool.run import ItemResult, PoolRun, ServerState
+from ivkgen.runtime.pool.outcome import ItemResult
+from ivkgen.runtime.pool.run import PoolRun
+from ivkgen.runtime.pool.servers import ServerState
 from ivkgen.runtime.pool.work import module_work
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
 from ivkgen.runtime.server.core import AsyncBound
@@ -93,7 +95,8 @@ class RunFollower:
         if result.status == "completed":
             await self.report("completed", {})
         else:
-            await self.report("failed", {"error": result.error or "the queue item failed"})
+            why = str(result.error) if result.error else "the queue item failed"
+            await self.report("failed", {"error": why})
 
     def holds(self, server: str, item_id: int, batch_id: str | None = None) -> bool:
         """Whether the run's queue item on ``server`` is ``item_id``, or in batch ``batch_id``

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ivkgen.runtime.pool.ledger import Entry, Finished, Ledger
+from ivkgen.runtime.pool.ledger import ENTRY_COLUMNS, Entry, Finished, Ledger
 from ivkgen.service.store import RunStore
 
 
@@ -75,18 +75,7 @@ class StoreLedger(Ledger):
 
     def commit_finished(self, also: Callable[[], None] = lambda: None) -> None:
         """Record the held ended items, and whatever ``also`` writes, in one transaction."""
-        rows = [
-            (
-                r.status,
-                json.dumps(list(r.images)),
-                json.dumps(list(r.files)),
-                r.error,
-                r.session_id,
-                self.key,
-                r.index,
-            )
-            for r in self.held
-        ]
+        rows = [(*r.values(), self.key, r.index) for r in self.held]
         with self.store.transaction():
             self.store.execute_many(
                 "UPDATE ledger_items SET status=?, images=?, files=?, error=?, session_id=? "
@@ -111,14 +100,9 @@ class StoreLedger(Ledger):
 
     def entries(self) -> list[Entry]:
         rows = self.store.execute(
-            "SELECT idx, status, server, batch_id, item_id, images, files, error, session_id "
-            "FROM ledger_items WHERE run_id=? ORDER BY idx",
-            (self.key,),
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_items WHERE run_id=? ORDER BY idx", (self.key,)
         )
-        return [
-            Entry(i, s, srv, b, item, _names(im), _names(f), e, sid)
-            for i, s, srv, b, item, im, f, e, sid in rows
-        ]
+        return [Entry.from_row(row) for row in rows]
 
     def uploads(self) -> dict[str, dict[int, str]]:
         found: dict[str, dict[int, str]] = {}
@@ -129,19 +113,8 @@ class StoreLedger(Ledger):
             found.setdefault(server, {})[file] = name
         return found
 
-    def counts(self) -> dict[str, int]:
-        rows = self.store.execute(
-            "SELECT status, COUNT(*) FROM ledger_items WHERE run_id=? GROUP BY status", (self.key,)
-        )
-        return {status: count for status, count in rows}
-
     def close(self) -> None:
         """The store outlives the run's ledger."""
-
-
-def _names(text: str | None) -> list[str]:
-    names: list[str] = json.loads(text) if text else []
-    return names
 
 
 __all__ = ["StoreLedger"]

@@ -12,27 +12,25 @@ clean-up first waits for the truth (:mod:`.settle`): the node that was running m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ivkgen.runtime.errors import NotFoundError
 from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.outputs import created_names
 from ivkgen.runtime.jobs.plans import (
     IMAGES,
-    VIDEOS,
     Plan,
     cancel_plan,
     delete_files_plan,
-    queue_ops,
+    delete_queue_items_plan,
+    file_dto_plan,
 )
 from ivkgen.runtime.jobs.settle import late_outputs_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.jobs.uploads import UploadTracker, delete_uploads_plan
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.repositories.images import ImageOps
-from ivkgen.runtime.repositories.queue import QueueOps
-from ivkgen.runtime.repositories.videos import VideoOps
-from ivkgen.runtime.server.dto import ImageDTO, ImagePage, VideoDTO
+from ivkgen.runtime.server.dto import ImagePage
 from ivkgen.runtime.workflow.catalog import Catalog
 
 KINDS: tuple[OutputKind, ...] = ("image", "video")
@@ -79,15 +77,6 @@ def unsaved_images_plan(tracker: JobTracker, limit: int = UNSAVED_SCAN) -> Plan[
     return found
 
 
-def _session_of(name: str, kind: OutputKind) -> Plan[str | None]:
-    """The session recorded for a file on the server; raises NotFoundError if it is gone."""
-    if kind == "video":
-        video: VideoDTO = yield VideoOps.get_video_dto.call(VIDEOS, name)
-        return video.session_id
-    image: ImageDTO = yield ImageOps.get_image_dto.call(IMAGES, name)
-    return image.session_id
-
-
 def delete_outputs_plan(
     trackers: Iterable[JobTracker], catalog: Catalog, deleted: set[str]
 ) -> Plan[list[str]]:
@@ -105,21 +94,30 @@ def delete_outputs_plan(
                 made.setdefault(name, session_id)
             if kind == "image":
                 made.update((yield from unsaved_images_plan(tracker)))
-        mine: list[str] = []
-        for name, session_id in made.items():
-            if name in deleted:
-                continue
-            try:
-                recorded = yield from _session_of(name, kind)
-            except NotFoundError:
-                deleted.add(name)
-                continue
-            if recorded == session_id:
-                mine.append(name)
-        gone = yield from delete_files_plan(mine, kind)
-        deleted.update(gone)
-        done += gone
+        done += yield from delete_made_plan(made, kind, deleted)
     return done
+
+
+def delete_made_plan(
+    made: Mapping[str, str], kind: OutputKind, deleted: set[str]
+) -> Plan[list[str]]:
+    """Delete the files of ``made`` (name -> the session that made it) whose record on the server
+    names that session (a cached node reports an older session's file); ``deleted`` remembers
+    the names gone. Returns those deleted now."""
+    mine: list[str] = []
+    for name, session_id in made.items():
+        if name in deleted:
+            continue
+        try:
+            record = yield from file_dto_plan(kind, name)
+        except NotFoundError:
+            deleted.add(name)
+            continue
+        if record.session_id == session_id:
+            mine.append(name)
+    gone = yield from delete_files_plan(mine, kind)
+    deleted.update(gone)
+    return gone
 
 
 def delete_items_plan(trackers: Iterable[JobTracker]) -> Plan[list[int]]:
@@ -127,14 +125,10 @@ def delete_items_plan(trackers: Iterable[JobTracker]) -> Plan[list[int]]:
     are canceled first by the server); items already gone are skipped."""
     deleted: list[int] = []
     for tracker in trackers:
-        queue = queue_ops(tracker.queue_id)
         called = [c.item.item_id for c in tracker.called_items()]
-        for item_id in [*tracker.item_ids, *called]:
-            try:
-                yield QueueOps.delete_queue_item.call(queue, item_id)
-            except NotFoundError:
-                continue
-            deleted.append(item_id)
+        deleted += yield from delete_queue_items_plan(
+            tracker.queue_id, [*tracker.item_ids, *called]
+        )
     return deleted
 
 
@@ -158,4 +152,10 @@ def exit_plan(
     yield from delete_inputs_plan(uploads)
 
 
-__all__ = ["delete_inputs_plan", "delete_items_plan", "delete_outputs_plan", "exit_plan"]
+__all__ = [
+    "delete_inputs_plan",
+    "delete_items_plan",
+    "delete_made_plan",
+    "delete_outputs_plan",
+    "exit_plan",
+]

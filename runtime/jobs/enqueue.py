@@ -20,7 +20,7 @@ from ivkgen.runtime.errors import HTTPStatusError, IvkgenError, NotFoundError, T
 from ivkgen.runtime.jobs.plans import Pause, Plan, queue_ops
 from ivkgen.runtime.repositories.queue import QueueOps
 from ivkgen.runtime.server.dto import EnqueueBatchResult, EnqueueReceipt, SessionQueueItem
-from ivkgen.runtime.server.features import ServerFeatures, features_call
+from ivkgen.runtime.server.features import ServerFeatures, ServerSchema, schema_call
 
 log = logging.getLogger("ivkgen.runtime.jobs.enqueue")
 
@@ -55,10 +55,10 @@ def acknowledge_plan(queue_id: str, key: str) -> Plan[None]:
 def features_plan() -> Plan[ServerFeatures]:
     """The server's features (read once per client); a URL that is not InvokeAI's fails here."""
     try:
-        features: ServerFeatures = yield features_call()
+        schema: ServerSchema = yield schema_call()
     except HTTPStatusError:  # no schema to read (a proxy may hide it): a 6.14 server's ways
-        features = ServerFeatures()
-    return features
+        return ServerFeatures()
+    return schema.features
 
 
 def enqueue_plan(queue_id: str, body: Mapping[str, Any]) -> Plan[EnqueueBatchResult]:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from ivkgen.runtime.errors import HTTPStatusError, NotFoundError
@@ -143,10 +144,22 @@ def follow_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Polle
     return polled
 
 
-def _chunks(item_ids: Sequence[int]) -> list[Sequence[int]]:
+def chunks(item_ids: Sequence[int]) -> list[Sequence[int]]:
+    """``item_ids`` in runs of at most ``MAX_ITEMS_PER_CALL`` (what one request may name)."""
     return [
         item_ids[i : i + MAX_ITEMS_PER_CALL] for i in range(0, len(item_ids), MAX_ITEMS_PER_CALL)
     ]
+
+
+def chunked_plan(
+    call: Callable[[Sequence[int]], Call[list[T]]], item_ids: Sequence[int]
+) -> Plan[list[T]]:
+    """The answers of ``call`` for ``item_ids``, one request per chunk (see :func:`chunks`)."""
+    found: list[T] = []
+    for chunk in chunks(item_ids):
+        answer: list[T] = yield call(chunk)
+        found += answer
+    return found
 
 
 def _deleted(tracker: JobTracker, asked: Sequence[int], found: Sequence[PolledItem]) -> None:
@@ -159,13 +172,10 @@ def _deleted(tracker: JobTracker, asked: Sequence[int], found: Sequence[PolledIt
 
 def _items_by_ids(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[SessionQueueItem]]:
     queue = queue_ops(tracker.queue_id)
-    items: list[SessionQueueItem] = []
-    for chunk in _chunks(item_ids):
-        found: list[SessionQueueItem] = yield QueueOps.get_queue_items.call(queue, chunk)
-        for item in found:
-            tracker.feed_item(item)
-        _deleted(tracker, chunk, found)
-        items += found
+    items = yield from chunked_plan(partial(QueueOps.get_queue_items.call, queue), item_ids)
+    for item in items:
+        tracker.feed_item(item)
+    _deleted(tracker, item_ids, items)
     return items
 
 
@@ -193,6 +203,20 @@ def cancel_plan(tracker: JobTracker) -> Plan[list[int]]:
     """Cancel the tracker's unfinished items; returns the ids canceled."""
     items = yield from _each_item(tracker, tracker.unfinished_ids, QueueOps.cancel_queue_item)
     return [item.item_id for item in items]
+
+
+def delete_queue_items_plan(queue_id: str, item_ids: Sequence[int]) -> Plan[list[int]]:
+    """Delete queue items (the server cancels unfinished ones first); returns those deleted, an
+    item already gone is skipped."""
+    queue = queue_ops(queue_id)
+    deleted: list[int] = []
+    for item_id in item_ids:
+        try:
+            yield QueueOps.delete_queue_item.call(queue, item_id)
+        except NotFoundError:
+            continue
+        deleted.append(item_id)
+    return deleted
 
 
 def delete_files_plan(names: Sequence[str], kind: OutputKind = "image") -> Plan[list[str]]:
@@ -264,8 +288,11 @@ __all__ = [
     "Pause",
     "Plan",
     "cancel_plan",
+    "chunked_plan",
+    "chunks",
     "delete_files_plan",
     "delete_images_plan",
+    "delete_queue_items_plan",
     "download_plan",
     "drive",
     "drive_sync",

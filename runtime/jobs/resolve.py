@@ -146,15 +146,20 @@ def _missing(
     close: Sequence[ModelConfig],
     labels: Mapping[str, str],
 ) -> WorkflowError:
-    wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
-    label = labels.get(node_id, node_type)
+    where = f"node {labels.get(node_id, node_type)!r} ({node_id}) field {field_name!r}"
     return WorkflowError(
-        f"node {label!r} ({node_id}) field {field_name!r}: model {wanted} is not installed on "
-        f"the server; {_listing(close)}. Set the input to an installed model.",
+        f"{not_installed(where, value, close)}. Set the input to an installed model.",
         node_id=node_id,
         node_type=node_type,
         field_name=field_name,
     )
+
+
+def not_installed(where: str, value: Mapping[str, Any], close: Sequence[ModelConfig]) -> str:
+    """The message for a model the server lacks: ``where`` the workflow names it, the model and
+    the ``close`` installed ones (see :func:`candidates`)."""
+    wanted = f"{value.get('name')!r} ({value.get('base')} {value.get('type')})"
+    return f"{where}: model {wanted} is not installed on the server; {_listing(close)}"
 
 
 def installed_it_takes(
@@ -181,6 +186,7 @@ __all__ = [
     "kind_problem",
     "model_fields",
     "model_kind",
+    "not_installed",
     "resolve_models",
     "takes",
 ]

@@ -12,18 +12,16 @@ from ivkgen.runtime._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ivkgen.runtime.pool.ledger import Ledger, LedgerError
+    from ivkgen.runtime.pool.outcome import ItemError, ItemResult
     from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
-    from ivkgen.runtime.pool.run import (
-        FormerServerWarning,
-        ItemResult,
-        PoolProgress,
-        ServerProgress,
-    )
+    from ivkgen.runtime.pool.progress import PoolProgress, ServerProgress
+    from ivkgen.runtime.pool.run import FormerServerWarning
     from ivkgen.runtime.pool.work import Work, grid_work, module_work
 
 __all__ = [
     "AsyncServerPool",
     "FormerServerWarning",
+    "ItemError",
     "ItemResult",
     "Ledger",
     "LedgerError",
@@ -41,9 +39,10 @@ _HOME = {
     "AsyncServerPool": ".pool",
     "ServerPool": ".pool",
     "FormerServerWarning": ".run",
-    "ItemResult": ".run",
-    "PoolProgress": ".run",
-    "ServerProgress": ".run",
+    "ItemError": ".outcome",
+    "ItemResult": ".outcome",
+    "PoolProgress": ".progress",
+    "ServerProgress": ".progress",
     "Work": ".work",
     "grid_work": ".work",
     "module_work": ".work",

@@ -8,7 +8,7 @@ downloaded twice. ``Ledger()`` without a path keeps the record in memory; a run 
 at all records nothing (``Unrecorded``).
 
 Statuses: ``waiting`` (not sent), ``sent`` (enqueued, answer not confirmed), ``queued`` (in a
-server's queue), ``completed``, ``failed``.
+server's queue), ``completed``, ``failed`` (an item that ended: ``Entry.ended``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.pool.outcome import ItemError
+from ivkgen.runtime.server.dto import TERMINAL_STATUSES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 """
 
-FINAL = ("completed", "failed")
+ENTRY_COLUMNS = "idx, status, server, batch_id, item_id, images, files, error, session_id"
 
 
 class LedgerError(IvkgenError):
@@ -65,8 +67,29 @@ class Entry:
     item_id: int | None
     images: list[str]
     files: list[str]
-    error: str | None
+    error: ItemError | None
     session_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Entry:
+        """The entry of a row of the ledger's ``items`` columns (``ENTRY_COLUMNS``)."""
+        index, status, server, batch_id, item_id, images, files, error, session_id = row
+        return cls(
+            index,
+            status,
+            server,
+            batch_id,
+            item_id,
+            _names(images),
+            _names(files),
+            ItemError.from_text(error),
+            session_id,
+        )
+
+    @property
+    def ended(self) -> bool:
+        """Whether the item ended (completed or failed: it does not run again)."""
+        return self.status in TERMINAL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +101,12 @@ class Finished:
     images: Sequence[str]
     files: Sequence[str]
     session_id: str | None
-    error: str | None = None
+    error: ItemError | None = None
+
+    def values(self) -> tuple[str, str, str, str | None, str | None]:
+        """Its ``status, images, files, error, session_id`` columns."""
+        error = self.error.to_text() if self.error is not None else None
+        return self.status, _text(self.images), _text(self.files), error, self.session_id
 
 
 class Ledger:
@@ -145,24 +173,9 @@ class Ledger:
                 ((i,) for i in indexes),
             )
 
-    def finished(
-        self,
-        index: int,
-        status: str,
-        images: Sequence[str],
-        files: Sequence[str],
-        *,
-        session_id: str | None,
-        error: str | None = None,
-    ) -> None:
-        self.finished_many([Finished(index, status, images, files, session_id, error)])
-
     def finished_many(self, records: Iterable[Finished]) -> None:
         """Record several items that ended, in one transaction."""
-        rows = [
-            (r.status, _text(r.images), _text(r.files), r.error, r.session_id, r.index)
-            for r in records
-        ]
+        rows = [(*r.values(), r.index) for r in records]
         if not rows:
             return
         with self._db:
@@ -185,14 +198,8 @@ class Ledger:
     # Reading ---------------------------------------------------------------------------------
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute(
-            "SELECT idx, status, server, batch_id, item_id, images, files, error, session_id "
-            "FROM items ORDER BY idx"
-        )
-        return [
-            Entry(i, s, srv, b, item, _names(im), _names(f), e, sid)
-            for i, s, srv, b, item, im, f, e, sid in rows
-        ]
+        rows = self._db.execute(f"SELECT {ENTRY_COLUMNS} FROM items ORDER BY idx")
+        return [Entry.from_row(row) for row in rows]
 
     def uploads(self) -> dict[str, dict[int, str]]:
         """Server -> file number -> name, for the files still recorded as uploaded."""
@@ -200,9 +207,6 @@ class Ledger:
         for server, file, name in self._db.execute("SELECT server, file, name FROM uploads"):
             found.setdefault(server, {})[file] = name
         return found
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT status, COUNT(*) FROM items GROUP BY status"))
 
     def close(self) -> None:
         self._db.close()
@@ -219,7 +223,7 @@ def _names(text: str | None) -> list[str]:
 
 class Unrecorded(Ledger):
     """The ledger of a run given none: it records nothing, since nothing could resume from it
-    (every item starts waiting, and ``entries``, ``uploads`` and ``counts`` are empty)."""
+    (every item starts waiting, and ``entries`` and ``uploads`` are empty)."""
 
     def __init__(self) -> None:
         self.path = None
@@ -253,11 +257,8 @@ class Unrecorded(Ledger):
     def uploads(self) -> dict[str, dict[int, str]]:
         return {}
 
-    def counts(self) -> dict[str, int]:
-        return {}
-
     def close(self) -> None:
         pass
 
 
-__all__ = ["FINAL", "Entry", "Finished", "Ledger", "LedgerError", "Unrecorded"]
+__all__ = ["ENTRY_COLUMNS", "Entry", "Finished", "Ledger", "LedgerError", "Unrecorded"]

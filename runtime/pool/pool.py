@@ -24,8 +24,13 @@ from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
 from ivkgen.runtime.jobs.plans import Plan, drive, drive_sync
 from ivkgen.runtime.pool.ledger import Ledger, Unrecorded
-from ivkgen.runtime.pool.run import Connect, ItemResult, PoolProgress, PoolRun, ServerState
+from ivkgen.runtime.pool.outcome import ItemResult
+from ivkgen.runtime.pool.progress import PoolProgress
+from ivkgen.runtime.pool.resume import Connect
+from ivkgen.runtime.pool.run import PoolRun
 from ivkgen.runtime.pool.scheduler import DEFAULT_WINDOW
+from ivkgen.runtime.pool.servers import ServerState
+from ivkgen.runtime.pool.step import next_interval
 from ivkgen.runtime.pool.work import Work, module_work
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
 from pydantic import ValidationError
@@ -213,7 +218,7 @@ class ServerPool(_PoolBase):
                     else:
                         run.step_ok(state)
                     if run.active(state):
-                        wait = run.next_interval(state, self.poll_interval, self.longest_interval)
+                        wait = next_interval(run, state, self.poll_interval, self.longest_interval)
                         heapq.heappush(due, (self._clock() + wait, order, state))
                 run.require_servers()
                 if on_progress is not None:
@@ -339,7 +344,7 @@ class AsyncServerPool(_PoolBase):
                 else:
                     run.step_ok(state)
                 await asyncio.sleep(
-                    run.next_interval(state, self.poll_interval, self.longest_interval)
+                    next_interval(run, state, self.poll_interval, self.longest_interval)
                 )
 
         async def report() -> None:

@@ -124,12 +124,6 @@ class Scheduler:
         slot.full = False
         (self.failed if failed else self.finished).add(index)
 
-    def adopt(self, server: str, index: int) -> None:
-        """``index`` is known to sit in ``server``'s queue (found again on resume)."""
-        if index in self.waiting:
-            self.waiting.remove(index)
-        self.slots[server].holding.add(index)
-
     def requeue(self, server: str, indexes: Sequence[int]) -> None:
         """These items will not run on ``server`` (canceled there, or never enqueued)."""
         self.slots[server].holding.difference_update(indexes)
@@ -155,11 +149,6 @@ class Scheduler:
     def complete(self) -> bool:
         """Nothing waits and no server holds anything."""
         return not self.waiting and not any(s.holding for s in self.slots.values())
-
-    @property
-    def live_servers(self) -> list[str]:
-        """The servers that still take work."""
-        return [n for n, s in self.slots.items() if s.live and not s.retired]
 
     def holding(self, server: str) -> set[int]:
         return self.slots[server].holding

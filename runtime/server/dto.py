@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict
 
 ImageCategory = Literal["general", "mask", "control", "user", "other"]
 QueueItemStatus = Literal["pending", "in_progress", "waiting", "completed", "failed", "canceled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 
 
 class JobStatus(StrEnum):
     """A queue item's status; compares equal to the server's strings (``item.status == "completed"``
-    and ``item.status == JobStatus.COMPLETED`` agree)."""
+    and ``item.status == JobStatus.COMPLETED`` agree). An item ends on a terminal one
+    (``TERMINAL_STATUSES``): ``completed``, ``failed`` or ``canceled``."""
 
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
@@ -30,7 +30,13 @@ class JobStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self.value in TERMINAL_STATUSES
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED}
+)
+"""The statuses an item ends on; they compare equal to the server's strings."""
 
 
 class ServerModel(ReadableAsDict, BaseModel):

@@ -1,8 +1,8 @@
 """Can a server run a workflow: its node types and versions, and the models it names. Pure.
 
 ``ivkgen check`` prints these findings; the server pool uses them to send work only to servers
-that can run it. A server's node types and versions come from its ``/openapi.json``
-(:func:`node_versions`), its models from the model list.
+that can run it. A server's node types and versions come from its schema
+(``ServerSchema.versions``), its models from the model list.
 """
 
 from __future__ import annotations
@@ -23,20 +23,6 @@ class Finding:
 
     severity: Literal["error", "warning"]
     message: str
-
-
-def node_versions(openapi: Mapping[str, Any]) -> dict[str, str]:
-    """Node type -> version of every invocation a server's OpenAPI schema describes."""
-    schemas: Mapping[str, Any] = (openapi.get("components") or {}).get("schemas") or {}
-    versions: dict[str, str] = {}
-    for schema in schemas.values():
-        if not isinstance(schema, Mapping) or schema.get("class") != "invocation":
-            continue
-        kind = (schema.get("properties") or {}).get("type") or {}
-        node_type = kind.get("const") or kind.get("default")
-        if isinstance(node_type, str):
-            versions[node_type] = str(schema.get("version", ""))
-    return versions
 
 
 def _version(text: str) -> tuple[int, ...] | None:
@@ -99,4 +85,4 @@ def missing_models(
     ]
 
 
-__all__ = ["Finding", "missing_models", "node_findings", "node_versions"]
+__all__ = ["Finding", "missing_models", "node_findings"]

@@ -1,34 +1,26 @@
 """Drift: how the server a workflow runs on differs from the schema its module was generated for.
 
 A generated module carries the node catalog of one OpenAPI schema (its fields package). Before a
-run, :func:`warn_drift` reads the server's ``/openapi.json`` once per client, builds its catalog
-(:mod:`ivkgen.runtime.workflow.schema`) and compares the nodes and fields the workflow uses: a node
-type the server lacks or has in another version, a field it removed or retyped, an enum value it
-no longer accepts. Each difference is one line of a :class:`SchemaDriftWarning` naming the node and
-the field; ``ivkgen check MODULE --server URL`` lists the same lines.
+run, :func:`warn_drift` reads the server's schema (``ServerSchema``, read once per client) and
+compares the nodes and fields the workflow uses: a node type the server lacks or has in another
+version, a field it removed or retyped, an enum value it no longer accepts. Each difference is
+one line of a :class:`SchemaDriftWarning` naming the node and the field; ``ivkgen check MODULE
+--server URL`` lists the same lines.
 """
 
 from __future__ import annotations
 
-import hashlib
 import warnings
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from ivkgen.runtime.server.core import Call
-from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
+from ivkgen.runtime.server.features import ServerSchema, schema_call
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
-from ivkgen.runtime.workflow.schema import node_specs
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
-SCHEMA_PATH = "/openapi.json"
-"""A server builds its schema on the first request for it: tens of seconds on a busy machine."""
 
 
 class SchemaDriftWarning(UserWarning):
@@ -52,25 +44,6 @@ class Drift:
             if self.field
             else f"{where}: {self.problem}"
         )
-
-
-@dataclass(frozen=True)
-class ServerSchema:
-    """A server's OpenAPI schema: its hash and its node catalog."""
-
-    sha256: str
-    nodes: Mapping[str, NodeSpec]
-
-
-def _parse_schema(response: httpx.Response) -> ServerSchema:
-    sha256 = hashlib.sha256(response.content).hexdigest()
-    data: dict[str, Any] = response.json()
-    nodes = node_specs(data.get("components", {}).get("schemas", {}))
-    return ServerSchema(sha256, {node.type: node for node in nodes})
-
-
-def schema_call() -> Call[ServerSchema]:
-    return Call("GET", SCHEMA_PATH, _parse_schema, timeout=SCHEMA_TIMEOUT)
 
 
 def _field_drift(node: dict[str, Any], ours: NodeSpec, theirs: NodeSpec) -> list[Drift]:
@@ -133,24 +106,16 @@ def _check(
     return drift
 
 
-_schemas: weakref.WeakKeyDictionary[Any, ServerSchema] = weakref.WeakKeyDictionary()
-"""The schema of each client's server, read once."""
-
-
 def warn_drift(
     module: str, definition: WorkflowDefinition, ours: Catalog, client: InvokeAIClient
 ) -> list[Drift]:
     """Warn (:class:`SchemaDriftWarning`) when ``client``'s server differs from ``ours`` for
     this workflow, and return the differences."""
-    if client not in _schemas:
-        _schemas[client] = client.execute(schema_call())
-    return _check(module, definition, ours, _schemas[client])
+    return _check(module, definition, ours, client.execute(schema_call()))
 
 
 async def awarn_drift(
     module: str, definition: WorkflowDefinition, ours: Catalog, client: AsyncInvokeAIClient
 ) -> list[Drift]:
     """:func:`warn_drift` for an async client."""
-    if client not in _schemas:
-        _schemas[client] = await client.execute(schema_call())
-    return _check(module, definition, ours, _schemas[client])
+    return _check(module, definition, ours, await client.execute(schema_call()))

@@ -6,21 +6,23 @@ import asyncio
 import importlib
 import json
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime.errors import NoServerError, QueueFullWarning
+from ivkgen.runtime.errors import JobFailedError, NoServerError, QueueFullWarning
 from ivkgen.runtime.pool import (
     AsyncServerPool,
     FormerServerWarning,
+    ItemError,
+    ItemResult,
     Ledger,
     LedgerError,
     ServerPool,
     grid_work,
 )
-from ivkgen.runtime.pool.run import ItemResult
 from ivkgen.runtime.pool.scheduler import Scheduler
 from ivkgen.runtime.pool.work import Work
 
@@ -45,6 +47,15 @@ def _subject(server: FakeServer, item_id: int) -> str:
 def _pool(servers: list[FakeServer], clock: VirtualClock, **options: object) -> ServerPool:
     clients = [InvokeAIClient(f"http://{s.name}.test", transport=s.transport()) for s in servers]
     return ServerPool(clients, sleep=clock.sleep, clock=clock, poll_interval=0.5, **options)  # type: ignore[arg-type]
+
+
+def _statuses(ledger: Path) -> dict[str, int]:
+    """How many items the ledger file records in each status."""
+    book = Ledger(ledger)
+    try:
+        return dict(Counter(entry.status for entry in book.entries()))
+    finally:
+        book.close()
 
 
 def _ran_once(servers: list[FakeServer], count: int) -> None:
@@ -219,7 +230,7 @@ def test_a_ledger_run_resumes_after_a_crash_without_running_anything_twice(
         _pool(servers, clock).run(
             _work(16), ledger=ledger, download_to=tmp_path / "out", on_progress=crash
         )
-    first = Ledger(ledger).counts()
+    first = _statuses(ledger)
     assert first.get("completed", 0) > 0 and first.get("completed") != 16
     downloaded = sorted((tmp_path / "out").iterdir())
     for server in servers:
@@ -236,9 +247,39 @@ def test_a_ledger_run_resumes_after_a_crash_without_running_anything_twice(
 
     assert [r.status for r in results] == ["completed"] * 16
     _ran_once(servers, 16)
-    assert Ledger(ledger).counts() == {"completed": 16}
+    assert _statuses(ledger) == {"completed": 16}
     assert {p: p.stat().st_mtime_ns for p in downloaded} == mtimes  # never downloaded twice
     assert len(list((tmp_path / "out").iterdir())) == 16
+
+
+def test_a_failed_items_error_keeps_its_type_and_message_after_a_resume(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    server = FakeServer("a", clock, fail_node=SUBJECT)
+
+    def reported(request: httpx.Request) -> httpx.Response:
+        response = server.handle(request)
+        if not request.url.path.endswith("/items_by_ids"):
+            return response
+        items = json.loads(response.read())
+        for item in items:
+            if item["status"] == "failed":
+                item.update(error_type="ValueError", error_message="size: not a multiple of 8")
+        return httpx.Response(200, json=items)
+
+    ledger = tmp_path / "run.sqlite"
+    for resume in (False, True):  # the second run finds both items ended in the ledger
+        client = InvokeAIClient("http://a.test", transport=httpx.MockTransport(reported))
+        pool = ServerPool([client], sleep=clock.sleep, clock=clock, poll_interval=0.5)
+        with pytest.raises(JobFailedError, match="ValueError: size: not a multiple of 8") as caught:
+            pool.run(_work(2), ledger=ledger, resume=resume)
+        assert (caught.value.error_type, caught.value.error_message) == (
+            "ValueError",
+            "size: not a multiple of 8",
+        )
+        assert pool.last_run is not None
+        errors = [r.error for r in pool.last_run.ordered_results()]
+        assert errors == [ItemError("ValueError", "size: not a multiple of 8")] * 2
+    assert len(server.items) == 2  # nothing ran again
 
 
 def test_the_async_pool_spreads_and_returns_outputs_in_order() -> None:
@@ -342,7 +383,7 @@ def test_a_resumed_run_follows_its_items_on_a_server_no_longer_given(tmp_path: P
         assert results[index].files[0].is_file()
     assert len(a.chunks) == sent_to_a  # the former server was sent nothing new
     _ran_once([a, b], 16)
-    assert Ledger(ledger).counts() == {"completed": 16}
+    assert _statuses(ledger) == {"completed": 16}
 
 
 def test_a_resumed_run_reruns_the_items_of_a_former_server_it_cannot_reach(
@@ -365,7 +406,7 @@ def test_a_resumed_run_reruns_the_items_of_a_former_server_it_cannot_reach(
 
     assert [r.status for r in results] == ["completed"] * 16
     assert all(results[i].server == "http://b.test" for i in flying)  # run again on b
-    assert Ledger(ledger).counts() == {"completed": 16}
+    assert _statuses(ledger) == {"completed": 16}
 
 
 def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path) -> None:
