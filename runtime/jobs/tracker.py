@@ -87,6 +87,10 @@ class _ItemState:
     def status(self) -> str:
         return self.report.status
 
+    @property
+    def terminal(self) -> bool:
+        return self.report.is_terminal
+
     def record_image(self, event: InvocationCompleteEvent) -> None:
         if event.image_name and event.session_id:
             self.images[event.image_name] = event.session_id
@@ -183,7 +187,7 @@ class JobTracker:
         if isinstance(event, QueueItemsCanceledEvent):
             for item_id in event.canceled_item_ids:
                 state = self._items.get(item_id)
-                if state is not None and not self._terminal(state):
+                if state is not None and not state.terminal:
                     self._end(state, "canceled")
             return False
         return isinstance(event, QueueClearedEvent)
@@ -210,7 +214,7 @@ class JobTracker:
     def item_deleted(self, item_id: int) -> None:
         """The item is gone from the queue (deleted or cleared): it ended as canceled."""
         state = self._items[item_id]
-        if not self._terminal(state):
+        if not state.terminal:
             state.deleted = True
             self._end(state, "canceled")
 
@@ -221,33 +225,29 @@ class JobTracker:
     ) -> None:
         """Apply a status report unless the item already ended or the report is stale."""
         sequence = update.status_sequence if update.status_sequence is not None else -1
-        if self._terminal(state) or (sequence >= 0 and sequence < state.sequence):
+        if state.terminal or (sequence >= 0 and sequence < state.sequence):
             return
         state.sequence = max(sequence, state.sequence)
         state.session_id = update.session_id or state.session_id
         state.report = _newer(state.report, update)
         state.ran = state.ran or update.status == "in_progress" or update.started_at is not None
-        if state.report.is_terminal:
+        if state.terminal:
             state.ended = self._clock()
 
     def _end(self, state: _ItemState, status: str) -> None:
         state.report = state.report.model_copy(update={"status": status})
         state.ended = self._clock()
 
-    @staticmethod
-    def _terminal(state: _ItemState) -> bool:
-        return state.report.is_terminal
-
     # Reading ---------------------------------------------------------------------------------
 
     @property
     def done(self) -> bool:
         """Every item reached a terminal status."""
-        return all(self._terminal(s) for s in self._items.values())
+        return all(s.terminal for s in self._items.values())
 
     @property
     def unfinished_ids(self) -> list[int]:
-        return [i for i in self.item_ids if not self._terminal(self._items[i])]
+        return [i for i in self.item_ids if not self._items[i].terminal]
 
     def needs_session(self) -> list[int]:
         """Terminal items whose final queue item (session, results) has not been read yet."""
@@ -260,7 +260,7 @@ class JobTracker:
 
     def _needs_session(self, state: _ItemState) -> bool:
         """Ended and not read since; an item canceled before it started made nothing to read."""
-        if not self._terminal(state) or state.deleted:
+        if not state.terminal or state.deleted:
             return False
         if state.status == "canceled" and not state.ran:
             return False
@@ -387,19 +387,11 @@ class JobTracker:
 
 def server_seconds(started_at: str | None, completed_at: str | None) -> float | None:
     """Seconds between two server timestamps; None unless both parse."""
-    started, completed = _timestamp(started_at), _timestamp(completed_at)
-    if started is None or completed is None:
-        return None
-    return max(0.0, (completed - started).total_seconds())
-
-
-def _timestamp(value: str | None) -> datetime | None:
-    if not value:
-        return None
     try:
-        return datetime.fromisoformat(value)
+        started, completed = map(datetime.fromisoformat, (started_at or "", completed_at or ""))
     except ValueError:
         return None
+    return max(0.0, (completed - started).total_seconds())
 
 
 __all__ = ["CalledItem", "Job", "JobTracker", "SubmitResult", "server_seconds"]

@@ -31,18 +31,12 @@ from ivkgen.runtime.pool.run import PoolRun
 from ivkgen.runtime.pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime.pool.servers import ServerState
 from ivkgen.runtime.pool.step import next_interval
+from ivkgen.runtime.pool.sweep import sweep_work
 from ivkgen.runtime.pool.work import Work, module_work
 from ivkgen.runtime.server.core import AsyncBound, SyncBound
-from pydantic import ValidationError
 
 if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
-    from ivkgen.runtime.typed import (
-        At,
-        InputsT,
-        NameT,
-        OutputsT,
-        Workflow,
-    )
+    from ivkgen.runtime.typed import InputsT, NameT, OutputsT, Workflow
 
 T = TypeVar("T")
 POLL_INTERVAL = 0.25
@@ -117,34 +111,6 @@ def _check_deadline(run: PoolRun, deadline: float | None, timeout: float | None)
             "canceled (a ledger run resumes with the rest)",
             item_id=None,
         )
-
-
-def _varied(
-    workflow: Workflow[Any, Any], inputs: InputsT, attribute: str, values: Sequence[Any]
-) -> list[InputsT]:
-    """One copy of ``inputs`` per value of ``attribute``; a value the input's type rejects is a
-    ``ValueError`` naming the value and the input's form label."""
-    type(inputs).location(attribute)
-    copies = []
-    for value in values:
-        copy = inputs.model_copy()
-        try:
-            setattr(copy, attribute, value)
-        except ValidationError as exc:
-            problem = "; ".join(str(error["msg"]) for error in exc.errors())
-            label = _form_label(workflow, type(inputs).location(attribute), attribute)
-            raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
-        copies.append(copy)
-    return copies
-
-
-def _form_label(workflow: Workflow[Any, Any], at: At, attribute: str) -> str:
-    """The label the workflow's form shows for the input at ``at`` (else ``attribute``)."""
-    for node in workflow.definition.nodes:
-        if node.get("id") == at.node_id:
-            field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
-            return str(field.get("label") or attribute)
-    return attribute
 
 
 class ServerPool(_PoolBase):
@@ -234,13 +200,11 @@ class ServerPool(_PoolBase):
         return run.ordered_results()
 
     def _end(self, run: PoolRun, *, cancel: bool) -> None:
-        for state in run.live_states():
-            plans = [run.cancel_plan(state)] if cancel else []
-            for plan in [*plans, run.cleanup_inputs_plan(state)]:
-                try:
-                    self._drive(state, plan)
-                except IvkgenError as exc:
-                    run.step_failed_quietly(state, exc)
+        for state, plan in run.end_plans(cancel=cancel):
+            try:
+                self._drive(state, plan)
+            except IvkgenError as exc:
+                run.step_failed_quietly(state, exc)
 
     def sweep(
         self,
@@ -254,9 +218,7 @@ class ServerPool(_PoolBase):
     ) -> list[OutputsT]:
         """``Workflow.sweep`` over the pool: one item per value of input ``attribute``; the
         outputs in value order. ``options`` are those of ``run``."""
-        work = module_work(
-            workflow, _varied(workflow, inputs, attribute, values), board_id=board_id
-        )
+        work = sweep_work(workflow, inputs, attribute, values, board_id)
         return [workflow.outputs(r.images) for r in self.run(work, **options)]
 
     def map(
@@ -376,13 +338,11 @@ class AsyncServerPool(_PoolBase):
         return run.ordered_results()
 
     async def _end(self, run: PoolRun, *, cancel: bool) -> None:
-        for state in run.live_states():
-            plans = [run.cancel_plan(state)] if cancel else []
-            for plan in [*plans, run.cleanup_inputs_plan(state)]:
-                try:
-                    await drive(plan, state.client)
-                except IvkgenError as exc:
-                    run.step_failed_quietly(state, exc)
+        for state, plan in run.end_plans(cancel=cancel):
+            try:
+                await drive(plan, state.client)
+            except IvkgenError as exc:
+                run.step_failed_quietly(state, exc)
 
     async def sweep(
         self,
@@ -395,9 +355,7 @@ class AsyncServerPool(_PoolBase):
         **options: Any,
     ) -> list[OutputsT]:
         """``ServerPool.sweep``, awaited."""
-        work = module_work(
-            workflow, _varied(workflow, inputs, attribute, values), board_id=board_id
-        )
+        work = sweep_work(workflow, inputs, attribute, values, board_id)
         return [workflow.outputs(r.images) for r in await self.run(work, **options)]
 
     async def map(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from ivkgen.runtime.errors import (
@@ -174,6 +174,14 @@ class PoolRun:
         yield from delete_queue_items_plan(
             DEFAULT_QUEUE, [r.item_id for r in mine if r.item_id is not None]
         )
+
+    def end_plans(self, *, cancel: bool) -> Iterator[tuple[ServerState, Plan[None]]]:
+        """What ending the run does on each server still in it: cancel and delete what it left
+        unfinished (with ``cancel``), delete its uploads."""
+        for state in self.live_states():
+            if cancel:
+                yield state, self.cancel_plan(state)
+            yield state, self.cleanup_inputs_plan(state)
 
     # Faults ----------------------------------------------------------------------------------
 

@@ -378,7 +378,8 @@ def test_check_names_missing_models_with_candidates_and_the_option(tmp_path: Pat
     findings = check_workflow(path, default_catalog(), MODELS)
     assert messages(findings, "error") == [
         "input [0] 'Model' (model): model 'juggernautXL_v9Rundiffusionphoto2' (sdxl main) is not "
-        "installed; closest installed: 'tiny-sdxl' (sdxl main); pass --set model=tiny-sdxl to "
+        "installed on the server; closest installed: 'tiny-sdxl' (sdxl main); pass --set "
+        "model=tiny-sdxl to "
         "ivkgen run (or check)"
     ]
     installed = tiny_model("juggernautXL_v9Rundiffusionphoto2", "sdxl")
