@@ -122,8 +122,8 @@ def follow_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Polle
         return list((yield from poll_plan(tracker, item_ids)))
     queue = queue_ops(tracker.queue_id)
     polled: list[PolledItem] = []
-    for start in range(0, len(item_ids), MAX_ITEMS_PER_CALL):
-        chunk = item_ids[start : start + MAX_ITEMS_PER_CALL]
+    asked = 0
+    for chunk in chunks(item_ids):
         try:
             found: list[QueueItemSummary] = yield QueueOps.get_queue_item_summaries.call(
                 queue, chunk
@@ -132,7 +132,7 @@ def follow_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Polle
             if exc.status_code not in (404, 405):
                 raise
             tracker.summaries = False  # an older server: no such route
-            return polled + (yield from poll_plan(tracker, item_ids[start:]))
+            return polled + (yield from poll_plan(tracker, item_ids[asked:]))
         tracker.summaries = True
         for summary in found:
             tracker.feed_summary(summary)
@@ -141,6 +141,7 @@ def follow_plan(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Polle
         whole = (yield from _items_by_ids(tracker, sorted(ended))) if ended else []
         read = {item.item_id: item for item in whole}
         polled += [read.get(summary.item_id, summary) for summary in found]
+        asked += len(chunk)
     return polled
 
 
