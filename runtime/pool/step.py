@@ -23,11 +23,9 @@ import math
 import uuid
 import warnings
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from ivkgen.runtime.errors import HTTPStatusError, QueueFullWarning
 from ivkgen.runtime.jobs.enqueue import acknowledge_plan, keyed, receipt_plan
 from ivkgen.runtime.jobs.outputs import collect_outputs, created_image_names
@@ -42,8 +40,6 @@ from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
 from ivkgen.runtime.server.core import Call
 from ivkgen.runtime.server.dto import (
     TERMINAL_STATUSES,
-    JobStatus,
-    QueueItemSummary,
     SessionQueueItem,
 )
 from pydantic import ConfigDict, TypeAdapter
@@ -86,17 +82,29 @@ class _EndedItem(SessionQueueItem):
     session: _Session  # type: ignore[assignment]  # the parts of dict[str, Any] read here
 
 
+class _Summary(TypedDict):
+    item_id: int
+    status: str
+
+
 _ENDED_ITEMS = TypeAdapter(list[_EndedItem])
-
-
-def _parse_ended(response: httpx.Response) -> list[_EndedItem]:
-    return _ENDED_ITEMS.validate_json(response.content)
+_SUMMARIES = TypeAdapter(list[_Summary])
 
 
 def _ended_items_call(item_ids: Sequence[int]) -> Call[list[_EndedItem]]:
-    """The queue's ``items_by_ids`` call, its answer read as ``_EndedItem``s."""
+    """The queue's ``items_by_ids``, its answer read as ``_EndedItem``s."""
     call = QueueOps.get_queue_items.call(_QUEUE, item_ids)
-    return Call(call.method, call.path, _parse_ended, json=call.json)
+    return Call(
+        call.method, call.path, lambda r: _ENDED_ITEMS.validate_json(r.content), json=call.json
+    )
+
+
+def _summaries_call(item_ids: Sequence[int]) -> Call[list[_Summary]]:
+    """The queue's ``item_summaries_by_ids``, its answer read as ids and statuses only."""
+    call = QueueOps.get_queue_item_summaries.call(_QUEUE, item_ids)
+    return Call(
+        call.method, call.path, lambda r: _SUMMARIES.validate_json(r.content), json=call.json
+    )
 
 
 def step_plan(run: PoolRun, state: ServerState) -> Plan[None]:
@@ -134,9 +142,8 @@ def _read_plan(
 ) -> Plan[tuple[dict[int, str], dict[int, _EndedItem]]]:
     """Statuses of the held items (missing ids are left out) and the ended ones as read."""
     if state.features.summaries:
-        summaries_call = partial(QueueOps.get_queue_item_summaries.call, _QUEUE)
-        summaries: list[QueueItemSummary] = yield from chunked_plan(summaries_call, ids)
-        statuses = {s.item_id: str(s.status) for s in summaries}
+        summaries = yield from chunked_plan(_summaries_call, ids)
+        statuses = {s["item_id"]: s["status"] for s in summaries}
         ended = [i for i in ids if statuses.get(i) in TERMINAL_STATUSES]
         read = (yield from chunked_plan(_ended_items_call, ended)) if ended else []
         return statuses, {item.item_id: item for item in read}
@@ -157,13 +164,13 @@ def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
             index = state.queued[item_id]
             status = statuses.get(item_id)
             item = seen.get(item_id)
-            if status in (None, JobStatus.CANCELED) or (status in TERMINAL_STATUSES and not item):
+            if status is None or status == "canceled" or (status in TERMINAL_STATUSES and not item):
                 del state.queued[item_id]
                 again.append(index)
             elif item is not None and status in TERMINAL_STATUSES:
                 del state.queued[item_id]
                 records.append((yield from _finish(run, state, index, _as_read(run, item))))
-            elif status == JobStatus.PENDING:
+            elif status == "pending":
                 pending += 1
             else:
                 running += 1

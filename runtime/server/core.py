@@ -101,9 +101,15 @@ def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
     return parse
 
 
+_LIST_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+"""The adapter of each model's lists, built once (building one takes about a millisecond)."""
+
+
 def parse_model_list(model: type[M]) -> Callable[[httpx.Response], list[M]]:
     """A parser validating a JSON array of ``model``."""
-    adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+    adapter = _LIST_ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _LIST_ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
 
     def parse(response: httpx.Response) -> list[M]:
         items: list[M] = adapter.validate_python(response.json())
