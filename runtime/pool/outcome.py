@@ -17,7 +17,7 @@ class ItemError:
     message: str | None
 
     def __str__(self) -> str:
-        return f"{self.type}: {self.message}"
+        return f"{self.type}: {self.message}" if self.type else str(self.message)
 
     def to_text(self) -> str:
         """The form a ledger keeps."""

@@ -282,6 +282,16 @@ def test_a_failed_items_error_keeps_its_type_and_message_after_a_resume(tmp_path
     assert len(server.items) == 2  # nothing ran again
 
 
+def test_an_items_error_survives_the_ledger_and_older_plain_text_is_its_message() -> None:
+    error = ItemError("ValueError", "size: not a multiple of 8")
+    assert ItemError.from_text(error.to_text()) == error
+    assert str(error) == "ValueError: size: not a multiple of 8"
+    older = ItemError.from_text("ValueError: size: not a multiple of 8")  # an earlier ledger's
+    assert older == ItemError(None, "ValueError: size: not a multiple of 8")
+    assert str(older) == "ValueError: size: not a multiple of 8"
+    assert ItemError.from_text(None) is None
+
+
 def test_the_async_pool_spreads_and_returns_outputs_in_order() -> None:
     servers = [
         FakeServer("a", _wall_clock, duration=0.01),
