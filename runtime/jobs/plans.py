@@ -238,11 +238,6 @@ def delete_files_plan(names: Sequence[str], kind: OutputKind = "image") -> Plan[
     return deleted
 
 
-def delete_images_plan(names: Sequence[str]) -> Plan[list[str]]:
-    """Delete images one by one; an image already gone counts as deleted."""
-    return delete_files_plan(names, "image")
-
-
 def file_dto_plan(kind: OutputKind, name: str) -> Plan[ImageDTO | VideoDTO]:
     """The server's record of an image or video (``NotFoundError`` when it is gone)."""
     if kind == "video":
@@ -292,7 +287,6 @@ __all__ = [
     "chunked_plan",
     "chunks",
     "delete_files_plan",
-    "delete_images_plan",
     "delete_queue_items_plan",
     "download_plan",
     "drive",
