@@ -22,9 +22,9 @@ from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
 from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE
 from ivkgen.runtime.media import OutputKind
 from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
-from ivkgen.runtime.typed import input_candidates, pick_model
 from ivkgen.runtime.values import IvkAnyField, IvkCollectionField, IvkValueField
 from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime.workflow.model_inputs import input_candidates, pick_model
 from pydantic import ValidationError
 
 

@@ -33,13 +33,13 @@ from ivkgen.runtime.fields import IvkField, takes_image
 from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
+from ivkgen.runtime.workflow.model_inputs import pick_model
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultedTypeVar
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
-    from ivkgen.runtime.server.dto import ModelConfig
-    from ivkgen.runtime.workflow.catalog import Catalog, InputSpec
+    from ivkgen.runtime.workflow.catalog import Catalog
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.handle import WorkflowHandle
 
@@ -131,55 +131,6 @@ class WorkflowInputs(BaseModel):
         return by_name
 
 
-def pick_model(
-    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
-) -> None:
-    """Set model input ``index`` to the installed model called ``name`` that the input takes
-    (its schema's bases and types; of the saved base and type when several do). ``models`` are
-    the installed models (at least those called ``name``). A name no installed model has, or
-    whose models are of a base or type the input does not take, is a ``WorkflowError`` naming
-    the input, what it takes and the installed models it takes."""
-    from ivkgen.runtime.jobs.resolve import installed_it_takes, kind_problem, takes
-
-    entry = handle.get_input(index)
-    spec = _spec(handle, index)
-    saved = entry.field.to_json_dict() or {}
-    named = [m for m in models if m.name == name]
-    fitting = [m for m in named if takes(spec, m.base, m.type)]
-    same_kind = [m for m in fitting if (m.base, m.type) == (saved.get("base"), saved.get("type"))]
-    chosen = (same_kind or fitting)[:1]
-    if not chosen:
-        problem = (
-            kind_problem(named[0].identifier(), spec)
-            if named
-            else f"no model named {name!r} is installed on the server"
-        )
-        raise WorkflowError(
-            f"input {entry.label!r} (node {entry.node_id}, field {entry.field_name}): {problem}; "
-            + installed_it_takes({**saved, "name": name}, models, spec),
-            node_id=entry.node_id,
-            field_name=entry.field_name,
-        )
-    handle.set_input_value(index, type(entry.field).model_validate(chosen[0].identifier()))
-
-
-def input_candidates(
-    handle: WorkflowHandle[Any], index: int, name: str, models: Sequence[ModelConfig]
-) -> list[ModelConfig]:
-    """The installed models closest to ``name`` for model input ``index``: those it takes (its
-    schema's bases and types) first."""
-    from ivkgen.runtime.jobs.resolve import candidates
-
-    saved = handle.get_input(index).field.to_json_dict() or {}
-    return candidates({**saved, "name": name}, models, _spec(handle, index))
-
-
-def _spec(handle: WorkflowHandle[Any], index: int) -> InputSpec:
-    from ivkgen.runtime.workflow.form import entry_spec
-
-    return entry_spec(handle.definition, handle.get_input(index), handle.catalog)
-
-
 class WorkflowOutputs(BaseModel):
     """Named output nodes; each attribute's ``OutputAt`` says which node's images (or videos) it
     holds."""
@@ -212,7 +163,8 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
     """The workflow's name, as saved in its JSON."""
     INVOKEAI_VERSION: ClassVar[str]
     """The InvokeAI version whose schema the module was generated against; ``run()``, ``arun()``,
-    ``submit()`` and ``sweep()`` warn (``InvokeAIVersionWarning``) when the server runs another."""
+    ``submit()``, ``sweep()`` and their ``a`` twins warn (``InvokeAIVersionWarning``) when the
+    server runs another."""
     FIELDS_PACKAGE: ClassVar[str]
     """The fields package beside the module that its field classes and catalog come from."""
     inputs_class: ClassVar[type[WorkflowInputs]]
@@ -360,6 +312,15 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
         handle.submit_sync(board_id=board_id)
         return handle
 
+    async def asubmit(
+        self, client: AsyncInvokeAIClient, inputs: InputsT, *, board_id: str | None = None
+    ) -> WorkflowHandle[AsyncInvokeAIClient]:
+        """``submit()`` with an async client; the handle follows the job's events."""
+        await acheck_version(client, type(self).__name__, self.INVOKEAI_VERSION)
+        handle = await self.ahandle(inputs, client)
+        await handle.submit(board_id=board_id)
+        return handle
+
     def sweep(
         self,
         client: InvokeAIClient,
@@ -382,16 +343,43 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
         pool = ServerPool([client])
         return pool.sweep(self, resolved, attribute, values, board_id=board_id, timeout=timeout)
 
+    async def asweep(
+        self,
+        client: AsyncInvokeAIClient,
+        inputs: InputsT,
+        attribute: NameT,
+        values: Sequence[Any],
+        *,
+        board_id: str | None = None,
+        timeout: float = JOB_TIMEOUT,
+    ) -> list[OutputsT]:
+        """``sweep()`` with an async client (a one-server ``AsyncServerPool``)."""
+        from ivkgen.runtime.pool.pool import AsyncServerPool
+
+        self.inputs_class.location(attribute)
+        await acheck_version(client, type(self).__name__, self.INVOKEAI_VERSION)
+        resolved = await self.awith_models_resolved(inputs, client)
+        pool = AsyncServerPool([client])
+        return await pool.sweep(
+            self, resolved, attribute, values, board_id=board_id, timeout=timeout
+        )
+
     def with_models_resolved(self, inputs: InputsT, client: InvokeAIClient) -> InputsT:
         """A copy of ``inputs`` whose model inputs given by name hold the identifiers of the
         models installed on ``client``'s server (as :meth:`handle` resolves them)."""
+        return self._resolved(inputs, self.handle(inputs, client))
+
+    async def awith_models_resolved(self, inputs: InputsT, client: AsyncInvokeAIClient) -> InputsT:
+        """``with_models_resolved()`` with an async client."""
+        return self._resolved(inputs, await self.ahandle(inputs, client))
+
+    def _resolved(self, inputs: InputsT, handle: WorkflowHandle[Any]) -> InputsT:
+        """A copy of ``inputs`` whose model names are replaced by the fields ``handle`` holds."""
         from ivkgen.runtime.values import IvkValueField
 
-        handle = self.handle(inputs, client)
         copy = inputs.model_copy()
         for name, at in self.inputs_class.locations().items():
-            if isinstance(getattr(inputs, name), str) and not isinstance(
-                handle.find_input(node=at.node_id, field=at.field).field, IvkValueField
-            ):
-                setattr(copy, name, handle.find_input(node=at.node_id, field=at.field).field)
+            field = handle.find_input(node=at.node_id, field=at.field).field
+            if isinstance(getattr(inputs, name), str) and not isinstance(field, IvkValueField):
+                setattr(copy, name, field)
         return copy

@@ -72,12 +72,16 @@ class UploadTracker:
 
     sources: dict[int, Pending] = field(default_factory=dict)
     uploaded: dict[int, Uploaded] = field(default_factory=dict)
+    replaced: list[Uploaded] = field(default_factory=list)
+    """Uploads of files an input no longer holds: still on the server until cleaned up."""
 
     def add(self, pending: Pending) -> None:
         """Remember an input's file; it is read and checked now, uploaded at submission."""
         read_file(pending)
         self.sources[pending.index] = pending
-        self.uploaded.pop(pending.index, None)
+        earlier = self.uploaded.pop(pending.index, None)
+        if earlier is not None:
+            self.replaced.append(earlier)
 
     def to_upload(self) -> list[Pending]:
         """Inputs whose file is not on the server (yet, or any more)."""
@@ -88,11 +92,12 @@ class UploadTracker:
 
     def assets(self) -> list[Uploaded]:
         """The files on the server that this handle uploaded, by input index."""
-        return [uploaded for _, uploaded in sorted(self.uploaded.items())]
+        return [*self.replaced, *(uploaded for _, uploaded in sorted(self.uploaded.items()))]
 
     def forget(self, name: str) -> None:
         """The file was deleted: upload its input again next time."""
         self.uploaded = {i: u for i, u in self.uploaded.items() if u.name != name}
+        self.replaced = [u for u in self.replaced if u.name != name]
 
 
 def upload_plan(pending: Pending) -> Plan[Uploaded]:

@@ -1,22 +1,21 @@
-"""Following one submission: by events in the background, or by polling in the caller's thread.
+"""Following one submission: one poll loop, driven blocking or awaited with the run's events.
 
 :func:`listen` is where tracking gets its socket: the one given, else the one the client lends
 (``lease_event_socket``); it subscribes to the queue and to the batch's events, and gives up
 (``None``: poll only) when the socket cannot be had.
 
-:func:`watch` feeds a run's events to its ``JobTracker`` and calls the run's callbacks. It polls
-the items once at start unless the subscription was made before the enqueue (else a job may have
-ended before it); while the socket is down it polls as paced by :class:`.pacing.PollPacer`
-(soon after the enqueue and after each change, close to the expected end, never more than
-``poll_interval`` apart). With the socket up it polls after ``QUIET_POLL`` seconds without an
-event, twice as long after each further silence up to ``SAFETY_POLL``, so a missed terminal
-event costs a fraction of a second. It reads the final session of failed items (it names the
-failing node) and, after a failure, waits up to ``ERROR_GRACE`` seconds for the
-``invocation_error`` events, which the server sends after the failed status. The sessions of
-completed items are read when their outputs are asked for.
-
-:func:`poll_until_done` is the blocking counterpart: it polls, paced the same way, until every
-item ended.
+:func:`watch_plan` is the loop, a plan like the others: it polls the items once at start unless
+the subscription was made before the enqueue (else a job may have ended before it); while the
+socket is down (or without one) it polls as paced by :class:`.pacing.PollPacer` (soon after the
+enqueue and after each change, close to the expected end, never more than ``poll_interval``
+apart). With the socket up it feeds the run's events to its ``JobTracker``, calls the run's
+callbacks, and polls after ``QUIET_POLL`` seconds without an event, twice as long after each
+further silence up to ``SAFETY_POLL``, so a missed terminal event costs a fraction of a second.
+It reads the final session of failed items (it names the failing node) and, after a failure,
+waits up to ``ERROR_GRACE`` seconds for the ``invocation_error`` events, which the server sends
+after the failed status. The sessions of completed items are read when their outputs are asked
+for. ``drive_sync`` runs it blocking (its ``NextEvent`` pauses sleep); :func:`watch` awaits it
+in the background, its pauses listening to the subscription.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.events.messages import (
@@ -42,11 +41,11 @@ from ivkgen.runtime.events.socket import (
     SocketLease,
     Subscription,
 )
-from ivkgen.runtime.jobs.called_items import final_sessions_plan
 from ivkgen.runtime.jobs.clients import AnyClient
 from ivkgen.runtime.jobs.pacing import PollPacer
-from ivkgen.runtime.jobs.plans import Plan, drive, follow_plan, poll_plan
+from ivkgen.runtime.jobs.plans import Pause, Plan, drive, follow_plan, poll_plan
 from ivkgen.runtime.jobs.tracker import Job, JobTracker, SubmitResult
+from ivkgen.runtime.server.core import Call
 from ivkgen.runtime.server.dto import PolledItem, SessionQueueItem
 
 log = logging.getLogger("ivkgen.runtime.jobs.watch")
@@ -149,61 +148,110 @@ class Run:
             await asyncio.gather(self.watcher, return_exceptions=True)
 
 
-async def watch(
-    run: Run, client: AnyClient, poll_interval: float = POLL_INTERVAL, *, poll_first: bool = True
-) -> None:
-    """Follow a run until every item ended, sending its polls through ``client``."""
+@dataclass(frozen=True)
+class NextEvent(Pause):
+    """Yielded by a watch plan: a pause that the run's subscription ends early with its next
+    message, which the plan receives (None after a plain pause: no subscription, or none open)."""
+
+
+def watch_plan(
+    run: Run,
+    poll_interval: float = POLL_INTERVAL,
+    *,
+    poll_first: bool = True,
+    timeout: float | None = None,
+    progress_callback: Callable[[SessionQueueItem], None] | None = None,
+) -> Plan[None]:
+    """Follow a run until every item ended: the one poll loop, driven blocking (``drive_sync``:
+    its pauses sleep) or awaited (:func:`watch`: its pauses listen to the run's events).
+
+    ``timeout`` raises ``JobTimeoutError`` once that many seconds passed (the awaited watch is
+    bounded by its waiter instead); ``progress_callback`` gets each polled item whole."""
     tracker, tracking = run.tracker, run.tracking
-    subscription = tracking.subscription if tracking is not None else None
     pacer = run.pacer(poll_interval)
+    deadline = None if timeout is None else time.monotonic() + timeout
     quiet = QUIET_POLL
     items: list[PolledItem] = []
 
-    async def poll(item_ids: Sequence[int]) -> list[PolledItem]:
-        return await drive(follow_plan(tracker, item_ids), client)
+    def poll(item_ids: Sequence[int]) -> Plan[list[PolledItem]]:
+        if progress_callback is None:
+            return (yield from follow_plan(tracker, item_ids))
+        whole = yield from poll_plan(tracker, item_ids)
+        for item in whole:
+            progress_callback(item)
+        return list(whole)
 
-    try:
-        if poll_first:
-            items = await poll(tracker.item_ids)
-        while not tracker.done:
-            if tracking is None or subscription is None or not tracking.live:
-                pause = pacer.pause(items)
-                if subscription is None or subscription.closed:
-                    await asyncio.sleep(pause)
-                else:  # wakes up early when the socket reconnects
-                    await subscription.get(timeout=pause)
-                items = await poll(tracker.unfinished_ids)
-                continue
-            message = await subscription.get(timeout=quiet)
-            if message is None or isinstance(message, ConnectionChanged):
-                quiet = min(2 * quiet, SAFETY_POLL) if message is None else QUIET_POLL
-                items = await poll(tracker.unfinished_ids)
-                continue
-            quiet = QUIET_POLL
-            if tracker.feed(message):
-                await poll(tracker.unfinished_ids)
-            dispatch(run, message)
-        await drive(poll_plan(tracker, tracker.unread_failures()), client)
-        if subscription is not None:
-            await _drain_errors(run, subscription)
-    finally:
-        if tracking is not None:
-            await tracking.close()
+    if poll_first:
+        items = yield from poll(tracker.item_ids)
+    while not tracker.done:
+        if tracking is None or not tracking.live:
+            pause = pacer.pause(items)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise tracker.timeout_error(cast(float, timeout))
+                pause = min(pause, remaining)
+            yield NextEvent(pause)  # with a subscription, the socket's return ends it early
+            items = yield from poll(tracker.unfinished_ids)
+            continue
+        message = yield NextEvent(quiet)
+        if message is None or isinstance(message, ConnectionChanged):
+            quiet = min(2 * quiet, SAFETY_POLL) if message is None else QUIET_POLL
+            items = yield from poll(tracker.unfinished_ids)
+            continue
+        quiet = QUIET_POLL
+        if tracker.feed(message):
+            yield from poll(tracker.unfinished_ids)
+        dispatch(run, message)
+    yield from poll_plan(tracker, tracker.unread_failures())
+    if tracking is not None:
+        yield from _error_events(run)
 
 
-async def _drain_errors(run: Run, subscription: Subscription) -> None:
+def _error_events(run: Run) -> Plan[None]:
     """Deliver the ``invocation_error`` events that follow a failed status, for a short while."""
     waiting = {job.id for job in run.tracker.jobs() if job.status == "failed"}
     deadline = time.monotonic() + ERROR_GRACE
     while waiting and (remaining := deadline - time.monotonic()) > 0:
-        message = await subscription.get(timeout=remaining)
-        if message is None and subscription.closed:
+        message = yield NextEvent(remaining)
+        if message is None and (run.tracking is None or run.tracking.subscription.closed):
             return
         if isinstance(message, Event):
             run.tracker.feed(message)
             dispatch(run, message)
             if isinstance(message, InvocationErrorEvent):
                 waiting.discard(message.item_id)
+
+
+async def watch(
+    run: Run, client: AnyClient, poll_interval: float = POLL_INTERVAL, *, poll_first: bool = True
+) -> None:
+    """Drive :func:`watch_plan` with ``client``, its pauses listening to the run's subscription;
+    the subscription is closed at the end."""
+    plan, tracking = watch_plan(run, poll_interval, poll_first=poll_first), run.tracking
+    subscription = tracking.subscription if tracking is not None else None
+    try:
+        step = next(plan)
+        while True:
+            try:
+                if isinstance(step, NextEvent) and subscription and not subscription.closed:
+                    answer = await subscription.get(timeout=step.seconds)
+                else:
+                    answer = await drive(_one(step), client)
+            except Exception as exc:
+                step = plan.throw(exc)
+                continue
+            step = plan.send(answer)
+    except StopIteration:
+        return
+    finally:
+        if tracking is not None:
+            await tracking.close()
+
+
+def _one(step: Call[Any] | Pause) -> Plan[Any]:
+    """A plan of one step, to drive it as the plans are driven."""
+    return (yield step)
 
 
 def invocation_callbacks(
@@ -233,52 +281,18 @@ def dispatch(run: Run, event: Event) -> None:
         log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
 
 
-def poll_until_done(
-    run: Run,
-    send: Callable[[Plan[Any]], Any],
-    *,
-    poll_interval: float,
-    timeout: float,
-    progress_callback: Callable[[SessionQueueItem], None] | None = None,
-) -> SessionQueueItem:
-    """Poll the run's items through ``send`` (which runs a plan) until every one ended, at most
-    ``poll_interval`` apart; the first item's final queue item, or the error of a failed,
-    canceled or unfinished item. Without ``progress_callback`` (which gets each whole item) the
-    polls read statuses without sessions where the server can."""
-    tracker = run.tracker
-    pacer = run.pacer(poll_interval)
-    deadline = time.monotonic() + timeout
-    while True:
-        items: list[PolledItem]
-        if progress_callback is None:
-            items = send(follow_plan(tracker, tracker.unfinished_ids))
-        else:
-            whole: list[SessionQueueItem] = send(poll_plan(tracker, tracker.unfinished_ids))
-            for item in whole:
-                progress_callback(item)
-            items = list(whole)
-        if tracker.done:
-            send(final_sessions_plan(tracker))
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise tracker.timeout_error(timeout)
-        time.sleep(min(pacer.pause(items), remaining))
-    tracker.raise_for_status()
-    return tracker.queue_items()[0]
-
-
 __all__ = [
     "ERROR_GRACE",
     "POLL_INTERVAL",
     "QUIET_POLL",
     "SAFETY_POLL",
     "EventCallback",
+    "NextEvent",
     "Run",
     "Tracking",
     "dispatch",
     "invocation_callbacks",
     "listen",
-    "poll_until_done",
     "watch",
+    "watch_plan",
 ]

@@ -200,8 +200,8 @@ def test_a_saved_model_is_found_by_name_base_and_type(
     moved.find_input("Width").field.value = 64  # type: ignore[attr-defined]
     moved.find_input("Height").field.value = 64  # type: ignore[attr-defined]
     moved.submit_sync()
-    final = moved.wait_for_completion_sync(timeout=120)
-    sent = final.session["graph"]["nodes"]["main_model_loader:2pkAFEn3z5"]["model"]
+    moved.wait_for_completion_sync(timeout=120)
+    sent = moved.get_queue_item().session["graph"]["nodes"]["main_model_loader:2pkAFEn3z5"]["model"]
     assert sent["key"] == tiny_models["tiny-sd15"]["key"]
     assert (TEAM / "sd15-text-to-image.json").read_text() == definition
     moved.cleanup_outputs()

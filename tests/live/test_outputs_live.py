@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ivkgen.runtime import InvokeAIClient, JobFailedError, JobTimeoutError, NotFoundError
+from ivkgen.runtime import (
+    AsyncInvokeAIClient,
+    InvokeAIClient,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+)
 from PIL import Image
 
 from tests.live._runs import TEAM, blur_inputs_workflow, failing_workflow, image_count, png
@@ -85,6 +91,46 @@ def test_images_given_as_path_bytes_and_pil_are_uploaded_used_and_cleaned_up(
     assert handle.get_uploaded_assets() == [] and handle.cleanup_inputs() == []
     handle.cleanup_outputs()
     handle.cleanup_queue_items()
+    assert image_count(client) == before
+
+
+async def test_the_awaited_twins_upload_wait_download_and_clean_up_what_the_runs_made(
+    server_url: str, client: InvokeAIClient, tmp_path: Path
+) -> None:
+    before = image_count(client)
+    async with AsyncInvokeAIClient.from_url(server_url, timeout=30) as aclient:
+        handle = aclient.workflow_repo.create_workflow_handle(blur_inputs_workflow(2))
+        handle.set_input_image(0, png(20, 10))
+        handle.set_input_image(1, png(12, 6, (200, 0, 0)))
+        first = await handle.submit()
+        handle.set_input_image(0, png(16, 8))  # new images: no cached node output is shared
+        handle.set_input_image(1, png(10, 4, (200, 0, 0)))
+        second = await handle.submit()
+        assert [run.batch_id for run in handle.runs] == [first.batch_id, second.batch_id]
+        job = await handle.wait_for_completion(timeout=60)
+        earlier = await handle.runs[0].wait_for_completion(timeout=60)
+        assert (job.status, job.item_id, earlier.item_id) == (
+            "completed",
+            second.item_ids[0],
+            first.item_ids[0],
+        )
+        item = await handle.aget_queue_item()
+        assert (item.item_id, item.status) == (job.item_id, "completed")
+        assert [i.item_id for i in await handle.aget_queue_items()] == second.item_ids
+        assert await handle.aget_output_videos() == []
+        paths = await handle.adownload_outputs(tmp_path)
+        assert sorted(Image.open(p).size for p in paths) == [(10, 4), (16, 8)]
+        earlier_outputs = await handle.runs[0].aget_outputs()
+        assert {o.image_name for o in earlier_outputs}.isdisjoint(p.name for p in paths)
+        uploaded = handle.get_uploaded_assets()
+        assert len(uploaded) == 4  # two per run
+        assert sorted(await handle.acleanup_inputs()) == sorted(uploaded)
+        assert await handle.acleanup_inputs() == []
+        made = await handle.acleanup_outputs()  # both runs' outputs
+        assert set(made) >= {p.name for p in paths} | {o.image_name for o in earlier_outputs}
+        assert sorted(await handle.acleanup_queue_items()) == sorted(
+            [*first.item_ids, *second.item_ids]
+        )
     assert image_count(client) == before
 
 

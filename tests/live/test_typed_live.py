@@ -85,6 +85,23 @@ def test_sweep_returns_one_output_per_value(client: InvokeAIClient) -> None:
         client.image_repo.delete_image(result.save[0].image_name)
 
 
+async def test_asweep_and_asubmit_run_on_an_async_client(server_url: str) -> None:
+    async with AsyncInvokeAIClient.from_url(server_url) as client:
+        pipeline, inputs = ImagePipeline(), ImagePipelineInputs()
+        results = await pipeline.asweep(client, inputs, "crop_size", [16, 24])
+        sizes = [(await result.save[0].ato_pil()).size for result in results]
+        assert sizes == [(16, 48), (24, 48)]
+        async with await pipeline.asubmit(client, inputs) as handle:
+            job = await handle.wait_for_completion(timeout=60)
+            assert job.status == "completed"
+            (image,) = pipeline.outputs(await handle.aget_output_files()).save
+            assert (await image.ato_pil()).size == (48, 48)
+            await handle.acleanup_outputs()
+            await handle.acleanup_queue_items()
+        for result in results:
+            await client.image_repo.delete_image(result.save[0].image_name)
+
+
 def test_the_sdxl_module_runs_with_the_tiny_model(
     client: InvokeAIClient, shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

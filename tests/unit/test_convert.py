@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.workflow.batches import build_batch_data
 from ivkgen.runtime.workflow.convert import (
     Conversion,
     board_value,
-    build_batch_data,
     build_enqueue_body,
     build_graph,
 )

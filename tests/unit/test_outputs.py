@@ -243,6 +243,18 @@ def test_an_upload_deleted_by_clean_up_is_made_again_next_time() -> None:
     assert [p.index for p in tracker.to_upload()] == [0] and tracker.assets() == []
 
 
+def test_an_upload_whose_input_gets_another_file_is_still_cleaned_up() -> None:
+    tracker = UploadTracker()
+    tracker.add(PendingImage(0, PNG))
+    tracker.record(0, Uploaded("first.png", "image"))
+    tracker.add(PendingImage(0, PNG))
+    assert [p.index for p in tracker.to_upload()] == [0]
+    tracker.record(0, Uploaded("second.png", "image"))
+    assert [u.name for u in tracker.assets()] == ["first.png", "second.png"]
+    tracker.forget("first.png")
+    assert [u.name for u in tracker.assets()] == ["second.png"] and tracker.to_upload() == []
+
+
 def test_a_non_image_is_refused_when_given_not_at_submission() -> None:
     with pytest.raises(ValueError, match="not a PNG"):
         UploadTracker().add(PendingImage(0, b"plain text"))
