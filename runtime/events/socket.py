@@ -16,7 +16,8 @@ subscribed sessions' events. When the socket comes from a client that enqueued t
 also reads the item once, so a session that ended before the socket joined still ends the
 listener. Each terminal ``queue_item_status_changed`` is followed by a ``GraphCompleteEvent``.
 
-Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``)::
+Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``; pass
+``socketio_client`` to drive it with another Socket.IO client, such as a test's fake)::
 
     async with client.connect_socketio() as socket:
         await socket.subscribe("default")
@@ -55,6 +56,8 @@ SESSION_BACKLOG = 1000
 SessionStatus = Callable[[str], Awaitable[QueueItemStatusChangedEvent | None]]
 TokenRenewal = Callable[[str | None], Awaitable[None]]
 """Logs the client in again unless the token it is given (the refused one) was replaced."""
+SocketIOClientFactory = Callable[..., Any]
+"""Makes the Socket.IO client from ``socketio.AsyncClient``'s keyword arguments."""
 
 
 class ConnectionChanged:
@@ -140,7 +143,7 @@ class Subscription:
 class EventSocket:
     """One Socket.IO connection; ``options`` returns ``socketio.AsyncClient.connect`` keyword
     arguments (the client's ``socketio_options``, read again at each reconnection for a fresh
-    token)."""
+    token); ``socketio_client`` makes the client (``socketio.AsyncClient`` by default)."""
 
     def __init__(
         self,
@@ -149,8 +152,10 @@ class EventSocket:
         connect_timeout: float = CONNECT_TIMEOUT,
         session_status: SessionStatus | None = None,
         renew_token: TokenRenewal | None = None,
+        socketio_client: SocketIOClientFactory | None = None,
     ) -> None:
         self._options = options
+        self._socketio_client = socketio_client
         self._renew_token = renew_token
         self._sent_token: str | None = None
         self._refused = False
@@ -176,7 +181,7 @@ class EventSocket:
         """Open the connection (``ServerUnreachableError`` if the server refuses it)."""
         import socketio
 
-        sio = socketio.AsyncClient(
+        sio = (self._socketio_client or socketio.AsyncClient)(
             reconnection=True,
             reconnection_delay=RECONNECT_DELAY,
             reconnection_delay_max=RECONNECT_DELAY_MAX,
