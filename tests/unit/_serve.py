@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
@@ -29,13 +30,23 @@ def fake(name: str, duration: float = 0.02) -> FakeServer:
 
 @contextlib.asynccontextmanager
 async def service_on(
+    servers: Sequence[FakeServer], **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a service on the simulated ``servers`` (options: see ``served``)."""
+    async with served(servers, **options) as (http, _):
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def served(
     servers: Sequence[FakeServer],
     *,
     cache: Path,
     paths: Sequence[Path] = (GENERATED,),
     **options: Any,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of a service serving ``paths`` on the simulated ``servers``."""
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """An HTTP client of a service serving ``paths`` on the simulated ``servers``, and the
+    service's application."""
     shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
     catalog = load_catalog(list(paths), cache=cache, **shaping)
     clients = {
@@ -53,7 +64,7 @@ async def service_on(
     transport = httpx.ASGITransport(app=app)
     http = httpx.AsyncClient(transport=transport, base_url="http://service")
     async with app.router.lifespan_context(app), http:
-        yield http
+        yield http, app
     for client in clients.values():
         await client.aclose()
 

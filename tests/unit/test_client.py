@@ -48,15 +48,19 @@ def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., AnyCli
 
 
 class Server:
-    """A fake server: records requests; logs in ``admin@x.io`` and serves ``/boards/``."""
+    """A fake server: records requests; logs in ``admin@x.io`` and serves ``/boards/``;
+    ``admin_only`` refuses everything else with 403."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.refresh = False
+        self.admin_only = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
+        if self.admin_only:
+            return httpx.Response(403, json={"detail": "Admin only"})
         if path == "/api/v1/auth/login":
             body = httpx.Response(200, content=request.content).json()
             if body["password"] != PASSWORD:
@@ -128,11 +132,7 @@ async def test_secrets_never_in_repr_errors_or_logs(
     await run(client.board_repo.list_boards())
     assert client.is_authenticated
     server.requests.clear()
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, json={"detail": "Admin only"})
-
-    client._http._transport = httpx.MockTransport(refuse)
+    server.admin_only = True
     with pytest.raises(AuthError) as caught:
         await run(client.queue_repo.pause_processor())
     seen = " ".join(
