@@ -4,8 +4,9 @@ It takes the calls ``EventSocket`` makes on python-socketio's ``AsyncClient`` (`
 ``connect``, ``call``, ``emit``, ``shutdown``, ``eio.disconnect``) and runs the handlers the
 socket registered as python-socketio would: ``send()`` delivers a server event, ``drop()`` ends
 the connection for a reason, ``reconnect()`` is python-socketio's own reconnection after a lost
-connection. A connection whose ``auth`` token is in ``refused_tokens`` (None: no token) is refused as a
-server refuses a revoked token (``connect_error``, then ``socketio.exceptions.ConnectionError``).
+connection. A connection whose ``auth`` token is in ``refused_tokens`` (None: no token) is
+refused as a server refuses a revoked token (``connect_error``, then python-socketio's
+``ConnectionError``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A service in this process on simulated InvokeAI servers (``tests.harness.fake_queue``)."""
+"""A service in this process on simulated InvokeAI servers (``tests.harness.fake_invokeai``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig
 
-from tests.harness.fake_queue import FakeServer
+from tests.harness.fake_invokeai import FakeInvokeAI
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 FINAL = ("completed", "failed", "canceled")
@@ -23,14 +23,14 @@ STORE = ":memory:"
 """The store of the services started here (the ``each_store`` fixture sets it)."""
 
 
-def fake(name: str, duration: float = 0.02) -> FakeServer:
+def fake(name: str, duration: float = 0.02) -> FakeInvokeAI:
     """A simulated server whose items take ``duration`` seconds of real time."""
-    return FakeServer(name, time.monotonic, duration=duration)
+    return FakeInvokeAI(name, time.monotonic, duration=duration)
 
 
 @contextlib.asynccontextmanager
 async def service_on(
-    servers: Sequence[FakeServer], **options: Any
+    servers: Sequence[FakeInvokeAI], **options: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of a service on the simulated ``servers`` (options: see ``served``)."""
     async with served(servers, **options) as (http, _):
@@ -39,7 +39,7 @@ async def service_on(
 
 @contextlib.asynccontextmanager
 async def served(
-    servers: Sequence[FakeServer],
+    servers: Sequence[FakeInvokeAI],
     *,
     cache: Path,
     paths: Sequence[Path] = (GENERATED,),

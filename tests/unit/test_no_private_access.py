@@ -30,10 +30,9 @@ def private_accesses(source: str) -> list[tuple[int, str]]:
             name = function.id if isinstance(function, ast.Name) else name
             if name not in ATTRIBUTE_CALLS:
                 continue
-            for argument in node.args[:2]:
-                if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                    if _private(argument.value.rsplit(".", 1)[-1]):
-                        found.append((node.lineno, ast.unparse(node)))
+            names = [a.value for a in node.args[:2] if isinstance(a, ast.Constant)]
+            if any(isinstance(n, str) and _private(n.rsplit(".", 1)[-1]) for n in names):
+                found.append((node.lineno, ast.unparse(node)))
     return sorted(found)
 
 

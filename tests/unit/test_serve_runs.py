@@ -234,6 +234,6 @@ async def test_a_model_named_as_served_default_or_in_the_body_runs_and_a_wrong_k
         unknown = await http.post(SD15, json={"model": "no-such-model"})
         assert unknown.status_code == 422 and "tiny-sd15" in unknown.json()["detail"]
     assert len(server.chunks) == 2  # the refused requests enqueued nothing
-    graphs = [graph["nodes"] for graph in server._graphs.values()]
+    graphs = [graph["nodes"] for graph in server.graphs.values()]
     models = [n["model"] for nodes in graphs for n in nodes.values() if "model" in n]
     assert {m["key"] for m in models} == {"k-sd15"}
