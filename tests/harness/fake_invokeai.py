@@ -7,9 +7,10 @@ Items run ``devices`` at a time for ``duration`` seconds of a clock the test own
 in queue order; a completed item's session names one image per node that saves images. The
 server keeps every request it answered (``requests``) and can be made to fail: ``down`` refuses
 connections, ``reset_enqueues`` drops the connection of that many enqueues before reading them,
-``lose_enqueue_answers`` enqueues and then drops the answer, ``fail_node`` fails every item
-whose graph has that node. ``summaries=False`` makes it a server older than 6.14, without
-``item_summaries_by_ids``.
+``lose_enqueue_answers`` enqueues and then drops the answer, ``reject_enqueues`` refuses every
+enqueue with a 422 of that message, ``fail_node`` fails every item whose graph has that node.
+``summaries=False`` makes it a server older than 6.14, without ``item_summaries_by_ids``;
+``schema`` replaces the simulated OpenAPI document (e.g. by the bundled real one).
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ class FakeInvokeAI(InvokeAI7Routes):
     down: bool = False
     reset_enqueues: int = 0
     lose_enqueue_answers: int = 0
+    reject_enqueues: str | None = None
     fail_node: str | None = None
     summaries: bool = True
+    schema: bytes | None = None
+    boards: list[dict[str, Any]] = field(default_factory=list)
+    enqueued: list[dict[str, Any]] = field(default_factory=list)
+    """The body of every enqueue request the server read."""
     items: dict[int, FakeItem] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
@@ -146,13 +152,23 @@ class FakeInvokeAI(InvokeAI7Routes):
         self.requests.append(f"{method} {path}")
         is_json = request.headers.get("content-type") == "application/json"
         body = json.loads(request.content) if is_json else None
+        if path == "/openapi.json" and self.schema is not None:
+            return httpx.Response(200, content=self.schema)
         if path == "/openapi.json":
             document = openapi_7() if self.v7 else openapi(self.summaries)
             return httpx.Response(200, json=document)
+        if path == "/api/v1/app/version":
+            return httpx.Response(200, json={"version": self.version})
+        if path == "/api/v1/boards/":
+            return httpx.Response(200, json=self.boards)
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": self.models})
         if path == f"{QUEUE}/enqueue_batch":
             self.reset_if_due(request)
+            if self.reject_enqueues is not None:
+                detail = [{"loc": ["body", "batch"], "msg": self.reject_enqueues, "type": "value"}]
+                return httpx.Response(422, json={"detail": detail})
+            self.enqueued.append(body)
             result = self._enqueue(body["batch"])
             if self.lose_enqueue_answers:
                 self.lose_enqueue_answers -= 1
@@ -267,12 +283,15 @@ class FakeInvokeAI(InvokeAI7Routes):
 
 
 class VirtualClock:
-    """Seconds that pass only when someone sleeps."""
+    """Seconds that pass only when someone sleeps, and ``tick`` seconds at each reading (the
+    server reads it once per request: items then progress as a client polls)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tick: float = 0.0) -> None:
         self.now = 0.0
+        self.tick = tick
 
     def __call__(self) -> float:
+        self.now += self.tick
         return self.now
 
     def sleep(self, seconds: float) -> None:
