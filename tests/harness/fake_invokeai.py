@@ -60,6 +60,8 @@ class FakeInvokeAI(InvokeAI7Routes):
     graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Every distinct graph enqueued, once (by its JSON text); items share them."""
     requests: list[str] = field(default_factory=list)
+    received: list[httpx.Request] = field(default_factory=list)
+    """Every request, as sent (headers included)."""
     busy_seconds: float = 0.0
     running: list[FakeItem] = field(default_factory=list)
     pending: deque[FakeItem] = field(default_factory=deque)
@@ -74,6 +76,8 @@ class FakeInvokeAI(InvokeAI7Routes):
     tokens: set[str] = field(default_factory=set)
     refresh_next: bool = False
     """7.0: the next answer carries ``X-Refreshed-Token``."""
+    forbid: str | None = None
+    """7.0: every route past sign-in is refused with 403 and this detail (admins only)."""
     receipts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     acknowledged: list[str] = field(default_factory=list)
     workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -141,6 +145,7 @@ class FakeInvokeAI(InvokeAI7Routes):
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        self.received.append(request)
         if self.v7:
             return self.handle_7(request)
         return self.handle_6(request)

@@ -43,6 +43,9 @@ class InvokeAI7Routes:
         if self.multiuser and request.headers.get("authorization", "")[7:] not in self.tokens:
             self.requests.append(f"{request.method} {path} -> 401")
             return httpx.Response(401, json={"detail": "Invalid or expired token"})
+        if self.forbid is not None:
+            self.requests.append(f"{request.method} {path} -> 403")
+            return httpx.Response(403, json={"detail": self.forbid})
         answer = self._route(request, path, body)
         if self.refresh_next and answer.status_code < 400:
             self.refresh_next = False
