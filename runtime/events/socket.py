@@ -16,8 +16,7 @@ subscribed sessions' events. When the socket comes from a client that enqueued t
 also reads the item once, so a session that ended before the socket joined still ends the
 listener. Each terminal ``queue_item_status_changed`` is followed by a ``GraphCompleteEvent``.
 
-Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``; pass
-``socketio_client`` to drive it with another Socket.IO client, such as a test's fake)::
+Get one with ``client.connect_socketio()`` (or ``EventSocket(client.socketio_options)``)::
 
     async with client.connect_socketio() as socket:
         await socket.subscribe("default")
@@ -143,7 +142,8 @@ class Subscription:
 class EventSocket:
     """One Socket.IO connection; ``options`` returns ``socketio.AsyncClient.connect`` keyword
     arguments (the client's ``socketio_options``, read again at each reconnection for a fresh
-    token); ``socketio_client`` makes the client (``socketio.AsyncClient`` by default)."""
+    token); ``socketio_client`` makes the Socket.IO client (``socketio.AsyncClient`` by default;
+    tests pass a fake one)."""
 
     def __init__(
         self,
