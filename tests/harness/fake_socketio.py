@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Self
 
 import socketio
-from ivkgen.runtime.events.socket import EventSocket
+from ivkgen.runtime import EventSocket
 
 
 class _EngineIO:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import socketio
-from ivkgen.runtime.errors import ServerUnreachableError
+from ivkgen.runtime import ServerUnreachableError
 from ivkgen.runtime.events.messages import InvocationProgressEvent, ProgressRevisions, parse_event
 from ivkgen.runtime.events.socket import ConnectionChanged, Subscription
 from ivkgen.runtime.jobs.tracker import JobTracker
