@@ -60,8 +60,8 @@ class FakeInvokeAI(InvokeAI7Routes):
     graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Every distinct graph enqueued, once (by its JSON text); items share them."""
     requests: list[str] = field(default_factory=list)
-    received: list[httpx.Request] = field(default_factory=list)
-    """Every request, as sent (headers included)."""
+    authorizations: list[str | None] = field(default_factory=list)
+    """The ``Authorization`` header of every request, in order."""
     busy_seconds: float = 0.0
     running: list[FakeItem] = field(default_factory=list)
     pending: deque[FakeItem] = field(default_factory=deque)
@@ -145,7 +145,7 @@ class FakeInvokeAI(InvokeAI7Routes):
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        self.received.append(request)
+        self.authorizations.append(request.headers.get("authorization"))
         if self.v7:
             return self.handle_7(request)
         return self.handle_6(request)
@@ -249,6 +249,7 @@ class FakeInvokeAI(InvokeAI7Routes):
         made = []
         text = json.dumps(batch["graph"], sort_keys=True)
         graph = self.graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
+        batch["graph"] = graph  # ``enqueued`` keeps the shared copy too
         for values in combos[: max(0, room)]:
             item_id = next(self._ids)
             self.items[item_id] = FakeItem(
