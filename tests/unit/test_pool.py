@@ -249,8 +249,7 @@ def test_the_async_pool_spreads_and_returns_outputs_in_order() -> None:
 
     async def main() -> list[int]:
         clients = [
-            AsyncInvokeAIClient(f"http://{s.name}.test", transport=_async_transport(s))
-            for s in servers
+            AsyncInvokeAIClient(f"http://{s.name}.test", transport=s.transport()) for s in servers
         ]
         pool = AsyncServerPool(clients, poll_interval=0.01)
         return [r.index for r in await pool.run(_work(12))]
@@ -264,10 +263,6 @@ def _wall_clock() -> float:
     import time
 
     return time.monotonic()
-
-
-def _async_transport(server: FakeInvokeAI) -> httpx.MockTransport:
-    return httpx.MockTransport(server.handle)
 
 
 def test_the_single_server_path_warns_when_the_queue_takes_fewer_items() -> None:
@@ -381,11 +376,11 @@ def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path)
         server.duration = 0.01
 
     async def main() -> list[str]:
-        client = AsyncInvokeAIClient("http://b.test", transport=_async_transport(b))
+        client = AsyncInvokeAIClient("http://b.test", transport=b.transport())
         pool = AsyncServerPool(
             [client],
             poll_interval=0.01,
-            connect=lambda url: AsyncInvokeAIClient(url, transport=_async_transport(a)),
+            connect=lambda url: AsyncInvokeAIClient(url, transport=a.transport()),
         )
         async with pool:
             return [r.server for r in await pool.run(_work(16), ledger=ledger, resume=True)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime.errors import AuthError, RevisionConflictError, SetupRequiredError
@@ -192,7 +191,7 @@ def test_concurrent_requests_refused_together_log_in_again_once() -> None:
     server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True, users={"a@b.c": "pw"})
 
     async def scenario() -> None:
-        transport = httpx.MockTransport(server.handle)
+        transport = server.transport()
         async with AsyncInvokeAIClient(
             "http://v7.test", email="a@b.c", password="pw", transport=transport
         ) as client:
