@@ -23,7 +23,7 @@ import httpx  # noqa: E402
 from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle  # noqa: E402
 from ivkgen.runtime.pool import ServerPool, grid_work  # noqa: E402
 
-from tests.harness.fake_queue import FakeServer, VirtualClock  # noqa: E402
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock  # noqa: E402
 
 WORKFLOW = HERE.parent / "data" / "workflows" / "prompt-arithmetic.json"
 ITEM_SECONDS = 1.0
@@ -32,7 +32,7 @@ ITEM_SECONDS = 1.0
 class Metered:
     """A transport that keeps the CPU time its simulated server spends."""
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeInvokeAI) -> None:
         self.server = server
         self.cpu = 0.0
         self.requests = 0
@@ -50,9 +50,9 @@ class Metered:
 
 def _run(
     servers: int, items: int, ledger: str | None
-) -> tuple[list[FakeServer], float, float, int]:
+) -> tuple[list[FakeInvokeAI], float, float, int]:
     clock = VirtualClock()
-    fakes = [FakeServer(f"s{i}", clock, duration=ITEM_SECONDS) for i in range(servers)]
+    fakes = [FakeInvokeAI(f"s{i}", clock, duration=ITEM_SECONDS) for i in range(servers)]
     meters = [Metered(f) for f in fakes]
     clients = [
         InvokeAIClient(f"http://{f.name}.test", transport=httpx.MockTransport(m.handle))

@@ -17,13 +17,13 @@ from ivkgen.service.app import create_app  # noqa: E402
 from ivkgen.service.catalog import load_catalog  # noqa: E402
 from ivkgen.service.config import ServiceConfig  # noqa: E402
 
-from tests.harness.fake_queue import FakeServer  # noqa: E402
+from tests.harness.fake_invokeai import FakeInvokeAI  # noqa: E402
 
 ITEM_SECONDS = 3600.0
 
 
 def main(port: int, servers: int) -> None:
-    fakes = [FakeServer(f"s{i}", time.monotonic, duration=ITEM_SECONDS) for i in range(servers)]
+    fakes = [FakeInvokeAI(f"s{i}", time.monotonic, duration=ITEM_SECONDS) for i in range(servers)]
     clients = {
         f"http://{f.name}.test": AsyncInvokeAIClient.from_url(
             f"http://{f.name}.test", transport=f.transport()

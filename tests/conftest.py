@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("IVKGEN_SHARED", REPO.parent / "shared"))
 LIVE_DIR = Path(__file__).resolve().parent / "live"
 
-_servers: list[InvokeAIServer] = []
+started_servers: list[InvokeAIServer] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,14 +32,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if report.failed and item.get_closest_marker("live"):
-        for server in _servers:
+        for server in started_servers:
             report.sections.append((f"InvokeAI log tail ({server.url})", server.log_tail()))
     return report
 
 
 def _start(multiuser: bool) -> InvokeAIServer:
     server = InvokeAIServer(multiuser=multiuser)
-    _servers.append(server)
+    started_servers.append(server)
     return server.start()
 
 

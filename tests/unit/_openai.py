@@ -16,7 +16,7 @@ from ivkgen.service.openai.binding import bindings_for
 from ivkgen.service.openai.routes import install_openai
 from ivkgen.service.outbound import UrlPolicy
 
-from tests.harness.fake_queue import FakeServer
+from tests.harness.fake_invokeai import FakeInvokeAI
 
 HAND_MADE = Path(__file__).resolve().parents[1] / "openai_workflows"
 LIMITS = ["prompt_canvas.width=16..128", "prompt_canvas.height=16..128"]
@@ -28,7 +28,7 @@ POLICY = UrlPolicy(allowed_hosts=frozenset(), max_bytes=256 * 1024)
 
 @contextlib.asynccontextmanager
 async def openai_service(
-    servers: Sequence[FakeServer],
+    servers: Sequence[FakeInvokeAI],
     tmp_path: Path,
     binding_file: Path | None = None,
     **options: Any,

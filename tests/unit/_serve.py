@@ -1,4 +1,4 @@
-"""A service in this process on simulated InvokeAI servers (``tests.harness.fake_queue``)."""
+"""A service in this process on simulated InvokeAI servers (``tests.harness.fake_invokeai``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig
 
-from tests.harness.fake_queue import FakeServer
+from tests.harness.fake_invokeai import FakeInvokeAI
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 FINAL = ("completed", "failed", "canceled")
@@ -22,20 +23,30 @@ STORE = ":memory:"
 """The store of the services started here (the ``each_store`` fixture sets it)."""
 
 
-def fake(name: str, duration: float = 0.02) -> FakeServer:
+def fake(name: str, duration: float = 0.02) -> FakeInvokeAI:
     """A simulated server whose items take ``duration`` seconds of real time."""
-    return FakeServer(name, time.monotonic, duration=duration)
+    return FakeInvokeAI(name, time.monotonic, duration=duration)
 
 
 @contextlib.asynccontextmanager
 async def service_on(
-    servers: Sequence[FakeServer],
+    servers: Sequence[FakeInvokeAI], **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a service on the simulated ``servers`` (options: see ``served``)."""
+    async with served(servers, **options) as (http, _):
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def served(
+    servers: Sequence[FakeInvokeAI],
     *,
     cache: Path,
     paths: Sequence[Path] = (GENERATED,),
     **options: Any,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of a service serving ``paths`` on the simulated ``servers``."""
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """An HTTP client of a service serving ``paths`` on the simulated ``servers``, and the
+    service's application."""
     shaping = {k: options.pop(k, ()) for k in ("sets", "fixes", "limits")}
     catalog = load_catalog(list(paths), cache=cache, **shaping)
     clients = {
@@ -53,7 +64,7 @@ async def service_on(
     transport = httpx.ASGITransport(app=app)
     http = httpx.AsyncClient(transport=transport, base_url="http://service")
     async with app.router.lifespan_context(app), http:
-        yield http
+        yield http, app
     for client in clients.values():
         await client.aclose()
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from ivkgen.cli.errors import CommandError, report
 from ivkgen.cli.findings import check_workflow
@@ -25,6 +24,7 @@ from PIL import Image
 
 from generated.sd15_text_to_image import Sd15TextToImageInputs
 from tests.conftest import REPO
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow
 
 TEAM = REPO / "data" / "workflows"
@@ -237,19 +237,12 @@ def test_job_errors_get_the_command_line_step() -> None:
 # Setting values from text --------------------------------------------------------------------
 
 
-def fake_server(request: httpx.Request) -> httpx.Response:
-    if request.url.path == "/api/v2/models/":
-        return httpx.Response(200, json={"models": [m.model_dump() for m in MODELS]})
-    if request.url.path == "/api/v1/boards/":
-        board = {"board_id": "b-1", "board_name": "Foxes", "created_at": "", "updated_at": ""}
-        return httpx.Response(200, json=[board])
-    return httpx.Response(404, json={"detail": "not found"})
-
-
 @pytest.fixture
 def lookups() -> ServerLookups:
-    transport = httpx.MockTransport(fake_server)
-    return ServerLookups(AsyncInvokeAIClient.from_url("http://fake", transport=transport))
+    board = {"board_id": "b-1", "board_name": "Foxes", "created_at": "", "updated_at": ""}
+    models = [m.model_dump() for m in MODELS]
+    server = FakeInvokeAI("fake", VirtualClock(), models=models, boards=[board])
+    return ServerLookups(AsyncInvokeAIClient.from_url("http://fake", transport=server.transport()))
 
 
 def values(handle: WorkflowHandle) -> dict[str, Any]:

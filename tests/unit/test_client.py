@@ -20,11 +20,13 @@ from ivkgen.runtime import (
 )
 from ivkgen.runtime.errors import ServerURLError
 
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
+
 URL = "http://invoke.test:9090"
 WORKFLOWS = Path(__file__).resolve().parents[2] / "data" / "workflows"
 TOKEN = "tok-0123456789-secret"
-REFRESHED = "tok-refreshed-9876-secret"
 PASSWORD = "pw-very-secret-42"
+ADMIN = "admin@x.io"
 Handler = Callable[[httpx.Request], httpx.Response]
 AnyClient = InvokeAIClient | AsyncInvokeAIClient
 
@@ -47,65 +49,49 @@ def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., AnyCli
     yield make
 
 
-class Server:
-    """A fake server: records requests; logs in ``admin@x.io`` and serves ``/boards/``."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.refresh = False
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path
-        if path == "/api/v1/auth/login":
-            body = httpx.Response(200, content=request.content).json()
-            if body["password"] != PASSWORD:
-                return httpx.Response(401, json={"detail": "Incorrect email or password"})
-            user = {"user_id": "u1", "email": body["email"], "is_admin": True}
-            return httpx.Response(200, json={"token": TOKEN, "user": user, "expires_in": 86400})
-        auth = request.headers.get("authorization")
-        if auth not in (f"Bearer {TOKEN}", f"Bearer {REFRESHED}"):
-            return httpx.Response(401, json={"detail": "Authentication required"})
-        headers = {"X-Refreshed-Token": REFRESHED} if self.refresh else {}
-        return httpx.Response(200, json=[], headers=headers)
-
-    def paths(self) -> list[str]:
-        return [f"{r.method} {r.url.path}" for r in self.requests]
+def multiuser(**options: Any) -> FakeInvokeAI:
+    """A 7.0 server with users (``admin@x.io``), whose ``handle`` a client is built on."""
+    return FakeInvokeAI(
+        "invoke",
+        VirtualClock(),
+        version="7.0.0",
+        multiuser=True,
+        users={ADMIN: PASSWORD},
+        **options,
+    )
 
 
 async def test_logs_in_once_before_the_first_request_and_sends_bearer(
     make_client: Callable[..., AnyClient],
 ) -> None:
-    server = Server()
-    client = make_client(server, email="admin@x.io", password=PASSWORD)
+    server = multiuser()
+    client = make_client(server.handle, email=ADMIN, password=PASSWORD)
     assert not client.is_authenticated
     assert await run(client.board_repo.list_boards()) == []
     assert await run(client.board_repo.list_boards()) == []
-    assert server.paths() == [
+    assert server.requests == [
         "POST /api/v1/auth/login",
         "GET /api/v1/boards/",
         "GET /api/v1/boards/",
     ]
-    assert server.requests[1].headers["authorization"] == f"Bearer {TOKEN}"
-    assert "authorization" not in server.requests[0].headers
+    [token] = server.tokens
+    assert server.authorizations == [None, f"Bearer {token}", f"Bearer {token}"]
 
 
 async def test_adopts_the_refreshed_token(make_client: Callable[..., AnyClient]) -> None:
-    server = Server()
-    client = make_client(server, token=TOKEN)
-    server.refresh = True
+    server = multiuser(tokens={TOKEN}, refresh_next=True)
+    client = make_client(server.handle, token=TOKEN)
     await run(client.board_repo.list_boards())
-    server.refresh = False
     await run(client.board_repo.list_boards())
-    assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
-    assert server.requests[1].headers["authorization"] == f"Bearer {REFRESHED}"
-    assert client.socketio_options()["auth"] == {"token": REFRESHED}
+    [refreshed] = server.tokens - {TOKEN}
+    assert server.authorizations == [f"Bearer {TOKEN}", f"Bearer {refreshed}"]
+    assert client.socketio_options()["auth"] == {"token": refreshed}
 
 
 async def test_401_is_an_auth_error_telling_how_to_log_in(
     make_client: Callable[..., AnyClient],
 ) -> None:
-    client = make_client(Server())
+    client = make_client(multiuser().handle)
     with pytest.raises(AuthError, match=r"GET /api/v1/boards/ was refused \(401\).*log in"):
         await run(client.board_repo.list_boards())
 
@@ -113,7 +99,7 @@ async def test_401_is_an_auth_error_telling_how_to_log_in(
 async def test_wrong_password_is_an_auth_error_without_secrets(
     make_client: Callable[..., AnyClient],
 ) -> None:
-    client = make_client(Server(), email="admin@x.io", password="wrong-" + PASSWORD)
+    client = make_client(multiuser().handle, email=ADMIN, password="wrong-" + PASSWORD)
     with pytest.raises(AuthError, match="check the email and password") as caught:
         await run(client.board_repo.list_boards())
     assert PASSWORD not in str(caught.value) + repr(caught.value.detail)
@@ -123,23 +109,19 @@ async def test_secrets_never_in_repr_errors_or_logs(
     make_client: Callable[..., AnyClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    server = Server()
-    client = make_client(server, email="admin@x.io", password=PASSWORD)
+    server = multiuser()
+    client = make_client(server.handle, email=ADMIN, password=PASSWORD)
     await run(client.board_repo.list_boards())
     assert client.is_authenticated
-    server.requests.clear()
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, json={"detail": "Admin only"})
-
-    client._http._transport = httpx.MockTransport(refuse)
+    [token] = server.tokens
+    server.forbid = "Admin only"
     with pytest.raises(AuthError) as caught:
         await run(client.queue_repo.pause_processor())
     seen = " ".join(
         [repr(client), str(client), str(caught.value), repr(caught.value.args), caplog.text]
     )
     assert "admin only" in seen.lower()
-    for secret in (TOKEN, PASSWORD):
+    for secret in (token, PASSWORD):
         assert secret not in seen
     assert "auth='token'" in repr(client)
 

@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.workflow.catalog import default_catalog
@@ -17,6 +16,7 @@ from ivkgen.runtime.workflow.drift import SchemaDriftWarning, awarn_drift, compa
 from ivkgen.runtime.workflow.schema import node_specs
 
 from tests.conftest import REPO
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 
 SCHEMA = REPO / "data" / "openapi" / "invokeai-6.14.2.json"
 WORKFLOW = REPO / "data" / "workflows" / "sd15-text-to-image.json"
@@ -64,24 +64,23 @@ def test_compare_names_each_node_and_field_that_changed() -> None:
     assert str(gone) == "node noise:VuddLEG62H (noise): the server has no such node type"
 
 
-def _client(body: bytes, requests: list[str]) -> InvokeAIClient:
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request.url.path)
-        assert request.url.path == "/openapi.json"
-        return httpx.Response(200, content=body)
+def _server(schema: bytes) -> FakeInvokeAI:
+    return FakeInvokeAI("h", VirtualClock(), schema=schema)
 
-    return InvokeAIClient.from_url("http://h:9090", transport=httpx.MockTransport(handler))
+
+def _client(server: FakeInvokeAI) -> InvokeAIClient:
+    return InvokeAIClient.from_url("http://h:9090", transport=server.transport())
 
 
 def test_a_run_warns_before_enqueueing_and_reads_the_schema_once() -> None:
     from generated.fields_6_14_2 import IvkModelIdentifierField
     from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
 
-    requests: list[str] = []
+    server = _server(changed_schema())
     model = IvkModelIdentifierField.model_validate(
         {"key": "k", "hash": "h", "name": "tiny-sd15", "base": "sd-1", "type": "main"}
     )
-    with _client(changed_schema(), requests) as client:
+    with _client(server) as client:
         with pytest.warns(SchemaDriftWarning) as caught:
             Sd15TextToImage().handle(Sd15TextToImageInputs(model=model), client)
         message = str(caught[0].message)
@@ -93,29 +92,24 @@ def test_a_run_warns_before_enqueueing_and_reads_the_schema_once() -> None:
         assert message.endswith("(`ivkgen regen FOLDER --server URL`)")
         with pytest.warns(SchemaDriftWarning):
             Sd15TextToImage().handle(Sd15TextToImageInputs(model=model), client)
-    assert requests == ["/openapi.json"]
+    assert server.requests == ["GET /openapi.json"]
 
 
 def test_the_schema_a_module_was_generated_from_is_no_drift(tmp_path: Path) -> None:
-    requests: list[str] = []
+    server = _server(SCHEMA.read_bytes())
     definition = WorkflowDefinition.from_file(WORKFLOW)
-    with _client(SCHEMA.read_bytes(), requests) as client, warnings.catch_warnings():
+    with _client(server) as client, warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warn_drift("M", definition, default_catalog(), client) == []
-    assert requests == ["/openapi.json"]
+    assert server.requests == ["GET /openapi.json"]
 
 
 async def test_an_async_client_gets_the_same_warning() -> None:
-    requests: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request.url.path)
-        return httpx.Response(200, content=changed_schema())
-
+    server = _server(changed_schema())
     definition = WorkflowDefinition.from_file(WORKFLOW)
-    transport = httpx.MockTransport(handler)
+    transport = server.transport()
     async with AsyncInvokeAIClient.from_url("http://h:9090", transport=transport) as client:
         with pytest.warns(SchemaDriftWarning, match="field cfg_scale: the server's node has no"):
             found = await awarn_drift("M", definition, default_catalog(), client)
         assert [str(item) for item in found] == EXPECTED
-    assert requests == ["/openapi.json"]
+    assert server.requests == ["GET /openapi.json"]

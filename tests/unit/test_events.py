@@ -15,7 +15,9 @@ from ivkgen.runtime.events.messages import (
     SessionEvent,
     parse_event,
 )
-from ivkgen.runtime.events.socket import ConnectionChanged, EventSocket
+from ivkgen.runtime.events.socket import ConnectionChanged, Subscription
+
+from tests.harness.fake_socketio import connected_socket
 
 
 def invocation(kind: str, item_id: Any = 7, batch_id: str = "b1", **extra: Any) -> dict[str, Any]:
@@ -92,51 +94,51 @@ def test_events_concern_only_their_own_items_or_batches() -> None:
     assert parse_event("queue_cleared", {"queue_id": "default"}).concerns({8}, set())
 
 
-def test_socket_fans_out_each_event_only_to_matching_subscriptions() -> None:
-    socket = EventSocket(dict)
+async def test_socket_fans_out_each_event_only_to_matching_subscriptions() -> None:
+    socket, server = await connected_socket()
     first = socket.listen_events(batch_ids=["b1"])
     second = socket.listen_events(batch_ids=["b2"], kinds=[SessionEvent.INVOCATION_COMPLETE])
     everything = socket.listen_events()
-    socket._on_event("invocation_started", invocation("add", batch_id="b1"))
-    socket._on_event("invocation_complete", invocation("add", batch_id="b2", result={}))
-    socket._on_event("invocation_started", invocation("add", batch_id="b2"))
-    assert [e.batch_id for e in _drain(first)] == ["b1"]  # type: ignore[attr-defined]
-    assert [e.type for e in _drain(second)] == [SessionEvent.INVOCATION_COMPLETE]
-    assert len(_drain(everything)) == 3
+    await server.send("invocation_started", invocation("add", batch_id="b1"))
+    await server.send("invocation_complete", invocation("add", batch_id="b2", result={}))
+    await server.send("invocation_started", invocation("add", batch_id="b2"))
+    assert [e.batch_id for e in await drain(first)] == ["b1"]  # type: ignore[attr-defined]
+    assert [e.type for e in await drain(second)] == [SessionEvent.INVOCATION_COMPLETE]
+    assert len(await drain(everything)) == 3
 
 
-def test_item_ids_added_after_enqueue_widen_the_filter() -> None:
-    socket = EventSocket(dict)
+async def test_item_ids_added_after_enqueue_widen_the_filter() -> None:
+    socket, server = await connected_socket()
     subscription = socket.listen_events(batch_ids=["b1"])
     subscription.add_item_ids([42])
-    socket._on_event("queue_items_canceled", {"canceled_item_ids": [42], "user_ids": []})
-    assert [e.type for e in _drain(subscription)] == [SessionEvent.QUEUE_ITEMS_CANCELED]
+    await server.send("queue_items_canceled", {"canceled_item_ids": [42], "user_ids": []})
+    assert [e.type for e in await drain(subscription)] == [SessionEvent.QUEUE_ITEMS_CANCELED]
 
 
 async def test_disconnects_reach_subscribers_and_close_ends_iteration() -> None:
-    socket = EventSocket(dict)
+    socket, server = await connected_socket()
     subscription = socket.listen_events(batch_ids=["b1"])
-    socket._on_disconnect("transport close")
+    await server.drop("transport close")
     message = await subscription.get(timeout=1)
     assert isinstance(message, ConnectionChanged) and not message.connected
-    socket._on_event("invocation_started", invocation("add"))
+    await server.send("invocation_started", invocation("add"))
     await socket.close()
     assert [e.type async for e in subscription] == [SessionEvent.INVOCATION_STARTED]
     assert subscription.closed
     assert await subscription.get(timeout=0.01) is None
 
 
-def test_malformed_payloads_are_dropped_not_raised() -> None:
-    socket = EventSocket(dict)
+async def test_malformed_payloads_are_dropped_not_raised() -> None:
+    socket, server = await connected_socket()
     subscription = socket.listen_events()
-    socket._on_event("queue_item_status_changed", {"item_id": 1})  # no status
-    assert _drain(subscription) == []
+    await server.send("queue_item_status_changed", {"item_id": 1})  # no status
+    assert await drain(subscription) == []
 
 
-def _drain(subscription: Any) -> list[Event]:
+async def drain(subscription: Subscription) -> list[Event]:
+    """The events delivered so far (connection changes left out)."""
     events = []
-    while not subscription._buffer.empty():
-        message = subscription._buffer.get_nowait()
+    while (message := await subscription.get(timeout=0.01)) is not None:
         if isinstance(message, Event):
             events.append(message)
     return events
@@ -177,20 +179,13 @@ def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
 
 
 async def test_a_queue_is_joined_once_per_connection() -> None:
-    calls: list[str] = []
-
-    class FakeSio:
-        connected = True
-
-        async def call(self, name: str, data: Any, timeout: float) -> None:
-            calls.append(data["queue_id"])
-
-    socket = EventSocket(dict)
-    socket._sio = FakeSio()
+    socket, server = await connected_socket()
     await socket.subscribe("default")
     await socket.subscribe("default")
     await socket.subscribe("other")
-    assert calls == ["default", "other"]
-    socket._on_disconnect("transport close")
+    assert server.calls == [("subscribe_queue", {"queue_id": q}) for q in ("default", "other")]
+    await server.drop("transport close")
+    await server.reconnect()  # python-socketio's reconnection: the socket joins both again
+    assert server.emitted == [("subscribe_queue", {"queue_id": q}) for q in ("default", "other")]
     await socket.subscribe("default")
-    assert calls == ["default", "other", "default"]
+    assert [data["queue_id"] for _, data in server.calls] == ["default", "other", "default"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import socketio
+from ivkgen.runtime import ServerUnreachableError
 from ivkgen.runtime.events.messages import InvocationProgressEvent, ProgressRevisions, parse_event
-from ivkgen.runtime.events.socket import EventSocket, Subscription
+from ivkgen.runtime.events.socket import ConnectionChanged, Subscription
 from ivkgen.runtime.jobs.tracker import JobTracker
 
-from tests.unit.test_events import invocation
+from tests.harness.fake_socketio import FakeSocketIO, connected_socket
+from tests.unit.test_events import drain, invocation
 
 
 def replayed_frame(item_id: int, revision: int, percentage: float) -> dict[str, Any]:
@@ -41,10 +44,6 @@ def called(kind: str, item_id: int, root: int, **extra: Any) -> dict[str, Any]:
     )
 
 
-def _drain(subscription: Subscription) -> list[Any]:
-    return [subscription._buffer.get_nowait() for _ in range(subscription._buffer.qsize())]
-
-
 def test_a_replayed_frame_without_invocation_parses_and_names_its_node() -> None:
     event = parse_event("invocation_progress", replayed_frame(7, 3, 0.3))
     assert isinstance(event, InvocationProgressEvent)
@@ -52,25 +51,26 @@ def test_a_replayed_frame_without_invocation_parses_and_names_its_node() -> None
     assert (event.revision, event.batch_id, event.timestamp) == (3, None, None)
 
 
-def test_a_replayed_frame_reaches_the_job_by_its_item_id_not_its_batch() -> None:
-    socket = EventSocket(dict)
+async def test_a_replayed_frame_reaches_the_job_by_its_item_id_not_its_batch() -> None:
+    socket, server = await connected_socket()
     by_batch = socket.listen_events(batch_ids=["b1"])
     job = socket.listen_events(batch_ids=["b1"])
     job.add_item_ids([7])
-    socket._on_event("invocation_progress", replayed_frame(7, 3, 0.3))
-    assert [e.percentage for e in _drain(job)] == [0.3]
-    assert _drain(by_batch) == []
+    await server.send("invocation_progress", replayed_frame(7, 3, 0.3))
+    assert [e.percentage for e in await drain(job)] == [0.3]  # type: ignore[attr-defined]
+    assert await drain(by_batch) == []
 
 
-def test_the_socket_drops_a_frame_older_than_one_delivered() -> None:
-    socket = EventSocket(dict)
+async def test_the_socket_drops_a_frame_older_than_one_delivered() -> None:
+    socket, server = await connected_socket()
     job = socket.listen_events(item_ids=[7, 8])
-    socket._on_event("invocation_progress", progress(7, 4))
-    socket._on_event("invocation_progress", replayed_frame(7, 4, 0.4))  # the replay of frame 4
-    socket._on_event("invocation_progress", progress(7, 2))  # late
-    socket._on_event("invocation_progress", progress(8, 1))  # another item has its own count
-    socket._on_event("invocation_progress", progress(7, 5))
-    assert [(e.item_id, e.revision) for e in _drain(job)] == [(7, 4), (8, 1), (7, 5)]
+    await server.send("invocation_progress", progress(7, 4))
+    await server.send("invocation_progress", replayed_frame(7, 4, 0.4))  # the replay of frame 4
+    await server.send("invocation_progress", progress(7, 2))  # late
+    await server.send("invocation_progress", progress(8, 1))  # another item has its own count
+    await server.send("invocation_progress", progress(7, 5))
+    seen = [(e.item_id, e.revision) for e in await drain(job)]  # type: ignore[attr-defined]
+    assert seen == [(7, 4), (8, 1), (7, 5)]
 
 
 def test_frames_without_a_revision_all_pass_as_on_6_14() -> None:
@@ -86,13 +86,14 @@ def test_an_item_that_ended_starts_its_count_again() -> None:
     assert revisions.fresh(parse_event("invocation_progress", progress(7, 1)))
 
 
-def test_a_called_items_events_concern_its_root_item() -> None:
-    socket = EventSocket(dict)
+async def test_a_called_items_events_concern_its_root_item() -> None:
+    socket, server = await connected_socket()
     root_job = socket.listen_events(item_ids=[7])
     other_job = socket.listen_events(item_ids=[9])
-    socket._on_event("invocation_started", called("add", item_id=12, root=7, batch_id="other"))
-    assert [(e.item_id, e.root_id) for e in _drain(root_job)] == [(12, 7)]
-    assert _drain(other_job) == []
+    await server.send("invocation_started", called("add", item_id=12, root=7, batch_id="other"))
+    seen = [(e.item_id, e.root_id) for e in await drain(root_job)]  # type: ignore[attr-defined]
+    assert seen == [(12, 7)]
+    assert await drain(other_job) == []
 
 
 def test_the_tracker_counts_a_called_items_events_for_its_root() -> None:
@@ -125,62 +126,81 @@ class _Tokens:
         self.token = f"renewed-{len(self.renewed)}"
 
 
-async def test_a_refused_socket_logs_in_again_once_until_a_connection_succeeds() -> None:
+def _refusing(*tokens: str | None) -> FakeSocketIO:
+    return FakeSocketIO(refused_tokens=set(tokens))
+
+
+async def test_a_refused_socket_logs_in_again_and_connects_with_the_new_token() -> None:
     tokens = _Tokens()
-    socket = EventSocket(tokens.options, renew_token=tokens.renew)
-    assert await socket._auth() == {"token": "first"}
-    socket._on_connect_error({"message": "refused"})
-    assert await socket._auth() == {"token": "renewed-1"}
-    socket._on_connect_error({"message": "refused"})
-    assert await socket._auth() == {"token": "renewed-1"}  # not in a loop
+    socket, server = await connected_socket(
+        _refusing("first"), tokens.options, renew_token=tokens.renew
+    )
+    assert server.auths == [{"token": "first"}, {"token": "renewed-1"}] and socket.connected
     assert tokens.renewed == ["first"]
-    await socket._on_connect()
-    socket._on_connect_error({"message": "refused"})  # revoked again, later
-    assert await socket._auth() == {"token": "renewed-2"}
-    assert tokens.renewed == ["first", "renewed-1"]
+
+
+async def test_a_socket_refused_again_after_logging_in_gives_up_not_in_a_loop() -> None:
+    tokens = _Tokens()
+    server = _refusing("first", "renewed-1")
+    with pytest.raises(ServerUnreachableError, match="is the client logged in"):
+        await connected_socket(server, tokens.options, renew_token=tokens.renew)
+    assert server.auths == [{"token": "first"}, {"token": "renewed-1"}]
+    assert tokens.renewed == ["first"]
 
 
 async def test_a_socket_without_a_token_never_logs_in() -> None:
     tokens = _Tokens()
-    socket = EventSocket(lambda: {"url": "http://x.test", "auth": None}, renew_token=tokens.renew)
-    assert await socket._auth() is None
-    socket._on_connect_error({"message": "refused"})
-    assert await socket._auth() is None and tokens.renewed == []
+    server = _refusing(None)  # a server with users refuses a socket without a token
+    with pytest.raises(ServerUnreachableError):
+        await connected_socket(
+            server, lambda: {"url": "http://x.test", "auth": None}, renew_token=tokens.renew
+        )
+    assert server.auths == [None] and tokens.renewed == []
 
 
 async def test_a_socket_the_server_closed_connects_again_with_a_renewed_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """python-socketio does not reconnect after the server closes the connection (as InvokeAI
-    does for a revoked token): the socket does, logging in again once it is refused."""
-    import socketio
-
+    does for a revoked token): the socket does, logging in again once it is refused, and
+    again the next time the server revokes the token it connected with."""
     monkeypatch.setattr("ivkgen.runtime.events.socket.RECONNECT_DELAY", 0.0)
     tokens = _Tokens()
-    socket = EventSocket(tokens.options, renew_token=tokens.renew)
-    sent: list[Any] = []
-
-    class ServerThatRevoked:
-        connected = False
-
-        async def connect(self, url: str, *, auth: Any, **options: Any) -> None:
-            sent.append(await auth())
-            if sent[-1] == {"token": "first"}:
-                socket._on_connect_error({"message": "revoked"})
-                raise socketio.exceptions.ConnectionError("refused")
-            self.connected = True
-
-    socket._sio = ServerThatRevoked()
-    await socket._auth()  # the first connection's token
-    socket._on_disconnect(socketio.AsyncClient.reason.SERVER_DISCONNECT)
-    assert socket._reconnecting is not None
-    await socket._reconnecting
-    assert sent == [{"token": "first"}, {"token": "renewed-1"}] and socket.connected
-    assert tokens.renewed == ["first"]
+    socket, server = await connected_socket(
+        _refusing("first"), tokens.options, renew_token=tokens.renew
+    )
+    changes = socket.listen_events()
+    for revoked in ("renewed-1", "renewed-2"):
+        server.refused_tokens.add(revoked)
+        await server.drop(socketio.AsyncClient.reason.SERVER_DISCONNECT)
+        assert await _connection_changes(changes, 2) == [False, True]
+    assert [auth["token"] for auth in server.auths] == [
+        "first",
+        "renewed-1",
+        "renewed-1",
+        "renewed-2",
+        "renewed-2",
+        "renewed-3",
+    ]
+    assert tokens.renewed == ["first", "renewed-1", "renewed-2"] and socket.connected
 
 
-def test_a_lost_connection_is_left_to_python_socketio() -> None:
-    socket = EventSocket(dict)
-    socket._sio = object()  # connected once
-    socket._on_disconnect("transport close")
-    assert socket._reconnecting is None
+async def test_a_lost_connection_is_left_to_python_socketio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ivkgen.runtime.events.socket.RECONNECT_DELAY", 0.0)
+    socket, server = await connected_socket()
+    changes = socket.listen_events()
+    await server.drop("transport close")
+    assert await _connection_changes(changes, 1) == [False]
+    assert await changes.get(timeout=0.05) is None  # the socket did not connect again itself
+    assert len(server.auths) == 1 and not socket.connected
+
+
+async def _connection_changes(subscription: Subscription, count: int) -> list[bool]:
+    changes = []
+    for _ in range(count):
+        message = await subscription.get(timeout=5)
+        assert isinstance(message, ConnectionChanged)
+        changes.append(message.connected)
+    return changes

@@ -12,6 +12,8 @@ from ivkgen.runtime.jobs.plans import drive_sync, follow_plan
 from ivkgen.runtime.jobs.tracker import JobTracker
 from ivkgen.runtime.server.dto import QueueItemSummary, SessionQueueItem
 
+from tests.harness.fake_socketio import connected_socket
+
 
 def status(item_id: int, value: str, sequence: int, batch_id: str = "b1", **extra: Any) -> Any:
     payload = {"item_id": item_id, "batch_id": batch_id, "status": value}
@@ -182,7 +184,7 @@ def test_only_failed_items_ask_for_their_session_right_away() -> None:
 
 
 async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete() -> None:
-    from ivkgen.runtime.events.socket import EventSocket, SocketLease
+    from ivkgen.runtime.events.socket import SocketLease
     from ivkgen.runtime.jobs.clients import AsyncClient
     from ivkgen.runtime.jobs.tracker import SubmitResult
     from ivkgen.runtime.jobs.watch import Run, Tracking, watch
@@ -198,14 +200,13 @@ async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete(
         async def lease_event_socket(self) -> SocketLease:
             raise AssertionError("the run has its socket")
 
-    socket = EventSocket(dict)
-    socket._sio = type("Connected", (), {"connected": True})()
+    socket, server = await connected_socket()
     result = SubmitResult(
         batch_id="b1", queue_id="default", enqueued=1, requested=1, priority=0, item_ids=[1]
     )
     subscription = socket.listen_events(batch_ids=["b1"])
     run = Run(result, tracker(1), tracking=Tracking(SocketLease(socket, owned=False), subscription))
-    socket._on_event(
+    await server.send(
         "queue_item_status_changed", {"item_id": 1, "batch_id": "b1", "status": "completed"}
     )
     client = Recorder()

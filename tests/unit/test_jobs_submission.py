@@ -1,15 +1,14 @@
-"""Submission plans against a fake server (httpx.MockTransport): bodies, rollback, polling."""
+"""Submission plans against the fake InvokeAI (``tests.harness.fake_invokeai``): bodies,
+rollback, polling."""
 
 from __future__ import annotations
 
 import importlib
 import json
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from ivkgen.runtime import (
     AsyncInvokeAIClient,
@@ -22,7 +21,7 @@ from ivkgen.runtime import (
 )
 from ivkgen.runtime.typed import InvokeAIVersionWarning
 
-from tests.unit._dtos import image_dto
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -32,88 +31,23 @@ BOARD_RECORD = {"board_id": "", "board_name": "", "created_at": "", "updated_at"
 BUNDLED_SCHEMA = Path(__file__).parents[2] / "data" / "openapi" / "invokeai-6.14.2.json"
 
 
-class FakeServer:
-    """Answers the few routes a submission uses; ``statuses`` are served in turn per poll."""
-
-    def __init__(self, statuses: list[str] | None = None, enqueue_status: int = 200) -> None:
-        self.requests: list[tuple[str, str, Any]] = []
-        self.statuses = list(statuses or ["completed"])
-        self.enqueue_status = enqueue_status
-        self.images: set[str] = set()
-        self.boards = [{**BOARD_RECORD, "board_id": SAMPLES, "board_name": "samples"}]
-        self.version = "6.14.2"
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path, method = request.url.path, request.method
-        body = (
-            json.loads(request.content)
-            if request.headers.get("content-type") == "application/json"
-            else None
-        )
-        self.requests.append((method, path, body))
-        if path == "/api/v1/images/upload":
-            name = f"upload-{len(self.images)}.png"
-            self.images.add(name)
-            return httpx.Response(201, json=image_dto(name))
-        if method == "DELETE" and path.startswith("/api/v1/images/i/"):
-            name = path.rsplit("/", 1)[1]
-            self.images.discard(name)
-            return httpx.Response(200, json={"deleted_images": [name]})
-        if path == "/api/v1/boards/":
-            return httpx.Response(200, json=self.boards)
-        if path == "/openapi.json":  # the schema the bundled catalog was made from: no drift
-            return httpx.Response(200, content=BUNDLED_SCHEMA.read_bytes())
-        if path == "/api/v1/app/version":
-            return httpx.Response(200, json={"version": self.version})
-        if path == "/api/v2/models/":
-            return httpx.Response(200, json={"models": [MODEL]})
-        if path.endswith("/enqueue_batch"):
-            if self.enqueue_status != 200:
-                detail = [{"loc": ["body", "batch"], "msg": "bad batch", "type": "value_error"}]
-                return httpx.Response(self.enqueue_status, json={"detail": detail})
-            batch = body["batch"]
-            return httpx.Response(
-                200,
-                json={
-                    "queue_id": "default",
-                    "enqueued": 2,
-                    "requested": 2,
-                    "batch": batch,
-                    "priority": 0,
-                    "item_ids": [12, 11],
-                },
-            )
-        if method == "GET" and "/api/v1/queue/default/i/" in path:
-            item_id = int(path.rsplit("/", 1)[1])
-            status = self.next_status()
-            if status == "gone":
-                return httpx.Response(404, json={"detail": "Queue item not found"})
-            return httpx.Response(200, json=queue_item(item_id, status))
-        if path.endswith(("/items_by_ids", "/item_summaries_by_ids")):
-            status = self.next_status()
-            items = [] if status == "gone" else [queue_item(i, status) for i in body["item_ids"]]
-            return httpx.Response(200, json=items)
-        return httpx.Response(500, json={"detail": f"unexpected {method} {path}"})
-
-    def next_status(self) -> str:
-        return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+def fake(**options: Any) -> FakeInvokeAI:
+    """A server with ``MODEL``, a ``samples`` board and the bundled schema (no drift); its
+    items progress as the client polls."""
+    board = {**BOARD_RECORD, "board_id": SAMPLES, "board_name": "samples"}
+    return FakeInvokeAI(
+        "invokeai",
+        VirtualClock(tick=1.0),
+        duration=4.0,
+        models=[MODEL],
+        boards=[board],
+        schema=BUNDLED_SCHEMA.read_bytes(),
+        **options,
+    )
 
 
-def queue_item(item_id: int, status: str) -> dict[str, Any]:
-    return {
-        "item_id": item_id,
-        "status": status,
-        "batch_id": "b",
-        "queue_id": "default",
-        "session_id": f"s{item_id}",
-        "created_at": "",
-        "updated_at": "",
-        "session": {},
-    }
-
-
-def client_for(server: Callable[[httpx.Request], httpx.Response]) -> InvokeAIClient:
-    return InvokeAIClient.from_url("http://invokeai.test", transport=httpx.MockTransport(server))
+def client_for(server: FakeInvokeAI) -> InvokeAIClient:
+    return InvokeAIClient.from_url("http://invokeai.test", transport=server.transport())
 
 
 def image_workflow() -> dict[str, Any]:
@@ -131,25 +65,26 @@ def image_workflow() -> dict[str, Any]:
     return workflow(nodes, exposed=[("blur", "image"), ("blur", "radius"), ("loader", "model")])
 
 
-def enqueued_batch(server: FakeServer) -> dict[str, Any]:
-    return next(b for m, p, b in server.requests if p.endswith("/enqueue_batch"))["batch"]
+def enqueued_batch(server: FakeInvokeAI) -> dict[str, Any]:
+    batch: dict[str, Any] = server.enqueued[-1]["batch"]
+    return batch
 
 
 def test_submit_uploads_resolves_models_and_sends_the_sweep_in_one_enqueue() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     handle.set_input_image(0, PNG)
     result = handle.submit_sync(sweep={1: [1, 2.5]})
     batch = enqueued_batch(server)
-    assert result.batch_id == batch["batch_id"] and result.item_ids == [11, 12]
-    assert batch["graph"]["nodes"]["blur"]["image"] == {"image_name": "upload-0.png"}
+    assert result.batch_id == batch["batch_id"] and result.item_ids == [1, 2]
+    assert batch["graph"]["nodes"]["blur"]["image"] == {"image_name": "invokeai-upload-0.png"}
     assert batch["graph"]["nodes"]["loader"]["model"]["key"] == "k1"
     assert batch["data"] == [[{"node_path": "blur", "field_name": "radius", "items": [1.0, 2.5]}]]
-    assert handle.get_uploaded_assets() == ["upload-0.png"]
+    assert handle.get_uploaded_assets() == ["invokeai-upload-0.png"]
 
 
 def test_a_required_input_without_a_value_is_refused_before_anything_is_sent() -> None:
-    server = FakeServer()
+    server = fake()
     unset = image_workflow()
     unset["nodes"][0]["data"]["inputs"]["image"].pop("value")
     handle = client_for(server).workflow_repo.create_workflow_handle(unset)
@@ -166,7 +101,7 @@ def test_a_required_input_without_a_value_is_refused_before_anything_is_sent() -
 
 
 def test_a_model_of_a_base_the_loader_does_not_take_is_refused_before_anything_is_sent() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     sdxl = {"key": "k-xl", "hash": "blake3:xl", "name": "big-xl", "base": "sdxl", "type": "main"}
     handle.set_input_value(2, type(handle.get_input_value(2)).model_validate(sdxl))
@@ -179,17 +114,17 @@ def test_a_model_of_a_base_the_loader_does_not_take_is_refused_before_anything_i
 
 
 def test_a_rejected_enqueue_deletes_the_uploads_it_made() -> None:
-    server = FakeServer(enqueue_status=422)
+    server = fake(reject_enqueues="bad batch")
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     handle.set_input_image(0, PNG)
     with pytest.raises(ServerValidationError, match="bad batch"):
         handle.submit_sync()
     assert server.images == set() and handle.get_uploaded_assets() == []
-    assert ("DELETE", "/api/v1/images/i/upload-0.png", None) in server.requests
+    assert "DELETE /api/v1/images/i/invokeai-upload-0.png" in server.requests
 
 
 def test_a_sweep_is_checked_before_anything_is_sent() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     with pytest.raises(ValueError, match="one length"):
         handle.submit_sync(sweep={1: [1.0, 2.0], "Image": ["a.png"]})
@@ -199,26 +134,31 @@ def test_a_sweep_is_checked_before_anything_is_sent() -> None:
 
 
 def test_polling_reports_progress_and_ends_on_terminal_statuses() -> None:
-    # the first answer is the submission's read of its first item (for the session id)
-    server = FakeServer(["pending", "pending", "in_progress", "in_progress", "completed"])
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
-    result = handle.submit_sync()
-    assert result.session_id == result["session_id"] == handle.session_id == "s11"
-    seen: list[str] = []
+    result = handle.submit_sync(sweep={1: [1.0, 2.0]})  # two items, run one after the other
+    assert result.session_id == result["session_id"] == handle.session_id == "s-invokeai-1"
+    seen: dict[int, list[str]] = {1: [], 2: []}
     final = handle.wait_for_completion_sync(
-        poll_interval=0.01, timeout=5, progress_callback=lambda item: seen.append(item.status)
+        poll_interval=0.01,
+        timeout=5,
+        progress_callback=lambda item: seen[item.item_id].append(item.status),
     )
-    assert final.item_id == 11 and final.status == "completed"
-    assert seen == ["pending"] * 2 + ["in_progress"] * 4 + ["completed"] * 2
-    polls = [path for _, path, _ in server.requests if path.endswith("/items_by_ids")]
-    assert len(polls) == 4  # both items in one request per poll
+    assert final.item_id == 1 and final.status == "completed"
+    order = ["pending", "in_progress", "completed"]
+    for statuses in seen.values():  # each item's statuses as they came, in order
+        assert statuses == sorted(statuses, key=order.index) and statuses[-1] == "completed"
+    assert "in_progress" in seen[1] + seen[2] and "pending" in seen[2]
+    polls = [r for r in server.requests if r.endswith(("/items_by_ids", "/item_summaries_by_ids"))]
+    assert len(seen[1]) == len(polls) > 0  # while both ran, one request read both
     assert [job.status for job in handle.jobs] == ["completed", "completed"]
 
 
 def test_an_item_deleted_from_the_queue_ends_the_wait_as_canceled() -> None:
-    server = FakeServer(["in_progress", "gone"])
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     handle.submit_sync()
+    server.items.clear()
     with pytest.raises(JobCanceledError, match="deleted from the queue"):
         handle.wait_for_completion_sync(poll_interval=0.01, timeout=5)
 
@@ -231,7 +171,7 @@ def test_sync_methods_on_an_async_client_say_what_to_do() -> None:
 
 
 def test_nothing_to_wait_for_before_a_submission() -> None:
-    handle = client_for(FakeServer()).workflow_repo.create_workflow_handle(image_workflow())
+    handle = client_for(fake()).workflow_repo.create_workflow_handle(image_workflow())
     with pytest.raises(RuntimeError, match="not submitted"):
         handle.wait_for_completion_sync()
     assert handle.batch_id is None and handle.item_ids == []
@@ -249,7 +189,7 @@ def board_workflow() -> dict[str, Any]:
 
 
 def test_a_board_named_at_submission_takes_every_output_the_user_did_not_place() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(board_workflow())
     handle.get_input(0).field.value = "f00dcafe-0000-4000-8000-000000000001"  # type: ignore[attr-defined]
     handle.submit_sync(board_id="samples")
@@ -260,26 +200,26 @@ def test_a_board_named_at_submission_takes_every_output_the_user_did_not_place()
 
 
 def test_an_unknown_board_name_lists_the_boards_and_enqueues_nothing() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(board_workflow())
     with pytest.raises(NotFoundError, match=r"no board with the id or name 'sample'.*'samples'"):
         handle.submit_sync(board_id="sample")
-    assert not any(path.endswith("/enqueue_batch") for _, path, _ in server.requests)
+    assert server.enqueued == []
 
 
 def test_a_priority_the_server_cannot_honour_warns_and_prepends() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     with pytest.warns(UserWarning, match="priority=5: the InvokeAI queue has no numeric"):
         handle.submit_sync(priority=5)
-    assert server.requests[-2][2]["prepend"] is True
+    assert server.enqueued[-1]["prepend"] is True
     with pytest.warns(UserWarning, match="priority=-1.*after them"):
         handle.submit_sync(priority=-1)
-    assert server.requests[-2][2]["prepend"] is False
+    assert server.enqueued[-1]["prepend"] is False
 
 
 def test_a_model_typed_by_name_without_key_or_hash_resolves_by_name_base_and_type() -> None:
-    server = FakeServer()
+    server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     typed = IvkModelIdentifierField(key="", hash="", name="tiny", base="sd-1", type="main")
     handle.set_input_value(2, typed)
@@ -304,20 +244,19 @@ def test_a_generated_modules_image_input_takes_a_file_path_uploaded_at_submissio
     photo = tmp_path / "photo.png"
     photo.write_bytes(PNG)
     inputs = flows.BlurInputs(image=str(photo), radius=3.0)
-    server = FakeServer()
+    server = fake()
     handle = flows.Blur().submit(client_for(server), inputs)
-    assert ("POST", "/api/v1/images/upload", None) in server.requests
+    assert "POST /api/v1/images/upload" in server.requests
     assert enqueued_batch(server)["graph"]["nodes"]["blur"]["image"] == {
-        "image_name": "upload-0.png"
+        "image_name": "invokeai-upload-0.png"
     }
-    assert handle.get_uploaded_assets() == ["upload-0.png"]
+    assert handle.get_uploaded_assets() == ["invokeai-upload-0.png"]
 
 
 def test_a_module_made_for_another_invokeai_warns_once_per_client() -> None:
     from generated.image_pipeline import ImagePipeline, ImagePipelineInputs
 
-    server = FakeServer()
-    server.version = "6.9.0"
+    server = fake(version="6.9.0")
     client = client_for(server)
     with pytest.warns(InvokeAIVersionWarning) as caught:
         ImagePipeline().run(client, ImagePipelineInputs())
@@ -327,7 +266,7 @@ def test_a_module_made_for_another_invokeai_warns_once_per_client() -> None:
         "ImagePipeline was generated against InvokeAI 6.14.2, but http://invokeai.test runs 6.9.0"
     )
     assert warning.filename == __file__
-    assert [path for _, path, _ in server.requests].count("/api/v1/app/version") == 1
+    assert server.requests.count("GET /api/v1/app/version") == 1
     with pytest.warns(InvokeAIVersionWarning):
         ImagePipeline().submit(client_for(server), ImagePipelineInputs())
 
@@ -337,8 +276,8 @@ def test_a_module_made_for_the_servers_invokeai_does_not_warn() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", InvokeAIVersionWarning)
-        outputs = ImagePipeline().run(client_for(FakeServer()), ImagePipelineInputs())
-    assert outputs.save == []
+        outputs = ImagePipeline().run(client_for(fake()), ImagePipelineInputs())
+    assert [output.image_name for output in outputs.save] == ["invokeai-1-0.png"]
 
 
 def test_a_handle_without_a_client_says_how_to_get_one() -> None:

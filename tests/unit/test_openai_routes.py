@@ -14,7 +14,7 @@ import pytest
 from ivkgen.service.auth import ApiKeys
 from PIL import Image
 
-from tests.harness.fake_queue import FakeServer
+from tests.harness.fake_invokeai import FakeInvokeAI
 from tests.unit._openai import openai_service
 from tests.unit._serve import fake
 
@@ -22,7 +22,7 @@ SIZES = "size 999x9 is refused by model 'prompt_canvas': sizes that work: WIDTHx
 SIZES += " >= 16 and <= 128; the height >= 16 and <= 128 (default 64x48)"
 
 
-def _enqueued(server: FakeServer) -> int:
+def _enqueued(server: FakeInvokeAI) -> int:
     return sum(r.endswith("/enqueue_batch") for r in server.requests)
 
 

@@ -26,7 +26,7 @@ from ivkgen.runtime.pool import (
 from ivkgen.runtime.pool.scheduler import Scheduler
 from ivkgen.runtime.pool.work import Work
 
-from tests.harness.fake_queue import FakeServer, VirtualClock
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -40,11 +40,11 @@ def _work(count: int) -> Work:
     return grid_work(handle, {"Subject": [f"subject {i}" for i in range(count)]})
 
 
-def _subject(server: FakeServer, item_id: int) -> str:
+def _subject(server: FakeInvokeAI, item_id: int) -> str:
     return str(server.items[item_id].session["graph"]["nodes"][SUBJECT]["value"])
 
 
-def _pool(servers: list[FakeServer], clock: VirtualClock, **options: object) -> ServerPool:
+def _pool(servers: list[FakeInvokeAI], clock: VirtualClock, **options: object) -> ServerPool:
     clients = [InvokeAIClient(f"http://{s.name}.test", transport=s.transport()) for s in servers]
     return ServerPool(clients, sleep=clock.sleep, clock=clock, poll_interval=0.5, **options)  # type: ignore[arg-type]
 
@@ -58,7 +58,7 @@ def _statuses(ledger: Path) -> dict[str, int]:
         book.close()
 
 
-def _ran_once(servers: list[FakeServer], count: int) -> None:
+def _ran_once(servers: list[FakeInvokeAI], count: int) -> None:
     subjects = sorted(_subject(s, i.item_id) for s in servers for i in s.ran())
     assert subjects == sorted(f"subject {i}" for i in range(count))
 
@@ -86,7 +86,7 @@ def test_no_server_holds_more_than_its_share_of_what_is_left() -> None:
 
 def test_a_pool_of_many_servers_gives_fast_ones_larger_windows() -> None:
     clock = VirtualClock()
-    servers = [FakeServer(f"s{i}", clock) for i in range(10)]
+    servers = [FakeInvokeAI(f"s{i}", clock) for i in range(10)]
     pool = _pool(servers, clock)
     results = pool.run(_work(500))
 
@@ -99,7 +99,7 @@ def test_a_pool_of_many_servers_gives_fast_ones_larger_windows() -> None:
 @pytest.mark.parametrize("summaries", [True, False])
 def test_statuses_are_read_without_sessions_where_the_server_can(summaries: bool) -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock, summaries=summaries), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock, summaries=summaries), FakeInvokeAI("b", clock)]
     results = _pool(servers, clock).run(_work(30))
 
     assert [r.index for r in results] == list(range(30))
@@ -114,7 +114,7 @@ def test_statuses_are_read_without_sessions_where_the_server_can(summaries: bool
 
 def test_a_sweep_spreads_in_proportion_to_each_servers_devices() -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock, devices=1), FakeServer("b", clock, devices=2)]
+    servers = [FakeInvokeAI("a", clock, devices=1), FakeInvokeAI("b", clock, devices=2)]
     results = _pool(servers, clock).run(_work(120))
 
     assert [r.index for r in results] == list(range(120))
@@ -131,7 +131,7 @@ def test_a_sweep_spreads_in_proportion_to_each_servers_devices() -> None:
 
 def test_the_items_of_a_server_that_dies_run_elsewhere_exactly_once() -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)]
 
     def kill_a(progress: object) -> None:
         if clock.now >= 3:
@@ -149,7 +149,7 @@ def test_the_items_of_a_server_that_dies_run_elsewhere_exactly_once() -> None:
 
 def test_a_lost_enqueue_answer_is_looked_up_not_sent_again() -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock, lose_enqueue_answers=1), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock, lose_enqueue_answers=1), FakeInvokeAI("b", clock)]
     results = _pool(servers, clock).run(_work(12))
 
     assert len(results) == 12
@@ -160,7 +160,7 @@ def test_a_lost_enqueue_answer_is_looked_up_not_sent_again() -> None:
 
 def test_a_full_queue_is_reported_and_the_rest_waits_for_room() -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock, max_queue_size=3)]
+    servers = [FakeInvokeAI("a", clock, max_queue_size=3)]
     with pytest.warns(QueueFullWarning, match="took 3 of 8"):
         results = _pool(servers, clock, window=8).run(_work(10))
     assert len(results) == 10
@@ -175,8 +175,8 @@ def test_work_goes_only_to_servers_with_the_models_and_none_left_is_an_error() -
     handle = WorkflowHandle(WorkflowDefinition.from_file(WORKFLOWS / "sd15-text-to-image.json"))
     model = handle.find_input("Model")
     handle.set_input_value(model.input_index, type(model.field).model_validate(TINY))
-    with_model = FakeServer("a", clock, models=[{**TINY, "key": "k-on-a"}])
-    without = FakeServer("b", clock)
+    with_model = FakeInvokeAI("a", clock, models=[{**TINY, "key": "k-on-a"}])
+    without = FakeInvokeAI("b", clock)
     results = _pool([with_model, without], clock).run(grid_work(handle, runs=3))
 
     assert {r.server for r in results} == {"http://a.test"}
@@ -184,7 +184,7 @@ def test_work_goes_only_to_servers_with_the_models_and_none_left_is_an_error() -
     graph = with_model.items[results[0].item_id or 0].session["graph"]
     assert graph["nodes"][model.node_id]["model"]["key"] == "k-on-a"  # the server's own key
 
-    others = [FakeServer("c", clock), FakeServer("d", clock)]
+    others = [FakeInvokeAI("c", clock), FakeInvokeAI("d", clock)]
     with pytest.raises(
         NoServerError, match=r"'tiny-sd15' \(sd-1 main\) is not installed"
     ) as caught:
@@ -195,7 +195,7 @@ def test_work_goes_only_to_servers_with_the_models_and_none_left_is_an_error() -
 
 def test_a_server_that_refuses_the_login_is_dropped_and_the_others_finish() -> None:
     clock = VirtualClock()
-    good = FakeServer("b", clock)
+    good = FakeInvokeAI("b", clock)
 
     def refuse(request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"detail": "Not authenticated"})
@@ -214,7 +214,7 @@ def test_a_ledger_run_resumes_after_a_crash_without_running_anything_twice(
     tmp_path: Path,
 ) -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)]
     ledger = tmp_path / "run.sqlite"
 
     class Crash(Exception):
@@ -254,7 +254,7 @@ def test_a_ledger_run_resumes_after_a_crash_without_running_anything_twice(
 
 def test_a_failed_items_error_keeps_its_type_and_message_after_a_resume(tmp_path: Path) -> None:
     clock = VirtualClock()
-    server = FakeServer("a", clock, fail_node=SUBJECT)
+    server = FakeInvokeAI("a", clock, fail_node=SUBJECT)
 
     def reported(request: httpx.Request) -> httpx.Response:
         response = server.handle(request)
@@ -294,14 +294,13 @@ def test_an_items_error_survives_the_ledger_and_older_plain_text_is_its_message(
 
 def test_the_async_pool_spreads_and_returns_outputs_in_order() -> None:
     servers = [
-        FakeServer("a", _wall_clock, duration=0.01),
-        FakeServer("b", _wall_clock, duration=0.01),
+        FakeInvokeAI("a", _wall_clock, duration=0.01),
+        FakeInvokeAI("b", _wall_clock, duration=0.01),
     ]
 
     async def main() -> list[int]:
         clients = [
-            AsyncInvokeAIClient(f"http://{s.name}.test", transport=_async_transport(s))
-            for s in servers
+            AsyncInvokeAIClient(f"http://{s.name}.test", transport=s.transport()) for s in servers
         ]
         pool = AsyncServerPool(clients, poll_interval=0.01)
         return [r.index for r in await pool.run(_work(12))]
@@ -317,13 +316,9 @@ def _wall_clock() -> float:
     return time.monotonic()
 
 
-def _async_transport(server: FakeServer) -> httpx.MockTransport:
-    return httpx.MockTransport(server.handle)
-
-
 def test_the_single_server_path_warns_when_the_queue_takes_fewer_items() -> None:
     clock = VirtualClock()
-    server = FakeServer("a", clock, max_queue_size=2)
+    server = FakeInvokeAI("a", clock, max_queue_size=2)
     client = InvokeAIClient("http://a.test", transport=server.transport())
     handle = client.workflow_repo.create_workflow_handle(WORKFLOWS / "prompt-arithmetic.json")
     with warnings.catch_warnings(record=True) as caught:
@@ -334,7 +329,7 @@ def test_the_single_server_path_warns_when_the_queue_takes_fewer_items() -> None
 
 
 def _crash_with_items_in_flight(
-    servers: list[FakeServer], clock: VirtualClock, ledger: Path
+    servers: list[FakeInvokeAI], clock: VirtualClock, ledger: Path
 ) -> None:
     """Run 16 items on ``servers`` until the client dies at virtual second 2 (the servers
     stop answering, so nothing is cleaned up)."""
@@ -366,7 +361,7 @@ def _in_flight(ledger: Path, server: str) -> list[int]:
 
 def test_a_resumed_run_follows_its_items_on_a_server_no_longer_given(tmp_path: Path) -> None:
     clock = VirtualClock()
-    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    a, b = FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)
     ledger = tmp_path / "run.sqlite"
     _crash_with_items_in_flight([a, b], clock, ledger)
     flying = _in_flight(ledger, "http://a.test")
@@ -400,7 +395,7 @@ def test_a_resumed_run_reruns_the_items_of_a_former_server_it_cannot_reach(
     tmp_path: Path,
 ) -> None:
     clock = VirtualClock()
-    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    a, b = FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)
     ledger = tmp_path / "run.sqlite"
     _crash_with_items_in_flight([a, b], clock, ledger)
     flying = _in_flight(ledger, "http://a.test")
@@ -421,7 +416,7 @@ def test_a_resumed_run_reruns_the_items_of_a_former_server_it_cannot_reach(
 
 def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path) -> None:
     clock = VirtualClock()
-    a, b = FakeServer("a", clock), FakeServer("b", clock)
+    a, b = FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)
     ledger = tmp_path / "run.sqlite"
     _crash_with_items_in_flight([a, b], clock, ledger)
     flying = _in_flight(ledger, "http://a.test")
@@ -432,11 +427,11 @@ def test_the_async_pool_follows_the_items_of_a_former_server_too(tmp_path: Path)
         server.duration = 0.01
 
     async def main() -> list[str]:
-        client = AsyncInvokeAIClient("http://b.test", transport=_async_transport(b))
+        client = AsyncInvokeAIClient("http://b.test", transport=b.transport())
         pool = AsyncServerPool(
             [client],
             poll_interval=0.01,
-            connect=lambda url: AsyncInvokeAIClient(url, transport=_async_transport(a)),
+            connect=lambda url: AsyncInvokeAIClient(url, transport=a.transport()),
         )
         async with pool:
             return [r.server for r in await pool.run(_work(16), ledger=ledger, resume=True)]
@@ -461,7 +456,7 @@ def _photos(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def _image_of(servers: list[FakeServer], result: ItemResult) -> bytes:
+def _image_of(servers: list[FakeInvokeAI], result: ItemResult) -> bytes:
     """The bytes uploaded for the image the item ran with (on the server that ran it)."""
     server = next(s for s in servers if result.server == f"http://{s.name}.test")
     assert result.item_id is not None
@@ -473,7 +468,7 @@ def test_each_item_gets_its_own_image_uploaded_once_to_the_server_that_runs_it(
     tmp_path: Path,
 ) -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)]
     photos = _photos(tmp_path, 3)
     given = [*photos, photos[0]]
     work = grid_work(_blur_handle(), {0: given, 1: [1.0, 2.0]})
@@ -503,7 +498,7 @@ def test_a_generated_modules_local_images_run_on_the_pool(
     flows = importlib.import_module(f"pool_flows.{module.stem}")
     photos = _photos(tmp_path, 2)
     clock = VirtualClock()
-    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)]
     pool = _pool(servers, clock, window=1)
 
     varied = [flows.BlurInputs(image=str(p), radius=r) for p in photos for r in (1.0, 2.0)]
@@ -532,7 +527,7 @@ def test_a_resumed_run_deletes_the_images_a_crashed_one_uploaded_and_sends_none_
     tmp_path: Path,
 ) -> None:
     clock = VirtualClock()
-    servers = [FakeServer("a", clock), FakeServer("b", clock)]
+    servers = [FakeInvokeAI("a", clock), FakeInvokeAI("b", clock)]
     photos = _photos(tmp_path, 6)
     ledger = tmp_path / "run.sqlite"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import HTTPException
 
-from tests.unit._serve import fake, finished, service_on
+from tests.unit._serve import fake, finished, served, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 pytestmark = pytest.mark.usefixtures("each_store")
@@ -43,12 +43,12 @@ async def test_runs_beyond_max_pending_are_refused_with_retry_after(tmp_path: Pa
 
 
 async def test_finished_runs_are_deleted_with_their_files_after_keep(tmp_path: Path) -> None:
-    async with service_on([fake("a")], cache=tmp_path, keep_hours=0.0) as http:
+    async with served([fake("a")], cache=tmp_path, keep_hours=0.0) as (http, app):
         run = (await http.post(RUN, json={}, headers={"Prefer": "wait=10"})).json()
         assert run["status"] == "completed"
         [square] = run["outputs"]["square"]
         assert (await http.get(square["url"])).status_code == 200
-        service = http._transport.app.state.service  # type: ignore[attr-defined]
+        service = app.state.service
         assert service.runner.prune(0.0) == 1
         assert (await http.get(run["links"]["self"])).status_code == 404
         assert (await http.get(square["url"])).status_code == 404
@@ -234,6 +234,6 @@ async def test_a_model_named_as_served_default_or_in_the_body_runs_and_a_wrong_k
         unknown = await http.post(SD15, json={"model": "no-such-model"})
         assert unknown.status_code == 422 and "tiny-sd15" in unknown.json()["detail"]
     assert len(server.chunks) == 2  # the refused requests enqueued nothing
-    graphs = [graph["nodes"] for graph in server._graphs.values()]
+    graphs = [graph["nodes"] for graph in server.graphs.values()]
     models = [n["model"] for nodes in graphs for n in nodes.values() if "model" in n]
     assert {m["key"] for m in models} == {"k-sd15"}

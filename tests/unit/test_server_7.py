@@ -8,23 +8,23 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime.errors import AuthError, RevisionConflictError, SetupRequiredError
 from ivkgen.runtime.pool import ServerPool, grid_work
 from ivkgen.runtime.server.features import ServerFeatures
 
-from tests.harness.fake_queue import FakeServer, VirtualClock
-from tests.harness.fake_v7 import FakeServer7, openapi_7
+from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
+from tests.harness.fake_records import openapi_7
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "data" / "workflows"
 ARITHMETIC = WORKFLOWS / "prompt-arithmetic.json"
 KEYED = "POST /api/v1/queue/default/enqueue_batch (keyed)"
+V7 = "7.0.0"
 RECEIPT = "GET /api/v1/queue/default/enqueue_batch/receipt"
 
 
-def _client(server: FakeServer, **login: str) -> InvokeAIClient:
+def _client(server: FakeInvokeAI, **login: str) -> InvokeAIClient:
     return InvokeAIClient(f"http://{server.name}.test", transport=server.transport(), **login)
 
 
@@ -49,7 +49,7 @@ def test_receipts_are_read_from_the_schema_routes_and_batch_field() -> None:
 
 
 def test_a_submission_sends_its_batch_id_as_key_and_acknowledges_the_receipt() -> None:
-    server = FakeServer7("v7", VirtualClock())
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7)
     with _client(server) as client:
         item_ids = _submit(client)
         _submit(client)
@@ -60,7 +60,7 @@ def test_a_submission_sends_its_batch_id_as_key_and_acknowledges_the_receipt() -
 
 
 def test_a_lost_enqueue_answer_is_resolved_by_the_receipt() -> None:
-    server = FakeServer7("v7", VirtualClock(), lose_enqueue_answers=1)
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, lose_enqueue_answers=1)
     with _client(server) as client:
         item_ids = _submit(client)
     assert list(server.items) == item_ids  # enqueued once
@@ -70,17 +70,8 @@ def test_a_lost_enqueue_answer_is_resolved_by_the_receipt() -> None:
 
 
 def test_a_batch_without_receipt_is_sent_again_under_the_same_key() -> None:
-    server = FakeServer7("v7", VirtualClock())
-    original = server._keyed_enqueue
-    dropped: list[str] = []
-
-    def refuse_once(request: httpx.Request, body: dict[str, object]) -> httpx.Response:
-        if not dropped:  # the connection dropped before the server read the batch
-            dropped.append("once")
-            raise httpx.RemoteProtocolError("connection reset", request=request)
-        return original(request, body)  # type: ignore[arg-type]
-
-    server._keyed_enqueue = refuse_once  # type: ignore[method-assign]
+    # the connection drops before the server reads the batch
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, reset_enqueues=1)
     with _client(server) as client:
         item_ids = _submit(client)
     assert list(server.items) == item_ids
@@ -88,7 +79,7 @@ def test_a_batch_without_receipt_is_sent_again_under_the_same_key() -> None:
 
 
 def test_a_6_14_server_gets_no_key_and_a_lost_answer_is_found_in_the_queue() -> None:
-    server = FakeServer("old", VirtualClock(), lose_enqueue_answers=1)
+    server = FakeInvokeAI("old", VirtualClock(), lose_enqueue_answers=1)
     with _client(server) as client:
         item_ids = _submit(client)
     assert list(server.items) == item_ids
@@ -97,7 +88,10 @@ def test_a_6_14_server_gets_no_key_and_a_lost_answer_is_found_in_the_queue() -> 
 
 def test_a_pool_reconciles_lost_chunks_by_receipt() -> None:
     clock = VirtualClock()
-    servers = [FakeServer7("a", clock, lose_enqueue_answers=2), FakeServer7("b", clock)]
+    servers = [
+        FakeInvokeAI("a", clock, lose_enqueue_answers=2, version=V7),
+        FakeInvokeAI("b", clock, version=V7),
+    ]
     clients = [_client(server) for server in servers]
     handle = WorkflowHandle(WorkflowDefinition.from_file(ARITHMETIC))
     work = grid_work(handle, {"Subject": [f"subject {i}" for i in range(12)]})
@@ -115,7 +109,7 @@ def test_a_pool_reconciles_lost_chunks_by_receipt() -> None:
 
 
 def test_an_update_expecting_an_old_revision_is_a_revision_conflict() -> None:
-    server = FakeServer7("v7", VirtualClock())
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7)
     definition = WorkflowDefinition.from_file(ARITHMETIC)
     with _client(server) as client:
         record = client.workflow_repo.create_workflow(definition)
@@ -133,7 +127,7 @@ def test_an_update_expecting_an_old_revision_is_a_revision_conflict() -> None:
 
 
 def test_a_create_with_a_chosen_id_is_safe_to_send_again() -> None:
-    server = FakeServer7("v7", VirtualClock())
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7)
     definition = WorkflowDefinition.from_file(ARITHMETIC)
     with _client(server) as client:
         first = client.workflow_repo.create_workflow(definition, workflow_id="my-arithmetic")
@@ -146,7 +140,7 @@ def test_a_create_with_a_chosen_id_is_safe_to_send_again() -> None:
 
 
 def test_a_server_that_needs_setup_says_so_in_one_line() -> None:
-    server = FakeServer7("v7", VirtualClock(), multiuser=True)
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True)
     client = _client(server, email="a@b.c", password="pw")
     with client, pytest.raises(SetupRequiredError, match="has no administrator yet") as caught:
         client.queue_repo.list_all_items()
@@ -156,7 +150,7 @@ def test_a_server_that_needs_setup_says_so_in_one_line() -> None:
 
 
 def test_a_revoked_token_is_replaced_by_logging_in_again_once() -> None:
-    server = FakeServer7("v7", VirtualClock(), multiuser=True, users={"a@b.c": "pw"})
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True, users={"a@b.c": "pw"})
     with _client(server, email="a@b.c", password="pw") as client:
         _submit(client)
         server.revoke_tokens()
@@ -171,7 +165,7 @@ def test_a_revoked_token_is_replaced_by_logging_in_again_once() -> None:
 
 
 def test_a_token_without_credentials_is_not_renewed() -> None:
-    server = FakeServer7("v7", VirtualClock(), multiuser=True, users={"a@b.c": "pw"})
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True, users={"a@b.c": "pw"})
     server.tokens.add("given")
     with InvokeAIClient("http://v7.test", token="given", transport=server.transport()) as client:
         client.queue_repo.list_all_items()
@@ -182,7 +176,7 @@ def test_a_token_without_credentials_is_not_renewed() -> None:
 
 
 def test_a_refreshed_token_is_taken() -> None:
-    server = FakeServer7("v7", VirtualClock(), multiuser=True, users={"a@b.c": "pw"})
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True, users={"a@b.c": "pw"})
     with _client(server, email="a@b.c", password="pw") as client:
         client.queue_repo.list_all_items()
         server.refresh_next = True
@@ -194,10 +188,10 @@ def test_a_refreshed_token_is_taken() -> None:
 
 
 def test_concurrent_requests_refused_together_log_in_again_once() -> None:
-    server = FakeServer7("v7", VirtualClock(), multiuser=True, users={"a@b.c": "pw"})
+    server = FakeInvokeAI("v7", VirtualClock(), version=V7, multiuser=True, users={"a@b.c": "pw"})
 
     async def scenario() -> None:
-        transport = httpx.MockTransport(server.handle)
+        transport = server.transport()
         async with AsyncInvokeAIClient(
             "http://v7.test", email="a@b.c", password="pw", transport=transport
         ) as client:

@@ -6,7 +6,8 @@ from typing import Any
 
 from ivkgen.runtime import SessionEvent
 from ivkgen.runtime.events.messages import QueueItemStatusChangedEvent, parse_event
-from ivkgen.runtime.events.socket import EventSocket
+
+from tests.harness.fake_socketio import connected_socket
 
 
 def status(status: str, session_id: str = "s1", item_id: int = 7) -> dict[str, Any]:
@@ -24,10 +25,10 @@ def started(session_id: str) -> dict[str, Any]:
 
 
 async def test_a_terminal_status_is_followed_by_graph_complete() -> None:
-    socket = EventSocket(dict)
+    socket, server = await connected_socket()
     events = socket.listen_events()
-    socket._on_event("queue_item_status_changed", status("in_progress"))
-    socket._on_event("queue_item_status_changed", status("failed"))
+    await server.send("queue_item_status_changed", status("in_progress"))
+    await server.send("queue_item_status_changed", status("failed"))
     kinds = [(await events.get(timeout=1)) for _ in range(3)]
     assert [getattr(e, "type", None) for e in kinds] == [
         SessionEvent.QUEUE_ITEM_STATUS_CHANGED,
@@ -39,12 +40,12 @@ async def test_a_terminal_status_is_followed_by_graph_complete() -> None:
 
 
 async def test_listening_after_subscribe_session_yields_that_sessions_events_from_then_on() -> None:
-    socket = EventSocket(dict)
-    socket._on_event("invocation_started", started("s1"))  # before the subscription: not kept
+    socket, server = await connected_socket()
+    await server.send("invocation_started", started("s1"))  # before the subscription: not kept
     await socket.subscribe_session("s1")
-    socket._on_event("invocation_started", started("s1"))
-    socket._on_event("invocation_started", started("other"))
-    socket._on_event("queue_item_status_changed", status("completed"))
+    await server.send("invocation_started", started("s1"))
+    await server.send("invocation_started", started("other"))
+    await server.send("queue_item_status_changed", status("completed"))
     seen = []
     async for event in socket.listen_events():
         seen.append(event.type)
@@ -66,10 +67,10 @@ async def test_a_session_that_ended_before_the_subscription_still_ends_the_liste
         assert isinstance(event, QueueItemStatusChangedEvent)
         return event
 
-    socket = EventSocket(dict, session_status=lookup)
+    socket, server = await connected_socket(session_status=lookup)
     await socket.subscribe_session("s1")
     watcher = socket.listen_events(batch_ids=["b"])  # a job's own subscription
-    socket._on_event("queue_item_status_changed", status("completed"))  # late
+    await server.send("queue_item_status_changed", status("completed"))  # late
     events = socket.listen_events()
     kinds = [getattr(await events.get(timeout=1), "type", None) for _ in range(3)]
     assert kinds == [

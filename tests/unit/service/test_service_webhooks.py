@@ -162,13 +162,21 @@ async def test_retry_after_lengthens_the_wait(monkeypatch: pytest.MonkeyPatch) -
     assert slept == [7.0]
 
 
-async def test_a_sender_closes_only_the_client_it_made() -> None:
+async def test_a_sender_closes_only_the_client_it_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[httpx.AsyncClient] = []
+    close = httpx.AsyncClient.aclose
+
+    async def recorded(self: httpx.AsyncClient) -> None:
+        closed.append(self)
+        await close(self)
+
+    monkeypatch.setattr(httpx.AsyncClient, "aclose", recorded)
     client, _ = receiver(200)
     await sender(client).aclose()
-    assert not client.is_closed
+    assert not client.is_closed and closed == []
     own = WebhookSender(SECRET, POLICY)
     await own.aclose()
-    assert own._client.is_closed
+    assert len(closed) == 1 and closed[0] is not client and closed[0].is_closed
 
 
 # -- the secret -----------------------------------------------------------------------------

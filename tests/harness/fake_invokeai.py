@@ -1,11 +1,16 @@
-"""A simulated InvokeAI server behind ``httpx.MockTransport``: just the queue, models, images
-and the OpenAPI node list a pool run uses.
+"""A simulated InvokeAI server behind ``httpx.MockTransport``, the one fake of the unit tier:
+the queue, models, images and the OpenAPI node list of 6.14, and with ``version="7.0.0"`` the
+7.0 routes ivkgen uses (:mod:`tests.harness.fake_v7`: enqueue receipts, the library's
+revisions, sign-in).
 
 Items run ``devices`` at a time for ``duration`` seconds of a clock the test owns (``clock``),
 in queue order; a completed item's session names one image per node that saves images. The
 server keeps every request it answered (``requests``) and can be made to fail: ``down`` refuses
-connections, ``lose_enqueue_answers`` enqueues and then drops the answer. ``summaries=False``
-makes it a server older than 6.14, without ``item_summaries_by_ids``.
+connections, ``reset_enqueues`` drops the connection of that many enqueues before reading them,
+``lose_enqueue_answers`` enqueues and then drops the answer, ``reject_enqueues`` refuses every
+enqueue with a 422 of that message, ``fail_node`` fails every item whose graph has that node.
+``summaries=False`` makes it a server older than 6.14, without ``item_summaries_by_ids``;
+``schema`` replaces the simulated OpenAPI document (e.g. by the bundled real one).
 """
 
 from __future__ import annotations
@@ -19,126 +24,44 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from ivkgen.runtime.workflow.catalog import default_catalog
+
+from tests.harness.fake_records import QUEUE, FakeItem, image_dto, openapi, openapi_7
+from tests.harness.fake_v7 import InvokeAI7Routes
 
 _OUTPUT_TYPES = ("save_image", "blank_image", "img_blur", "img_resize", "img_crop")
 
 
-SUMMARIES = "/api/v1/queue/{queue_id}/item_summaries_by_ids"
-
-
-def _openapi() -> dict[str, Any]:
-    schemas = {
-        f"{t}Invocation": {
-            "class": "invocation",
-            "version": spec.version,
-            "properties": {"type": {"const": t}},
-        }
-        for t, spec in default_catalog().nodes.items()
-    }
-    return {"paths": {SUMMARIES: {"post": {}}}, "components": {"schemas": schemas}}
-
-
-_OPENAPI: dict[str, Any] | None = None
-_OLD_OPENAPI: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class FakeItem:
-    """One queue item, kept small (a benchmark's simulated servers share the client's process):
-    items enqueued with the same graph share it, and the session is built when read."""
-
-    item_id: int
-    batch_id: str
-    origin: str | None
-    destination: str | None
-    session_id: str
-    graph: dict[str, Any]
-    """The enqueued graph, before this item's values are substituted (shared, never changed)."""
-    values: tuple[tuple[str, str, Any], ...]
-    """This item's ``(node_path, field_name, value)`` substitutions."""
-    status: str = "pending"
-    started: float | None = None
-    outputs: tuple[tuple[str, str, str, str], ...] | None = None
-    """Once completed: ``(node_id, prepared_id, image_name, node_type)`` per saved image."""
-
-    @property
-    def field_values(self) -> list[dict[str, Any]]:
-        return [{"node_path": n, "field_name": f, "value": v} for n, f, v in self.values]
-
-    @property
-    def session(self) -> dict[str, Any]:
-        """The session as the server stores it (the graph after substitution, and once
-        completed the results and the source/prepared mappings)."""
-        nodes = {node_id: dict(node) for node_id, node in self.graph["nodes"].items()}
-        for node_id, field_name, value in self.values:
-            nodes[node_id][field_name] = value
-        session: dict[str, Any] = {"id": self.session_id, "graph": {**self.graph, "nodes": nodes}}
-        if self.outputs is not None:
-            session["source_prepared_mapping"] = {n: [pid] for n, pid, _, _ in self.outputs}
-            session["results"] = {
-                pid: {"type": "image_output", "image": {"image_name": name}}
-                for _, pid, name, _ in self.outputs
-            }
-            session["execution_graph"] = {
-                "nodes": {pid: {"type": t} for _, pid, _, t in self.outputs}
-            }
-        return session
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "status": self.status,
-            "status_sequence": 0,
-            "priority": 0,
-            "batch_id": self.batch_id,
-            "queue_id": "default",
-            "session_id": self.session_id,
-            "origin": self.origin,
-            "destination": self.destination,
-            "created_at": "2025-01-01T00:00:00",
-            "updated_at": "2025-01-01T00:00:00",
-            "field_values": self.field_values,
-            "session": self.session,
-        }
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "status": self.status,
-            "batch_id": self.batch_id,
-            "origin": self.origin,
-            "destination": self.destination,
-            "created_at": "2025-01-01T00:00:00",
-            "started_at": None,
-            "completed_at": None,
-            "user_id": "system",
-            "user_display_name": None,
-            "user_email": None,
-            "field_values": self.field_values,
-            "parent_item_id": None,
-        }
-
-
 @dataclass
-class FakeServer:
-    """One simulated server; ``transport()`` is its ``httpx.MockTransport``."""
+class FakeInvokeAI(InvokeAI7Routes):
+    """One simulated server; ``transport()`` is its ``httpx.MockTransport``. On 7.0, ``users``
+    maps email -> password (``multiuser`` without users: setup required)."""
 
     name: str
     clock: Callable[[], float]
+    version: str = "6.14.2"
     devices: int = 1
     duration: float = 1.0
     max_queue_size: int = 10000
     models: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    reset_enqueues: int = 0
     lose_enqueue_answers: int = 0
+    reject_enqueues: str | None = None
     fail_node: str | None = None
     summaries: bool = True
+    schema: bytes | None = None
+    boards: list[dict[str, Any]] = field(default_factory=list)
+    enqueued: list[dict[str, Any]] = field(default_factory=list)
+    """The body of every enqueue request the server read."""
     items: dict[int, FakeItem] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
     """Every image uploaded (name -> the request's body), deleted or not."""
+    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Every distinct graph enqueued, once (by its JSON text); items share them."""
     requests: list[str] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
+    """The ``Authorization`` header of every request, in order."""
     busy_seconds: float = 0.0
     running: list[FakeItem] = field(default_factory=list)
     pending: deque[FakeItem] = field(default_factory=deque)
@@ -148,8 +71,22 @@ class FakeServer:
     last_enqueue: float = 0.0
     chunks: list[int] = field(default_factory=list)
     """How many items each enqueue asked for."""
+    multiuser: bool = False
+    users: dict[str, str] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+    refresh_next: bool = False
+    """7.0: the next answer carries ``X-Refreshed-Token``."""
+    forbid: str | None = None
+    """7.0: every route past sign-in is refused with 403 and this detail (admins only)."""
+    receipts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    acknowledged: list[str] = field(default_factory=list)
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _token_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def v7(self) -> bool:
+        return int(self.version.split(".")[0]) >= 7
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -208,44 +145,59 @@ class FakeServer:
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        self.authorizations.append(request.headers.get("authorization"))
+        if self.v7:
+            return self.handle_7(request)
+        return self.handle_6(request)
+
+    def handle_6(self, request: httpx.Request) -> httpx.Response:
+        """The routes 6.14 and 7.0 share."""
         self.advance()
         path, method = request.url.path, request.method
         self.requests.append(f"{method} {path}")
         is_json = request.headers.get("content-type") == "application/json"
         body = json.loads(request.content) if is_json else None
-        queue = "/api/v1/queue/default"
+        if path == "/openapi.json" and self.schema is not None:
+            return httpx.Response(200, content=self.schema)
         if path == "/openapi.json":
-            global _OPENAPI, _OLD_OPENAPI
-            _OPENAPI = _OPENAPI or _openapi()
-            _OLD_OPENAPI = _OLD_OPENAPI or {**_OPENAPI, "paths": {}}
-            return httpx.Response(200, json=_OPENAPI if self.summaries else _OLD_OPENAPI)
+            document = openapi_7() if self.v7 else openapi(self.summaries)
+            return httpx.Response(200, json=document)
+        if path == "/api/v1/app/version":
+            return httpx.Response(200, json={"version": self.version})
+        if path == "/api/v1/boards/":
+            return httpx.Response(200, json=self.boards)
         if path == "/api/v2/models/":
             return httpx.Response(200, json={"models": self.models})
-        if path == f"{queue}/enqueue_batch":
+        if path == f"{QUEUE}/enqueue_batch":
+            self.reset_if_due(request)
+            if self.reject_enqueues is not None:
+                detail = [{"loc": ["body", "batch"], "msg": self.reject_enqueues, "type": "value"}]
+                return httpx.Response(422, json={"detail": detail})
+            self.enqueued.append(body)
             result = self._enqueue(body["batch"])
             if self.lose_enqueue_answers:
                 self.lose_enqueue_answers -= 1
                 raise httpx.ReadTimeout("answer lost", request=request)
             return httpx.Response(200, json=result)
-        if path == f"{queue}/status":
+        if path == f"{QUEUE}/status":
             return httpx.Response(200, json=self._status())
-        if path == f"{queue}/items_by_ids":
+        if path == f"{QUEUE}/items_by_ids":
             found = [self.items[i].as_json() for i in body["item_ids"] if i in self.items]
             return httpx.Response(200, json=found)
-        if path == f"{queue}/item_summaries_by_ids" and self.summaries:
+        if path == f"{QUEUE}/item_summaries_by_ids" and self.summaries:
             found = [self.items[i].summary() for i in body["item_ids"] if i in self.items]
             return httpx.Response(200, json=found)
-        if path == f"{queue}/list_all":
+        if path == f"{QUEUE}/list_all":
             wanted = request.url.params.get("destination")
             found = [i.as_json() for i in self.items.values() if wanted in (None, i.destination)]
             return httpx.Response(200, json=found)
-        if path == f"{queue}/cancel_by_batch_ids":
+        if path == f"{QUEUE}/cancel_by_batch_ids":
             canceled = 0
             for item in self.items.values():
                 if item.batch_id in body["batch_ids"] and item.status in ("pending", "in_progress"):
                     item.status, canceled = "canceled", canceled + 1
             return httpx.Response(200, json={"canceled": canceled})
-        match = re.fullmatch(f"{queue}/i/(\\d+)(/cancel)?", path)
+        match = re.fullmatch(f"{QUEUE}/i/(\\d+)(/cancel)?", path)
         if match:
             item = self.items.get(int(match.group(1)))
             if item is None:
@@ -267,14 +219,20 @@ class FakeServer:
                 self.images.discard(name)
                 return httpx.Response(200, json={"deleted_images": [name], "affected_boards": []})
             if match.group(2) is None:
-                return httpx.Response(200, json=_image_dto(name))
+                return httpx.Response(200, json=image_dto(name))
             return httpx.Response(200, content=b"\x89PNG " + name.encode())
         if path == "/api/v1/images/upload":
             name = f"{self.name}-upload-{len(self.uploads)}.png"
             self.images.add(name)
             self.uploads[name] = request.content
-            return httpx.Response(201, json=_image_dto(name))
+            return httpx.Response(201, json=image_dto(name))
         return httpx.Response(404, json={"detail": f"fake server has no {method} {path}"})
+
+    def reset_if_due(self, request: httpx.Request) -> None:
+        """Drop the connection before the batch is read, if ``reset_enqueues`` says so."""
+        if self.reset_enqueues:
+            self.reset_enqueues -= 1
+            raise httpx.RemoteProtocolError("connection reset", request=request)
 
     def _enqueue(self, batch: dict[str, Any]) -> dict[str, Any]:
         groups = batch.get("data") or []
@@ -290,7 +248,8 @@ class FakeServer:
         room = self.max_queue_size - sum(i.status in ("pending", "in_progress") for i in unfinished)
         made = []
         text = json.dumps(batch["graph"], sort_keys=True)
-        graph = self._graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
+        graph = self.graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
+        batch["graph"] = graph  # ``enqueued`` keeps the shared copy too
         for values in combos[: max(0, room)]:
             item_id = next(self._ids)
             self.items[item_id] = FakeItem(
@@ -329,30 +288,16 @@ class FakeServer:
         return [i for i in self.items.values() if i.status == "completed"]
 
 
-def _image_dto(name: str) -> dict[str, Any]:
-    return {
-        "image_name": name,
-        "image_url": f"api/v1/images/i/{name}/full",
-        "thumbnail_url": f"api/v1/images/i/{name}/thumbnail",
-        "image_origin": "external",
-        "image_category": "user",
-        "width": 8,
-        "height": 8,
-        "created_at": "2025-01-01T00:00:00",
-        "updated_at": "2025-01-01T00:00:00",
-        "is_intermediate": False,
-        "starred": False,
-        "has_workflow": False,
-    }
-
-
 class VirtualClock:
-    """Seconds that pass only when someone sleeps."""
+    """Seconds that pass only when someone sleeps, and ``tick`` seconds at each reading (the
+    server reads it once per request: items then progress as a client polls)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tick: float = 0.0) -> None:
         self.now = 0.0
+        self.tick = tick
 
     def __call__(self) -> float:
+        self.now += self.tick
         return self.now
 
     def sleep(self, seconds: float) -> None:
