@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from ivkgen.runtime._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.pool.ledger import Ledger, LedgerError
+    from ivkgen.runtime.errors import FormerServerWarning, LedgerError
+    from ivkgen.runtime.pool.ledger import Ledger
     from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
     from ivkgen.runtime.pool.run import (
-        FormerServerWarning,
         ItemResult,
         PoolProgress,
         ServerProgress,
@@ -37,10 +37,10 @@ __all__ = [
 
 _HOME = {
     "Ledger": ".ledger",
-    "LedgerError": ".ledger",
+    "LedgerError": "ivkgen.runtime.errors",
     "AsyncServerPool": ".pool",
     "ServerPool": ".pool",
-    "FormerServerWarning": ".run",
+    "FormerServerWarning": "ivkgen.runtime.errors",
     "ItemResult": ".run",
     "PoolProgress": ".run",
     "ServerProgress": ".run",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.errors import LedgerError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,11 +47,6 @@ CREATE TABLE IF NOT EXISTS uploads (
 """
 
 FINAL = ("completed", "failed")
-
-
-class LedgerError(IvkgenError):
-    """The ledger file does not hold the run asked for (or holds one and ``resume`` was not
-    asked)."""
 
 
 @dataclass(frozen=True)
@@ -260,4 +255,4 @@ class Unrecorded(Ledger):
         pass
 
 
-__all__ = ["FINAL", "Entry", "Finished", "Ledger", "LedgerError", "Unrecorded"]
+__all__ = ["FINAL", "Entry", "Finished", "Ledger", "Unrecorded"]

@@ -42,12 +42,14 @@ from typing import Any, cast
 import httpx
 from ivkgen.runtime.errors import (
     AuthError,
+    FormerServerWarning,
     HTTPStatusError,
     IvkgenError,
     JobFailedError,
     NoServerError,
     NotFoundError,
     QueueFullWarning,
+    ServerUnfitError,
     TransportError,
 )
 from ivkgen.runtime.jobs.enqueue import acknowledge_plan, keyed, receipt_plan
@@ -125,15 +127,6 @@ _SUMMARIES = TypeAdapter(list[_Summary])
 
 Connect = Callable[[str], SyncBound | AsyncBound]
 """Makes the client of a former server from its URL (the ledger's name for it)."""
-
-
-class ServerUnfitError(IvkgenError):
-    """A server that cannot run the work (node types, versions or models)."""
-
-
-class FormerServerWarning(UserWarning):
-    """A resumed run's ledger names a server, no longer among the run's servers, that holds
-    items of the run and cannot be reached: those items run again on the others."""
 
 
 @dataclass(slots=True)
@@ -793,10 +786,8 @@ def _delete_items_plan(item_ids: Sequence[int]) -> Plan[None]:
 
 
 __all__ = [
-    "FormerServerWarning",
     "ItemResult",
     "PoolProgress",
     "PoolRun",
     "ServerProgress",
-    "ServerUnfitError",
 ]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from ivkgen.runtime.errors import SchemaDriftWarning
 from ivkgen.runtime.server.core import Call
 from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 
 SCHEMA_PATH = "/openapi.json"
 """A server builds its schema on the first request for it: tens of seconds on a busy machine."""
-
-
-class SchemaDriftWarning(UserWarning):
-    """The server's schema differs from the one a module was generated for, where the workflow
-    uses it."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ivkgen.runtime.errors import IvkgenError
+
 MAX_DEPTH = 100
 """Deepest nesting of lists and objects a workflow may have (the GUI's are under 15)."""
 INT_RANGE = (-(2**63), 2**63 - 1)
@@ -23,7 +25,7 @@ MAPPING = (dict, Mapping)
 """What a JSON object may be; ``isinstance`` stops at ``dict`` before the slower ABC check."""
 
 
-class ShapeError(ValueError):
+class ShapeError(IvkgenError, ValueError):
     """A value of the wrong JSON type, too deep or not representable; names where it is."""
 
     def __init__(self, message: str, node_id: str | None = None, field_name: str | None = None):
