@@ -154,6 +154,24 @@ def check_form(form: Any) -> None:
                 isinstance(ident.get(k), str) for k in ("nodeId", "fieldName")
             ):
                 raise ShapeError(f"{what}: 'fieldIdentifier' does not name a nodeId and fieldName")
+    _check_form_depth(elements, form.get("rootElementId", "root"))
+
+
+def _check_form_depth(elements: Mapping[str, Any], root_id: str) -> None:
+    """No container more than ``MAX_DEPTH`` containers below the form's root."""
+    stack = [(root_id, 0)]
+    seen = {root_id}
+    while stack:
+        element_id, depth = stack.pop()
+        element = elements.get(element_id)
+        if isinstance(element, MAPPING) and element.get("type") == "container":
+            if depth > MAX_DEPTH:
+                raise ShapeError(
+                    f"form element {element_id!r} is nested deeper than {MAX_DEPTH} containers"
+                )
+            children = element.get("data", {}).get("children", [])
+            stack += ((child, depth + 1) for child in children if child not in seen)
+            seen.update(children)
 
 
 __all__ = ["MAPPING", "MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]
