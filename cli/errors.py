@@ -11,6 +11,7 @@ from ivkgen.generator import WorkflowFileError
 from ivkgen.runtime.errors import (
     AuthError,
     InputLookupError,
+    IvkgenError,
     JobCanceledError,
     JobFailedError,
     JobTimeoutError,
@@ -20,7 +21,7 @@ from ivkgen.runtime.errors import (
 )
 
 
-class CommandError(Exception):
+class CommandError(IvkgenError):
     """A command-line value that cannot be used; the message says which and what to pass."""
 
 

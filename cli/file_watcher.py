@@ -36,7 +36,7 @@ def _is_json(change: watchfiles.Change, path: str) -> bool:
 def _generate(source: Path, out_dir: Path, spec: Spec | None, command: Command) -> str:
     try:
         [written] = generate_modules([source], out_dir, spec, [command(source)])
-    except (GeneratorError, IvkgenError) as exc:
+    except IvkgenError as exc:
         return f"ivkgen: error: {exc}"
     return f"ivkgen: wrote {written} from {source}"
 

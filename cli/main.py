@@ -17,10 +17,10 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
-from ivkgen.cli.errors import CommandError, UsageError, exit_code, report
+from ivkgen.cli.errors import UsageError, exit_code, report
 from ivkgen.cli.options import missing_server
 from ivkgen.cli.terminal import safe
-from ivkgen.generator import GeneratorError, generator_version
+from ivkgen.generator import generator_version
 from ivkgen.runtime.errors import IvkgenError
 
 COMMANDS = ("fields", "gen", "pull", "regen", "inputs", "check", "run", "serve")
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ivkgen: interrupted", file=sys.stderr)
         return 130
-    except (GeneratorError, IvkgenError, CommandError) as exc:
+    except IvkgenError as exc:
         for line in report(exc):
             print(line, file=sys.stderr)
         return exit_code(exc)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ivkgen.bundled import IvkModelIdentifierField
 from ivkgen.runtime import (
     InvokeAIClient,
     IvkIntegerField,
+    IvkModelIdentifierField,
     IvkSchedulerField,
     IvkStringField,
     ModelConfig,

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, SessionQueueItem
-from ivkgen.runtime.events.messages import (
+from ivkgen.runtime import (
+    AsyncInvokeAIClient,
     InvocationCompleteEvent,
     InvocationErrorEvent,
     InvocationProgressEvent,
     InvocationStartedEvent,
+    InvokeAIClient,
     QueueItemStatusChangedEvent,
+    SessionQueueItem,
 )
 
 from examples import _common

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ivkgen.runtime.errors import IvkgenError
+
 __version__ = "0.1.0"
 """The package's version (``pyproject.toml`` reads it from here)."""
 
 
-class GeneratorError(Exception):
+class GeneratorError(IvkgenError):
     """Input the generator cannot turn into code; the message says what and where."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import black
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.render import BLACK_MODE, LINE_LENGTH, format_python, render
+from ivkgen.runtime.errors import IvkgenError
 
 INDENT = "    "
 _TOKEN = (
@@ -32,7 +33,7 @@ _ALL_TOKENS = re.compile(rf"(?:{_TOKEN})*")
 _CLOSE = {"(": ")", "[": "]", "{": "}"}
 
 
-class Unsupported(Exception):
+class Unsupported(IvkgenError):
     """The statement has a shape this module does not lay out."""
 
 

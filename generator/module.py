@@ -127,7 +127,16 @@ def _declaration(
     name: str, entry: IvkWorkflowInput, spec: InputSpec, node_type: str, catalog: Catalog
 ) -> InputDecl:
     field_class = type(entry.field).__name__
-    value = entry.field.to_json_dict()
+    try:
+        value = entry.field.to_json_dict()
+    except ValueError as exc:  # a struct value saved without a key the server needs
+        raise WorkflowError(
+            f"input {entry.label!r} (node {entry.node_id!r}, field {entry.field_name!r}): its "
+            f"saved value is incomplete ({exc}); choose it again in the InvokeAI workflow editor "
+            "and export the workflow again",
+            node_id=entry.node_id,
+            field_name=entry.field_name,
+        ) from None
     names = {"Annotated", "At"}
     if value is None:
         default = None if entry.required else "None"
@@ -286,7 +295,7 @@ def module_parts(
         found = discover_inputs(definition, catalog)
         inputs, outputs = input_decls(definition, found, catalog), output_decls(definition, catalog)
     except WorkflowError as exc:
-        raise WorkflowFileError(str(exc)) from None
+        raise WorkflowFileError(str(exc) if exc.source else f"{source}: {exc}") from None
     module = module_name(definition.name, Path(recorded_source or source).stem)
     names = {"ClassVar", "Workflow", "WorkflowInputs", "WorkflowOutputs"}
     names |= {n for decl in inputs for n in decl.names} | ({"Literal"} if inputs else set())

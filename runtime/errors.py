@@ -30,14 +30,51 @@
     │   └── InputLookupError           no input, or several, match an index, label or node/field
     │                                  (also a LookupError)
     ├── NoServerError                  no server of a pool can (still) run the work; says why
+    ├── ServerUnfitError               one server of a pool cannot run the work (node types,
+    │                                  versions or models); the pool leaves it out
+    ├── LedgerError                    a pool's ledger file does not hold the run asked for, or
+    │                                  holds one and ``resume`` was not asked
     ├── MissingExtraError              an optional dependency is not installed; names the extra
     │                                  to install (also an ImportError)
     ├── ServerURLError                 not an InvokeAI server's URL: no http(s) scheme, or a path
     │                                  that answers no API (also a ValueError)
-    └── ServeSetupError                `ivkgen serve` cannot start as asked: names the flag or path
-
-``WorkflowWarning`` (a ``UserWarning``) reports what loading skipped, as the GUI does silently;
-``QueueFullWarning`` that a server's queue took fewer items than asked (``enqueued < requested``).
+    ├── ServeSetupError                `ivkgen serve` cannot start as asked: names the flag or path
+    ├── OpenAIError                    a request the OpenAI Images routes refuse: status, param,
+    │                                  code (in ivkgen.service.openai.errors)
+    ├── GeneratorError                 input ``ivkgen gen`` cannot turn into code (in
+    │   │                              ivkgen.generator); names the file
+    │   ├── WorkflowFileError          a workflow file that cannot be read or is malformed
+    │   └── OpenAPIError               an OpenAPI schema that cannot be read or used
+    │                                  (in ivkgen.generator.openapi)
+    ├── CommandError                   a command-line value that cannot be used
+    │   │                              (in ivkgen.cli.errors)
+    │   └── UsageError                 options that do not go together (exit code 2)
+    ├── IvkgenWarning                  base of ivkgen's warnings: a UserWarning, and an IvkgenError
+    │   │                              when warnings are turned into errors (``-W error``)
+    │   ├── WorkflowWarning            loading skipped something, as the GUI does silently
+    │   ├── QueueFullWarning           a server's queue took fewer items than asked
+    │   ├── PriorityWarning            a queue priority other than 0 or 1, served as the closer
+    │   │                              of the two (the InvokeAI queue only appends or prepends)
+    │   ├── InvokeAIVersionWarning     the server runs another InvokeAI version than a generated
+    │   │                              module was made for
+    │   ├── SchemaDriftWarning         the server's schema differs, where the workflow uses it
+    │   ├── SourceChangedWarning       a module's workflow JSON changed since it was generated
+    │   └── FormerServerWarning        a resumed pool run's former server cannot be reached: its
+    │                                  items run again on the others
+    └── (internal: raised and caught inside ivkgen, never seen by a caller)
+        ├── ShapeError                 a workflow value of the wrong JSON type or depth; becomes a
+        │                              WorkflowError (ivkgen.runtime.workflow.shape)
+        ├── _StructureError            a malformed node; becomes a WorkflowError
+        │                              (ivkgen.runtime.workflow.definition)
+        ├── SchemaError                an invocation schema the catalog cannot use; becomes an
+        │                              OpenAPIError (ivkgen.runtime.workflow.schema)
+        ├── UnknownNodeTypeError       the catalog has no such node type (also a KeyError;
+        │                              ivkgen.runtime.workflow.catalog)
+        ├── UnknownFieldError          the node type has no such input (also a KeyError; idem)
+        ├── Unsupported                a statement the generator's layout leaves to black
+        │                              (ivkgen.generator.layout)
+        ├── _Retryable                 a webhook delivery to try again (ivkgen.service.webhooks)
+        └── _Refused                   a webhook delivery not to try again (idem)
 
 Messages name the request (method and path, never headers or bodies, so tokens and passwords
 never appear) or the queue item, what the server said, and what to do next.
@@ -216,34 +253,79 @@ class ServeSetupError(IvkgenError):
     the store); the message names the flag or path."""
 
 
-class QueueFullWarning(UserWarning):
+class ServerUnfitError(IvkgenError):
+    """A server of a pool that cannot run the work (node types, versions or models)."""
+
+
+class LedgerError(IvkgenError):
+    """The ledger file does not hold the run asked for (or holds one and ``resume`` was not
+    asked)."""
+
+
+class IvkgenWarning(IvkgenError, UserWarning):
+    """Base class of every warning ivkgen issues; an ``IvkgenError`` too, so that a warning
+    turned into an error (``-W error``) is caught with the others."""
+
+
+class WorkflowWarning(IvkgenWarning):
+    """Something in a workflow was skipped on load (a form field pointing nowhere)."""
+
+
+class QueueFullWarning(IvkgenWarning):
     """A server's queue took fewer items than asked (its ``max_queue_size``)."""
 
 
-class WorkflowWarning(UserWarning):
-    """Something in a workflow was skipped on load (a form field pointing nowhere)."""
+class PriorityWarning(IvkgenWarning):
+    """A queue priority other than 0 (append) or 1 (ahead of the pending items), which the
+    InvokeAI queue cannot honour: it is served as the closer of the two."""
+
+
+class InvokeAIVersionWarning(IvkgenWarning):
+    """The server runs another InvokeAI version than the module was generated against."""
+
+
+class SchemaDriftWarning(IvkgenWarning):
+    """The server's schema differs from the one a module was generated for, where the workflow
+    uses it."""
+
+
+class SourceChangedWarning(IvkgenWarning):
+    """The workflow JSON changed since its module was generated."""
+
+
+class FormerServerWarning(IvkgenWarning):
+    """A resumed run's ledger names a server, no longer among the run's servers, that holds
+    items of the run and cannot be reached: those items run again on the others."""
 
 
 __all__ = [
     "AuthError",
+    "FormerServerWarning",
     "HTTPStatusError",
     "InputLookupError",
+    "InvokeAIVersionWarning",
     "IvkgenError",
+    "IvkgenWarning",
     "JobCanceledError",
     "JobError",
     "JobFailedError",
     "JobTimeoutError",
+    "LedgerError",
     "MissingExtraError",
     "NoServerError",
     "NotFoundError",
+    "PriorityWarning",
     "QueueFullWarning",
     "RequestTimeoutError",
     "RevisionConflictError",
+    "SchemaDriftWarning",
     "ServeSetupError",
     "ServerURLError",
+    "ServerUnfitError",
     "ServerUnreachableError",
     "ServerValidationError",
     "SetupRequiredError",
+    "SourceChangedWarning",
     "TransportError",
     "WorkflowError",
     "WorkflowWarning",

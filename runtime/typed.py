@@ -28,11 +28,11 @@ from typing import (
     overload,
 )
 
-from ivkgen.runtime.errors import InputLookupError, WorkflowError
+from ivkgen.runtime.errors import InputLookupError, SourceChangedWarning, WorkflowError
 from ivkgen.runtime.fields import IvkField, takes_image
 from ivkgen.runtime.media import ImageSource, OutputImage, OutputVideo, VideoSource
 from ivkgen.runtime.timeouts import JOB_TIMEOUT
-from ivkgen.runtime.versions import InvokeAIVersionWarning, acheck_version, check_version
+from ivkgen.runtime.versions import acheck_version, check_version
 from ivkgen.runtime.workflow.model_inputs import pick_model
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar as DefaultedTypeVar
@@ -46,11 +46,9 @@ if TYPE_CHECKING:
 __all__ = [
     "At",
     "ImageSource",
-    "InvokeAIVersionWarning",
     "OutputAt",
     "OutputImage",
     "OutputVideo",
-    "SourceChangedWarning",
     "VideoSource",
     "Workflow",
     "WorkflowInputs",
@@ -73,10 +71,6 @@ class OutputAt(NamedTuple):
 
 WORKFLOW_COPY_SUFFIX = ".workflow.json"
 """A generated module ``name.py`` carries its workflow JSON as ``name.workflow.json`` beside it."""
-
-
-class SourceChangedWarning(UserWarning):
-    """The workflow JSON changed since its module was generated."""
 
 
 class WorkflowInputs(BaseModel):

@@ -11,12 +11,10 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
+from ivkgen.runtime.errors import InvokeAIVersionWarning
+
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
-
-
-class InvokeAIVersionWarning(UserWarning):
-    """The server runs another InvokeAI version than the module was generated against."""
 
 
 class _Server(NamedTuple):
@@ -61,4 +59,4 @@ def _compare(
     )
 
 
-__all__ = ["InvokeAIVersionWarning", "acheck_version", "check_version"]
+__all__ = ["acheck_version", "check_version"]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime.errors import IvkgenError, ServeSetupError
 from ivkgen.service.outbound import UrlPolicy, pin_outbound_url
 from ivkgen.service.problems import MediaRejected
 from tenacity import (
@@ -83,7 +83,7 @@ def secret_from(value: str | None, path: Path) -> bytes:
         raise ServeSetupError(f"{path}: cannot read the webhook secret ({error})") from None
 
 
-class _Retryable(Exception):
+class _Retryable(IvkgenError):
     """A try that may succeed later: no connection, 5xx, 429 (``retry_after`` in seconds)."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
@@ -91,7 +91,7 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-class _Refused(Exception):
+class _Refused(IvkgenError):
     """A try that will not succeed by trying again (a redirect, a 4xx other than 429)."""
 
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from ivkgen.runtime._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.pool.ledger import Ledger, LedgerError
+    from ivkgen.runtime.errors import FormerServerWarning, LedgerError
+    from ivkgen.runtime.pool.ledger import Ledger
     from ivkgen.runtime.pool.outcome import ItemError, ItemResult
     from ivkgen.runtime.pool.pool import AsyncServerPool, ServerPool
     from ivkgen.runtime.pool.progress import PoolProgress, ServerProgress
-    from ivkgen.runtime.pool.run import FormerServerWarning
     from ivkgen.runtime.pool.work import Work, grid_work, module_work
 
 __all__ = [
@@ -35,10 +35,10 @@ __all__ = [
 
 _HOME = {
     "Ledger": ".ledger",
-    "LedgerError": ".ledger",
+    "LedgerError": "ivkgen.runtime.errors",
     "AsyncServerPool": ".pool",
     "ServerPool": ".pool",
-    "FormerServerWarning": ".run",
+    "FormerServerWarning": "ivkgen.runtime.errors",
     "ItemError": ".outcome",
     "ItemResult": ".outcome",
     "PoolProgress": ".progress",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.errors import LedgerError
 from ivkgen.runtime.pool.outcome import ItemError
 from ivkgen.runtime.server.dto import TERMINAL_STATUSES
 
@@ -49,11 +49,6 @@ CREATE TABLE IF NOT EXISTS uploads (
 """
 
 ENTRY_COLUMNS = "idx, status, server, batch_id, item_id, images, files, error, session_id"
-
-
-class LedgerError(IvkgenError):
-    """The ledger file does not hold the run asked for (or holds one and ``resume`` was not
-    asked)."""
 
 
 @dataclass(frozen=True)
@@ -261,4 +256,4 @@ class Unrecorded(Ledger):
         pass
 
 
-__all__ = ["ENTRY_COLUMNS", "Entry", "Finished", "Ledger", "LedgerError", "Unrecorded"]
+__all__ = ["ENTRY_COLUMNS", "Entry", "Finished", "Ledger", "Unrecorded"]

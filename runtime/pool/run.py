@@ -17,10 +17,12 @@ from pathlib import Path
 
 from ivkgen.runtime.errors import (
     AuthError,
+    FormerServerWarning,
     HTTPStatusError,
     IvkgenError,
     JobFailedError,
     NoServerError,
+    ServerUnfitError,
     TransportError,
 )
 from ivkgen.runtime.jobs.cleanup import delete_made_plan
@@ -43,15 +45,6 @@ from ivkgen.runtime.workflow.definition import node_labels
 log = logging.getLogger("ivkgen.runtime.pool")
 
 DEFAULT_MAX_FAILURES = 2
-
-
-class ServerUnfitError(IvkgenError):
-    """A server that cannot run the work (node types, versions or models)."""
-
-
-class FormerServerWarning(UserWarning):
-    """A resumed run's ledger names a server, no longer among the run's servers, that holds
-    items of the run and cannot be reached: those items run again on the others."""
 
 
 class PoolRun:

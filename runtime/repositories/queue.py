@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from ivkgen.runtime.errors import PriorityWarning
 from ivkgen.runtime.repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime.server.core import (
     AsyncBound,
@@ -44,7 +45,7 @@ def prepend_for(priority: int) -> bool:
         warnings.warn(
             f"priority={priority}: the InvokeAI queue has no numeric priorities, only append "
             f"(0) or prepend (1); the items are enqueued {how}",
-            UserWarning,
+            PriorityWarning,
             stacklevel=3,
         )
     return priority > 0

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from ivkgen.runtime import fields, values
+from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.fields import IvkField
 from ivkgen.runtime.values import IvkCollectionField, IvkValueField
 
@@ -124,11 +125,11 @@ class NodeSpec:
         )
 
 
-class UnknownNodeTypeError(KeyError):
+class UnknownNodeTypeError(IvkgenError, KeyError):
     """The catalog has no invocation of that type."""
 
 
-class UnknownFieldError(KeyError):
+class UnknownFieldError(IvkgenError, KeyError):
     """The invocation has no input of that name."""
 
 

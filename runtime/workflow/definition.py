@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime.errors import IvkgenError, WorkflowError
 from ivkgen.runtime.workflow.shape import ShapeError, check_shape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -191,7 +191,7 @@ def node_labels(definition: WorkflowDefinition, catalog: Catalog) -> dict[str, s
     return labels
 
 
-class _StructureError(ValueError):
+class _StructureError(IvkgenError, ValueError):
     """A structural problem; carries the node it is about, for ``WorkflowError``."""
 
     def __init__(self, message: str, node_id: str | None = None, node_type: str | None = None):

@@ -15,17 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ivkgen.runtime.errors import SchemaDriftWarning
 from ivkgen.runtime.server.features import ServerSchema, schema_call
 from ivkgen.runtime.workflow.catalog import Catalog, NodeSpec
 
 if TYPE_CHECKING:
     from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
-
-
-class SchemaDriftWarning(UserWarning):
-    """The server's schema differs from the one a module was generated for, where the workflow
-    uses it."""
 
 
 @dataclass(frozen=True)

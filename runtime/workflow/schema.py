@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.workflow.catalog import InputSpec, NodeSpec, OutputSpec
 
 Schemas = dict[str, dict[str, Any]]
@@ -61,7 +62,7 @@ CONSTRAINT_KEYS = {
 }
 
 
-class SchemaError(ValueError):
+class SchemaError(IvkgenError, ValueError):
     """An invocation schema lacks what the catalog needs."""
 
 

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ivkgen.runtime.errors import IvkgenError
+
 MAX_DEPTH = 100
 """Deepest nesting of lists and objects a workflow may have (the GUI's are under 15)."""
 INT_RANGE = (-(2**63), 2**63 - 1)
@@ -23,7 +25,7 @@ MAPPING = (dict, Mapping)
 """What a JSON object may be; ``isinstance`` stops at ``dict`` before the slower ABC check."""
 
 
-class ShapeError(ValueError):
+class ShapeError(IvkgenError, ValueError):
     """A value of the wrong JSON type, too deep or not representable; names where it is."""
 
     def __init__(self, message: str, node_id: str | None = None, field_name: str | None = None):
@@ -152,6 +154,24 @@ def check_form(form: Any) -> None:
                 isinstance(ident.get(k), str) for k in ("nodeId", "fieldName")
             ):
                 raise ShapeError(f"{what}: 'fieldIdentifier' does not name a nodeId and fieldName")
+    _check_form_depth(elements, form.get("rootElementId", "root"))
+
+
+def _check_form_depth(elements: Mapping[str, Any], root_id: str) -> None:
+    """No container more than ``MAX_DEPTH`` containers below the form's root."""
+    stack = [(root_id, 0)]
+    seen = {root_id}
+    while stack:
+        element_id, depth = stack.pop()
+        element = elements.get(element_id)
+        if isinstance(element, MAPPING) and element.get("type") == "container":
+            if depth > MAX_DEPTH:
+                raise ShapeError(
+                    f"form element {element_id!r} is nested deeper than {MAX_DEPTH} containers"
+                )
+            children = element.get("data", {}).get("children", [])
+            stack += ((child, depth + 1) for child in children if child not in seen)
+            seen.update(children)
 
 
 __all__ = ["MAPPING", "MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from ivkgen.cli.main import main
 from ivkgen.generator.package import generate_modules
-from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime.workflow.drift import SchemaDriftWarning
+from ivkgen.runtime import InvokeAIClient, SchemaDriftWarning
 
 from tests.conftest import REPO
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ivkgen.runtime import InvokeAIVersionWarning
 from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
 from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.typed import InvokeAIVersionWarning
 from PIL import Image
 
 from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs

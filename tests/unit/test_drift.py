@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, SchemaDriftWarning
 from ivkgen.runtime.workflow.catalog import default_catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.drift import SchemaDriftWarning, awarn_drift, compare, warn_drift
+from ivkgen.runtime.workflow.drift import awarn_drift, compare, warn_drift
 from ivkgen.runtime.workflow.schema import node_specs
 
 from tests.conftest import REPO

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import pkgutil
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,13 +22,106 @@ def answer(status: int, body: Any) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
-def test_every_error_is_an_ivkgen_error_and_is_drawn_in_the_docstring() -> None:
-    doc = errors.__doc__ or ""
-    classes = [getattr(errors, name) for name in errors.__all__]
-    for cls in classes:
-        assert cls.__name__ in doc, f"{cls.__name__} missing from the docstring"
-        if not issubclass(cls, Warning):
-            assert issubclass(cls, errors.IvkgenError), cls
+PACKAGES = ("ivkgen.runtime", "ivkgen.generator", "ivkgen.cli", "ivkgen.service")
+BRANCH = re.compile(r"^    (?P<indent>(?:[│ ]   )*)[├└]── (?P<name>\S+)")
+
+
+def package_exceptions() -> dict[str, type[BaseException]]:
+    """Every exception and warning class the package's modules define, by name."""
+    found: dict[str, type[BaseException]] = {}
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            if module.name.endswith(".__main__"):
+                continue
+            for value in vars(importlib.import_module(module.name)).values():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, BaseException)
+                    and value.__module__.startswith(PACKAGES)
+                ):
+                    same = found.setdefault(value.__name__, value)
+                    assert same is value, f"two exception classes named {value.__name__}"
+    return found
+
+
+def drawn_parents() -> dict[str, str | None]:
+    """Each class drawn in the tree of ``errors.py``'s docstring -> the class drawn above it
+    (a parenthesised heading such as ``(internal: ...)`` groups, it is not a class)."""
+    diagram = (errors.__doc__ or "").split("::", 1)[1].split("\n\n", 2)[1]
+    parents: dict[str, str | None] = {"IvkgenError": None}
+    above = ["IvkgenError"]
+    for line in diagram.splitlines():
+        branch = BRANCH.match(line)
+        if branch is None:
+            continue
+        depth = len(branch["indent"]) // 4 + 1
+        name = branch["name"]
+        del above[depth:]
+        if name.startswith("("):
+            above.append(above[-1])
+            continue
+        assert name not in parents, f"{name} drawn twice"
+        parents[name] = above[-1]
+        above.append(name)
+    return parents
+
+
+def test_every_exception_and_warning_of_the_package_is_drawn_under_its_parent() -> None:
+    classes = package_exceptions()
+    drawn = drawn_parents()
+    assert {"CommandError", "GeneratorError", "Problem", "FormerServerWarning"} <= set(classes)
+    assert sorted(set(drawn) - set(classes)) == [], "drawn but not defined"
+    for name, cls in classes.items():
+        assert name in drawn, f"{cls.__module__}.{name} is not drawn in runtime/errors.py"
+        if name == "IvkgenError":
+            continue
+        parent = next(base for base in cls.__bases__ if issubclass(base, errors.IvkgenError))
+        assert parent.__name__ == drawn[name], f"{name} is drawn under {drawn[name]}"
+
+
+def test_every_warning_is_a_user_warning_and_an_ivkgen_error() -> None:
+    warnings_ = [c for c in package_exceptions().values() if issubclass(c, Warning)]
+    assert len(warnings_) == 8
+    for cls in warnings_:
+        assert issubclass(cls, errors.IvkgenWarning) and issubclass(cls, UserWarning)
+        assert cls.__module__ == errors.__name__, f"{cls.__name__}: define it in errors.py"
+
+
+def warn_categories() -> list[tuple[str, str]]:
+    """(module file, category) of every ``warnings.warn`` call in the package's code."""
+    found = []
+    for package_name in PACKAGES:
+        folder = Path(importlib.import_module(package_name).__path__[0])
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == "warnings.warn":
+                    given = [k.value for k in node.keywords if k.arg == "category"]
+                    category = (node.args[1:2] or given or [ast.Constant("no category")])[0]
+                    found.append((path.name, ast.unparse(category)))
+    return found
+
+
+def test_every_warning_issued_is_one_of_the_tree() -> None:
+    issued = warn_categories()
+    assert ("queue.py", "PriorityWarning") in issued
+    for where, category in issued:
+        assert issubclass(getattr(errors, category, type), errors.IvkgenWarning), (where, category)
+
+
+def test_every_error_and_warning_is_exported_from_runtime() -> None:
+    assert set(errors.__all__) <= set(ivkgen.runtime.__all__)
+    for name in errors.__all__:
+        assert getattr(ivkgen.runtime, name) is getattr(errors, name)
+
+
+def test_a_misdrawn_class_is_found() -> None:
+    doc = errors.__doc__
+    try:
+        errors.__doc__ = (doc or "").replace("│   ├── JobFailedError", "├── JobFailedError")
+        assert drawn_parents()["JobFailedError"] == "IvkgenError"
+    finally:
+        errors.__doc__ = doc
 
 
 @pytest.mark.parametrize(
@@ -41,12 +139,6 @@ def test_every_error_is_an_ivkgen_error_and_is_drawn_in_the_docstring() -> None:
 )
 def test_tree_shape(child: type[Exception], parent: type[Exception]) -> None:
     assert issubclass(child, parent)
-
-
-def test_errors_are_exported_from_runtime() -> None:
-    for name in ("IvkgenError", "AuthError", "ServerValidationError", "JobFailedError"):
-        assert getattr(ivkgen.runtime, name) is getattr(errors, name)
-        assert name in ivkgen.runtime.__all__
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,14 @@ import pytest
 from ivkgen.runtime import (
     AsyncInvokeAIClient,
     InvokeAIClient,
+    InvokeAIVersionWarning,
     IvkModelIdentifierField,
     JobCanceledError,
     NotFoundError,
+    PriorityWarning,
     ServerValidationError,
     WorkflowError,
 )
-from ivkgen.runtime.typed import InvokeAIVersionWarning
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow
@@ -210,10 +211,10 @@ def test_an_unknown_board_name_lists_the_boards_and_enqueues_nothing() -> None:
 def test_a_priority_the_server_cannot_honour_warns_and_prepends() -> None:
     server = fake()
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
-    with pytest.warns(UserWarning, match="priority=5: the InvokeAI queue has no numeric"):
+    with pytest.warns(PriorityWarning, match="priority=5: the InvokeAI queue has no numeric"):
         handle.submit_sync(priority=5)
     assert server.enqueued[-1]["prepend"] is True
-    with pytest.warns(UserWarning, match="priority=-1.*after them"):
+    with pytest.warns(PriorityWarning, match="priority=-1.*after them"):
         handle.submit_sync(priority=-1)
     assert server.enqueued[-1]["prepend"] is False
 

@@ -195,7 +195,7 @@ def test_generated_inputs_give_the_same_enqueue_body_as_the_dynamic_api() -> Non
 
 
 def test_a_changed_workflow_json_warns_at_run_time(tmp_path: Path) -> None:
-    from ivkgen.runtime.typed import SourceChangedWarning
+    from ivkgen.runtime import SourceChangedWarning
 
     from generated.image_pipeline import ImagePipeline
 
