@@ -4,7 +4,8 @@
 ``max_in_flight`` at once (the others wait in the service's queue, in order, and are sent to
 InvokeAI as earlier runs end); ``cancel`` stops it and
 cleans up on InvokeAI; ``detach`` (the service stops) leaves the runs' items where they are, to
-be followed again by ``resume`` on the next start; ``prune`` deletes the runs finished longer
+be followed again by ``resume`` on the next start (the runs already ended finish their clean-up
+first); ``prune`` deletes the runs finished longer
 ago than the service keeps them, with their files.
 """
 
@@ -26,6 +27,8 @@ from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import EventHub
 from ivkgen.service.follow import RunFollower
+from ivkgen.service.ledger import StoreLedger, owing_cleanup
+from ivkgen.service.orphans import take_back
 from ivkgen.service.resources import run_resource
 from ivkgen.service.servers import SharedAnswers
 from ivkgen.service.store import RunRecord, RunStore, StoredEvent
@@ -96,8 +99,10 @@ class Runner:
         self._dispatch()
 
     def resume(self) -> int:
-        """Follow again every run the store holds unfinished; how many."""
-        records = self.store.unfinished_runs()
+        """Follow again every run the store holds unfinished, and every ended run whose
+        clean-up on InvokeAI was cut short; how many."""
+        owed = [self.store.get_run(run_id) for run_id in owing_cleanup(self.store)]
+        records = [r for r in owed if r is not None and r.final] + self.store.unfinished_runs()
         for record in records:
             self.start(record)
         return len(records)
@@ -130,7 +135,8 @@ class Runner:
         try:
             served = self.catalog.get(record.workflow)
             if served is None:
-                raise IvkgenError(f"workflow {record.workflow!r} is no longer served")
+                await self._abandon(record)
+                return
             follower = RunFollower(
                 record,
                 served,
@@ -144,18 +150,29 @@ class Runner:
             self._followers[record.id] = follower
             await follower.follow()
         except asyncio.CancelledError:
-            if not self._detaching:
+            if not self._detaching and not _ended(follower):
                 await asyncio.shield(self._canceled(record.id, follower))
             raise
         except (IvkgenError, ValueError) as exc:
             log.warning("run %s failed: %s", record.id, exc)
-            await self._failed(record.id, follower, str(exc))
+            if not _ended(follower):
+                await self._failed(record.id, follower, str(exc))
         except Exception:  # a fault of the service: the run ends, the service goes on
             log.exception("run %s: unexpected error", record.id)
-            await self._failed(record.id, follower, "the service failed to follow the run")
+            if not _ended(follower):
+                await self._failed(record.id, follower, "the service failed to follow the run")
         finally:
             self._followers.pop(record.id, None)
             self._preferred.pop(record.id, None)
+
+    async def _abandon(self, record: RunRecord) -> None:
+        """A run whose workflow is no longer served: taken back from InvokeAI, and failed."""
+        why = f"workflow {record.workflow!r} is no longer served"
+        log.warning("run %s: %s; taking it back from InvokeAI", record.id, why)
+        await take_back(StoreLedger(self.store, record.id), self.clients, self._connect_former)
+        if not record.final:
+            error = f"{why}: the service restarted without it and canceled the run"
+            await self._set_status(record.id, "failed", {"error": error})
 
     async def _failed(self, run_id: str, follower: RunFollower | None, error: str) -> None:
         if follower is not None:
@@ -193,7 +210,7 @@ class Runner:
             await self._set_status(run_id, "canceled", {})
             return
         task = self._tasks.get(run_id)
-        if task is None:
+        if task is None or _ended(self._followers.get(run_id)):
             return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -210,12 +227,14 @@ class Runner:
             await self.hub.wait_after(run_id, self.store.last_seq(run_id), remaining)
 
     async def detach(self) -> None:
-        """Stop following every run, leaving its item on InvokeAI (see the module docstring)."""
+        """Stop following every run, leaving its item on InvokeAI (see the module docstring);
+        the clean-ups of the runs already ended are finished first."""
         self._detaching = True
         self._waiting.clear()
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
+        for run_id, task in self._tasks.items():
+            if not _ended(self._followers.get(run_id)):
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for client in self._former.values():
             await client.aclose()
@@ -227,6 +246,11 @@ class Runner:
             shutil.rmtree(self.files_of(run_id), ignore_errors=True)
             self.store.delete_run(run_id)
         return len(expired)
+
+
+def _ended(follower: RunFollower | None) -> bool:
+    """Whether the run was reported ended (its follower only cleans up now)."""
+    return follower is not None and follower.cleaning
 
 
 __all__ = ["Listener", "Runner"]
