@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from ivkgen.service.state import owner, service
+from ivkgen.service.state import authorized, service
 
 router = APIRouter()
 
 
-@router.get("/v1/workflows", tags=["workflows"], dependencies=[Depends(owner)])
+@router.get("/v1/workflows", tags=["workflows"], dependencies=[Depends(authorized)])
 async def list_workflows(request: Request) -> dict[str, Any]:
     """The served workflows, each with its request schema and its outputs."""
     found = []

@@ -12,7 +12,9 @@ ago than the service keeps them, with their files.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import logging
 import shutil
 import time
@@ -62,6 +64,11 @@ class Runner:
         self.max_in_flight = max_in_flight
         """Runs followed at once; the others wait, in order, in ``_waiting``."""
         self._waiting: dict[str, RunRecord] = {}
+        self._tickets: dict[str, int] = {}
+        """Run id -> its number in the order the waiting runs came (see ``position``)."""
+        self._gaps: list[int] = []
+        """The sorted numbers of runs that left the wait from behind its head (canceled)."""
+        self._issued = itertools.count()
         self.listeners: list[Listener] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._followers: dict[str, RunFollower] = {}
@@ -77,19 +84,32 @@ class Runner:
         """Follow ``record`` to its end, in a task of its own once fewer than
         ``max_in_flight`` runs are followed (until then it waits in the service's queue)."""
         self._waiting[record.id] = record
+        self._tickets[record.id] = next(self._issued)
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
-        """The run's place (1: next) among the runs waiting for the service to send them."""
-        for place, waiting in enumerate(self._waiting, start=1):
-            if waiting == run_id:
-                return place
-        return None
+        """The run's place (1: next) among the runs waiting for the service to send them: its
+        number less the head's, less the runs canceled in between (no walk of the wait)."""
+        ticket = self._tickets.get(run_id)
+        if ticket is None:
+            return None
+        head = self._tickets[next(iter(self._waiting))]
+        del self._gaps[: bisect.bisect_left(self._gaps, head)]
+        return ticket - head + 1 - bisect.bisect_left(self._gaps, ticket)
+
+    def _leave_wait(self, run_id: str) -> RunRecord | None:
+        """Take ``run_id`` out of the wait (None: it was not waiting)."""
+        record = self._waiting.pop(run_id, None)
+        ticket = self._tickets.pop(run_id, None)
+        if ticket is not None and self._waiting:
+            bisect.insort(self._gaps, ticket)
+        return record
 
     def _dispatch(self) -> None:
         while self._waiting and len(self._tasks) < self.max_in_flight and not self._detaching:
             run_id, record = next(iter(self._waiting.items()))
             del self._waiting[run_id]
+            del self._tickets[run_id]
             task = asyncio.create_task(self._follow(record), name=f"run {run_id}")
             self._tasks[run_id] = task
             task.add_done_callback(self._done)
@@ -206,7 +226,7 @@ class Runner:
 
     async def cancel(self, run_id: str) -> None:
         """Cancel a run in flight: its item on InvokeAI, what it made and its uploads."""
-        if self._waiting.pop(run_id, None) is not None:
+        if self._leave_wait(run_id) is not None:
             await self._set_status(run_id, "canceled", {})
             return
         task = self._tasks.get(run_id)
@@ -231,6 +251,7 @@ class Runner:
         the clean-ups of the runs already ended are finished first."""
         self._detaching = True
         self._waiting.clear()
+        self._tickets.clear()
         tasks = list(self._tasks.values())
         for run_id, task in self._tasks.items():
             if not _ended(self._followers.get(run_id)):
