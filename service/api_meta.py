@@ -39,13 +39,16 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
-    """503 while no InvokeAI server answers, or while the service stops."""
+    """503 while no InvokeAI server answers, while every queue is full, or while the service
+    stops."""
     state = service(request)
-    await state.health.check()
-    ready = state.accepting and state.health.any_answers()
+    health = state.health
+    await health.check()
+    ready = state.accepting and health.any_answers() and not health.all_full()
     response.status_code = 200 if ready else 503
-    servers = {name: bool(answer) for name, answer in state.health.answers.items()}
-    return {"status": "ready" if ready else "unavailable", "servers": servers}
+    servers = {name: bool(answer) for name, answer in health.answers.items()}
+    full = [name for name in health.answers if health.full(name)]
+    return {"status": "ready" if ready else "unavailable", "servers": servers, "full": full}
 
 
 __all__ = ["router"]
