@@ -200,15 +200,19 @@ def workflow_route(served: ServedWorkflow) -> APIRouter:
 
 @router.get("/{run_id}", response_model=RunResource)
 async def get_run(request: Request, run_id: str, inline: bool = False) -> RunResource:
-    """The run: status, timings, error, outputs (``inline=true``: small files as base64)."""
+    """The run: status, its place in the service's queue or its item's in InvokeAI's, timings,
+    error, outputs (``inline=true``: small files as base64)."""
     record = owned_run(request, run_id)
     state = service(request)
     position = state.runner.position(run_id)
+    placed = await state.runner.server_position(run_id)
     if not inline:
-        return run_resource(record, position=position)
+        return run_resource(record, position=position, server_position=placed)
     files = state.runner.files_of(run_id)
     limit = state.config.inline_limit
-    return run_resource(record, position=position, files=files, inline_limit=limit)
+    return run_resource(
+        record, position=position, server_position=placed, files=files, inline_limit=limit
+    )
 
 
 @router.delete("/{run_id}", response_model=RunResource)

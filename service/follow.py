@@ -53,6 +53,7 @@ class RunFollower:
         *,
         poll_interval: float,
         connect: Callable[[str], AsyncInvokeAIClient],
+        queued: Callable[[str, int], None] = lambda server, item_id: None,
     ) -> None:
         self.record = record
         self.served = served
@@ -77,6 +78,9 @@ class RunFollower:
         """Set when the run's queue item changed status: the next step comes at once."""
         self.cleaning = False
         """The run was reported ended: what is left is its clean-up on InvokeAI."""
+        self.queued = queued
+        """Hears each queue item the run's item got on a server (once)."""
+        self._heard: set[tuple[str, int]] = set()
 
     async def follow(self) -> None:
         """Drive the run until its item ended and report it, then clean up on InvokeAI (a run
@@ -133,7 +137,8 @@ class RunFollower:
             self.run.step_ok(state)
 
     async def _take_news(self) -> None:
-        """Record an ended item with its outputs in one transaction; report a started one."""
+        """Record an ended item with its outputs in one transaction; tell of a new queue item;
+        report a started one."""
         result = self.run.results.get(0)
         if self.ledger.held:
             changes: dict[str, Any] = {"server": result.server if result else None}
@@ -144,6 +149,10 @@ class RunFollower:
                 self.store.update_run(self.record.id, **changes)
 
             self.ledger.commit_finished(record_outputs)
+        for state in self.run.live_states():
+            for item_id in state.queued.keys() - {i for s, i in self._heard if s == state.name}:
+                self._heard.add((state.name, item_id))
+                self.queued(state.name, item_id)
         if result is None:
             busy = [s for s in self.run.live_states() if s.running]
             if busy:

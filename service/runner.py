@@ -31,6 +31,7 @@ from ivkgen.service.events import EventHub
 from ivkgen.service.follow import RunFollower
 from ivkgen.service.ledger import StoreLedger, owing_cleanup
 from ivkgen.service.orphans import take_back
+from ivkgen.service.positions import QueuePositions
 from ivkgen.service.resources import run_resource
 from ivkgen.service.servers import SharedAnswers
 from ivkgen.service.store import RunRecord, RunStore, StoredEvent
@@ -76,6 +77,8 @@ class Runner:
         """Run id -> the server it was offered first, for the runs in flight."""
         self._former: dict[str, AsyncInvokeAIClient] = {}
         self._detaching = False
+        self.positions = QueuePositions(self.clients)
+        self._announcing: set[asyncio.Task[None]] = set()
 
     def files_of(self, run_id: str) -> Path:
         return self.files / run_id
@@ -166,6 +169,7 @@ class Runner:
                 lambda status, changes: self._set_status(record.id, status, changes),
                 poll_interval=self.poll_interval,
                 connect=self._connect_former,
+                queued=lambda server, item_id: self._announce(record.id, server, item_id),
             )
             self._followers[record.id] = follower
             await follower.follow()
@@ -184,6 +188,34 @@ class Runner:
         finally:
             self._followers.pop(record.id, None)
             self._preferred.pop(record.id, None)
+
+    async def server_position(self, run_id: str) -> int | None:
+        """The place of the run's item in its InvokeAI server's queue while it is pending there
+        (1: next to run)."""
+        follower = self._followers.get(run_id)
+        if follower is None or follower.running or follower.cleaning:
+            return None
+        for state in follower.run.live_states():
+            for item_id in state.queued:
+                place = await self.positions.position(state.name, item_id)
+                if place is not None:
+                    return place
+        return None
+
+    def _announce(self, run_id: str, server: str, item_id: int) -> None:
+        """Tell the run's event readers the place its new queue item has in the server's
+        queue (a ``queued`` event), in a task of its own: the run goes on meanwhile."""
+        task = asyncio.create_task(self._announce_place(run_id, server, item_id))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _announce_place(self, run_id: str, server: str, item_id: int) -> None:
+        place = await self.positions.position(server, item_id)
+        follower = self._followers.get(run_id)
+        if place is None or follower is None or follower.running or follower.cleaning:
+            return  # it runs already: its ``running`` event tells more
+        data = {"status": "queued", "position": None, "server": server, "server_position": place}
+        await self.hub.publish(run_id, "queued", data)  # not a change of status: no listener
 
     async def _abandon(self, record: RunRecord) -> None:
         """A run whose workflow is no longer served: taken back from InvokeAI, and failed."""
@@ -256,7 +288,9 @@ class Runner:
         for run_id, task in self._tasks.items():
             if not _ended(self._followers.get(run_id)):
                 task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for announcing in self._announcing:
+            announcing.cancel()
+        await asyncio.gather(*tasks, *self._announcing, return_exceptions=True)
         for client in self._former.values():
             await client.aclose()
 
