@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from ivkgen.service.state import owner, service
+from ivkgen.service.state import authorized, service
 
 router = APIRouter()
 
 
-@router.get("/v1/workflows", tags=["workflows"], dependencies=[Depends(owner)])
+@router.get("/v1/workflows", tags=["workflows"], dependencies=[Depends(authorized)])
 async def list_workflows(request: Request) -> dict[str, Any]:
     """The served workflows, each with its request schema and its outputs."""
     found = []
@@ -39,13 +39,16 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
-    """503 while no InvokeAI server answers, or while the service stops."""
+    """503 while no InvokeAI server answers, while every queue is full, or while the service
+    stops."""
     state = service(request)
-    await state.health.check()
-    ready = state.accepting and state.health.any_answers()
+    health = state.health
+    await health.check()
+    ready = state.accepting and health.any_answers() and not health.all_full()
     response.status_code = 200 if ready else 503
-    servers = {name: bool(answer) for name, answer in state.health.answers.items()}
-    return {"status": "ready" if ready else "unavailable", "servers": servers}
+    servers = {name: bool(answer) for name, answer in health.answers.items()}
+    full = [name for name in health.answers if health.full(name)]
+    return {"status": "ready" if ready else "unavailable", "servers": servers, "full": full}
 
 
 __all__ = ["router"]

@@ -31,7 +31,7 @@ from ivkgen.service.problems import (
     input_error,
 )
 from ivkgen.service.resources import RunResource, run_resource
-from ivkgen.service.state import Service, owned_run, owner, service
+from ivkgen.service.state import Service, authorized, owned_run, owner, service
 from ivkgen.service.store import RunRecord
 from pydantic import BaseModel
 
@@ -39,7 +39,7 @@ RETRY_AFTER_SECONDS = 5
 MEDIA_SUFFIX = {"image": "png", "video": "mp4"}
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[Depends(owner)])
+router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[Depends(authorized)])
 WEBHOOK_HELP = (
     "a URL the run's status events are sent to, signed (Standard Webhooks); its host must be "
     "one the service allows"
@@ -170,7 +170,7 @@ async def media_files(
 def workflow_route(served: ServedWorkflow) -> APIRouter:
     """``POST /v1/workflows/{name}/runs`` of one workflow, its body the request model (or, for a
     workflow with media inputs, a form whose files are those inputs)."""
-    route = APIRouter(tags=["workflows"], dependencies=[Depends(owner)])
+    route = APIRouter(tags=["workflows"], dependencies=[Depends(authorized)])
 
     async def create_run(
         request: Request,
@@ -200,15 +200,19 @@ def workflow_route(served: ServedWorkflow) -> APIRouter:
 
 @router.get("/{run_id}", response_model=RunResource)
 async def get_run(request: Request, run_id: str, inline: bool = False) -> RunResource:
-    """The run: status, timings, error, outputs (``inline=true``: small files as base64)."""
+    """The run: status, its place in the service's queue or its item's in InvokeAI's, timings,
+    error, outputs (``inline=true``: small files as base64)."""
     record = owned_run(request, run_id)
     state = service(request)
     position = state.runner.position(run_id)
+    placed = await state.runner.server_position(run_id)
     if not inline:
-        return run_resource(record, position=position)
+        return run_resource(record, position=position, server_position=placed)
     files = state.runner.files_of(run_id)
     limit = state.config.inline_limit
-    return run_resource(record, position=position, files=files, inline_limit=limit)
+    return run_resource(
+        record, position=position, server_position=placed, files=files, inline_limit=limit
+    )
 
 
 @router.delete("/{run_id}", response_model=RunResource)

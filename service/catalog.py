@@ -21,7 +21,13 @@ from typing import Any
 
 from ivkgen.runtime.errors import ServeSetupError
 from ivkgen.runtime.typed import Workflow, WorkflowInputs
-from ivkgen.service.shape import Shaping, media_inputs, parse_shaping, request_model
+from ivkgen.service.shape import (
+    Shaping,
+    media_inputs,
+    model_name_inputs,
+    parse_shaping,
+    request_model,
+)
 from pydantic import BaseModel
 
 
@@ -36,6 +42,8 @@ class ServedWorkflow:
     fixed: Mapping[str, Any]
     media: Mapping[str, str]
     """The inputs that take a file: attribute -> ``"image"`` or ``"video"``."""
+    model_names: frozenset[str] = frozenset()
+    """The inputs that take a model by its installed name."""
 
     @property
     def outputs_names(self) -> list[str]:
@@ -160,7 +168,8 @@ def load_catalog(
     for name, cls in classes.items():
         model, fixed = request_model(name, cls.inputs_class, shapings[name])
         media = media_inputs(cls.inputs_class)
-        served[name] = ServedWorkflow(name, cls(), model, fixed, media)
+        names = model_name_inputs(cls.inputs_class)
+        served[name] = ServedWorkflow(name, cls(), model, fixed, media, names)
     return served
 
 

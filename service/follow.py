@@ -5,8 +5,10 @@ ledger kept in the store (:class:`~ivkgen.service.ledger.StoreLedger`): the pool
 server can run the workflow, uploads, enqueues on one server, fails over, reads the item when
 it ends and downloads its outputs once. A run found unfinished in the store on start is
 followed again from what its ledger recorded: an item already enqueued is looked up on its
-server, never enqueued twice. When the item ended, its outputs are recorded, then its images,
-its queue item and its uploads are deleted on InvokeAI.
+server, never enqueued twice. When the item ended, its outputs are recorded and the run is
+reported ended (a waiting client has its answer), then its images, its queue item and its uploads
+are deleted on InvokeAI; a run reported ended whose clean-up was cut short (the ledger says it is
+owed) is followed again only to clean up.
 """
 
 from __future__ import annotations
@@ -20,18 +22,16 @@ from typing import Any
 
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
-from ivkgen.runtime.jobs.plans import Plan, cancel_plan, drive, queue_ops
-from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime.jobs.plans import drive
 from ivkgen.runtime.media import safe_file_name
 from ivkgen.runtime.pool.outcome import ItemResult
 from ivkgen.runtime.pool.run import PoolRun
 from ivkgen.runtime.pool.servers import ServerState
 from ivkgen.runtime.pool.work import module_work
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
 from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.ledger import StoreLedger
+from ivkgen.service.orphans import take_back_plans
 from ivkgen.service.store import RunRecord, RunStore
 
 log = logging.getLogger("ivkgen.service")
@@ -55,6 +55,7 @@ class RunFollower:
         *,
         poll_interval: float,
         connect: Callable[[str], AsyncInvokeAIClient],
+        queued: Callable[[str, int], None] = lambda server, item_id: None,
     ) -> None:
         self.record = record
         self.served = served
@@ -77,9 +78,22 @@ class RunFollower:
         self.run_id = record.id
         self.wake = asyncio.Event()
         """Set when the run's queue item changed status: the next step comes at once."""
+        self.cleaning = False
+        """The run was reported ended: what is left is its clean-up on InvokeAI."""
+        self.queued = queued
+        """Hears each queue item the run's item got on a server (once)."""
+        self._heard: set[tuple[str, int]] = set()
 
     async def follow(self) -> None:
-        """Drive the run until its item ended, record the outputs, clean up on InvokeAI."""
+        """Drive the run until its item ended and report it, then clean up on InvokeAI (a run
+        already reported ended only cleans up)."""
+        if not self.record.final:
+            await self._drive()
+        self.cleaning = True
+        await self._clean_up()
+
+    async def _drive(self) -> None:
+        """Drive the run until its item ended, record the outputs, report the run ended."""
         run = self.run
         await asyncio.gather(*(self._prepare(s) for s in run.states.values()))
         run.require_servers()
@@ -90,7 +104,6 @@ class RunFollower:
             if not run.complete:
                 await self._pause()
         await self._take_news()
-        await self._clean_up()
         result = run.results[0]
         if result.status == "completed":
             await self.report("completed", {})
@@ -127,7 +140,8 @@ class RunFollower:
             self.run.step_ok(state)
 
     async def _take_news(self) -> None:
-        """Record an ended item with its outputs in one transaction; report a started one."""
+        """Record an ended item with its outputs in one transaction; tell of a new queue item;
+        report a started one."""
         result = self.run.results.get(0)
         if self.ledger.held:
             changes: dict[str, Any] = {"server": result.server if result else None}
@@ -138,6 +152,10 @@ class RunFollower:
                 self.store.update_run(self.record.id, **changes)
 
             self.ledger.commit_finished(record_outputs)
+        for state in self.run.live_states():
+            for item_id in state.queued.keys() - {i for s, i in self._heard if s == state.name}:
+                self._heard.add((state.name, item_id))
+                self.queued(state.name, item_id)
         if result is None:
             busy = [s for s in self.run.live_states() if s.running]
             if busy:
@@ -162,31 +180,26 @@ class RunFollower:
         return found
 
     async def _clean_up(self) -> None:
-        """Delete the run's images, queue item and uploads on every server it used."""
+        """Delete the run's images, queue item and uploads on every server it used; once all
+        of it is done, the ledger owes the clean-up no more."""
+        clean = True
         for state in self.run.live_states():
             for plan in (self.run.cleanup_outputs_plan(state), self.run.cleanup_inputs_plan(state)):
                 try:
                     await drive(plan, state.client)
                 except IvkgenError as exc:
+                    clean = False
                     self.run.step_failed_quietly(state, exc)
+        if clean:
+            self.ledger.cleaned()
 
     async def cancel(self) -> None:
         """Cancel the run's item where it is, delete what it made, the item and the uploads;
         each step is tried whatever the others did."""
         catalog = self.run.work.handle.catalog
         for state in self.run.live_states():
-            trackers = [
-                JobTracker(DEFAULT_QUEUE, f"item {item_id}", [item_id])
-                for item_id in sorted(state.queued)
-            ]
-            batches = sorted(state.sent)
-            steps: list[Plan[Any]] = [
-                _cancel_plan(batches, trackers),
-                delete_outputs_plan(trackers, catalog, set()),
-                delete_items_plan(trackers),
-                self.run.cleanup_inputs_plan(state),
-                self.run.cleanup_outputs_plan(state),
-            ]
+            steps = take_back_plans(sorted(state.sent), sorted(state.queued), catalog)
+            steps += [self.run.cleanup_inputs_plan(state), self.run.cleanup_outputs_plan(state)]
             state.queued.clear()
             state.sent.clear()
             for plan in steps:
@@ -194,14 +207,6 @@ class RunFollower:
                     await drive(plan, state.client)
                 except IvkgenError as exc:
                     log.warning("run %s: clean-up on %s: %s", self.run_id, state.name, exc)
-
-
-def _cancel_plan(batches: list[str], trackers: list[JobTracker]) -> Plan[None]:
-    """Cancel the batches whose enqueue answer is unknown and the items in the queue."""
-    if batches:
-        yield QueueOps.cancel_by_batch_ids.call(queue_ops(DEFAULT_QUEUE), batches)
-    for tracker in trackers:
-        yield from cancel_plan(tracker)
 
 
 __all__ = ["RunFollower"]

@@ -1,6 +1,7 @@
 """Whether each InvokeAI server answers, and how deep its queue is: read every few seconds, so
-that a run is refused (503) while none answers, ``/readyz`` says so, and the metrics show each
-queue's depth.
+that a run is refused (503) while none answers, ``/readyz`` says so (and while every queue is
+full: its pending items at the server's ``max_queue_size``, read once from its runtime config),
+and the metrics show each queue's depth.
 
 A slow reading is not an outage: a server is counted down when it refuses or fails a reading, or
 after ``SLOW_READINGS_TO_DOWN`` readings in a row got no answer in time; any answer to a run's
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime.server.core import Call, parse_json
 
 log = logging.getLogger("ivkgen.service")
 
@@ -21,6 +23,7 @@ CHECK_SECONDS = 5.0
 ANSWER_TIMEOUT = 3.0
 SLOW_READINGS_TO_DOWN = 3
 DepthListener = Callable[[str, int], None]
+RUNTIME_CONFIG: Call[object] = Call("GET", "/api/v1/app/runtime_config", parse_json)
 
 
 class ServerHealth:
@@ -33,12 +36,25 @@ class ServerHealth:
         self.depth: dict[str, int] = dict.fromkeys(clients, 0)
         self.slow: dict[str, int] = dict.fromkeys(clients, 0)
         """Readings in a row that got no answer in time, by server."""
+        self.pending: dict[str, int] = dict.fromkeys(clients, 0)
+        self.capacity: dict[str, int | None] = dict.fromkeys(clients)
+        """Each server's ``max_queue_size`` (None until read, or when it cannot be read)."""
         self.listeners: list[DepthListener] = []
         self._task: asyncio.Task[None] | None = None
 
     def any_answers(self) -> bool:
         """Some server answered at its last reading (or was not read yet)."""
         return any(answer is not False for answer in self.answers.values())
+
+    def full(self, name: str) -> bool:
+        """Server ``name``'s queue holds as many pending items as it takes."""
+        capacity = self.capacity[name]
+        return capacity is not None and self.pending[name] >= capacity
+
+    def all_full(self) -> bool:
+        """Every server that answers has a full queue (and some server answers)."""
+        answering = [name for name, answer in self.answers.items() if answer is not False]
+        return bool(answering) and all(self.full(name) for name in answering)
 
     async def check(self) -> None:
         """Read every server now."""
@@ -58,6 +74,9 @@ class ServerHealth:
             self._down(name, str(exc))
             return
         self.heard(name)
+        if self.capacity[name] is None:
+            self.capacity[name] = await _max_queue_size(name, client)
+        self.pending[name] = status.queue.pending
         self.depth[name] = status.queue.pending + status.queue.in_progress
         for listener in self.listeners:
             listener(name, self.depth[name])
@@ -86,6 +105,17 @@ class ServerHealth:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def _max_queue_size(name: str, client: AsyncInvokeAIClient) -> int | None:
+    """The server's ``max_queue_size`` from its runtime config (None if it does not say)."""
+    try:
+        answer = await asyncio.wait_for(client.execute(RUNTIME_CONFIG), ANSWER_TIMEOUT)
+    except (TimeoutError, IvkgenError) as exc:
+        log.debug("InvokeAI server %s: its queue size is unknown (%s)", name, exc)
+        return None
+    size = answer.get("config", {}).get("max_queue_size") if isinstance(answer, dict) else None
+    return size if isinstance(size, int) else None
 
 
 __all__ = ["ServerHealth"]

@@ -6,6 +6,10 @@ back (``finished_many`` keeps them) until the runner commits them with the run's
 transaction (``commit_finished``): a process killed before that commit finds the item still in
 flight on its next start and reads it again from its server, so the outputs are downloaded and
 recorded exactly once.
+
+A run reported ended still owes its clean-up on InvokeAI (its images, queue item and uploads
+deleted) until ``cleaned`` is called: the owed mark is written with the ended item, so a
+process killed in between finds the run in ``owing_cleanup`` on its next start.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 
 from ivkgen.runtime.pool.ledger import ENTRY_COLUMNS, Entry, Finished, Ledger
 from ivkgen.service.store import RunStore
+
+CLEANUP = "cleanup"
+"""The ``ledger_meta`` key of a run whose clean-up on InvokeAI is owed."""
 
 
 class StoreLedger(Ledger):
@@ -74,7 +81,8 @@ class StoreLedger(Ledger):
         self.held.extend(records)
 
     def commit_finished(self, also: Callable[[], None] = lambda: None) -> None:
-        """Record the held ended items, and whatever ``also`` writes, in one transaction."""
+        """Record the held ended items, that the run owes its clean-up, and whatever ``also``
+        writes, in one transaction."""
         rows = [(*r.values(), self.key, r.index) for r in self.held]
         with self.store.transaction():
             self.store.execute_many(
@@ -82,8 +90,18 @@ class StoreLedger(Ledger):
                 "WHERE run_id=? AND idx=?",
                 rows,
             )
+            self.store.execute_many(
+                "INSERT INTO ledger_meta VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+                [(self.key, CLEANUP, "owed")],
+            )
             also()
         self.held.clear()
+
+    def cleaned(self) -> None:
+        """The run's clean-up on InvokeAI is done: it is owed no more."""
+        self.store.execute_many(
+            "DELETE FROM ledger_meta WHERE run_id=? AND key=?", [(self.key, CLEANUP)]
+        )
 
     def uploaded(self, server: str, file: int, name: str) -> None:
         self.store.execute_many(
@@ -117,4 +135,10 @@ class StoreLedger(Ledger):
         """The store outlives the run's ledger."""
 
 
-__all__ = ["StoreLedger"]
+def owing_cleanup(store: RunStore) -> list[str]:
+    """The runs whose clean-up on InvokeAI is owed (see the module docstring)."""
+    rows = store.execute("SELECT run_id FROM ledger_meta WHERE key=? ORDER BY run_id", (CLEANUP,))
+    return [row[0] for row in rows]
+
+
+__all__ = ["StoreLedger", "owing_cleanup"]

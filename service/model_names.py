@@ -27,6 +27,8 @@ async def with_models_named(
     """``inputs`` (JSON data, media given by path) with each model given by name replaced by
     its identifier; a name no answering server has, or of a base or type its input does not
     take, is a 422 naming the input."""
+    if not any(isinstance(inputs.get(a), str) for a in served.model_names):
+        return inputs
     workflow = served.workflow
     handle = WorkflowHandle(workflow.definition, catalog=workflow.catalog())
     by_index = served.inputs(inputs).apply_to(handle)

@@ -26,6 +26,8 @@ class RunResource(BaseModel):
     status: str
     queue_position: int | None = None
     """While ``queued`` in the service: its place among the runs waiting to be sent (1: next)."""
+    server_position: int | None = None
+    """While its item is pending on InvokeAI: its place in that server's queue (1: next)."""
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
@@ -52,6 +54,7 @@ def run_resource(
     record: RunRecord,
     *,
     position: int | None = None,
+    server_position: int | None = None,
     files: Path | None = None,
     inline_limit: int = 0,
 ) -> RunResource:
@@ -69,6 +72,7 @@ def run_resource(
         workflow=record.workflow,
         status=record.status,
         queue_position=position,
+        server_position=server_position,
         created_at=_moment(record.created) or "",
         started_at=_moment(started),
         finished_at=_moment(finished),

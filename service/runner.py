@@ -4,14 +4,17 @@
 ``max_in_flight`` at once (the others wait in the service's queue, in order, and are sent to
 InvokeAI as earlier runs end); ``cancel`` stops it and
 cleans up on InvokeAI; ``detach`` (the service stops) leaves the runs' items where they are, to
-be followed again by ``resume`` on the next start; ``prune`` deletes the runs finished longer
+be followed again by ``resume`` on the next start (the runs already ended finish their clean-up
+first); ``prune`` deletes the runs finished longer
 ago than the service keeps them, with their files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import logging
 import shutil
 import time
@@ -26,6 +29,9 @@ from ivkgen.runtime.server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import EventHub
 from ivkgen.service.follow import RunFollower
+from ivkgen.service.ledger import StoreLedger, owing_cleanup
+from ivkgen.service.orphans import take_back
+from ivkgen.service.positions import QueuePositions
 from ivkgen.service.resources import run_resource
 from ivkgen.service.servers import SharedAnswers
 from ivkgen.service.store import RunRecord, RunStore, StoredEvent
@@ -59,6 +65,11 @@ class Runner:
         self.max_in_flight = max_in_flight
         """Runs followed at once; the others wait, in order, in ``_waiting``."""
         self._waiting: dict[str, RunRecord] = {}
+        self._tickets: dict[str, int] = {}
+        """Run id -> its number in the order the waiting runs came (see ``position``)."""
+        self._gaps: list[int] = []
+        """The sorted numbers of runs that left the wait from behind its head (canceled)."""
+        self._issued = itertools.count()
         self.listeners: list[Listener] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._followers: dict[str, RunFollower] = {}
@@ -66,6 +77,8 @@ class Runner:
         """Run id -> the server it was offered first, for the runs in flight."""
         self._former: dict[str, AsyncInvokeAIClient] = {}
         self._detaching = False
+        self.positions = QueuePositions(self.clients)
+        self._announcing: set[asyncio.Task[None]] = set()
 
     def files_of(self, run_id: str) -> Path:
         return self.files / run_id
@@ -74,19 +87,32 @@ class Runner:
         """Follow ``record`` to its end, in a task of its own once fewer than
         ``max_in_flight`` runs are followed (until then it waits in the service's queue)."""
         self._waiting[record.id] = record
+        self._tickets[record.id] = next(self._issued)
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
-        """The run's place (1: next) among the runs waiting for the service to send them."""
-        for place, waiting in enumerate(self._waiting, start=1):
-            if waiting == run_id:
-                return place
-        return None
+        """The run's place (1: next) among the runs waiting for the service to send them: its
+        number less the head's, less the runs canceled in between (no walk of the wait)."""
+        ticket = self._tickets.get(run_id)
+        if ticket is None:
+            return None
+        head = self._tickets[next(iter(self._waiting))]
+        del self._gaps[: bisect.bisect_left(self._gaps, head)]
+        return ticket - head + 1 - bisect.bisect_left(self._gaps, ticket)
+
+    def _leave_wait(self, run_id: str) -> RunRecord | None:
+        """Take ``run_id`` out of the wait (None: it was not waiting)."""
+        record = self._waiting.pop(run_id, None)
+        ticket = self._tickets.pop(run_id, None)
+        if ticket is not None and self._waiting:
+            bisect.insort(self._gaps, ticket)
+        return record
 
     def _dispatch(self) -> None:
         while self._waiting and len(self._tasks) < self.max_in_flight and not self._detaching:
             run_id, record = next(iter(self._waiting.items()))
             del self._waiting[run_id]
+            del self._tickets[run_id]
             task = asyncio.create_task(self._follow(record), name=f"run {run_id}")
             self._tasks[run_id] = task
             task.add_done_callback(self._done)
@@ -96,8 +122,10 @@ class Runner:
         self._dispatch()
 
     def resume(self) -> int:
-        """Follow again every run the store holds unfinished; how many."""
-        records = self.store.unfinished_runs()
+        """Follow again every run the store holds unfinished, and every ended run whose
+        clean-up on InvokeAI was cut short; how many."""
+        owed = [self.store.get_run(run_id) for run_id in owing_cleanup(self.store)]
+        records = [r for r in owed if r is not None and r.final] + self.store.unfinished_runs()
         for record in records:
             self.start(record)
         return len(records)
@@ -130,7 +158,8 @@ class Runner:
         try:
             served = self.catalog.get(record.workflow)
             if served is None:
-                raise IvkgenError(f"workflow {record.workflow!r} is no longer served")
+                await self._abandon(record)
+                return
             follower = RunFollower(
                 record,
                 served,
@@ -140,22 +169,62 @@ class Runner:
                 lambda status, changes: self._set_status(record.id, status, changes),
                 poll_interval=self.poll_interval,
                 connect=self._connect_former,
+                queued=lambda server, item_id: self._announce(record.id, server, item_id),
             )
             self._followers[record.id] = follower
             await follower.follow()
         except asyncio.CancelledError:
-            if not self._detaching:
+            if not self._detaching and not _ended(follower):
                 await asyncio.shield(self._canceled(record.id, follower))
             raise
         except (IvkgenError, ValueError) as exc:
             log.warning("run %s failed: %s", record.id, exc)
-            await self._failed(record.id, follower, str(exc))
+            if not _ended(follower):
+                await self._failed(record.id, follower, str(exc))
         except Exception:  # a fault of the service: the run ends, the service goes on
             log.exception("run %s: unexpected error", record.id)
-            await self._failed(record.id, follower, "the service failed to follow the run")
+            if not _ended(follower):
+                await self._failed(record.id, follower, "the service failed to follow the run")
         finally:
             self._followers.pop(record.id, None)
             self._preferred.pop(record.id, None)
+
+    async def server_position(self, run_id: str) -> int | None:
+        """The place of the run's item in its InvokeAI server's queue while it is pending there
+        (1: next to run)."""
+        follower = self._followers.get(run_id)
+        if follower is None or follower.running or follower.cleaning:
+            return None
+        for state in follower.run.live_states():
+            for item_id in state.queued:
+                place = await self.positions.position(state.name, item_id)
+                if place is not None:
+                    return place
+        return None
+
+    def _announce(self, run_id: str, server: str, item_id: int) -> None:
+        """Tell the run's event readers the place its new queue item has in the server's
+        queue (a ``queued`` event), in a task of its own: the run goes on meanwhile."""
+        task = asyncio.create_task(self._announce_place(run_id, server, item_id))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _announce_place(self, run_id: str, server: str, item_id: int) -> None:
+        place = await self.positions.position(server, item_id)
+        follower = self._followers.get(run_id)
+        if place is None or follower is None or follower.running or follower.cleaning:
+            return  # it runs already: its ``running`` event tells more
+        data = {"status": "queued", "position": None, "server": server, "server_position": place}
+        await self.hub.publish(run_id, "queued", data)  # not a change of status: no listener
+
+    async def _abandon(self, record: RunRecord) -> None:
+        """A run whose workflow is no longer served: taken back from InvokeAI, and failed."""
+        why = f"workflow {record.workflow!r} is no longer served"
+        log.warning("run %s: %s; taking it back from InvokeAI", record.id, why)
+        await take_back(StoreLedger(self.store, record.id), self.clients, self._connect_former)
+        if not record.final:
+            error = f"{why}: the service restarted without it and canceled the run"
+            await self._set_status(record.id, "failed", {"error": error})
 
     async def _failed(self, run_id: str, follower: RunFollower | None, error: str) -> None:
         if follower is not None:
@@ -189,11 +258,11 @@ class Runner:
 
     async def cancel(self, run_id: str) -> None:
         """Cancel a run in flight: its item on InvokeAI, what it made and its uploads."""
-        if self._waiting.pop(run_id, None) is not None:
+        if self._leave_wait(run_id) is not None:
             await self._set_status(run_id, "canceled", {})
             return
         task = self._tasks.get(run_id)
-        if task is None:
+        if task is None or _ended(self._followers.get(run_id)):
             return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -210,13 +279,18 @@ class Runner:
             await self.hub.wait_after(run_id, self.store.last_seq(run_id), remaining)
 
     async def detach(self) -> None:
-        """Stop following every run, leaving its item on InvokeAI (see the module docstring)."""
+        """Stop following every run, leaving its item on InvokeAI (see the module docstring);
+        the clean-ups of the runs already ended are finished first."""
         self._detaching = True
         self._waiting.clear()
+        self._tickets.clear()
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for run_id, task in self._tasks.items():
+            if not _ended(self._followers.get(run_id)):
+                task.cancel()
+        for announcing in self._announcing:
+            announcing.cancel()
+        await asyncio.gather(*tasks, *self._announcing, return_exceptions=True)
         for client in self._former.values():
             await client.aclose()
 
@@ -227,6 +301,11 @@ class Runner:
             shutil.rmtree(self.files_of(run_id), ignore_errors=True)
             self.store.delete_run(run_id)
         return len(expired)
+
+
+def _ended(follower: RunFollower | None) -> bool:
+    """Whether the run was reported ended (its follower only cleans up now)."""
+    return follower is not None and follower.cleaning
 
 
 __all__ = ["Listener", "Runner"]

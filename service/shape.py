@@ -133,6 +133,17 @@ def media_kind(annotation: Any) -> str | None:
     return "video" if any("video_name" in a.model_fields for a in named) else "image"
 
 
+def model_name_inputs(inputs_class: type[WorkflowInputs]) -> frozenset[str]:
+    """The inputs that take a model by its installed name (a model field or a string)."""
+    found = set()
+    for attribute, info in inputs_class.model_fields.items():
+        args = typing.get_args(info.annotation)
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if str in args and models and media_kind(info.annotation) is None:
+            found.add(attribute)
+    return frozenset(found)
+
+
 def media_inputs(inputs_class: type[WorkflowInputs]) -> dict[str, str]:
     """The inputs that take a file: attribute -> ``"image"`` or ``"video"``."""
     found = {a: media_kind(i.annotation) for a, i in inputs_class.model_fields.items()}

@@ -35,6 +35,11 @@ def owner(request: Request) -> str:
     return service(request).config.owner(request.headers.get("authorization"))
 
 
+async def authorized(request: Request) -> str:
+    """``owner`` as a route dependency (awaited in the request's task, not in a thread)."""
+    return owner(request)
+
+
 def owned_run(request: Request, run_id: str) -> RunRecord:
     """The caller's run ``run_id``; another owner's run is as unknown as a missing one."""
     record = service(request).store.get_run(run_id)
@@ -43,4 +48,4 @@ def owned_run(request: Request, run_id: str) -> RunRecord:
     return record
 
 
-__all__ = ["Service", "owned_run", "owner", "service"]
+__all__ = ["Service", "authorized", "owned_run", "owner", "service"]

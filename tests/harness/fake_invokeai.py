@@ -187,6 +187,10 @@ class FakeInvokeAI(InvokeAI7Routes):
         if path == f"{QUEUE}/item_summaries_by_ids" and self.summaries:
             found = [self.items[i].summary() for i in body["item_ids"] if i in self.items]
             return httpx.Response(200, json=found)
+        if path == f"{QUEUE}/item_ids":
+            descending = request.url.params.get("order_dir", "DESC") == "DESC"
+            ids = sorted(self.items, reverse=descending)
+            return httpx.Response(200, json={"item_ids": ids, "total_count": len(ids)})
         if path == f"{QUEUE}/list_all":
             wanted = request.url.params.get("destination")
             found = [i.as_json() for i in self.items.values() if wanted in (None, i.destination)]

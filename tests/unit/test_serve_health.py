@@ -1,9 +1,11 @@
-"""The service's health check: a slow reading of a server that answers is no outage."""
+"""The service's health check: a slow reading of a server that answers is no outage; every
+queue full makes the service unready."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,10 +13,14 @@ from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.jobs.plans import MODELS
 from ivkgen.runtime.repositories.models import ModelOps
 from ivkgen.service import health
+from ivkgen.service.app import create_app
+from ivkgen.service.catalog import load_catalog
+from ivkgen.service.config import ServiceConfig
 from ivkgen.service.health import SLOW_READINGS_TO_DOWN, ServerHealth
 from ivkgen.service.servers import SharedAnswers
 
-from tests.unit._serve import fake
+from tests.harness.fake_invokeai import FakeInvokeAI
+from tests.unit._serve import GENERATED, fake
 
 URL = "http://a"
 
@@ -74,3 +80,52 @@ async def test_a_refused_reading_counts_a_server_down_at_once() -> None:
     await checks.check()
     assert checks.answers[URL] is False
     await client.aclose()
+
+
+def _with_queue_size(server: FakeInvokeAI, max_queue_size: int) -> httpx.MockTransport:
+    """The simulated server, with a runtime config that names its ``max_queue_size``."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/app/runtime_config":
+            config = {"max_queue_size": max_queue_size}
+            return httpx.Response(200, json={"set_fields": [], "config": config})
+        return server.handle(request)
+
+    return httpx.MockTransport(handle)
+
+
+async def test_readyz_is_503_while_every_queue_is_full(tmp_path: Path) -> None:
+    servers = [fake(name, duration=3600) for name in ("a", "b")]
+    clients = {
+        f"http://{s.name}": AsyncInvokeAIClient.from_url(
+            f"http://{s.name}", transport=_with_queue_size(s, 1)
+        )
+        for s in servers
+    }
+    catalog = load_catalog([GENERATED], cache=tmp_path)
+    app = create_app(ServiceConfig(catalog=catalog, servers=list(clients)), clients=clients)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service")
+    async with app.router.lifespan_context(app), http:
+        for scale in (2, 3):  # one item running on each server, none pending
+            await http.post("/v1/workflows/prompt_arithmetic/runs", json={"scale": scale})
+        while sum(len(s.items) for s in servers) < 2:
+            await asyncio.sleep(0.01)
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["full"] == []
+        await http.post("/v1/workflows/prompt_arithmetic/runs", json={"scale": 4})
+        while sum(len(s.items) for s in servers) < 3:
+            await asyncio.sleep(0.01)
+        ready = await http.get("/readyz")  # one queue full, the other takes items
+        assert ready.status_code == 200 and ready.json()["full"] == ["http://a"]
+        await http.post("/v1/workflows/prompt_arithmetic/runs", json={"scale": 5})
+        while sum(len(s.items) for s in servers) < 4:
+            await asyncio.sleep(0.01)
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {
+            "status": "unavailable",
+            "servers": {"http://a": True, "http://b": True},
+            "full": ["http://a", "http://b"],
+        }
+    for client in clients.values():
+        await client.aclose()
