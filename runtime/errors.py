@@ -15,6 +15,7 @@
     ├── Problem                        ``ivkgen serve`` refused a request: an RFC 9457 problem
     │   │                              (status, title, detail; in ivkgen.service.problems)
     │   ├── Unauthorized               401: no API key, or not one of the service's
+    │   ├── Forbidden                  403: a link to a file that is forged or has expired
     │   ├── NotFound                   404: no such workflow, run or file (or another key's)
     │   ├── Unprocessable              422: an input the workflow does not take; names it
     │   ├── MediaRejected              413/422: a media input or URL refused (no SSRF)

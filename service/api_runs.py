@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import re
 import shutil
 import sqlite3
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import last_event_id
 from ivkgen.service.intake import read_media
@@ -23,7 +22,6 @@ from ivkgen.service.model_names import with_models_named
 from ivkgen.service.multipart import form_schema
 from ivkgen.service.outbound import check_outbound_url
 from ivkgen.service.problems import (
-    NotFound,
     Problem,
     TooManyPending,
     Unavailable,
@@ -237,18 +235,6 @@ async def run_events(
     stream = service(request).hub.stream(run_id, last_event_id(last_event))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
-
-
-@router.get("/{run_id}/files/{file}", response_class=FileResponse)
-async def run_file(request: Request, run_id: str, file: str) -> FileResponse:
-    """One output file of the run."""
-    record = owned_run(request, run_id)
-    names = {e["file"] for entries in (record.outputs or {}).values() for e in entries}
-    path = service(request).runner.files_of(run_id) / file
-    if file not in names or not path.is_file():
-        raise NotFound(f"run {run_id} has no output file {file!r}")
-    media_type = mimetypes.guess_type(file)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type)
 
 
 __all__ = ["router", "start_run", "wait_seconds", "workflow_route"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.service import api_meta, api_runs
+from ivkgen.service import api_files, api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.docs import install_docs
 from ivkgen.service.events import EventHub
@@ -98,6 +98,7 @@ def create_app(
     app.add_middleware(MultipartRuns, policy=config.urls)
     install_body_limit(app, config.max_body_bytes)
     app.include_router(api_runs.router)
+    app.include_router(api_files.router)
     return app
 
 

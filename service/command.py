@@ -84,8 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--webhook-secret",
         metavar="SECRET",
-        help="the key webhooks are signed with (whsec_... or base64; default: one kept beside "
-        "the store)",
+        help="the key webhooks and links to output files are signed with (whsec_... or base64; "
+        "default: one kept beside the store)",
     )
     add_openai_arguments(parser)
 

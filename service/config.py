@@ -50,7 +50,8 @@ class ServiceConfig:
     """The hosts media inputs may be fetched from and webhooks sent to, and the media size cap
     (data URIs, base64 and uploads are always taken)."""
     webhook_secret: bytes | None = None
-    """The key webhook events are signed with; None: runs may not name a webhook."""
+    """The service's secret: webhook events and links to output files are signed with it;
+    None: runs may not name a webhook, and a file is served to its owner only."""
 
     def files_folder(self) -> Path:
         if self.files is not None:

@@ -87,6 +87,13 @@ class Unauthorized(Problem):
         )
 
 
+class Forbidden(Problem):
+    """403."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(403, "Forbidden", detail)
+
+
 class NotFound(Problem):
     """404."""
 

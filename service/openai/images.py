@@ -11,10 +11,11 @@ from typing import Any, Literal
 from fastapi import Request, Response
 from ivkgen.service.api_runs import start_run
 from ivkgen.service.catalog import ServedWorkflow
+from ivkgen.service.file_links import signed_path
 from ivkgen.service.openai.binding import Binding
 from ivkgen.service.openai.errors import OpenAIError
 from ivkgen.service.openai.sizes import sizes_that_work
-from ivkgen.service.state import service
+from ivkgen.service.state import Service, service
 from ivkgen.service.store import RunRecord
 from pydantic import BaseModel, ValidationError
 
@@ -69,6 +70,16 @@ async def run_images(
     return records
 
 
+def _file_path(state: Service, record: RunRecord, name: str) -> str:
+    """The service's path of a run's file: a link signed until the run is deleted, which the
+    tools that show the image fetch without the API key (a plain path without a secret)."""
+    secret = state.config.webhook_secret
+    if secret is None:
+        return f"/v1/runs/{record.id}/files/{name}"
+    expires = int((record.finished or time.time()) + state.config.keep_hours * 3600)
+    return signed_path(secret, record.id, name, expires)
+
+
 def images_answer(request: Request, records: list[RunRecord], format_: Format) -> dict[str, Any]:
     """``{"created", "data": [...]}``: each output image of each run, as a URL of the service's
     file route or as base64."""
@@ -83,7 +94,7 @@ def images_answer(request: Request, records: list[RunRecord], format_: Format) -
                     raw = (state.runner.files_of(record.id) / name).read_bytes()
                     data.append({"b64_json": base64.b64encode(raw).decode()})
                 else:
-                    data.append({"url": f"{base}/v1/runs/{record.id}/files/{name}"})
+                    data.append({"url": base + _file_path(state, record, name)})
     if not data:
         raise OpenAIError(500, f"the workflow {records[0].workflow!r} made no image")
     return {"created": int(time.time()), "data": data}

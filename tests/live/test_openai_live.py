@@ -142,7 +142,8 @@ async def test_a_wrong_key_raises_authentication_error_and_the_right_key_is_serv
     keys = tmp_path / "keys"
     keys.write_text("sk-right\n")
     owner = ApiKeys.from_file(keys).owner
-    with openai_service([server_url], tmp_path, owner=owner) as base_url:
+    secret = b"k" * 32
+    with openai_service([server_url], tmp_path, owner=owner, webhook_secret=secret) as base_url:
         wrong = openai.AsyncOpenAI(base_url=base_url, api_key="sk-wrong", max_retries=0)
         with pytest.raises(openai.AuthenticationError) as refused:
             await wrong.images.generate(model="prompt_canvas", prompt="x", size="16x16")
@@ -150,5 +151,9 @@ async def test_a_wrong_key_raises_authentication_error_and_the_right_key_is_serv
         answer = await right.images.generate(model="prompt_canvas", prompt="x", size="16x16")
         for client in (wrong, right):
             await client.close()
+        assert answer.data is not None and answer.data[0].url is not None
+        image = httpx.get(answer.data[0].url)  # as a front-end shows it: without the key
     assert refused.value.code == "invalid_api_key"
-    assert answer.data is not None and len(answer.data) == 1
+    assert len(answer.data) == 1
+    assert image.status_code == 200
+    assert Image.open(io.BytesIO(image.content)).size == (16, 16)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import base64
 import io
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from ivkgen.service.auth import ApiKeys
+from ivkgen.service.file_links import signed_path
 from PIL import Image
 
 from tests.harness.fake_invokeai import FakeInvokeAI
@@ -223,3 +226,34 @@ async def test_a_wrong_key_is_a_401_and_the_right_key_is_served(tmp_path: Path) 
     assert wrong.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert _error(missing, 401)["message"].startswith("no API key")
     assert right.status_code == 200
+
+
+async def test_an_image_url_is_a_signed_link_that_needs_no_key_until_the_run_is_deleted(
+    tmp_path: Path,
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-right\n")
+    owner, secret = ApiKeys.from_file(keys).owner, b"s" * 32
+    key = {"Authorization": "Bearer sk-right"}
+    async with openai_service([fake("a")], tmp_path, owner=owner, webhook_secret=secret) as http:
+        body = {"model": "prompt_canvas", "prompt": "a fox"}
+        answer = await http.post("/v1/images/generations", json=body, headers=key)
+        [item] = answer.json()["data"]
+        url = httpx.URL(item["url"])
+        linked = await http.get(url)
+        bare = await http.get(url.copy_with(query=None))
+        owned = await http.get(url.copy_with(query=None), headers=key)
+        forged = await http.get(url.copy_set_param("signature", "A" * 43))
+        later = await http.get(url.copy_set_param("expires", int(url.params["expires"]) + 1))
+        run_id, name = url.path.split("/")[3], url.path.split("/")[5]
+        past = await http.get(signed_path(secret, run_id, name, int(time.time()) - 1))
+        other = await http.get(signed_path(b"t" * 32, run_id, name, int(time.time()) + 60))
+        run = (await http.get(f"/v1/runs/{run_id}", headers=key)).json()
+    finished = datetime.fromisoformat(run["finished_at"]).timestamp()
+    assert abs(int(url.params["expires"]) - (finished + 24 * 3600)) < 1  # the run's --keep hours
+    assert linked.status_code == 200 and linked.content.startswith(b"\x89PNG")
+    assert bare.status_code == 401
+    assert owned.content == linked.content
+    for refused in (forged, later, past, other):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"] == "the link to this file is not valid or has expired"
