@@ -10,19 +10,19 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from fastapi import FastAPI
 from ivkgen.service.ledger import owing_cleanup
 from ivkgen.service.state import Service
 from ivkgen.service.store import RunRecord, StoredEvent
 
 from tests.live._runs import blur_inputs_workflow, png
-from tests.unit._serve import GENERATED, fake, finished, service_on
+from tests.unit._serve import GENERATED, fake, finished, served, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 
 
-def _service(http: httpx.AsyncClient) -> Service:
-    found: Service = http._transport.app.state.service  # type: ignore[attr-defined]
+def _service(app: FastAPI) -> Service:
+    found: Service = app.state.service
     return found
 
 
@@ -43,8 +43,8 @@ async def test_a_clean_up_cut_short_after_the_answer_is_finished_on_the_next_sta
         if event.type == "completed":
             server.down = True
 
-    async with service_on([server], cache=tmp_path, store=store) as http:
-        _service(http).runner.listeners.append(server_goes_down)
+    async with served([server], cache=tmp_path, store=store) as (http, app):
+        _service(app).runner.listeners.append(server_goes_down)
         answer = await http.post(RUN, json={"scale": 2}, headers={"Prefer": "wait=10"})
         run = answer.json()
         assert answer.status_code == 200 and run["status"] == "completed"
@@ -52,9 +52,9 @@ async def test_a_clean_up_cut_short_after_the_answer_is_finished_on_the_next_sta
         assert (await http.get(square["url"])).status_code == 200
     assert len(server.items) == 1  # the clean-up could not reach the server
     server.down = False
-    async with service_on([server], cache=tmp_path, store=store) as http:
+    async with served([server], cache=tmp_path, store=store) as (http, app):
         await _until(lambda: not server.items)
-        await _until(lambda: not owing_cleanup(_service(http).store))
+        await _until(lambda: not owing_cleanup(_service(app).store))
         again = (await http.get(run["links"]["self"])).json()
         events = (await http.get(run["links"]["events"])).text
     assert again["status"] == "completed" and again["outputs"] == run["outputs"]

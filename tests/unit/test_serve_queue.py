@@ -9,21 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from ivkgen.service.state import Service
 
-from tests.unit._serve import fake, service_on
+from tests.unit._serve import fake, served, service_on
 
 RUN = "/v1/workflows/prompt_arithmetic/runs"
 
 
-def _service(http: httpx.AsyncClient) -> Service:
-    found: Service = http._transport.app.state.service  # type: ignore[attr-defined]
+def _service(app: FastAPI) -> Service:
+    found: Service = app.state.service
     return found
 
 
-async def _queued_events(http: httpx.AsyncClient, run_id: str, count: int) -> list[dict[str, Any]]:
+async def _queued_events(app: FastAPI, run_id: str, count: int) -> list[dict[str, Any]]:
     """The run's first ``count`` ``queued`` events, once recorded."""
-    store = _service(http).store
+    store = _service(app).store
     while True:
         found = [e.data for e in store.events_after(run_id, 0) if e.type == "queued"]
         if len(found) >= count:
@@ -38,7 +39,7 @@ async def test_a_runs_place_in_invokeais_queue_counts_the_pending_items_ahead(
     other = {"batch_id": "another-client", "graph": {"nodes": {}, "edges": []}, "runs": 2}
     enqueue = "http://a/api/v1/queue/default/enqueue_batch"
     server.handle(httpx.Request("POST", enqueue, json={"batch": other}))  # one runs, one waits
-    async with service_on([server], cache=tmp_path, max_in_flight=2) as http:
+    async with served([server], cache=tmp_path, max_in_flight=2) as (http, app):
         runs = [(await http.post(RUN, json={"scale": s})).json() for s in (2, 3, 4)]
         while len(server.items) < 4:
             await asyncio.sleep(0.01)
@@ -48,7 +49,7 @@ async def test_a_runs_place_in_invokeais_queue_counts_the_pending_items_ahead(
             ("queued", None, 3),
             ("queued", 1, None),  # still in the service's own queue
         ]
-        events = await _queued_events(http, runs[1]["id"], 2)
+        events = await _queued_events(app, runs[1]["id"], 2)
         assert events == [
             {"status": "queued", "position": None},
             {"status": "queued", "position": None, "server": "http://a", "server_position": 3},
