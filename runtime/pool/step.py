@@ -164,10 +164,11 @@ def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
             index = state.queued[item_id]
             status = statuses.get(item_id)
             item = seen.get(item_id)
-            if status is None or status == "canceled" or (status in TERMINAL_STATUSES and not item):
+            ended = status in TERMINAL_STATUSES
+            if status is None or status == "canceled" or (ended and item is None):
                 del state.queued[item_id]
                 again.append(index)
-            elif item is not None and status in TERMINAL_STATUSES:
+            elif item is not None and ended:
                 del state.queued[item_id]
                 records.append((yield from _finish(run, state, index, _as_read(run, item))))
             elif status == "pending":
