@@ -39,13 +39,18 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
-    """503 while no InvokeAI server answers, or while the service stops."""
+    """503 while no InvokeAI server or the store's database answers, or while the service
+    stops."""
     state = service(request)
     await state.health.check()
-    ready = state.accepting and state.health.any_answers()
+    ready = state.accepting and state.health.ready()
     response.status_code = 200 if ready else 503
     servers = {name: bool(answer) for name, answer in state.health.answers.items()}
-    return {"status": "ready" if ready else "unavailable", "servers": servers}
+    return {
+        "status": "ready" if ready else "unavailable",
+        "servers": servers,
+        "database": state.health.database,
+    }
 
 
 __all__ = ["router"]
