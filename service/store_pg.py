@@ -122,17 +122,20 @@ class PostgresStore:
             self._db.execute("DELETE FROM runs WHERE id=%s", (run_id,))
 
     def add_event(self, run_id: str, type_: str, data: dict[str, Any]) -> StoredEvent:
-        with self._db.transaction():
+        """Number the event after the run's last one (under a lock on the run) and announce it:
+        one round trip to PostgreSQL (pipelined), since the store is called from the event
+        loop."""
+        with self._db.pipeline(), self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (run_id,))
-            row = self._db.execute(
-                "INSERT INTO events SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s FROM events "
-                "WHERE run_id=%s RETURNING seq",
-                (run_id, type_, json.dumps(data), run_id),
-            ).fetchone()
-            assert row is not None
-            seq = int(row[0])
-            self._db.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, f"{run_id} {seq}"))
-        return StoredEvent(run_id, seq, type_, data)
+            added = self._db.execute(
+                "WITH added AS (INSERT INTO events SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s "
+                "FROM events WHERE run_id=%s RETURNING seq) "
+                "SELECT seq, pg_notify(%s, %s || ' ' || seq) FROM added",
+                (run_id, type_, json.dumps(data), run_id, EVENTS_CHANNEL, run_id),
+            )
+        row = added.fetchone()
+        assert row is not None
+        return StoredEvent(run_id, int(row[0]), type_, data)
 
     def last_seq(self, run_id: str) -> int:
         row = self._db.execute(
