@@ -18,6 +18,7 @@ from bench.offline import Offline, cpu_rows, generation_rows, import_rows
 from bench.openai import openai_rows
 from bench.pool import PoolSizes, live_rows, simulated_rows
 from bench.pyclient_env import PIN, ensure_pyclient_venv
+from bench.replicas import ReplicaSizes, replica_rows
 from bench.serve import ServeSizes, serve_rows
 from bench.stats import Row, markdown
 from tests.harness.server import InvokeAIServer
@@ -41,6 +42,7 @@ class Sizes:
     pool_servers: int = 100
     pool_items: int = 100000
     serve: ServeSizes = dataclasses.field(default_factory=ServeSizes)
+    replicas: ReplicaSizes = dataclasses.field(default_factory=ReplicaSizes)
 
     @property
     def pool(self) -> PoolSizes:
@@ -59,6 +61,7 @@ TINY = Sizes(
     pool_servers=4,
     pool_items=40,
     serve=ServeSizes(runs=2, clients=10, seconds=1.0, streams=20),
+    replicas=ReplicaSizes(clients=12, seconds=1.0, runs=3),
 )
 
 
@@ -99,7 +102,8 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
     finally:
         spare.stop()
         spare.remove_root()
-    return rows + simulated_rows(sizes.pool) + serve_rows(url, sizes.serve) + openai_rows(url)
+    rows += simulated_rows(sizes.pool) + serve_rows(url, sizes.serve) + openai_rows(url)
+    return rows + replica_rows(sizes.replicas)
 
 
 def write_results(rows: Sequence[Row], out: Path, sizes: Sizes) -> str:

@@ -39,16 +39,21 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
-    """503 while no InvokeAI server answers, while every queue is full, or while the service
-    stops."""
+    """503 while no InvokeAI server or the store's database answers, while every queue is full,
+    or while the service stops."""
     state = service(request)
     health = state.health
     await health.check()
-    ready = state.accepting and health.any_answers() and not health.all_full()
+    ready = state.accepting and health.ready()
     response.status_code = 200 if ready else 503
     servers = {name: bool(answer) for name, answer in health.answers.items()}
     full = [name for name in health.answers if health.full(name)]
-    return {"status": "ready" if ready else "unavailable", "servers": servers, "full": full}
+    return {
+        "status": "ready" if ready else "unavailable",
+        "servers": servers,
+        "full": full,
+        "database": health.database,
+    }
 
 
 __all__ = ["router"]

@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import shutil
-import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -30,7 +29,7 @@ from ivkgen.service.problems import (
 )
 from ivkgen.service.resources import RunResource, run_resource
 from ivkgen.service.state import Service, authorized, owned_run, owner, service
-from ivkgen.service.store import RunRecord
+from ivkgen.service.store import RunExists, RunRecord
 from pydantic import BaseModel
 
 RETRY_AFTER_SECONDS = 5
@@ -113,7 +112,7 @@ async def start_run(
     )
     try:
         state.store.create_run(record)
-    except sqlite3.IntegrityError:  # the same key raced in
+    except RunExists:  # the same key raced in
         earlier = state.store.find_idempotent(caller, idempotency_key or "")
         assert earlier is not None
         return await _repeat(state, response, earlier, digest, waited)

@@ -118,7 +118,7 @@ def _open(config: ServiceConfig, clients: Mapping[str, AsyncInvokeAIClient] | No
         poll_interval=config.poll_interval,
         max_in_flight=config.max_in_flight or 4 * len(made),
     )
-    return Service(config, store, hub, runner, made, ServerHealth(made))
+    return Service(config, store, hub, runner, made, ServerHealth(made, store))
 
 
 def _clients(servers: Sequence[str]) -> dict[str, AsyncInvokeAIClient]:

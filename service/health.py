@@ -1,7 +1,8 @@
 """Whether each InvokeAI server answers, and how deep its queue is: read every few seconds, so
 that a run is refused (503) while none answers, ``/readyz`` says so (and while every queue is
 full: its pending items at the server's ``max_queue_size``, read once from its runtime config),
-and the metrics show each queue's depth.
+and the metrics show each queue's depth. The store's database is read with them: ``/readyz`` is
+503 while it does not answer either.
 
 A slow reading is not an outage: a server is counted down when it refuses or fails a reading, or
 after ``SLOW_READINGS_TO_DOWN`` readings in a row got no answer in time; any answer to a run's
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping
 from ivkgen.runtime.client import AsyncInvokeAIClient
 from ivkgen.runtime.errors import IvkgenError
 from ivkgen.runtime.server.core import Call, parse_json
+from ivkgen.service.store import RunStore
 
 log = logging.getLogger("ivkgen.service")
 
@@ -28,10 +30,14 @@ RUNTIME_CONFIG: Call[object] = Call("GET", "/api/v1/app/runtime_config", parse_j
 
 class ServerHealth:
     """The last reading of each server: ``answers`` (None before the first) and ``depth`` (its
-    pending and running items)."""
+    pending and running items); ``database``: whether ``store`` answered at the last reading."""
 
-    def __init__(self, clients: Mapping[str, AsyncInvokeAIClient]) -> None:
+    def __init__(
+        self, clients: Mapping[str, AsyncInvokeAIClient], store: RunStore | None = None
+    ) -> None:
         self.clients = clients
+        self.store = store
+        self.database = True
         self.answers: dict[str, bool | None] = dict.fromkeys(clients)
         self.depth: dict[str, int] = dict.fromkeys(clients, 0)
         self.slow: dict[str, int] = dict.fromkeys(clients, 0)
@@ -56,8 +62,15 @@ class ServerHealth:
         answering = [name for name, answer in self.answers.items() if answer is not False]
         return bool(answering) and all(self.full(name) for name in answering)
 
+    def ready(self) -> bool:
+        """The database and some server answered at the last reading, and not every queue is
+        full."""
+        return self.database and self.any_answers() and not self.all_full()
+
     async def check(self) -> None:
-        """Read every server now."""
+        """Read every server and the database now."""
+        if self.store is not None:
+            self.database = self.store.answers()
         await asyncio.gather(*(self._check(name, c) for name, c in self.clients.items()))
 
     async def _check(self, name: str, client: AsyncInvokeAIClient) -> None:

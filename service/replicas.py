@@ -32,7 +32,7 @@ from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
-from ivkgen.service.store_pg import EVENTS_CHANNEL, PostgresStore
+from ivkgen.service.store_pg import CONNECT_TIMEOUT, EVENTS_CHANNEL, PostgresStore
 from pgqueuer import Job, PsycopgDriver, Queries, QueueManager, RetryRequested
 
 log = logging.getLogger("ivkgen.service")
@@ -40,6 +40,7 @@ log = logging.getLogger("ivkgen.service")
 ENTRYPOINT = "ivkgen_run"
 CANCEL_CHANNEL = "ivkgen_cancel"
 CANCEL_WAIT_SECONDS = 10.0
+REJOIN_SECONDS = 1.0
 _QUEUE_SCHEMA_LOCK = 0x1C6E_9E0E
 
 
@@ -74,6 +75,7 @@ class SharedRunner(Runner):
         self._connections: list[psycopg.AsyncConnection[Any]] = []
         self._queries: Queries | None = None
         self._queue: QueueManager | None = None
+        self._joining: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._enqueues: set[asyncio.Task[None]] = set()
 
@@ -83,7 +85,7 @@ class SharedRunner(Runner):
 
     def resume(self) -> int:
         """Join the shared queue (the unfinished runs are taken from it); none started here."""
-        self._background.append(asyncio.create_task(self._join(), name="shared queue"))
+        self._joining = asyncio.create_task(self._join(), name="shared queue")
         return 0
 
     async def cancel(self, run_id: str) -> None:
@@ -100,21 +102,35 @@ class SharedRunner(Runner):
         """Stop driving runs and hand their jobs back to the queue at once."""
         await super().detach()
         await asyncio.gather(*self._enqueues, return_exceptions=True)
-        joined = self._queue is not None
-        if self._queue is not None:
+        if self._queue is not None:  # taking jobs: it hands them back, then returns
             self._queue.shutdown.set()
-        for task in self._background:
-            if task.get_name() != "shared queue" or not joined:
-                task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        for connection in self._connections:
-            await connection.close()
+        elif self._joining is not None:
+            self._joining.cancel()
+        if self._joining is not None:
+            await asyncio.gather(self._joining, return_exceptions=True)
 
     async def _join(self) -> None:
+        """Take runs from the shared queue until the replica stops; a replica that lost
+        PostgreSQL joins again once it answers (every ``REJOIN_SECONDS``)."""
+        while not self._detaching:
+            try:
+                if self.shared.answers():
+                    await self._take_from_queue()
+            except psycopg.OperationalError as exc:
+                log.warning("the shared queue lost PostgreSQL: %s", exc)
+            finally:
+                await self._leave()
+            if not self._detaching:
+                await asyncio.sleep(REJOIN_SECONDS)
+
+    async def _take_from_queue(self) -> None:
         url = self.shared.url
-        self._connections = [
-            await psycopg.AsyncConnection.connect(url, autocommit=True) for _ in range(3)
-        ]
+        for _ in range(3):
+            self._connections.append(
+                await psycopg.AsyncConnection.connect(
+                    url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                )
+            )
         control, queue, listen = self._connections
         self._queries = Queries(PsycopgDriver(control))
         await control.execute("SELECT pg_advisory_lock(%s)", (_QUEUE_SCHEMA_LOCK,))
@@ -137,6 +153,18 @@ class SharedRunner(Runner):
             heartbeat_timeout=timedelta(seconds=self.lease),
             log_aggregation_interval=timedelta(0),
         )
+
+    async def _leave(self) -> None:
+        """Let go of the queue's connections and the tasks that use them."""
+        self.ready.clear()
+        self._queue = None
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
+        for connection in self._connections:
+            await connection.close()
+        self._connections.clear()
 
     async def _take(self, job: Job) -> None:
         """Drive the job's run to its end here (or hand it back when this replica stops)."""
@@ -163,12 +191,17 @@ class SharedRunner(Runner):
             raise RetryRequested(reason="the replica stops: the run is handed over")
 
     async def _enqueue(self, run_ids: list[str]) -> None:
+        """Put the runs in the queue (a run whose enqueue is lost with PostgreSQL is enqueued
+        by the sweep once it answers again)."""
         await self.ready.wait()
         assert self._queries is not None
-        for run_id in run_ids:
-            await self._queries.enqueue(
-                ENTRYPOINT, run_id.encode(), dedupe_key=run_id, on_conflict="skip"
-            )
+        try:
+            for run_id in run_ids:
+                await self._queries.enqueue(
+                    ENTRYPOINT, run_id.encode(), dedupe_key=run_id, on_conflict="skip"
+                )
+        except psycopg.OperationalError as exc:
+            log.warning("runs not enqueued yet (PostgreSQL lost): %s", exc)
 
     async def _listen(self, connection: psycopg.AsyncConnection[Any]) -> None:
         """Wake local event streams for every replica's events; cancel runs asked elsewhere."""
@@ -211,7 +244,7 @@ def shared_service(
         max_in_flight=config.max_in_flight or 4 * len(clients),
         lease=config.lease,
     )
-    return Service(config, store, hub, runner, clients, ServerHealth(clients))
+    return Service(config, store, hub, runner, clients, ServerHealth(clients, store))
 
 
 __all__ = ["ENTRYPOINT", "SharedRunner", "shared_service"]

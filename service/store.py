@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ivkgen.runtime.errors import IvkgenError
+
 FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 UNFINISHED_STATUSES = ("queued", "running")
 
@@ -114,10 +116,19 @@ class StoredEvent:
     data: dict[str, Any]
 
 
+class RunExists(IvkgenError):
+    """The run's id, or its owner's idempotency key, is stored already (both stores raise it)."""
+
+
 class RunStore(Protocol):
     """What the service keeps of its runs (see the module docstring)."""
 
-    def create_run(self, record: RunRecord) -> None: ...
+    def create_run(self, record: RunRecord) -> None:
+        """Store a new run; :class:`RunExists` when its id or idempotency key is taken."""
+
+    def answers(self) -> bool:
+        """Whether the database answers now (a store that lost it connects again)."""
+
     def get_run(self, run_id: str) -> RunRecord | None: ...
     def find_idempotent(self, owner: str, key: str) -> RunRecord | None: ...
     def update_run(self, run_id: str, **changes: Any) -> None: ...
@@ -147,25 +158,35 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
 
     def create_run(self, record: RunRecord) -> None:
-        self._db.execute(
-            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})",
-            (
-                record.id,
-                record.owner,
-                record.workflow,
-                json.dumps(record.inputs),
-                record.status,
-                record.created,
-                record.started,
-                record.finished,
-                record.error,
-                None if record.outputs is None else json.dumps(record.outputs),
-                record.server,
-                record.idempotency_key,
-                record.request_digest,
-                record.webhook,
-            ),
+        values = (
+            record.id,
+            record.owner,
+            record.workflow,
+            json.dumps(record.inputs),
+            record.status,
+            record.created,
+            record.started,
+            record.finished,
+            record.error,
+            None if record.outputs is None else json.dumps(record.outputs),
+            record.server,
+            record.idempotency_key,
+            record.request_digest,
+            record.webhook,
         )
+        try:
+            self._db.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})", values
+            )
+        except sqlite3.IntegrityError as exc:
+            raise RunExists(f"run {record.id}: {exc}") from exc
+
+    def answers(self) -> bool:
+        try:
+            self._db.execute("SELECT 1")
+        except sqlite3.Error:
+            return False
+        return True
 
     def get_run(self, run_id: str) -> RunRecord | None:
         rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,))
@@ -274,4 +295,12 @@ def now() -> float:
     return time.time()
 
 
-__all__ = ["FINAL_STATUSES", "RunRecord", "RunStore", "SqliteStore", "StoredEvent", "now"]
+__all__ = [
+    "FINAL_STATUSES",
+    "RunExists",
+    "RunRecord",
+    "RunStore",
+    "SqliteStore",
+    "StoredEvent",
+    "now",
+]

@@ -13,17 +13,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
-from ivkgen.service.store import _RUN_COLUMNS, FINAL_STATUSES, RunRecord, StoredEvent, _record
+from ivkgen.service.store import (
+    _RUN_COLUMNS,
+    FINAL_STATUSES,
+    RunExists,
+    RunRecord,
+    StoredEvent,
+    _record,
+)
 from ivkgen.service.store import _SCHEMA as _SQLITE_SCHEMA
 from psycopg import errors as pg_errors
 
 EVENTS_CHANNEL = "ivkgen_events"
 URL_SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT = 3
+"""Seconds a replica waits for PostgreSQL to accept a connection."""
 
 _SCHEMA = _SQLITE_SCHEMA.replace("PRAGMA journal_mode=WAL;", "").replace(
     " REAL", " DOUBLE PRECISION"
@@ -42,10 +50,23 @@ class PostgresStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._db = psycopg.connect(url, autocommit=True)
+        self._db = self._connect()
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             self._db.execute(_SCHEMA)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+
+    def answers(self) -> bool:
+        """Whether PostgreSQL answers now; a connection it lost is opened again."""
+        try:
+            if self._db.broken or self._db.closed:
+                self._db = self._connect()
+            self._db.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def create_run(self, record: RunRecord) -> None:
         values = list(dataclasses.astuple(record))
@@ -55,8 +76,8 @@ class PostgresStore:
             self._db.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", values
             )
-        except pg_errors.UniqueViolation as exc:  # the routes catch the interface's error
-            raise sqlite3.IntegrityError(str(exc)) from exc
+        except pg_errors.UniqueViolation as exc:
+            raise RunExists(f"run {record.id}: {exc.diag.message_primary}") from exc
 
     def get_run(self, run_id: str) -> RunRecord | None:
         row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=%s", (run_id,))
@@ -101,17 +122,20 @@ class PostgresStore:
             self._db.execute("DELETE FROM runs WHERE id=%s", (run_id,))
 
     def add_event(self, run_id: str, type_: str, data: dict[str, Any]) -> StoredEvent:
-        with self._db.transaction():
+        """Number the event after the run's last one (under a lock on the run) and announce it:
+        one round trip to PostgreSQL (pipelined), since the store is called from the event
+        loop."""
+        with self._db.pipeline(), self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (run_id,))
-            row = self._db.execute(
-                "INSERT INTO events SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s FROM events "
-                "WHERE run_id=%s RETURNING seq",
-                (run_id, type_, json.dumps(data), run_id),
-            ).fetchone()
-            assert row is not None
-            seq = int(row[0])
-            self._db.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, f"{run_id} {seq}"))
-        return StoredEvent(run_id, seq, type_, data)
+            added = self._db.execute(
+                "WITH added AS (INSERT INTO events SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s "
+                "FROM events WHERE run_id=%s RETURNING seq) "
+                "SELECT seq, pg_notify(%s, %s || ' ' || seq) FROM added",
+                (run_id, type_, json.dumps(data), run_id, EVENTS_CHANNEL, run_id),
+            )
+        row = added.fetchone()
+        assert row is not None
+        return StoredEvent(run_id, int(row[0]), type_, data)
 
     def last_seq(self, run_id: str) -> int:
         row = self._db.execute(

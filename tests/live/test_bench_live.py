@@ -17,6 +17,7 @@ SECTIONS = (
     "6 memory",
     "7 pool",
     "8 serve",
+    "9 replicas",
 )
 
 

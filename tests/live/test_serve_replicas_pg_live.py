@@ -1,5 +1,6 @@
 """Two replicas of the service on one PostgreSQL database and one simulated InvokeAI server:
-a replica that stops hands its run over at once, and the other answers for the run meanwhile."""
+a replica that stops hands its run over at once, and the other answers for the run meanwhile;
+a replica is not ready while PostgreSQL does not answer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.harness.postgres import PostgresServer
+from tests.harness.proxy import FaultProxy
 from tests.unit import _serve
 from tests.unit._serve import fake, finished, service_on
 
@@ -63,3 +66,36 @@ async def test_a_cancel_sent_to_another_replica_cancels_the_run_where_it_is_driv
             assert answer.json()["status"] == "canceled"
         assert (await a.get(run["links"]["self"])).json()["status"] == "canceled"
     assert not server.items  # canceled and deleted on the server
+
+
+async def test_readyz_is_503_while_postgresql_does_not_answer_and_200_once_it_does_again(
+    tmp_path: Path,
+    postgres: PostgresServer,
+    fresh_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = FaultProxy(upstream=postgres.port).start()  # the database's network, cut at will
+    address = f"127.0.0.1:{postgres.port}/"
+    monkeypatch.setattr(
+        _serve, "STORE", fresh_database.replace(address, f"127.0.0.1:{proxy.port}/")
+    )
+    try:
+        async with service_on([fake("a")], cache=tmp_path, lease=30.0) as http:
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["database"] is True
+            proxy.stop()
+            down = await http.get("/readyz")
+            assert down.status_code == 503
+            assert down.json() == {
+                "status": "unavailable",
+                "servers": {"http://a": True},
+                "database": False,
+            }
+            assert (await http.get("/healthz")).status_code == 200  # alive: no restart
+            proxy.start()
+            again = await http.get("/readyz")
+            assert again.status_code == 200 and again.json()["database"] is True
+            run = (await http.post(RUN, json={"scale": 2})).json()
+            assert (await asyncio.wait_for(finished(http, run["id"]), 30))["status"] == "completed"
+    finally:
+        proxy.stop()
