@@ -69,7 +69,6 @@ class WorkflowHandle(WorkflowForm, Submission[ClientT], Generic[ClientT]):
         super().__init__(definition, catalog)
         self._client = cast(ClientT, client)
         self._uploads = self.uploads
-        self._form = self
         self._runs: list[WorkflowRun[ClientT]] = []
         self._deleted_outputs: set[str] = set()
 
@@ -96,6 +95,10 @@ class WorkflowHandle(WorkflowForm, Submission[ClientT], Generic[ClientT]):
     @property
     def _current(self) -> Run:
         return self._latest.following
+
+    @property
+    def _submitted(self) -> WorkflowForm:
+        return self
 
     @property
     def batch_id(self) -> str | None:

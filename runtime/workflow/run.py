@@ -42,12 +42,15 @@ class Submission(OnClient[ClientT], Generic[ClientT]):
     handle's latest. The blocking methods need an ``InvokeAIClient``, the awaited ones (``a``
     prefix; ``cancel_async``) take either client."""
 
-    _form: WorkflowForm
-
     @property
     @abstractmethod
     def _current(self) -> Run:
         """The tracking of the submission the methods answer for."""
+
+    @property
+    @abstractmethod
+    def _submitted(self) -> WorkflowForm:
+        """The form that was submitted (its output nodes name the outputs)."""
 
     @property
     def jobs(self) -> list[Job]:
@@ -129,7 +132,7 @@ class Submission(OnClient[ClientT], Generic[ClientT]):
     # Outputs ----------------------------------------------------------------------------------
 
     def _files_plan(self) -> Plan[list[OutputImage | OutputVideo]]:
-        tracker, form = self._current.tracker, self._form
+        tracker, form = self._current.tracker, self._submitted
         yield from final_sessions_plan(tracker)
         nodes = output_nodes(form.definition, form.catalog)
         return output_files(tracker, nodes, form.catalog, ClientDownloader(self._bound()))
@@ -196,6 +199,10 @@ class WorkflowRun(Submission[ClientT], Generic[ClientT]):
     @property
     def _current(self) -> Run:
         return self._run
+
+    @property
+    def _submitted(self) -> WorkflowForm:
+        return self._form
 
     @property
     def tracker(self) -> JobTracker:
