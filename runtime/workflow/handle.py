@@ -4,42 +4,38 @@ A handle is a :class:`~ivkgen.runtime.workflow.workflow_form.WorkflowForm` (its 
 validation, the enqueue body and the image and video inputs; a handle without a client is just
 that) bound to a client: it submits its form, keeps each submission's
 :class:`~ivkgen.runtime.workflow.run.WorkflowRun` (``runs``) and answers for the latest one
-(waiting, cancel, outputs), while its clean-up and its context managers cover all of its runs.
+with the run's own methods (waiting, cancel, outputs: a
+:class:`~ivkgen.runtime.workflow.run.Submission`), while its clean-up and its context managers
+cover all of its runs.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from ivkgen.runtime.events.socket import EventSocket
 from ivkgen.runtime.jobs.clients import AnyClient, AsyncClient, SyncClient
 from ivkgen.runtime.jobs.enqueue import features_plan
-from ivkgen.runtime.jobs.tracker import Job, SubmitResult
+from ivkgen.runtime.jobs.tracker import SubmitResult
 from ivkgen.runtime.jobs.watch import (
-    POLL_INTERVAL,
     EventCallback,
     Run,
     invocation_callbacks,
     listen,
 )
-from ivkgen.runtime.media import OutputImage, OutputVideo
 from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
-from ivkgen.runtime.server.dto import SessionQueueItem
-from ivkgen.runtime.timeouts import JOB_TIMEOUT
 from ivkgen.runtime.workflow.catalog import Catalog
 from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.on_client import ClientT, OnClient
-from ivkgen.runtime.workflow.run import WorkflowRun, new_run
+from ivkgen.runtime.workflow.on_client import ClientT
+from ivkgen.runtime.workflow.run import Submission, WorkflowRun, new_run
 from ivkgen.runtime.workflow.workflow_form import WorkflowForm
 
 BoundT = TypeVar("BoundT", bound="SyncClient | AsyncClient")
 
 
-class WorkflowHandle(WorkflowForm, OnClient[ClientT], Generic[ClientT]):
+class WorkflowHandle(WorkflowForm, Submission[ClientT], Generic[ClientT]):
     """One workflow's inputs, set by index, label or node and field, and its runs on a server.
 
     Typed by its client: a ``WorkflowHandle[InvokeAIClient]`` has the blocking methods
@@ -97,6 +93,14 @@ class WorkflowHandle(WorkflowForm, OnClient[ClientT], Generic[ClientT]):
         return self._runs[-1]
 
     @property
+    def _current(self) -> Run:
+        return self._latest.following
+
+    @property
+    def _submitted(self) -> WorkflowForm:
+        return self
+
+    @property
     def batch_id(self) -> str | None:
         """The batch id of the latest submission (None before the first)."""
         return self._runs[-1].batch_id if self._runs else None
@@ -110,11 +114,6 @@ class WorkflowHandle(WorkflowForm, OnClient[ClientT], Generic[ClientT]):
     def item_ids(self) -> list[int]:
         """The queue item ids of the latest submission."""
         return self._runs[-1].item_ids if self._runs else []
-
-    @property
-    def jobs(self) -> list[Job]:
-        """One ``Job`` per queue item of the latest submission, as known now."""
-        return self._latest.jobs
 
     # Submission -------------------------------------------------------------------------------
 
@@ -187,81 +186,6 @@ class WorkflowHandle(WorkflowForm, OnClient[ClientT], Generic[ClientT]):
         )
         run.start_watching(client, tracking, poll_first=tracking is None)
         return result
-
-    # The latest submission (see ``WorkflowRun``) ----------------------------------------------
-
-    def wait_for_completion_sync(
-        self: WorkflowHandle[SyncClient],
-        poll_interval: float = POLL_INTERVAL,
-        timeout: float = JOB_TIMEOUT,
-        progress_callback: Callable[[SessionQueueItem], None] | None = None,
-    ) -> Job:
-        """Poll until every item of the latest submission ended, at most ``poll_interval``
-        apart; returns the first item's ``Job``, as ``wait_for_completion`` does.
-        ``progress_callback`` gets each polled queue item. Raises like ``wait_for_completion``."""
-        return self._latest.wait_for_completion_sync(poll_interval, timeout, progress_callback)
-
-    async def wait_for_completion(self: BoundHandle, timeout: float = JOB_TIMEOUT) -> Job:
-        """Wait until every item of the latest submission ended; returns the first item's
-        ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` / ``JobCanceledError`` if an
-        item failed or was canceled, ``JobTimeoutError`` after ``timeout`` seconds (the job keeps
-        running: wait again or cancel it). Works after ``submit_sync`` too (it subscribes, then
-        polls once, so a job that already ended is seen)."""
-        return await self._latest.wait_for_completion(timeout)
-
-    def get_queue_item(self: WorkflowHandle[SyncClient]) -> SessionQueueItem:
-        """The first queue item of the latest submission, read now."""
-        return self._latest.get_queue_item()
-
-    async def aget_queue_item(self: BoundHandle) -> SessionQueueItem:
-        return await self._latest.aget_queue_item()
-
-    def get_queue_items(self: WorkflowHandle[SyncClient]) -> list[SessionQueueItem]:
-        """Every queue item of the latest submission still in the queue, read now."""
-        return self._latest.get_queue_items()
-
-    async def aget_queue_items(self: BoundHandle) -> list[SessionQueueItem]:
-        return await self._latest.aget_queue_items()
-
-    def cancel(self: WorkflowHandle[SyncClient]) -> list[int]:
-        """Cancel the unfinished items of the latest submission; returns their ids."""
-        return self._latest.cancel()
-
-    async def cancel_async(self: BoundHandle) -> list[int]:
-        """Like ``cancel``, awaited."""
-        return await self._latest.cancel_async()
-
-    def get_output_files(self: WorkflowHandle[SyncClient]) -> list[OutputImage | OutputVideo]:
-        """The images and videos the output nodes produced in the latest submission (see
-        ``WorkflowRun.get_output_files``)."""
-        return self._latest.get_output_files()
-
-    async def aget_output_files(self: BoundHandle) -> list[OutputImage | OutputVideo]:
-        return await self._latest.aget_output_files()
-
-    def get_outputs(self: WorkflowHandle[SyncClient]) -> list[OutputImage]:
-        """The images of ``get_output_files``."""
-        return self._latest.get_outputs()
-
-    async def aget_outputs(self: BoundHandle) -> list[OutputImage]:
-        return await self._latest.aget_outputs()
-
-    def get_output_videos(self: WorkflowHandle[SyncClient]) -> list[OutputVideo]:
-        """The videos of ``get_output_files``."""
-        return self._latest.get_output_videos()
-
-    async def aget_output_videos(self: BoundHandle) -> list[OutputVideo]:
-        return await self._latest.aget_output_videos()
-
-    def download_outputs(
-        self: WorkflowHandle[SyncClient], folder: str | os.PathLike[str]
-    ) -> list[Path]:
-        """Save every output image and video of the latest submission into ``folder``; returns
-        the paths."""
-        return self._latest.download_outputs(folder)
-
-    async def adownload_outputs(self: BoundHandle, folder: str | os.PathLike[str]) -> list[Path]:
-        return await self._latest.adownload_outputs(folder)
 
 
 BoundHandle: TypeAlias = "WorkflowHandle[SyncClient] | WorkflowHandle[AsyncClient]"
