@@ -103,11 +103,6 @@ class ParsedType:
             return f"{self.base} | list[{self.base}]"
         return self.base
 
-    @property
-    def struct(self) -> str | None:
-        """The component schema name when the item type is a struct."""
-        return None if self.base in PRIMITIVE_CLASSES or self.choices else self.base
-
 
 def branches(prop: dict[str, Any]) -> list[dict[str, Any]]:
     if "anyOf" in prop or "oneOf" in prop:

@@ -49,14 +49,20 @@ def command(name: str, path: Path, out: Path) -> list[str]:
     return ["gen", str(path), "-o", str(out), "--openapi", str(OPENAPI)]
 
 
+def deep_form_file(tmp_path: Path, depth: int) -> Path:
+    """The SD 1.5 workflow with its form nested ``depth`` containers deep."""
+    data = sd15()
+    nest_form(data, depth)
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("name", ["inputs", "gen"])
 def test_a_form_nested_a_thousand_containers_deep_is_one_line(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = sd15()
-    nest_form(data, 1000)
-    path = tmp_path / "deep.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path = deep_form_file(tmp_path, 1000)
     code, line = error_line(capsys, *command(name, path, tmp_path / "out"))
     assert code == 2
     assert line.startswith(f"ivkgen: error: {path}: form element 'box-100' is nested deeper")
@@ -67,10 +73,7 @@ def test_a_form_nested_a_thousand_containers_deep_is_one_line(
 def test_a_form_a_hundred_containers_deep_still_loads(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = sd15()
-    nest_form(data, 100)
-    path = tmp_path / "deep.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path = deep_form_file(tmp_path, 100)
     assert main(command(name, path, tmp_path / "out")) == 0
     out, _ = capsys.readouterr()
     if name == "inputs":

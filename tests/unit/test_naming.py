@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ivkgen.generator.naming import class_name, input_name, module_name, numbered
 
@@ -79,6 +79,7 @@ def test_module_and_class_names(workflow: str, stem: str, module: str, cls: str)
     assert class_name(module, imported) == cls
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no timing checks
 @given(st.text(), st.text(), st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True))
 def test_every_label_gives_a_valid_identifier(label: str, node_label: str, field: str) -> None:
     name = input_name(label, node_label, field)
