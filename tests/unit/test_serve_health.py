@@ -126,6 +126,7 @@ async def test_readyz_is_503_while_every_queue_is_full(tmp_path: Path) -> None:
             "status": "unavailable",
             "servers": {"http://a": True, "http://b": True},
             "full": ["http://a", "http://b"],
+            "database": True,
         }
     for client in clients.values():
         await client.aclose()
