@@ -5,15 +5,13 @@ use of a name (PEP 562), so importing ``runtime`` or a generated module stays ch
 field classes of struct types (``IvkColorField``, ``IvkModelIdentifierField``, ...) are those of
 the bundled InvokeAI 6.14.2 schema (``ivkgen.bundled``), the dynamic API's default catalog.
 
-Sync and async, one naming rule: where one object has a blocking method and an awaited twin,
-the twin carries an ``a`` prefix (``run``/``arun``, ``get_outputs``/``aget_outputs``,
-``cleanup_outputs``/``acleanup_outputs``, ``save``/``asave``, ``close``/``aclose``); the
-repositories of ``InvokeAIClient`` and ``AsyncInvokeAIClient`` share their method names (awaited
-on the async client). The names the original client API fixed stay as they are:
-``submit_sync()``/``await submit()``, ``wait_for_completion_sync()``/``await
-wait_for_completion()`` and ``cancel()``/``await cancel_async()``. A ``WorkflowHandle`` is typed
-by its client (``WorkflowHandle[InvokeAIClient]``, ``WorkflowHandle[AsyncInvokeAIClient]``), so
-mypy rejects a blocking method on an async client's handle.
+Sync and async, one naming rule (docs/sync-async-and-events.md): an object with a blocking
+server method has its awaited twin, named with an ``a`` prefix (``run``/``arun``,
+``get_outputs``/``aget_outputs``, ``close``/``aclose``); the async client's classes keep the
+blocking classes' names, awaited. The original client API's names stay: ``submit_sync()``/``await
+submit()``, ``wait_for_completion_sync()``/``await wait_for_completion()`` and
+``cancel()``/``await cancel_async()``. A ``WorkflowHandle`` is a ``WorkflowForm`` (the inputs,
+no client) bound to a client, keeping each submission as a ``WorkflowRun``.
 """
 
 from typing import TYPE_CHECKING
@@ -147,6 +145,8 @@ if TYPE_CHECKING:
     from ivkgen.runtime.workflow.definition import WorkflowDefinition
     from ivkgen.runtime.workflow.form import IvkWorkflowInput
     from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime.workflow.run import WorkflowRun
+    from ivkgen.runtime.workflow.workflow_form import WorkflowForm
 
 __all__ = [
     "AsyncBoardHandle",
@@ -260,11 +260,13 @@ __all__ = [
     "Workflow",
     "WorkflowDefinition",
     "WorkflowError",
+    "WorkflowForm",
     "WorkflowHandle",
     "WorkflowInputs",
     "WorkflowOutputs",
     "WorkflowRecord",
     "WorkflowRepository",
+    "WorkflowRun",
     "WorkflowWarning",
     "grid_work",
     "module_work",
@@ -382,11 +384,13 @@ _HOME = {
     "Workflow": "ivkgen.runtime.typed",
     "WorkflowDefinition": "ivkgen.runtime.workflow.definition",
     "WorkflowError": "ivkgen.runtime.errors",
+    "WorkflowForm": "ivkgen.runtime.workflow.workflow_form",
     "WorkflowHandle": "ivkgen.runtime.workflow.handle",
     "WorkflowInputs": "ivkgen.runtime.typed",
     "WorkflowOutputs": "ivkgen.runtime.typed",
     "WorkflowRecord": "ivkgen.runtime.server.dto",
     "WorkflowRepository": "ivkgen.runtime.repositories",
+    "WorkflowRun": "ivkgen.runtime.workflow.run",
     "WorkflowWarning": "ivkgen.runtime.errors",
     "grid_work": "ivkgen.runtime.pool",
     "module_work": "ivkgen.runtime.pool",

@@ -74,6 +74,8 @@
         ├── UnknownFieldError          the node type has no such input (also a KeyError; idem)
         ├── Unsupported                a statement the generator's layout leaves to black
         │                              (ivkgen.generator.layout)
+        ├── RunExists                  a run id or idempotency key the service stores already;
+        │                              answered with the earlier run (ivkgen.service.store)
         ├── _Retryable                 a webhook delivery to try again (ivkgen.service.webhooks)
         └── _Refused                   a webhook delivery not to try again (idem)
 
