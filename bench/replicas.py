@@ -173,7 +173,7 @@ def replica_rows(sizes: ReplicaSizes = ReplicaSizes()) -> list[Row]:
 def _serve(port: int, store: str, files: Path, lease: float) -> None:
     """One replica on its own simulated servers (see the module docstring)."""
     import uvicorn
-    from ivkgen.runtime.client import AsyncInvokeAIClient
+    from ivkgen.runtime._client import AsyncInvokeAIClient
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig

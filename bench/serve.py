@@ -43,7 +43,7 @@ async def _overhead(url: str, runs: int) -> tuple[list[float], list[float]]:
     """Wall seconds per run: through the service (``Prefer: wait``), and direct, in pairs one
     after the other (a change of the machine's load meanwhile touches both of a pair); each
     run starts once the service's clean-up of the one before is done."""
-    from ivkgen.runtime.client import AsyncInvokeAIClient
+    from ivkgen.runtime._client import AsyncInvokeAIClient
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig

@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import uvicorn  # noqa: E402
-from ivkgen.runtime.client import AsyncInvokeAIClient  # noqa: E402
+from ivkgen.runtime._client import AsyncInvokeAIClient  # noqa: E402
 from ivkgen.service.app import create_app  # noqa: E402
 from ivkgen.service.catalog import load_catalog  # noqa: E402
 from ivkgen.service.config import ServiceConfig  # noqa: E402

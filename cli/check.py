@@ -43,10 +43,10 @@ async def check_command(args: argparse.Namespace) -> int:
     from ivkgen.cli.input_values import ServerLookups, apply_values
     from ivkgen.cli.schemas import catalog_of
     from ivkgen.cli.terminal import safe
-    from ivkgen.runtime.client import AsyncInvokeAIClient
-    from ivkgen.runtime.workflow.checks import Finding
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime._client import AsyncInvokeAIClient
+    from ivkgen.runtime._workflow.checks import Finding
+    from ivkgen.runtime._workflow.definition import WorkflowDefinition
+    from ivkgen.runtime._workflow.handle import WorkflowHandle
 
     workflow: str = args.workflow
     async with AsyncInvokeAIClient.from_url(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ivkgen.cli.terminal import safe
 from ivkgen.generator import WorkflowFileError
-from ivkgen.runtime.errors import (
+from ivkgen.runtime._errors import (
     AuthError,
     InputLookupError,
     IvkgenError,

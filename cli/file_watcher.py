@@ -18,7 +18,7 @@ import watchfiles
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import find_modules
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime._errors import IvkgenError
 
 if TYPE_CHECKING:
     from ivkgen.generator.openapi import Spec

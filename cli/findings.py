@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.cli.workflow_inputs import NamedInput, named_inputs
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.jobs.resolve import candidates, not_installed
-from ivkgen.runtime.server.dto import ModelConfig
-from ivkgen.runtime.workflow import checks
-from ivkgen.runtime.workflow.blockers import node_title, version_tuple
-from ivkgen.runtime.workflow.catalog import Catalog
-from ivkgen.runtime.workflow.checks import Finding
-from ivkgen.runtime.workflow.definition import WorkflowDefinition, node_labels
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._jobs.resolve import candidates, not_installed
+from ivkgen.runtime._server.dto import ModelConfig
+from ivkgen.runtime._workflow import checks
+from ivkgen.runtime._workflow.blockers import node_title, version_tuple
+from ivkgen.runtime._workflow.catalog import Catalog
+from ivkgen.runtime._workflow.checks import Finding
+from ivkgen.runtime._workflow.definition import WorkflowDefinition, node_labels
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 
 def version_warnings(definition: WorkflowDefinition, catalog: Catalog) -> list[Finding]:
@@ -131,7 +131,7 @@ def drift_findings(module_path: Path, server: Catalog) -> tuple[Path, list[Findi
     catalog differs from the module's fields package for it."""
     from ivkgen.generator import GeneratorError
     from ivkgen.generator.regen import read_module
-    from ivkgen.runtime.workflow.drift import compare
+    from ivkgen.runtime._workflow.drift import compare
 
     module = read_module(module_path) if module_path.is_file() else None
     if module is None:

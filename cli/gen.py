@@ -89,7 +89,7 @@ def _gen_from_library(args: argparse.Namespace) -> list[Path]:
     from ivkgen.cli.schemas import spec_of
     from ivkgen.generator import GeneratorError
     from ivkgen.generator.library import find_records, generate_from_library
-    from ivkgen.runtime.client import InvokeAIClient
+    from ivkgen.runtime._client import InvokeAIClient
 
     with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
         ids = find_records(client, args.library, args.all)

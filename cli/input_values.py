@@ -17,14 +17,14 @@ from typing import Any
 
 from ivkgen.cli.errors import CommandError
 from ivkgen.cli.workflow_inputs import NamedInput, find_named
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
-from ivkgen.runtime.jobs.resolve import MODEL_FIELD_TYPE
-from ivkgen.runtime.media import OutputKind
-from ivkgen.runtime.server.dto import BoardDTO, ModelConfig
-from ivkgen.runtime.values import IvkAnyField, IvkCollectionField, IvkValueField
-from ivkgen.runtime.workflow.handle import WorkflowHandle
-from ivkgen.runtime.workflow.model_inputs import input_candidates, pick_model
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._fields import IvkColorMixin, IvkStructField
+from ivkgen.runtime._jobs.resolve import MODEL_FIELD_TYPE
+from ivkgen.runtime._media import OutputKind
+from ivkgen.runtime._server.dto import BoardDTO, ModelConfig
+from ivkgen.runtime._values import IvkAnyField, IvkCollectionField, IvkValueField
+from ivkgen.runtime._workflow.handle import WorkflowHandle
+from ivkgen.runtime._workflow.model_inputs import input_candidates, pick_model
 from pydantic import ValidationError
 
 

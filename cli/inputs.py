@@ -54,7 +54,7 @@ def inputs(args: argparse.Namespace) -> int:
 def as_json(form: Form) -> dict[str, Any]:
     """The listing as JSON-ready data."""
     from ivkgen.cli.workflow_inputs import current_value, named_inputs
-    from ivkgen.runtime.workflow.blockers import unknown_node_blockers
+    from ivkgen.runtime._workflow.blockers import unknown_node_blockers
 
     definition = form.definition
     return {

@@ -21,7 +21,7 @@ from ivkgen.cli.errors import UsageError, exit_code, report
 from ivkgen.cli.options import missing_server
 from ivkgen.cli.terminal import safe
 from ivkgen.generator import generator_version
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime._errors import IvkgenError
 
 COMMANDS = ("fields", "gen", "pull", "regen", "inputs", "check", "run", "serve")
 """The command modules of ``ivkgen.cli``, in the order ``ivkgen --help`` lists them. Each

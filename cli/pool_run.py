@@ -24,9 +24,9 @@ from ivkgen.cli.pool_progress import PoolDisplay
 from ivkgen.cli.run import INTERRUPTED, RunOptions, uncancel
 from ivkgen.cli.sweep_files import print_files, record_sweep, sweep_files
 from ivkgen.cli.workflow_inputs import find_named, load_handle
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.pool import AsyncServerPool, grid_work
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._pool import AsyncServerPool, grid_work
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 
 def parse_sweeps(handle: WorkflowHandle[Any], texts: list[str]) -> dict[int | str, list[str]]:

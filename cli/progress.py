@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from ivkgen.cli.console import console, plain
 from ivkgen.cli.terminal import safe
-from ivkgen.runtime.events.messages import (
+from ivkgen.runtime._events.messages import (
     InvocationCompleteEvent,
     InvocationErrorEvent,
     InvocationEvent,

@@ -21,7 +21,7 @@ def add_parser(subparsers: Subparsers) -> None:
 
 def pull(args: argparse.Namespace) -> int:
     from ivkgen.generator.library import pull_folder
-    from ivkgen.runtime.client import InvokeAIClient
+    from ivkgen.runtime._client import InvokeAIClient
 
     with InvokeAIClient.from_url(args.server, email=args.email, password=args.password) as client:
         for folder in folders(args):

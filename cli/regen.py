@@ -64,7 +64,7 @@ def _check_fields(folder: Path, spec: Spec | None) -> int:
     schema than ``spec``; 0 without a schema to compare with."""
     if spec is None:
         return 0
-    from ivkgen.runtime.workflow.catalog import Catalog, fields_package_name
+    from ivkgen.runtime._workflow.catalog import Catalog, fields_package_name
 
     package = folder / fields_package_name(spec.invokeai_version)
     try:

@@ -7,7 +7,7 @@ import argparse
 import hashlib
 
 from ivkgen.generator.openapi import Spec, build_catalog, fetch, load_file, read_file
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
 
 
 def spec_of(args: argparse.Namespace) -> Spec | None:

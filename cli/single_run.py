@@ -21,11 +21,11 @@ from ivkgen.cli.progress import Progress
 from ivkgen.cli.run import INTERRUPTED, RunOptions, uncancel
 from ivkgen.cli.terminal import safe
 from ivkgen.cli.workflow_inputs import load_handle
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import IvkgenError, JobTimeoutError
-from ivkgen.runtime.timeouts import JOB_TIMEOUT
-from ivkgen.runtime.workflow.definition import node_labels
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._errors import IvkgenError, JobTimeoutError
+from ivkgen.runtime._timeouts import JOB_TIMEOUT
+from ivkgen.runtime._workflow.definition import node_labels
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 
 async def run_workflow(options: RunOptions) -> int:

@@ -13,8 +13,8 @@ from typing import Any
 from ivkgen.cli.terminal import safe
 from ivkgen.cli.workflow_inputs import named_inputs
 from ivkgen.generator.render import write_files
-from ivkgen.runtime.pool import ItemResult, Work
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._pool import ItemResult, Work
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 MANIFEST = "ivkgen-sweep.json"
 

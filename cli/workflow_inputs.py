@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ivkgen.cli.errors import CommandError
 from ivkgen.generator.naming import input_names
-from ivkgen.runtime.errors import InputLookupError
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+from ivkgen.runtime._errors import InputLookupError
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.form import IvkWorkflowInput, discover_inputs
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 
 class Form(Protocol):
@@ -74,7 +74,7 @@ def load_form(path: str | Path, fields: str | Path | None = None) -> WorkflowFor
 
 def load_handle(path: str | Path, fields: str | Path | None = None) -> WorkflowHandle[None]:
     """A handle on the workflow file at ``path``, as :func:`load_form` reads it."""
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime._workflow.handle import WorkflowHandle
 
     form = load_form(path, fields)
     return WorkflowHandle(form.definition, form.catalog)

@@ -9,14 +9,7 @@
 
 from typing import Annotated, ClassVar, Literal
 
-from ivkgen.runtime.typed import (
-    At,
-    OutputAt,
-    OutputImage,
-    Workflow,
-    WorkflowInputs,
-    WorkflowOutputs,
-)
+from ivkgen.runtime import At, OutputAt, OutputImage, Workflow, WorkflowInputs, WorkflowOutputs
 from pydantic import Field
 
 from .fields_6_14_2 import IvkBoardField, IvkColorField

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime._errors import IvkgenError
 
 __version__ = "0.1.0"
 """The package's version (``pyproject.toml`` reads it from here)."""

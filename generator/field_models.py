@@ -11,7 +11,7 @@ from ivkgen.generator import GeneratorError
 from ivkgen.generator.openapi import Schemas
 from ivkgen.generator.render import docstring
 
-BASE_CLASS = "ivkgen.runtime.fields.IvkStructField"
+BASE_CLASS = "ivkgen.runtime.IvkStructField"
 _PROSE = frozenset({"title", "examples"})
 _MUTABLE = (ast.List, ast.Dict, ast.Set)
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")

@@ -32,7 +32,7 @@ from ivkgen.generator.render import (
     render_python,
     write_files,
 )
-from ivkgen.runtime.workflow.catalog import (
+from ivkgen.runtime._workflow.catalog import (
     CATALOG_FILE,
     NodeSpec,
     catalog_json,
@@ -108,7 +108,7 @@ def render_fields(spec: Spec, catalog: Sequence[NodeSpec]) -> dict[str, str]:
     located = {name: part.module for part in parts for name in part.names()}
     merging = {cls.schema: cls for cls in classes}
     external = {name: module for module, names in imports.items() for name in names}
-    external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "ivkgen.runtime.fields")
+    external |= dict.fromkeys([RESOURCE_MIXIN, *MIXINS.values()], "ivkgen.runtime")
     external["ClassVar"] = "typing"
     external["Field"] = "pydantic"
     label = str(Path(spec.source).name) if "://" not in spec.source else spec.source

@@ -21,7 +21,7 @@ from typing import Any
 import black
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.render import BLACK_MODE, LINE_LENGTH, format_python, render
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime._errors import IvkgenError
 
 INDENT = "    "
 _TOKEN = (

@@ -22,9 +22,9 @@ from ivkgen.generator.naming import module_name
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import ExistingModule, find_modules, rerender
 from ivkgen.generator.render import restore_files, shell_lines, write_files
-from ivkgen.runtime.client import InvokeAIClient
-from ivkgen.runtime.errors import NotFoundError
-from ivkgen.runtime.server.dto import WorkflowRecord
+from ivkgen.runtime._client import InvokeAIClient
+from ivkgen.runtime._errors import NotFoundError
+from ivkgen.runtime._server.dto import WorkflowRecord
 
 if TYPE_CHECKING:
     from ivkgen.generator.openapi import Spec

@@ -17,15 +17,16 @@ from ivkgen.generator import GeneratorError, WorkflowFileError, generator_versio
 from ivkgen.generator.layout import Attribute, render_classes
 from ivkgen.generator.naming import class_name, input_name, input_names, module_name, numbered
 from ivkgen.generator.render import docstring, import_sections, literal
-from ivkgen.runtime import fields, values
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.jobs.outputs import OutputNode, output_nodes
-from ivkgen.runtime.typed import WORKFLOW_COPY_SUFFIX
-from ivkgen.runtime.values import IvkValueField
-from ivkgen.runtime.workflow.blockers import unknown_node_blockers
-from ivkgen.runtime.workflow.catalog import Catalog, InputSpec, fields_package_name
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs
+from ivkgen.runtime import _fields as fields
+from ivkgen.runtime import _values as values
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._jobs.outputs import OutputNode, output_nodes
+from ivkgen.runtime._typed import WORKFLOW_COPY_SUFFIX
+from ivkgen.runtime._values import IvkValueField
+from ivkgen.runtime._workflow.blockers import unknown_node_blockers
+from ivkgen.runtime._workflow.catalog import Catalog, InputSpec, fields_package_name
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.form import IvkWorkflowInput, discover_inputs
 
 _PRIMITIVES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "Any": "Any"}
 _VALUE_TYPES = {
@@ -48,9 +49,9 @@ _IMPORTED_FROM = {
     "Field": "pydantic",
     **dict.fromkeys(
         ("At", "ImageSource", "OutputAt", "OutputImage", "OutputVideo", "VideoSource"),
-        "ivkgen.runtime.typed",
+        "ivkgen.runtime",
     ),
-    **dict.fromkeys(("Workflow", "WorkflowInputs", "WorkflowOutputs"), "ivkgen.runtime.typed"),
+    **dict.fromkeys(("Workflow", "WorkflowInputs", "WorkflowOutputs"), "ivkgen.runtime"),
 }
 
 

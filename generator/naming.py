@@ -14,12 +14,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ivkgen.runtime.typed import WorkflowInputs, WorkflowOutputs
+from ivkgen.runtime._typed import WorkflowInputs, WorkflowOutputs
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
-    from ivkgen.runtime.workflow.form import IvkWorkflowInput
+    from ivkgen.runtime._workflow.definition import WorkflowDefinition
+    from ivkgen.runtime._workflow.form import IvkWorkflowInput
 
 _CHUNK = re.compile(r"[A-Za-z0-9]+", re.ASCII)
 _ACRONYM = re.compile(r"(LoRAs?|DoRAs?|LyCORIS)", re.ASCII)

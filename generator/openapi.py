@@ -1,5 +1,5 @@
 """Load an InvokeAI OpenAPI document (a captured file or a running server's) and build its node
-catalog (:mod:`ivkgen.runtime.workflow.schema`)."""
+catalog (:mod:`ivkgen.runtime._workflow.schema`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.generator import GeneratorError
-from ivkgen.runtime.timeouts import SCHEMA_TIMEOUT
-from ivkgen.runtime.workflow.catalog import NodeSpec
-from ivkgen.runtime.workflow.schema import (
+from ivkgen.runtime._timeouts import SCHEMA_TIMEOUT
+from ivkgen.runtime._workflow.catalog import NodeSpec
+from ivkgen.runtime._workflow.schema import (
     INPUT_KINDS,
     SchemaError,
     Schemas,
@@ -102,7 +102,7 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
 def fetch(url: str, invokeai_version: str | None = None, timeout: float = SCHEMA_TIMEOUT) -> Spec:
     """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
     import httpx  # here: generating from a file needs no HTTP client
-    from ivkgen.runtime.server.address import check_server_url
+    from ivkgen.runtime._server.address import check_server_url
 
     check_server_url(url)
     base = url.rstrip("/")

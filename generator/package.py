@@ -19,7 +19,7 @@ from ivkgen.generator import GeneratorError
 from ivkgen.generator.module import LibraryOrigin, WorkflowModule, render_module
 from ivkgen.generator.openapi import Spec
 from ivkgen.generator.render import shell_lines, write_files
-from ivkgen.runtime.workflow.catalog import (
+from ivkgen.runtime._workflow.catalog import (
     CATALOG_FILE,
     Catalog,
     default_catalog,

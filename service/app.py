@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
-from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime._client import AsyncInvokeAIClient
 from ivkgen.service import api_files, api_meta, api_runs
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.docs import install_docs

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime._errors import ServeSetupError
 from ivkgen.service.problems import Unauthorized
 
 _USAGE = "send 'Authorization: Bearer KEY' with one of the service's API keys"

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.errors import ServeSetupError
-from ivkgen.runtime.typed import Workflow, WorkflowInputs
+from ivkgen.runtime._errors import ServeSetupError
+from ivkgen.runtime._typed import Workflow, WorkflowInputs
 from ivkgen.service.shape import (
     Shaping,
     media_inputs,
@@ -118,7 +118,7 @@ def generate_library(ids: Sequence[str], cache: Path, server: str) -> Path:
     """Generate the modules of workflows from ``server``'s library; returns their folder."""
     from ivkgen.generator.library import find_records, generate_from_library
     from ivkgen.generator.openapi import fetch
-    from ivkgen.runtime.client import InvokeAIClient
+    from ivkgen.runtime._client import InvokeAIClient
 
     out = cache / ("library-" + hashlib.sha256("\0".join(ids).encode()).hexdigest()[:16])
     with InvokeAIClient.from_url(server) as client:

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     import platformdirs
     import uvicorn
-    from ivkgen.runtime.errors import ServeSetupError
+    from ivkgen.runtime._errors import ServeSetupError
     from ivkgen.service.app import create_app
     from ivkgen.service.auth import ApiKeys
     from ivkgen.service.catalog import load_catalog

@@ -57,7 +57,7 @@ class ServiceConfig:
         if self.files is not None:
             return self.files
         if str(self.store).startswith(("postgresql://", "postgres://")):
-            from ivkgen.runtime.errors import ServeSetupError
+            from ivkgen.runtime._errors import ServeSetupError
 
             raise ServeSetupError(
                 "--store postgresql://...: give --files DIR, a folder every replica reaches"

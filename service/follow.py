@@ -1,6 +1,6 @@
 """One run driven to its end through the runtime's pool, as a Python user's pool run would be.
 
-A run is a one-item :class:`~ivkgen.runtime.pool.run.PoolRun` over the service's servers, its
+A run is a one-item :class:`~ivkgen.runtime._pool.run.PoolRun` over the service's servers, its
 ledger kept in the store (:class:`~ivkgen.service.ledger.StoreLedger`): the pool checks each
 server can run the workflow, uploads, enqueues on one server, fails over, reads the item when
 it ends and downloads its outputs once. A run found unfinished in the store on start is
@@ -20,15 +20,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.jobs.plans import drive
-from ivkgen.runtime.media import safe_file_name
-from ivkgen.runtime.pool.outcome import ItemResult
-from ivkgen.runtime.pool.run import PoolRun
-from ivkgen.runtime.pool.servers import ServerState
-from ivkgen.runtime.pool.work import module_work
-from ivkgen.runtime.server.core import AsyncBound
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._errors import IvkgenError
+from ivkgen.runtime._jobs.plans import drive
+from ivkgen.runtime._media import safe_file_name
+from ivkgen.runtime._pool.outcome import ItemResult
+from ivkgen.runtime._pool.run import PoolRun
+from ivkgen.runtime._pool.servers import ServerState
+from ivkgen.runtime._pool.work import module_work
+from ivkgen.runtime._server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.ledger import StoreLedger
 from ivkgen.service.orphans import take_back_plans

@@ -14,9 +14,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.server.core import Call, parse_json
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._errors import IvkgenError
+from ivkgen.runtime._server.core import Call, parse_json
 from ivkgen.service.store import RunStore
 
 log = logging.getLogger("ivkgen.service")

@@ -1,6 +1,6 @@
 """A run's pool ledger kept in the service's store, so a restarted service follows the run.
 
-``StoreLedger`` records what ``ivkgen.runtime.pool.ledger.Ledger`` records (the item's server,
+``StoreLedger`` records what ``ivkgen.runtime._pool.ledger.Ledger`` records (the item's server,
 batch, queue item, uploads) in the store's ``ledger_*`` rows of one run. Ended items are held
 back (``finished_many`` keeps them) until the runner commits them with the run's outputs in one
 transaction (``commit_finished``): a process killed before that commit finds the item still in
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ivkgen.runtime.pool.ledger import ENTRY_COLUMNS, Entry, Finished, Ledger
+from ivkgen.runtime._pool.ledger import ENTRY_COLUMNS, Entry, Finished, Ledger
 from ivkgen.service.store import RunStore
 
 CLEANUP = "cleanup"

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ivkgen.runtime.errors import IvkgenError, WorkflowError
-from ivkgen.runtime.jobs.plans import MODELS
-from ivkgen.runtime.repositories.models import ModelOps
-from ivkgen.runtime.server.dto import ModelConfig
-from ivkgen.runtime.workflow.handle import WorkflowHandle
-from ivkgen.runtime.workflow.model_inputs import pick_model
+from ivkgen.runtime._errors import IvkgenError, WorkflowError
+from ivkgen.runtime._jobs.plans import MODELS
+from ivkgen.runtime._repositories.models import ModelOps
+from ivkgen.runtime._server.dto import ModelConfig
+from ivkgen.runtime._workflow.handle import WorkflowHandle
+from ivkgen.runtime._workflow.model_inputs import pick_model
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.problems import Unavailable, Unprocessable, input_error
 from ivkgen.service.state import Service

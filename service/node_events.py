@@ -10,8 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.events.messages import (
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._events.messages import (
     Event,
     InvocationCompleteEvent,
     InvocationErrorEvent,
@@ -21,7 +21,7 @@ from ivkgen.runtime.events.messages import (
     QueueItemStatusChangedEvent,
     SessionEvent,
 )
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE
+from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE
 
 log = logging.getLogger("ivkgen.service")
 

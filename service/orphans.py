@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ivkgen.runtime.errors import IvkgenError, NotFoundError
-from ivkgen.runtime.jobs.cleanup import delete_items_plan, delete_outputs_plan
-from ivkgen.runtime.jobs.plans import (
+from ivkgen.runtime._errors import IvkgenError, NotFoundError
+from ivkgen.runtime._jobs.cleanup import delete_items_plan, delete_outputs_plan
+from ivkgen.runtime._jobs.plans import (
     Plan,
     cancel_plan,
     delete_files_plan,
@@ -19,10 +19,10 @@ from ivkgen.runtime.jobs.plans import (
     file_dto_plan,
     queue_ops,
 )
-from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, QueueOps
-from ivkgen.runtime.server.core import AsyncBound
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._jobs.tracker import JobTracker
+from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE, QueueOps
+from ivkgen.runtime._server.core import AsyncBound
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
 from ivkgen.service.ledger import StoreLedger
 
 log = logging.getLogger("ivkgen.service")

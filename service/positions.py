@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.jobs.plans import queue_ops
-from ivkgen.runtime.repositories.queue import DEFAULT_QUEUE, MAX_ITEMS_PER_CALL, QueueOps
-from ivkgen.runtime.server.core import AsyncBound
-from ivkgen.runtime.server.dto import QueueItemSummary
+from ivkgen.runtime._errors import IvkgenError
+from ivkgen.runtime._jobs.plans import queue_ops
+from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE, MAX_ITEMS_PER_CALL, QueueOps
+from ivkgen.runtime._server.core import AsyncBound
+from ivkgen.runtime._server.dto import QueueItemSummary
 
 FRESH_SECONDS = 1.0
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from ivkgen.runtime.errors import (
+from ivkgen.runtime._errors import (
     AuthError,
     HTTPStatusError,
     InputLookupError,

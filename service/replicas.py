@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime._client import AsyncInvokeAIClient
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub

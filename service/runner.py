@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import IvkgenError
-from ivkgen.runtime.server.core import AsyncBound
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._errors import IvkgenError
+from ivkgen.runtime._server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.events import EventHub
 from ivkgen.service.follow import RunFollower

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.server.core import AsyncBound, Call
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._server.core import AsyncBound, Call
 
 T = TypeVar("T")
 SHARED_SECONDS = {"/openapi.json": 600.0, "/api/v2/models/": 30.0}

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from ivkgen.runtime.errors import ServeSetupError
-from ivkgen.runtime.typed import At, WorkflowInputs
+from ivkgen.runtime._errors import ServeSetupError
+from ivkgen.runtime._typed import At, WorkflowInputs
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 

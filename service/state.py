@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime._client import AsyncInvokeAIClient
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth

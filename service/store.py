@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ivkgen.runtime.errors import IvkgenError
+from ivkgen.runtime._errors import IvkgenError
 
 FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 UNFINISHED_STATUSES = ("queued", "running")

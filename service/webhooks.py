@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-from ivkgen.runtime.errors import IvkgenError, ServeSetupError
+from ivkgen.runtime._errors import IvkgenError, ServeSetupError
 from ivkgen.service.outbound import UrlPolicy, pin_outbound_url
 from ivkgen.service.problems import MediaRejected
 from tenacity import (

@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkBoundingBoxMixin, IvkStructField
+from ivkgen.runtime import IvkBoundingBoxMixin, IvkStructField
 from pydantic import Field, RootModel
 
 

@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkColorMixin, IvkStructField
+from ivkgen.runtime import IvkColorMixin, IvkStructField
 from pydantic import Field
 
 

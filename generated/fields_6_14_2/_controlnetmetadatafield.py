@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkStructField
+from ivkgen.runtime import IvkStructField
 from pydantic import Field
 
 from ._controlmode import ControlMode

@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkResourceMixin, IvkStructField
+from ivkgen.runtime import IvkResourceMixin, IvkStructField
 
 
 class IvkDenoiseMaskField(IvkResourceMixin, IvkStructField):

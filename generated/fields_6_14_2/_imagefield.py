@@ -4,7 +4,7 @@
 
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkImageMixin, IvkResourceMixin, IvkStructField
+from ivkgen.runtime import IvkImageMixin, IvkResourceMixin, IvkStructField
 
 
 class IvkImageField(IvkResourceMixin, IvkImageMixin, IvkStructField):

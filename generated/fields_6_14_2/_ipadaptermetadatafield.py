@@ -5,7 +5,7 @@
 from enum import StrEnum
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkStructField
+from ivkgen.runtime import IvkStructField
 
 from ._imagefield import ImageField
 from ._modelidentifierfield import ModelIdentifierField

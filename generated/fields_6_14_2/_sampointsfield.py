@@ -5,7 +5,7 @@
 from enum import IntEnum
 from typing import ClassVar
 
-from ivkgen.runtime.fields import IvkStructField
+from ivkgen.runtime import IvkStructField
 from pydantic import Field
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ivkgen.runtime.errors import ServeSetupError
-from ivkgen.runtime.typed import At
+from ivkgen.runtime._errors import ServeSetupError
+from ivkgen.runtime._typed import At
 from ivkgen.service.catalog import ServedWorkflow
 from pydantic.fields import FieldInfo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from ivkgen.runtime.errors import IvkgenError, NoServerError, TransportError
+from ivkgen.runtime._errors import IvkgenError, NoServerError, TransportError
 from starlette.exceptions import HTTPException
 
 TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_exceeded"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from ivkgen.runtime.repositories.images import sniff_image_type
+from ivkgen.runtime._repositories.images import sniff_image_type
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.intake import read_upload
 from ivkgen.service.openai.binding import Binding

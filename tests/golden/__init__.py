@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ivkgen.generator.module import WorkflowModule, render_module
 from ivkgen.generator.package import gen_command
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.catalog import default_catalog
 
 GOLDEN = Path(__file__).parent
 REPO = GOLDEN.parent.parent

@@ -8,7 +8,7 @@
 
 from typing import Annotated, ClassVar, Literal
 
-from ivkgen.runtime.typed import (
+from ivkgen.runtime import (
     At,
     ImageSource,
     OutputAt,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.catalog import default_catalog
 
 QUEUE = "/api/v1/queue/default"
 SUMMARIES = "/api/v1/queue/{queue_id}/item_summaries_by_ids"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.unit._workflows import edge, field, node, workflow
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import socketio
 from ivkgen.runtime import AsyncInvokeAIClient, AuthError, InvokeAIClient
-from ivkgen.runtime.server.core import Call, parse_json
+from ivkgen.runtime._server.core import Call, parse_json
 
 from tests.harness.server import InvokeAIServer
 from tests.live._tokens import token_of
@@ -139,7 +139,7 @@ async def test_a_revoked_token_is_replaced_and_the_socket_reconnects_with_the_ne
 ) -> None:
     """A password reset revokes the user's tokens and closes its sockets (as on 7.0): the
     client logs in again once and its socket comes back with the new token."""
-    from ivkgen.runtime.events.socket import ConnectionChanged
+    from ivkgen.runtime._events.socket import ConnectionChanged
 
     async with AsyncInvokeAIClient.from_url(
         admin.base_url, email=USER, password=USER_PASSWORD

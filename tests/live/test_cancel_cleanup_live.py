@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, JobTimeoutError
-from ivkgen.runtime.events.messages import InvocationStartedEvent
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._events.messages import InvocationStartedEvent
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.live._runs import image_count
 from tests.unit._workflows import edge, node, workflow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivkgen.cli.main import main
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
 
 
 def test_fields_from_a_live_server_give_the_bundled_catalog(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from ivkgen.cli.main import main
-from ivkgen.runtime.client import InvokeAIClient
+from ivkgen.runtime._client import InvokeAIClient
 from PIL import Image
 
 from tests.conftest import REPO

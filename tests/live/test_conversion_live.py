@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.convert import build_enqueue_body
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.convert import build_enqueue_body
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 from tests.conftest import SHARED
 from tests.live._queue import discard, enqueue, item, paused

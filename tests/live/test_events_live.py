@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime.events.messages import Event, QueueItemStatusChangedEvent, SessionEvent
+from ivkgen.runtime._events.messages import Event, QueueItemStatusChangedEvent, SessionEvent
 
 from tests.harness.server import InvokeAIServer
 from tests.live._runs import TEAM, slow_workflow

@@ -25,8 +25,8 @@ from ivkgen.runtime import (
     JobCanceledError,
     ServerUnreachableError,
 )
-from ivkgen.runtime.server.core import Call, parse_json
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._server.core import Call, parse_json
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO
 from tests.harness.proxy import FaultProxy, Rule

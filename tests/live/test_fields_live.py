@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 from ivkgen.bundled import IvkColorField
-from ivkgen.runtime.values import IvkIntegerField, IvkStringField
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._values import IvkIntegerField, IvkStringField
+from ivkgen.runtime._workflow.catalog import default_catalog
 
 TERMINAL = {"completed", "failed", "canceled"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime.errors import ServerURLError
+from ivkgen.runtime._errors import ServerURLError
 
 from tests.conftest import REPO
 

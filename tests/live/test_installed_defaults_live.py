@@ -13,8 +13,8 @@ from typing import Any
 
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.package import generate_modules
-from ivkgen.runtime.values import IvkValueField
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._values import IvkValueField
+from ivkgen.runtime._workflow.catalog import default_catalog
 
 from tests.conftest import REPO
 from tests.harness.install import default_workflows_dir, ensure_server_venv

@@ -18,9 +18,9 @@ from ivkgen.runtime import (
     JobTimeoutError,
     ServerUnreachableError,
 )
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.events.messages import InvocationProgressEvent
-from ivkgen.runtime.server.dto import SessionQueueItem
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._events.messages import InvocationProgressEvent
+from ivkgen.runtime._server.dto import SessionQueueItem
 
 from tests.harness.server import InvokeAIServer
 from tests.live._runs import (

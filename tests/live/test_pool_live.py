@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime.pool import PoolProgress, ServerPool, grid_work
-from ivkgen.runtime.pool.work import run_tag
+from ivkgen.runtime._pool import PoolProgress, ServerPool, grid_work
+from ivkgen.runtime._pool.work import run_tag
 from PIL import Image
 
 from tests.conftest import REPO

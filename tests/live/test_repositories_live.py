@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, NotFoundError, SessionQueueItem
-from ivkgen.runtime.workflow.blockers import unknown_node_blockers
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.blockers import unknown_node_blockers
+from ivkgen.runtime._workflow.catalog import default_catalog
 from PIL import Image
 
 from tests.harness.install import default_workflows_dir
@@ -168,7 +168,7 @@ def test_image_upload_sources_dto_metadata_download_delete(
 def test_workflow_library_round_trip(
     client: InvokeAIClient, shared_dir: Path, tmp_path: Path
 ) -> None:
-    from ivkgen.runtime.workflow.definition import WorkflowDefinition
+    from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
     repo = client.workflow_repo
     before = repo.list_workflows(categories=["user"]).total

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from ivkgen.runtime.client import InvokeAIClient
+from ivkgen.runtime._client import InvokeAIClient
 from PIL import Image
 
 from tests.conftest import REPO

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ivkgen.runtime.client import InvokeAIClient
-from ivkgen.runtime.pool.work import run_tag
+from ivkgen.runtime._client import InvokeAIClient
+from ivkgen.runtime._pool.work import run_tag
 
 from tests.live._serve import server_holdings
 from tests.live._serve_process import ServeProcess, slow_workflow_file

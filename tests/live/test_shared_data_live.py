@@ -12,9 +12,9 @@ from ivkgen.generator.fields import generate_fields
 from ivkgen.generator.module import render_module
 from ivkgen.generator.openapi import load_file
 from ivkgen.generator.package import generate_modules
-from ivkgen.runtime.jobs.outputs import collect_outputs, created_image_names, output_nodes
-from ivkgen.runtime.server.dto import SessionQueueItem
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._jobs.outputs import collect_outputs, created_image_names, output_nodes
+from ivkgen.runtime._server.dto import SessionQueueItem
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
 
 CATALOG = default_catalog()
 

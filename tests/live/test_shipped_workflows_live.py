@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.runtime.client import InvokeAIClient
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import form_field_refs
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._client import InvokeAIClient
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.form import form_field_refs
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO, SHARED
 from tests.harness.install import default_workflows_dir

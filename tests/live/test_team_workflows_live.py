@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.runtime.client import InvokeAIClient
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime._client import InvokeAIClient
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 from tests.conftest import REPO
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime import InvokeAIVersionWarning
-from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
-from ivkgen.runtime.errors import WorkflowError
+from ivkgen.runtime._client import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime._errors import WorkflowError
 from PIL import Image
 
 from generated.image_pipeline import ImagePipeline, ImagePipelineInputs, ImagePipelineOutputs

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from ivkgen.cli.main import main
-from ivkgen.runtime.client import AsyncInvokeAIClient, InvokeAIClient
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.events.messages import QueueItemStatusChangedEvent
-from ivkgen.runtime.repositories.videos import is_mp4
-from ivkgen.runtime.workflow.catalog import Catalog, default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._client import AsyncInvokeAIClient, InvokeAIClient
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._events.messages import QueueItemStatusChangedEvent
+from ivkgen.runtime._repositories.videos import is_mp4
+from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 from PIL import Image
 
 from tests import conftest

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from ivkgen.runtime.client import AsyncInvokeAIClient
+from ivkgen.runtime._client import AsyncInvokeAIClient
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog
 from ivkgen.service.config import ServiceConfig

@@ -11,8 +11,8 @@ import pytest
 from ivkgen.generator.field_partition import definitions, field_parts, module_heads
 from ivkgen.generator.fields import generate_fields
 from ivkgen.generator.openapi import build_catalog, load_file
-from ivkgen.runtime.values import IvkCollectionField, IvkFloatField
-from ivkgen.runtime.workflow.catalog import (
+from ivkgen.runtime._values import IvkCollectionField, IvkFloatField
+from ivkgen.runtime._workflow.catalog import (
     Catalog,
     NodeSpec,
     UnknownNodeTypeError,
@@ -131,8 +131,8 @@ def test_catalog_json_is_sorted_and_diff_friendly() -> None:
 
 def test_importing_runtime_and_generated_loads_no_generator_dependencies() -> None:
     code = (
-        "import sys, ivkgen.runtime.fields, generated.fields_6_14_2;"
-        "from ivkgen.runtime.workflow.catalog import default_catalog; default_catalog();"
+        "import sys, ivkgen.runtime._fields, generated.fields_6_14_2;"
+        "from ivkgen.runtime._workflow.catalog import default_catalog; default_catalog();"
         "print(sorted(m for m in ('jinja2', 'black', 'datamodel_code_generator',"
         " 'ivkgen.generator') if m in sys.modules))"
     )

@@ -14,12 +14,12 @@ from ivkgen.cli.findings import check_workflow
 from ivkgen.cli.input_values import ServerLookups, add_image, set_input
 from ivkgen.cli.main import main
 from ivkgen.cli.workflow_inputs import find_named, load_handle
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.errors import InputLookupError, JobFailedError, JobTimeoutError, WorkflowError
-from ivkgen.runtime.server.dto import ModelConfig
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._errors import InputLookupError, JobFailedError, JobTimeoutError, WorkflowError
+from ivkgen.runtime._server.dto import ModelConfig
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 from PIL import Image
 
 from generated.sd15_text_to_image import Sd15TextToImageInputs

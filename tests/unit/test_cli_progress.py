@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ivkgen.cli.progress import Progress
-from ivkgen.runtime.events.messages import Event, parse_event
+from ivkgen.runtime._events.messages import Event, parse_event
 
 LABELS = {"denoise:1": "Denoise", "decode:1": "decode:1"}
 

@@ -132,7 +132,7 @@ async def test_check_takes_set_values_as_run_does(lookups: ServerLookups) -> Non
     assert [f for f in check_handle(handle, MODELS) if f.severity == "error"] == []
 
 
-CLIENT_STACK = ("ivkgen.runtime.client", "ivkgen.runtime.workflow.handle", "httpx", "rich")
+CLIENT_STACK = ("ivkgen.runtime._client", "ivkgen.runtime._workflow.handle", "httpx", "rich")
 GENERATOR = ("ivkgen.generator.package", "jinja2", "black", "datamodel_code_generator")
 
 

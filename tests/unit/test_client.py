@@ -18,7 +18,7 @@ from ivkgen.runtime import (
     RequestTimeoutError,
     ServerUnreachableError,
 )
-from ivkgen.runtime.errors import ServerURLError
+from ivkgen.runtime._errors import ServerURLError
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.workflow.batches import build_batch_data
-from ivkgen.runtime.workflow.convert import (
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._workflow.batches import build_batch_data
+from ivkgen.runtime._workflow.convert import (
     Conversion,
     board_value,
     build_enqueue_body,
     build_graph,
 )
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 from tests.unit._workflows import (
     ABSENT,

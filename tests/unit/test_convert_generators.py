@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ivkgen.runtime.workflow.generators import resolve_generator
+from ivkgen.runtime._workflow.generators import resolve_generator
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, SchemaDriftWarning
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.drift import awarn_drift, compare, warn_drift
-from ivkgen.runtime.workflow.schema import node_specs
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.drift import awarn_drift, compare, warn_drift
+from ivkgen.runtime._workflow.schema import node_specs
 
 from tests.conftest import REPO
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock

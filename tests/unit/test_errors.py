@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import ivkgen.runtime
-import ivkgen.runtime.errors as errors
+import ivkgen.runtime._errors as errors
 import pytest
-from ivkgen.runtime.server.core import Call, error_from_response, parse_none, transport_error
+from ivkgen.runtime._server.core import Call, error_from_response, parse_none, transport_error
 
 CALL: Call[None] = Call("POST", "/api/v1/queue/default/enqueue_batch", parse_none)
 
@@ -73,7 +73,7 @@ def test_every_exception_and_warning_of_the_package_is_drawn_under_its_parent() 
     assert {"CommandError", "GeneratorError", "Problem", "FormerServerWarning"} <= set(classes)
     assert sorted(set(drawn) - set(classes)) == [], "drawn but not defined"
     for name, cls in classes.items():
-        assert name in drawn, f"{cls.__module__}.{name} is not drawn in runtime/errors.py"
+        assert name in drawn, f"{cls.__module__}.{name} is not drawn in runtime/_errors.py"
         if name == "IvkgenError":
             continue
         parent = next(base for base in cls.__bases__ if issubclass(base, errors.IvkgenError))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ivkgen.runtime.events.messages import (
+from ivkgen.runtime._events.messages import (
     Event,
     InvocationCompleteEvent,
     InvocationErrorEvent,
@@ -15,7 +15,7 @@ from ivkgen.runtime.events.messages import (
     SessionEvent,
     parse_event,
 )
-from ivkgen.runtime.events.socket import ConnectionChanged, Subscription
+from ivkgen.runtime._events.socket import ConnectionChanged, Subscription
 
 from tests.harness.fake_socketio import connected_socket
 
@@ -151,8 +151,8 @@ def test_every_kind_parses_from_a_minimal_payload(name: str) -> None:
 
 
 def test_results_read_like_dicts_as_in_the_seed_examples() -> None:
-    from ivkgen.runtime.jobs.tracker import SubmitResult
-    from ivkgen.runtime.server.dto import SessionQueueItem
+    from ivkgen.runtime._jobs.tracker import SubmitResult
+    from ivkgen.runtime._server.dto import SessionQueueItem
 
     item = SessionQueueItem.model_validate(
         {

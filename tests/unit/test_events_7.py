@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import socketio
 from ivkgen.runtime import ServerUnreachableError
-from ivkgen.runtime.events.messages import InvocationProgressEvent, ProgressRevisions, parse_event
-from ivkgen.runtime.events.socket import ConnectionChanged, Subscription
-from ivkgen.runtime.jobs.tracker import JobTracker
+from ivkgen.runtime._events.messages import InvocationProgressEvent, ProgressRevisions, parse_event
+from ivkgen.runtime._events.socket import ConnectionChanged, Subscription
+from ivkgen.runtime._jobs.tracker import JobTracker
 
 from tests.harness.fake_socketio import FakeSocketIO, connected_socket
 from tests.unit.test_events import drain, invocation
@@ -164,7 +164,7 @@ async def test_a_socket_the_server_closed_connects_again_with_a_renewed_token(
     """python-socketio does not reconnect after the server closes the connection (as InvokeAI
     does for a revoked token): the socket does, logging in again once it is refused, and
     again the next time the server revokes the token it connected with."""
-    monkeypatch.setattr("ivkgen.runtime.events.socket.RECONNECT_DELAY", 0.0)
+    monkeypatch.setattr("ivkgen.runtime._events.socket.RECONNECT_DELAY", 0.0)
     tokens = _Tokens()
     socket, server = await connected_socket(
         _refusing("first"), tokens.options, renew_token=tokens.renew
@@ -188,7 +188,7 @@ async def test_a_socket_the_server_closed_connects_again_with_a_renewed_token(
 async def test_a_lost_connection_is_left_to_python_socketio(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("ivkgen.runtime.events.socket.RECONNECT_DELAY", 0.0)
+    monkeypatch.setattr("ivkgen.runtime._events.socket.RECONNECT_DELAY", 0.0)
     socket, server = await connected_socket()
     changes = socket.listen_events()
     await server.drop("transport close")

@@ -17,7 +17,7 @@ from ivkgen.bundled import (
     IvkTensorField,
     IvkVideoField,
 )
-from ivkgen.runtime.values import (
+from ivkgen.runtime._values import (
     IvkBooleanField,
     IvkCollectionField,
     IvkEnumField,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from ivkgen.cli.main import main
-from ivkgen.runtime.errors import MissingExtraError
-from ivkgen.runtime.media import OutputImage
+from ivkgen.runtime._errors import MissingExtraError
+from ivkgen.runtime._media import OutputImage
 
 from tests.conftest import REPO
 

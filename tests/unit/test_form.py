@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from ivkgen.runtime.errors import WorkflowError, WorkflowWarning
-from ivkgen.runtime.values import IvkFloatField, IvkIntegerField, IvkStringField
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import IvkWorkflowInput, discover_inputs, form_field_refs
+from ivkgen.runtime._errors import WorkflowError, WorkflowWarning
+from ivkgen.runtime._values import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.form import IvkWorkflowInput, discover_inputs, form_field_refs
 
 from tests.unit._workflows import (
     ABSENT,

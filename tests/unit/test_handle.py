@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ivkgen.runtime.errors import InputLookupError
-from ivkgen.runtime.values import IvkFloatField, IvkIntegerField, IvkStringField
-from ivkgen.runtime.workflow.convert import build_enqueue_body
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._errors import InputLookupError
+from ivkgen.runtime._values import IvkFloatField, IvkIntegerField, IvkStringField
+from ivkgen.runtime._workflow.convert import build_enqueue_body
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.unit._workflows import ABSENT, edge, field, form, node, node_field, workflow
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ivkgen.runtime.errors import JobCanceledError, JobFailedError, JobTimeoutError, NotFoundError
-from ivkgen.runtime.events.messages import parse_event
-from ivkgen.runtime.jobs.plans import drive_sync, follow_plan
-from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.server.dto import QueueItemSummary, SessionQueueItem
+from ivkgen.runtime._errors import JobCanceledError, JobFailedError, JobTimeoutError, NotFoundError
+from ivkgen.runtime._events.messages import parse_event
+from ivkgen.runtime._jobs.plans import drive_sync, follow_plan
+from ivkgen.runtime._jobs.tracker import JobTracker
+from ivkgen.runtime._server.dto import QueueItemSummary, SessionQueueItem
 
 from tests.harness.fake_socketio import connected_socket
 
@@ -184,10 +184,10 @@ def test_only_failed_items_ask_for_their_session_right_away() -> None:
 
 
 async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete() -> None:
-    from ivkgen.runtime.events.socket import SocketLease
-    from ivkgen.runtime.jobs.clients import AsyncClient
-    from ivkgen.runtime.jobs.tracker import SubmitResult
-    from ivkgen.runtime.jobs.watch import Run, Tracking, watch
+    from ivkgen.runtime._events.socket import SocketLease
+    from ivkgen.runtime._jobs.clients import AsyncClient
+    from ivkgen.runtime._jobs.tracker import SubmitResult
+    from ivkgen.runtime._jobs.watch import Run, Tracking, watch
 
     class Recorder(AsyncClient):
         def __init__(self) -> None:
@@ -216,10 +216,10 @@ async def test_a_run_subscribed_before_the_enqueue_needs_no_request_to_complete(
 
 
 async def test_a_missed_terminal_event_is_caught_by_a_poll_after_a_short_silence() -> None:
-    from ivkgen.runtime.events.socket import SocketLease
-    from ivkgen.runtime.jobs.clients import AsyncClient
-    from ivkgen.runtime.jobs.tracker import SubmitResult
-    from ivkgen.runtime.jobs.watch import QUIET_POLL, Run, Tracking, watch
+    from ivkgen.runtime._events.socket import SocketLease
+    from ivkgen.runtime._jobs.clients import AsyncClient
+    from ivkgen.runtime._jobs.tracker import SubmitResult
+    from ivkgen.runtime._jobs.watch import QUIET_POLL, Run, Tracking, watch
 
     class Silent:
         """A live subscription whose events never come (the terminal one was lost)."""

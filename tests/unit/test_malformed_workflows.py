@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from ivkgen.cli.main import main
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.module import render_module
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO
 

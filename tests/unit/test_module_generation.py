@@ -15,8 +15,8 @@ import pytest
 from ivkgen.generator import GeneratorError
 from ivkgen.generator.package import generate_modules
 from ivkgen.generator.regen import find_modules, rerender
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.conftest import REPO
 from tests.unit._mypy import mypy_report
@@ -139,7 +139,7 @@ def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
 SWEEP = """\
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
 from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime.pool import ServerPool
+from ivkgen.runtime._pool import ServerPool
 
 with InvokeAIClient.from_url("http://127.0.0.1:9090") as client:
     inputs = Sd15TextToImageInputs(model="tiny-sd15")
@@ -162,7 +162,7 @@ def test_mypy_holds_a_sweep_to_the_inputs_names(tmp_path: Path) -> None:
 
 def test_a_sweep_of_an_unknown_input_names_the_inputs_before_any_request() -> None:
     from ivkgen.runtime import InvokeAIClient
-    from ivkgen.runtime.errors import InputLookupError
+    from ivkgen.runtime._errors import InputLookupError
 
     from generated.width_sweep import WidthSweep, WidthSweepInputs
 
@@ -215,7 +215,7 @@ def test_generating_and_importing_modules_load_only_what_they_need(tmp_path: Pat
         "import sys;"
         "from ivkgen.cli.main import main;"
         f"main(['gen', '-o', {str(tmp_path)!r}, {str(TEAM / 'image-pipeline.json')!r}]);"
-        "print(sorted(m for m in ('httpx', 'socketio', 'ivkgen.runtime.workflow.handle')"
+        "print(sorted(m for m in ('httpx', 'socketio', 'ivkgen.runtime._workflow.handle')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

@@ -10,7 +10,7 @@ import pytest
 from ivkgen.generator.layout import Attribute, statement_lines, unformatted
 from ivkgen.generator.module import TEMPLATE, module_parts, render_module
 from ivkgen.generator.render import BLACK_MODE, literal
-from ivkgen.runtime.workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.catalog import default_catalog
 
 from bench.scale import write_scaled
 from tests.conftest import REPO

@@ -42,7 +42,7 @@ def test_the_walk_finds_private_reads_writes_and_named_attributes() -> None:
         "client._http._transport = t\n"
         "getattr(subscription, '_buffer')\n"
         "monkeypatch.setattr(socket, '_sio', fake)\n"
-        "monkeypatch.setattr('ivkgen.runtime.events.socket._CLOSED', None)\n"
+        "monkeypatch.setattr('ivkgen.runtime._events.socket._CLOSED', None)\n"
         "self._own, cls._own, obj.__dict__, obj.public, getattr(obj, 'name')\n"
     )
     assert [line for line, _ in private_accesses(source)] == [1, 2, 2, 3, 4, 5]

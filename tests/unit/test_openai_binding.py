@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from ivkgen.cli.main import main
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime._errors import ServeSetupError
 from ivkgen.service.catalog import ServedWorkflow, load_catalog
 from ivkgen.service.openai.binding import Binding, bindings_for, derive, explain
 
@@ -159,7 +159,7 @@ def test_the_documented_binding_file_binds_its_workflow(
 HAND_WRITTEN = '''
 from typing import Annotated, ClassVar
 
-from ivkgen.runtime.typed import At, ImageSource, Workflow, WorkflowInputs, WorkflowOutputs
+from ivkgen.runtime._typed import At, ImageSource, Workflow, WorkflowInputs, WorkflowOutputs
 from pydantic import Field
 
 from generated.fields_6_14_2 import IvkImageField

@@ -8,21 +8,21 @@ from typing import Any
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.jobs.outputs import (
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._jobs.outputs import (
     OutputImage,
     collect_outputs,
     created_image_names,
     output_nodes,
     safe_file_name,
 )
-from ivkgen.runtime.jobs.plans import ClientDownloader
-from ivkgen.runtime.jobs.resolve import resolve_models
-from ivkgen.runtime.jobs.uploads import PendingImage, Uploaded, UploadTracker
-from ivkgen.runtime.media import Downloader, OutputKind
-from ivkgen.runtime.server.dto import ModelConfig, SessionQueueItem
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime._jobs.plans import ClientDownloader
+from ivkgen.runtime._jobs.resolve import resolve_models
+from ivkgen.runtime._jobs.uploads import PendingImage, Uploaded, UploadTracker
+from ivkgen.runtime._media import Downloader, OutputKind
+from ivkgen.runtime._server.dto import ModelConfig, SessionQueueItem
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 from tests.unit._workflows import node, workflow
 

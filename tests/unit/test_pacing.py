@@ -4,9 +4,9 @@ expected end of a running item; never longer than the longest pause."""
 from __future__ import annotations
 
 import pytest
-from ivkgen.runtime.jobs.pacing import EARLY, FIRST, GROWTH, PollPacer, recent_busy_seconds
-from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.server.dto import SessionQueueItem
+from ivkgen.runtime._jobs.pacing import EARLY, FIRST, GROWTH, PollPacer, recent_busy_seconds
+from ivkgen.runtime._jobs.tracker import JobTracker
+from ivkgen.runtime._server.dto import SessionQueueItem
 
 
 def item(

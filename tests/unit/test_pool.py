@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime.errors import JobFailedError, NoServerError, QueueFullWarning
-from ivkgen.runtime.pool import (
+from ivkgen.runtime._errors import JobFailedError, NoServerError, QueueFullWarning
+from ivkgen.runtime._pool import (
     AsyncServerPool,
     FormerServerWarning,
     ItemError,
@@ -23,8 +23,8 @@ from ivkgen.runtime.pool import (
     ServerPool,
     grid_work,
 )
-from ivkgen.runtime.pool.scheduler import Scheduler
-from ivkgen.runtime.pool.work import Work
+from ivkgen.runtime._pool.scheduler import Scheduler
+from ivkgen.runtime._pool.work import Work
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow

@@ -56,8 +56,11 @@ def test_docs_and_examples_import_only_the_public_surface(where: str, code: str)
 def test_the_docs_and_examples_are_read() -> None:
     wheres = {where.split(" ")[0] for where, _ in SOURCES}
     assert {"README.md", "docs/several-servers.md", "examples/submit_and_track.py"} <= wheres
-    deep = "from ivkgen.runtime.pool import ServerPool\nimport ivkgen.runtime.errors\n"
-    assert [m for m, _ in ivkgen_imports(deep)] == ["ivkgen.runtime.pool", "ivkgen.runtime.errors"]
+    deep = "from ivkgen.runtime._pool import ServerPool\nimport ivkgen.runtime._errors\n"
+    assert [m for m, _ in ivkgen_imports(deep)] == [
+        "ivkgen.runtime._pool",
+        "ivkgen.runtime._errors",
+    ]
 
 
 def test_every_exported_name_loads_from_its_home() -> None:

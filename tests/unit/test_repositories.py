@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, NotFoundError
-from ivkgen.runtime.repositories.images import image_file
-from ivkgen.runtime.repositories.workflows import workflow_json
+from ivkgen.runtime._repositories.images import image_file
+from ivkgen.runtime._repositories.workflows import workflow_json
 from PIL import Image
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -332,7 +332,7 @@ def test_upload_workflow_file_checks_then_creates(tmp_path: Path) -> None:
     record = client_for(recorder).workflow_repo.upload_workflow_file(path)
     assert record.workflow_id == "lib-1"
     assert body(recorder.last)["workflow"]["name"] == "Blur"
-    from ivkgen.runtime.errors import WorkflowError
+    from ivkgen.runtime._errors import WorkflowError
 
     path.write_text("{}")
     with pytest.raises(WorkflowError):
@@ -340,7 +340,7 @@ def test_upload_workflow_file_checks_then_creates(tmp_path: Path) -> None:
 
 
 def test_create_workflow_handle_makes_independent_handles() -> None:
-    from ivkgen.runtime.workflow.handle import WorkflowHandle
+    from ivkgen.runtime._workflow.handle import WorkflowHandle
 
     client = client_for(Recorder())
     first = client.workflow_repo.create_workflow_handle(WORKFLOW)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from ivkgen.runtime import EnqueueBatchResult, Job, JobStatus, SessionQueueItem, SubmitResult
-from ivkgen.runtime.events.messages import parse_event
+from ivkgen.runtime._events.messages import parse_event
 
 from tests.conftest import REPO
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ivkgen.runtime.client import AsyncInvokeAIClient
-from ivkgen.runtime.jobs.plans import MODELS
-from ivkgen.runtime.repositories.models import ModelOps
+from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._jobs.plans import MODELS
+from ivkgen.runtime._repositories.models import ModelOps
 from ivkgen.service import health
 from ivkgen.service.app import create_app
 from ivkgen.service.catalog import load_catalog

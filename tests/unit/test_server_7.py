@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime.errors import AuthError, RevisionConflictError, SetupRequiredError
-from ivkgen.runtime.pool import ServerPool, grid_work
-from ivkgen.runtime.server.features import ServerFeatures
+from ivkgen.runtime._errors import AuthError, RevisionConflictError, SetupRequiredError
+from ivkgen.runtime._pool import ServerPool, grid_work
+from ivkgen.runtime._server.features import ServerFeatures
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.harness.fake_records import openapi_7

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivkgen.runtime import SessionEvent
-from ivkgen.runtime.events.messages import QueueItemStatusChangedEvent, parse_event
+from ivkgen.runtime._events.messages import QueueItemStatusChangedEvent, parse_event
 
 from tests.harness.fake_socketio import connected_socket
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ivkgen.runtime.jobs.plans import Pause, Plan
-from ivkgen.runtime.jobs.settle import late_outputs_plan
-from ivkgen.runtime.jobs.tracker import JobTracker
-from ivkgen.runtime.server.dto import QueueAndProcessorStatus, SessionQueueItem
+from ivkgen.runtime._jobs.plans import Pause, Plan
+from ivkgen.runtime._jobs.settle import late_outputs_plan
+from ivkgen.runtime._jobs.tracker import JobTracker
+from ivkgen.runtime._server.dto import QueueAndProcessorStatus, SessionQueueItem
 
 from tests.unit.test_jobs import queue_item
 

@@ -15,13 +15,13 @@ from ivkgen.cli.pool_progress import PoolDisplay
 from ivkgen.cli.progress import Progress
 from ivkgen.cli.terminal import safe
 from ivkgen.cli.workflow_inputs import load_handle
-from ivkgen.runtime.events.messages import (
+from ivkgen.runtime._events.messages import (
     InvocationErrorEvent,
     InvocationProgressEvent,
     InvocationStartedEvent,
     parse_event,
 )
-from ivkgen.runtime.pool import PoolProgress, ServerProgress
+from ivkgen.runtime._pool import PoolProgress, ServerProgress
 
 from tests.unit._workflows import field, node, workflow
 

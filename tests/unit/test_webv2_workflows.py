@@ -12,18 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.runtime.errors import WorkflowError
-from ivkgen.runtime.workflow.blockers import workflow_blockers
-from ivkgen.runtime.workflow.catalog import (
+from ivkgen.runtime._errors import WorkflowError
+from ivkgen.runtime._workflow.blockers import workflow_blockers
+from ivkgen.runtime._workflow.catalog import (
     Catalog,
     InputSpec,
     NodeSpec,
     OutputSpec,
     default_catalog,
 )
-from ivkgen.runtime.workflow.convert import build_enqueue_body, build_graph
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.form import discover_inputs
+from ivkgen.runtime._workflow.convert import build_enqueue_body, build_graph
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.form import discover_inputs
 
 from tests.unit._workflows import edge, node, workflow
 

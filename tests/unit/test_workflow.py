@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ivkgen.runtime.errors import IvkgenError, WorkflowError
-from ivkgen.runtime.workflow.blockers import require_runnable, unknown_node_blockers
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
+from ivkgen.runtime._errors import IvkgenError, WorkflowError
+from ivkgen.runtime._workflow.blockers import require_runnable, unknown_node_blockers
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 from tests.unit._workflows import (
     collapsed,

@@ -9,22 +9,22 @@ from typing import Any
 
 import pytest
 from ivkgen.generator.module import render_module
-from ivkgen.runtime.jobs.called_items import called_item_ids
-from ivkgen.runtime.jobs.outputs import (
+from ivkgen.runtime._jobs.called_items import called_item_ids
+from ivkgen.runtime._jobs.outputs import (
     collect_files,
     created_names,
     graph_output_nodes,
     output_nodes,
 )
-from ivkgen.runtime.jobs.tracker import CalledItem
-from ivkgen.runtime.media import OutputImage, OutputVideo
-from ivkgen.runtime.repositories.videos import video_file
-from ivkgen.runtime.server.dto import SessionQueueItem
-from ivkgen.runtime.typed import OutputAt, WorkflowOutputs
-from ivkgen.runtime.workflow.blockers import workflow_blockers
-from ivkgen.runtime.workflow.catalog import default_catalog
-from ivkgen.runtime.workflow.definition import WorkflowDefinition
-from ivkgen.runtime.workflow.handle import WorkflowHandle
+from ivkgen.runtime._jobs.tracker import CalledItem
+from ivkgen.runtime._media import OutputImage, OutputVideo
+from ivkgen.runtime._repositories.videos import video_file
+from ivkgen.runtime._server.dto import SessionQueueItem
+from ivkgen.runtime._typed import OutputAt, WorkflowOutputs
+from ivkgen.runtime._workflow.blockers import workflow_blockers
+from ivkgen.runtime._workflow.catalog import default_catalog
+from ivkgen.runtime._workflow.definition import WorkflowDefinition
+from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 from tests.unit._workflows import edge, field, form, node, node_field, workflow
 
@@ -134,7 +134,7 @@ def test_a_called_items_outputs_come_from_its_own_graph() -> None:
 def test_typed_outputs_put_a_called_workflows_files_under_its_call_node() -> None:
     from typing import Annotated
 
-    from ivkgen.runtime.typed import Workflow, WorkflowInputs
+    from ivkgen.runtime._typed import Workflow, WorkflowInputs
 
     class Outputs(WorkflowOutputs):
         called: Annotated[list[OutputImage | OutputVideo], OutputAt("call")]

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime._errors import ServeSetupError
 from ivkgen.service.auth import ApiKeys
 from ivkgen.service.problems import Unauthorized
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import httpx
 import pytest
 from fastapi import UploadFile
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime._errors import ServeSetupError
 from ivkgen.service.intake import (
     MediaRejected,
     UrlPolicy,

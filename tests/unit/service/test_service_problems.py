@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import ivkgen.runtime.errors as errors
+import ivkgen.runtime._errors as errors
 import pytest
 from fastapi import FastAPI
 from ivkgen.service.problems import (

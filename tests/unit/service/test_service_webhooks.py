@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from ivkgen.runtime.errors import ServeSetupError
+from ivkgen.runtime._errors import ServeSetupError
 from ivkgen.service.intake import UrlPolicy
 from ivkgen.service.webhooks import WebhookSender, secret_from, sign
 from tenacity import wait_none
