@@ -248,6 +248,7 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         )
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._login_lock = asyncio.Lock()
+        self._memo_locks: dict[str, asyncio.Lock] = {}
         self._socket_lock = asyncio.Lock()
         self._socket: EventSocket | None = None
         self.board_repo = AsyncBoardRepository(self)
@@ -283,7 +284,14 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
 
     async def execute(self, call: Call[T]) -> T:
         """Send a ``Call`` (logging in first if needed, and again once if the server refuses the
-        token) and return its parsed answer."""
+        token) and return its parsed answer. Calls with one ``memo`` are sent once, however many
+        ask at the same time: the others wait for its answer."""
+        if call.memo is None:
+            return await self._execute(call)
+        async with self._memo_locks.setdefault(call.memo, asyncio.Lock()):
+            return await self._execute(call)
+
+    async def _execute(self, call: Call[T]) -> T:
         auth = self._core.auth
         if (known := self._core.remembered(call)) is not None:
             return known

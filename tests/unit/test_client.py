@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import socket
@@ -19,6 +20,7 @@ from ivkgen.runtime import (
     ServerUnreachableError,
 )
 from ivkgen.runtime._errors import ServerURLError
+from ivkgen.runtime._server.features import schema_call
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 
@@ -350,3 +352,17 @@ async def test_an_async_submit_to_a_path_that_answers_no_api_is_one_error_before
     assert str(caught.value).endswith(f"not InvokeAI's API; use the server's root URL, {URL}")
     assert seen == ["/api/openapi.json"]
     assert not caplog.records
+
+
+async def test_concurrent_calls_of_one_memo_send_it_once() -> None:
+    server = FakeInvokeAI("a", VirtualClock())
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)  # every caller asks before the first answer comes
+        return server.handle(request)
+
+    client = AsyncInvokeAIClient("http://a", transport=httpx.MockTransport(slow))
+    schemas = await asyncio.gather(*(client.execute(schema_call()) for _ in range(10)))
+    assert server.requests.count("GET /openapi.json") == 1
+    assert all(schema is schemas[0] for schema in schemas)
+    await client.aclose()
