@@ -178,11 +178,11 @@ def _serve(port: int, store: str, files: Path, lease: float) -> None:
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig
 
-    from tests.harness.fake_queue import FakeServer
+    from tests.harness.fake_invokeai import FakeInvokeAI
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per simulated request
-    fakes = [FakeServer(f"s{i}", time.monotonic, duration=ITEM_SECONDS) for i in range(SERVERS)]
+    fakes = [FakeInvokeAI(f"s{i}", time.monotonic, duration=ITEM_SECONDS) for i in range(SERVERS)]
     clients = {
         f"http://{f.name}.test": AsyncInvokeAIClient.from_url(
             f"http://{f.name}.test", transport=f.transport()
