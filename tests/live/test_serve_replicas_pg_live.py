@@ -89,6 +89,7 @@ async def test_readyz_is_503_while_postgresql_does_not_answer_and_200_once_it_do
             assert down.json() == {
                 "status": "unavailable",
                 "servers": {"http://a": True},
+                "full": [],
                 "database": False,
             }
             assert (await http.get("/healthz")).status_code == 200  # alive: no restart
