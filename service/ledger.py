@@ -135,10 +135,16 @@ class StoreLedger(Ledger):
         """The store outlives the run's ledger."""
 
 
+def owes_cleanup(store: RunStore, run_id: str) -> bool:
+    """Whether run ``run_id``'s clean-up on InvokeAI is owed."""
+    sql = "SELECT 1 FROM ledger_meta WHERE run_id=? AND key=?"
+    return bool(store.execute(sql, (run_id, CLEANUP)))
+
+
 def owing_cleanup(store: RunStore) -> list[str]:
     """The runs whose clean-up on InvokeAI is owed (see the module docstring)."""
     rows = store.execute("SELECT run_id FROM ledger_meta WHERE key=? ORDER BY run_id", (CLEANUP,))
     return [row[0] for row in rows]
 
 
-__all__ = ["StoreLedger", "owing_cleanup"]
+__all__ = ["StoreLedger", "owes_cleanup", "owing_cleanup"]

@@ -30,6 +30,7 @@ from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.config import ServiceConfig
 from ivkgen.service.events import EventHub
 from ivkgen.service.health import ServerHealth
+from ivkgen.service.ledger import owes_cleanup
 from ivkgen.service.runner import Runner
 from ivkgen.service.state import Service
 from ivkgen.service.store_pg import CONNECT_TIMEOUT, EVENTS_CHANNEL, PostgresStore
@@ -170,7 +171,12 @@ class SharedRunner(Runner):
         """Drive the job's run to its end here (or hand it back when this replica stops)."""
         run_id = (job.payload or b"").decode()
         record = self.store.get_run(run_id)
-        if record is None or record.final or run_id in self._tasks or self._detaching:
+        if (
+            record is None
+            or (record.final and not owes_cleanup(self.store, run_id))  # ended and clean
+            or run_id in self._tasks
+            or self._detaching
+        ):
             if self._detaching:
                 raise RetryRequested(reason="the replica stops")
             return
