@@ -42,7 +42,8 @@ def _free_port() -> int:
 async def _overhead(url: str, runs: int) -> tuple[list[float], list[float]]:
     """Wall seconds per run: through the service (``Prefer: wait``), and direct, in pairs one
     after the other (a change of the machine's load meanwhile touches both of a pair); each
-    run starts once the service's clean-up of the one before is done."""
+    run starts once the service's clean-up of the one before is done. The two runs of a pair
+    make images one pixel apart (the same work, never the same node cache entry)."""
     from ivkgen.runtime._client import AsyncInvokeAIClient
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
@@ -62,11 +63,12 @@ async def _overhead(url: str, runs: int) -> tuple[list[float], list[float]]:
         async with app.router.lifespan_context(app), http, client:
             for size in range(runs + 1):
                 started = time.perf_counter()
-                await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=500 + size))
+                inputs = PromptArithmeticInputs(base_size=500 + 2 * size)
+                await PromptArithmetic().arun(client, inputs)
                 direct.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 answer = await http.post(
-                    RUN, json={"base_size": 700 + size}, headers={"Prefer": "wait=60"}
+                    RUN, json={"base_size": 501 + 2 * size}, headers={"Prefer": "wait=60"}
                 )
                 assert answer.json()["status"] == "completed", answer.text
                 served.append(time.perf_counter() - started)

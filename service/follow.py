@@ -22,11 +22,13 @@ from typing import Any
 
 from ivkgen.runtime._client import AsyncInvokeAIClient
 from ivkgen.runtime._errors import IvkgenError
+from ivkgen.runtime._events.messages import InvocationCompleteEvent
 from ivkgen.runtime._jobs.plans import drive
 from ivkgen.runtime._media import safe_file_name
 from ivkgen.runtime._pool.outcome import ItemResult
 from ivkgen.runtime._pool.run import PoolRun
 from ivkgen.runtime._pool.servers import ServerState
+from ivkgen.runtime._pool.step import download_plan
 from ivkgen.runtime._pool.work import module_work
 from ivkgen.runtime._server.core import AsyncBound
 from ivkgen.service.catalog import ServedWorkflow
@@ -77,12 +79,14 @@ class RunFollower:
         self.running = False
         self.run_id = record.id
         self.wake = asyncio.Event()
-        """Set when the run's queue item changed status: the next step comes at once."""
+        """Set when the run's queue item ended: the next step comes at once."""
         self.cleaning = False
         """The run was reported ended: what is left is its clean-up on InvokeAI."""
         self.queued = queued
         """Hears each queue item the run's item got on a server (once)."""
         self._heard: set[tuple[str, int]] = set()
+        self._image_nodes = {n.node_id for n in self.run.output_nodes if n.kind == "image"}
+        self._prefetching: set[asyncio.Task[None]] = set()
 
     async def follow(self) -> None:
         """Drive the run until its item ended and report it, then clean up on InvokeAI (a run
@@ -98,6 +102,7 @@ class RunFollower:
         await asyncio.gather(*(self._prepare(s) for s in run.states.values()))
         run.require_servers()
         while not run.complete:
+            await asyncio.gather(*self._prefetching)
             await asyncio.gather(*(self._step(s) for s in run.live_states() if run.active(s)))
             run.require_servers()
             await self._take_news()
@@ -118,6 +123,32 @@ class RunFollower:
         if state is None:
             return False
         return item_id in state.queued or (batch_id is not None and batch_id in state.batches)
+
+    def item_ended(self, server: str, item_id: int) -> None:
+        """The server's event socket said the run's queue item ended: the next step, at once,
+        reads the item without first reading its status."""
+        state = self.run.states.get(server)
+        if state is not None and item_id in state.queued:
+            state.heard_ended.add(item_id)
+        self.wake.set()
+
+    def node_completed(self, server: str, event: InvocationCompleteEvent) -> None:
+        """An output node of the run's item saved an image: download it now, while the item
+        finishes, so the step that reads the ended item finds it downloaded (a failed download
+        is left to that step)."""
+        state = self.run.states.get(server)
+        name = event.image_name
+        if state is None or name is None or event.node_id not in self._image_nodes:
+            return
+        task = asyncio.create_task(self._prefetch(state, name))
+        self._prefetching.add(task)
+        task.add_done_callback(self._prefetching.discard)
+
+    async def _prefetch(self, state: ServerState, name: str) -> None:
+        try:
+            await drive(download_plan(self.run, name), state.client)
+        except IvkgenError as exc:
+            log.info("run %s: output %s not fetched early: %s", self.run_id, name, exc)
 
     async def _pause(self) -> None:
         """Until the next step: the poll interval, or less when the socket wakes the run."""

@@ -1,6 +1,7 @@
 """What each InvokeAI server's event socket says about the service's runs: node started,
-progress and completed become run events, and a queue item's change of status wakes the run's
-follower at once (it polls as well, so a socket that drops loses nothing but speed)."""
+progress and completed become run events, an output node's image is fetched at once, and a
+queue item that ended wakes the run's follower (it polls as well, so a socket that drops loses
+nothing but speed)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ivkgen.runtime._events.messages import (
     SessionEvent,
 )
 from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE
+from ivkgen.runtime._server.dto import TERMINAL_STATUSES
 
 log = logging.getLogger("ivkgen.service")
 
@@ -34,7 +36,8 @@ KINDS = (
 )
 RECONNECT_SECONDS = 5.0
 SUBSCRIBE_SECONDS = 5.0
-"""How long start-up waits for every server's socket to subscribe (then runs are polled)."""
+"""How long start-up waits for every server's socket to subscribe or fail (then runs are
+polled)."""
 
 Lookup = Callable[[str, int, "str | None"], "Follower | None"]
 """The follower of a server's queue item (by its id, or its batch id before the id is known)."""
@@ -42,12 +45,16 @@ Publish = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
 class Follower(Protocol):
-    """What the events need of a run's follower: its id and a way to wake it."""
+    """What the events need of a run's follower: its id and what its item does (runs, saves
+    an output, ends: the follower wakes at once)."""
 
     run_id: str
-    wake: asyncio.Event
 
     async def mark_running(self, server: str) -> None: ...
+
+    def item_ended(self, server: str, item_id: int) -> None: ...
+
+    def node_completed(self, server: str, event: InvocationCompleteEvent) -> None: ...
 
 
 def node_event(event: InvocationEvent) -> tuple[str, dict[str, Any]] | None:
@@ -74,16 +81,17 @@ class NodeEvents:
         self.lookup = lookup
         self.publish = publish
         self._tasks: list[asyncio.Task[None]] = []
-        self._subscribed = {name: asyncio.Event() for name in clients}
+        self._tried = {name: asyncio.Event() for name in clients}
+        """Set once the server's socket subscribed, or failed to."""
 
     async def start(self) -> None:
-        """Listen on every server's socket; return once each subscribed (or after
-        ``SUBSCRIBE_SECONDS``), so the events of the first runs are not missed."""
+        """Listen on every server's socket; return once each subscribed or failed to (or
+        after ``SUBSCRIBE_SECONDS``), so the events of the first runs are not missed."""
         self._tasks = [
             asyncio.create_task(self._listen(name, client), name=f"events of {name}")
             for name, client in self.clients.items()
         ]
-        waits = [event.wait() for event in self._subscribed.values()]
+        waits = [event.wait() for event in self._tried.values()]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*waits), SUBSCRIBE_SECONDS)
 
@@ -98,13 +106,14 @@ class NodeEvents:
                 socket = await client.event_socket()
                 await socket.subscribe(DEFAULT_QUEUE)
                 subscription = socket.listen_events(kinds=KINDS)
-                self._subscribed[server].set()
+                self._tried[server].set()
                 async for event in subscription:
                     await self._take(server, event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a socket that fails: the followers poll meanwhile
                 log.info("event socket of %s: %s; polling only for now", server, exc)
+                self._tried[server].set()
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _take(self, server: str, event: Event) -> None:
@@ -117,10 +126,13 @@ class NodeEvents:
         if isinstance(event, QueueItemStatusChangedEvent):
             if event.status == "in_progress":
                 await follower.mark_running(server)
-            follower.wake.set()
+            if event.status in TERMINAL_STATUSES:
+                follower.item_ended(server, item_id)
             return
         if isinstance(event, InvocationEvent):
             await follower.mark_running(server)
+            if isinstance(event, InvocationCompleteEvent):
+                follower.node_completed(server, event)
             found = node_event(event)
             if found is not None:
                 await self.publish(follower.run_id, *found)

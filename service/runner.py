@@ -38,6 +38,11 @@ from ivkgen.service.store import RunRecord, RunStore, StoredEvent
 
 log = logging.getLogger("ivkgen.service")
 
+PLACE_AFTER_SECONDS = 2.0
+"""How long a new queue item waits before its place in its InvokeAI server's queue is read for
+a ``queued`` event: an item that starts within it (InvokeAI collects garbage before each item)
+costs its server no reads while it runs."""
+
 Listener = Callable[[RunRecord, StoredEvent], Awaitable[None]]
 """Hears every event of every run after it is recorded (webhooks, metrics)."""
 
@@ -193,7 +198,7 @@ class Runner:
         """The place of the run's item in its InvokeAI server's queue while it is pending there
         (1: next to run)."""
         follower = self._followers.get(run_id)
-        if follower is None or follower.running or follower.cleaning:
+        if follower is None or not self._waits_on_server(run_id):
             return None
         for state in follower.run.live_states():
             for item_id in state.queued:
@@ -204,18 +209,25 @@ class Runner:
 
     def _announce(self, run_id: str, server: str, item_id: int) -> None:
         """Tell the run's event readers the place its new queue item has in the server's
-        queue (a ``queued`` event), in a task of its own: the run goes on meanwhile."""
+        queue (a ``queued`` event) if it has not started after ``PLACE_AFTER_SECONDS``, in a
+        task of its own: the run goes on meanwhile."""
         task = asyncio.create_task(self._announce_place(run_id, server, item_id))
         self._announcing.add(task)
         task.add_done_callback(self._announcing.discard)
 
     async def _announce_place(self, run_id: str, server: str, item_id: int) -> None:
-        place = await self.positions.position(server, item_id)
-        follower = self._followers.get(run_id)
-        if place is None or follower is None or follower.running or follower.cleaning:
+        await asyncio.sleep(PLACE_AFTER_SECONDS)
+        if not self._waits_on_server(run_id):
             return  # it runs already: its ``running`` event tells more
+        place = await self.positions.position(server, item_id)
+        if place is None or not self._waits_on_server(run_id):
+            return
         data = {"status": "queued", "position": None, "server": server, "server_position": place}
         await self.hub.publish(run_id, "queued", data)  # not a change of status: no listener
+
+    def _waits_on_server(self, run_id: str) -> bool:
+        follower = self._followers.get(run_id)
+        return follower is not None and not follower.running and not follower.cleaning
 
     async def _abandon(self, record: RunRecord) -> None:
         """A run whose workflow is no longer served: taken back from InvokeAI, and failed."""

@@ -54,6 +54,9 @@ class ServerState:
     """Queue item id -> item index, for the items in the server's queue."""
     batches: set[str] = field(default_factory=set)
     """Every chunk the run sent the server."""
+    heard_ended: set[int] = field(default_factory=set)
+    """Queued items the server's event socket said ended: the next step reads them at once,
+    without first reading their status."""
     running: int = 0
     """Items running there at the last step."""
     failures: int = 0

@@ -142,10 +142,12 @@ def _read_plan(
 ) -> Plan[tuple[dict[int, str], dict[int, _EndedItem]]]:
     """Statuses of the held items (missing ids are left out) and the ended ones as read."""
     if state.features.summaries:
-        summaries = yield from chunked_plan(_summaries_call, ids)
+        unheard = [i for i in ids if i not in state.heard_ended]
+        summaries = (yield from chunked_plan(_summaries_call, unheard)) if unheard else []
         statuses = {s["item_id"]: s["status"] for s in summaries}
-        ended = [i for i in ids if statuses.get(i) in TERMINAL_STATUSES]
+        ended = [i for i in ids if i in state.heard_ended or statuses.get(i) in TERMINAL_STATUSES]
         read = (yield from chunked_plan(_ended_items_call, ended)) if ended else []
+        statuses.update({item.item_id: str(item.status) for item in read})
         return statuses, {item.item_id: item for item in read}
     read = yield from chunked_plan(_ended_items_call, ids)
     return {i.item_id: str(i.status) for i in read}, {i.item_id: i for i in read}
@@ -177,6 +179,7 @@ def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
                 running += 1
     finally:
         run.ledger.finished_many(records)
+        state.heard_ended &= state.queued.keys()
     if again:
         log.warning("server %s: item(s) %s were canceled there; rerunning", state.name, again)
         run.scheduler.requeue(state.name, again)
@@ -202,7 +205,7 @@ def _finish(run: PoolRun, state: ServerState, index: int, item: SessionQueueItem
     files: list[Path] = []
     if not failed and run.download_to is not None:
         for name in dict.fromkeys(image.image_name for image in images):
-            files.append((yield from _download(run, name)))
+            files.append((yield from download_plan(run, name)))
     error = ItemError(item.error_type, item.error_message) if failed else None
     run.results[index] = ItemResult(
         index, state.name, item.item_id, item.status, images, files, error, created, item.session_id
@@ -211,8 +214,9 @@ def _finish(run: PoolRun, state: ServerState, index: int, item: SessionQueueItem
     return Finished(index, item.status, created, [str(f) for f in files], item.session_id, error)
 
 
-def _download(run: PoolRun, name: str) -> Plan[Path]:
-    """Save one output image, once per run (a cached node repeats an image)."""
+def download_plan(run: PoolRun, name: str) -> Plan[Path]:
+    """Save one output image, once per run (a cached node repeats an image; a service may
+    fetch it as soon as its node completed)."""
     assert run.download_to is not None
     target = run.download_to / safe_file_name(name)
     if target in run.downloaded:
@@ -314,4 +318,4 @@ def _step_spacing(run: PoolRun) -> float:
     return run.scheduler.takers / STEPS_PER_SECOND
 
 
-__all__ = ["STEPS_PER_SECOND", "next_interval", "per_item_seconds", "step_plan"]
+__all__ = ["STEPS_PER_SECOND", "download_plan", "next_interval", "per_item_seconds", "step_plan"]
