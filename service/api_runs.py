@@ -9,6 +9,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,6 +60,11 @@ def _answer(
     return run_resource(record, position=state.runner.position(record.id))
 
 
+def _changes(inputs: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``other`` that differ from ``inputs``."""
+    return {name: value for name, value in other.items() if inputs.get(name) != value}
+
+
 async def start_run(
     request: Request,
     response: Response,
@@ -67,15 +73,18 @@ async def start_run(
     prefer: str | None,
     idempotency_key: str | None,
     webhook: str | None = None,
+    more: Sequence[BaseModel] = (),
 ) -> RunResource:
-    """Record a run of ``served`` and follow it; answer at once or, asked, when it ended."""
+    """Record a run of ``served`` and follow it; answer at once or, asked, when it ended.
+    With ``more`` requests, the run has an item for each of ``body`` and ``more``."""
     state = service(request)
     if not state.accepting:
         raise Unavailable("the service is stopping", retry_after=RETRY_AFTER_SECONDS)
     caller = owner(request)
     run_id = uuid.uuid4().hex
     inputs = served.run_inputs(body)
-    asked = json.dumps([served.name, inputs, webhook], sort_keys=True).encode()
+    batch = [_changes(inputs, served.run_inputs(other)) for other in (body, *more)] if more else []
+    asked = json.dumps([served.name, inputs, webhook, batch], sort_keys=True).encode()
     digest = hashlib.sha256(asked).hexdigest()
     waited = wait_seconds(prefer, state.config.max_wait)
     if idempotency_key:
@@ -109,6 +118,7 @@ async def start_run(
         idempotency_key=idempotency_key or None,
         request_digest=digest,
         webhook=webhook,
+        batch=batch,
     )
     try:
         state.store.create_run(record)

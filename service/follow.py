@@ -66,13 +66,13 @@ class RunFollower:
         self.report = report
         self.poll_interval = poll_interval
         self.ledger = StoreLedger(store, record.id)
-        work = module_work(served.workflow, [served.inputs(record.inputs)])
+        work = module_work(served.workflow, [served.inputs(item) for item in record.items])
         self.run = PoolRun(
             work,
             dict(clients),
             self.ledger,
             resume=True,
-            window=1,
+            window=-(-work.count // len(clients)),  # a run of n items: spread over the servers
             download_to=files,
             connect=connect,
         )
@@ -109,12 +109,16 @@ class RunFollower:
             if not run.complete:
                 await self._pause()
         await self._take_news()
-        result = run.results[0]
-        if result.status == "completed":
+        failed = next((r for r in self._results() if r.status != "completed"), None)
+        if failed is None:
             await self.report("completed", {})
         else:
-            why = str(result.error) if result.error else "the queue item failed"
+            why = str(failed.error) if failed.error else "the queue item failed"
             await self.report("failed", {"error": why})
+
+    def _results(self) -> list[ItemResult]:
+        """The results of the run's items that ended, in item order."""
+        return [self.run.results[index] for index in sorted(self.run.results)]
 
     def holds(self, server: str, item_id: int, batch_id: str | None = None) -> bool:
         """Whether the run's queue item on ``server`` is ``item_id``, or in batch ``batch_id``
@@ -171,13 +175,13 @@ class RunFollower:
             self.run.step_ok(state)
 
     async def _take_news(self) -> None:
-        """Record an ended item with its outputs in one transaction; tell of a new queue item;
-        report a started one."""
-        result = self.run.results.get(0)
+        """Record ended items, and the run's outputs once every item ended, in one
+        transaction; tell of a new queue item; report a started one."""
+        results = self._results()
         if self.ledger.held:
-            changes: dict[str, Any] = {"server": result.server if result else None}
-            if result is not None and result.status == "completed":
-                changes["outputs"] = self._outputs(result)
+            changes: dict[str, Any] = {"server": results[0].server if results else None}
+            if self.run.complete and all(r.status == "completed" for r in results):
+                changes["outputs"] = self._outputs(results)
 
             def record_outputs() -> None:
                 self.store.update_run(self.record.id, **changes)
@@ -187,7 +191,7 @@ class RunFollower:
             for item_id in state.queued.keys() - {i for s, i in self._heard if s == state.name}:
                 self._heard.add((state.name, item_id))
                 self.queued(state.name, item_id)
-        if result is None:
+        if not results:
             busy = [s for s in self.run.live_states() if s.running]
             if busy:
                 await self.mark_running(busy[0].name)
@@ -198,16 +202,22 @@ class RunFollower:
             self.running = True
             await self.report("running", {"server": server})
 
-    def _outputs(self, result: ItemResult) -> Outputs:
-        """Each Outputs attribute's files (downloaded under ``files``), by attribute name."""
-        typed = self.served.workflow.outputs(result.images)
+    def _outputs(self, results: list[ItemResult]) -> Outputs:
+        """Each Outputs attribute's files (downloaded under ``files``) of every item in order,
+        by attribute name, each with the server that made it."""
         kinds = self.served.output_kinds()
-        found: Outputs = {}
-        for attribute in self.served.outputs_names:
-            found[attribute] = [
-                {"file": safe_file_name(image.image_name), "kind": kinds[attribute]}
-                for image in getattr(typed, attribute)
-            ]
+        found: Outputs = {attribute: [] for attribute in self.served.outputs_names}
+        for result in results:
+            typed = self.served.workflow.outputs(result.images)
+            for attribute, files in found.items():
+                files += [
+                    {
+                        "file": safe_file_name(image.image_name),
+                        "kind": kinds[attribute],
+                        "server": result.server,
+                    }
+                    for image in getattr(typed, attribute)
+                ]
         return found
 
     async def _clean_up(self) -> None:

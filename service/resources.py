@@ -15,6 +15,8 @@ class OutputFile(BaseModel):
     file: str
     kind: str
     url: str
+    server: str | None = None
+    """The InvokeAI server that made it."""
     base64: str | None = None
 
 
@@ -35,6 +37,8 @@ class RunResource(BaseModel):
     server: str | None = None
     error: str | None = None
     inputs: dict[str, Any]
+    batch: list[dict[str, Any]] = []
+    """A run of several items (OpenAI's ``n``): how each item's inputs differ from ``inputs``."""
     outputs: dict[str, list[OutputFile]] | None = None
     links: dict[str, str]
 
@@ -80,6 +84,7 @@ def run_resource(
         server=record.server,
         error=record.error,
         inputs=record.inputs,
+        batch=record.batch,
         outputs=outputs,
         links=run_links(record.id),
     )
@@ -94,9 +99,9 @@ def _output(
         path = files / name
         if path.is_file() and path.stat().st_size <= inline_limit:
             inline = base64.b64encode(path.read_bytes()).decode()
-    return OutputFile(
-        file=name, kind=str(entry["kind"]), url=f"/v1/runs/{run_id}/files/{name}", base64=inline
-    )
+    url = f"/v1/runs/{run_id}/files/{name}"
+    server = entry.get("server")
+    return OutputFile(file=name, kind=str(entry["kind"]), url=url, server=server, base64=inline)
 
 
 __all__ = ["OutputFile", "RunResource", "run_links", "run_resource"]

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS runs (
     idempotency_key TEXT,
     request_digest TEXT,
     webhook TEXT,
+    batch TEXT,
     UNIQUE (owner, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
@@ -78,8 +79,10 @@ CREATE TABLE IF NOT EXISTS ledger_uploads (
 
 _RUN_COLUMNS = (
     "id, owner, workflow, inputs, status, created, started, finished, error, outputs, server, "
-    "idempotency_key, request_digest, webhook"
+    "idempotency_key, request_digest, webhook, batch"
 )
+_ADDED_COLUMNS = ("batch TEXT",)
+"""Columns of ``runs`` that stores made by earlier versions lack (added on open)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,14 @@ class RunRecord:
     idempotency_key: str | None = None
     request_digest: str | None = None
     webhook: str | None = None
+    batch: list[dict[str, Any]] = field(default_factory=list)
+    """A run of several items (OpenAI's ``n``): how each item's inputs differ from
+    ``inputs`` (empty: one item of ``inputs``)."""
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The inputs of each of the run's items."""
+        return [{**self.inputs, **change} for change in self.batch or [{}]]
 
     @property
     def final(self) -> bool:
@@ -155,6 +166,10 @@ class SqliteStore:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        for column in _ADDED_COLUMNS:
+            if column.split()[0] not in present:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
         self._db.execute("PRAGMA synchronous=NORMAL")
 
     def create_run(self, record: RunRecord) -> None:
@@ -173,10 +188,11 @@ class SqliteStore:
             record.idempotency_key,
             record.request_digest,
             record.webhook,
+            json.dumps(record.batch) if record.batch else None,
         )
         try:
             self._db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 14)})", values
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 15)})", values
             )
         except sqlite3.IntegrityError as exc:
             raise RunExists(f"run {record.id}: {exc}") from exc
@@ -288,6 +304,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
     values = list(row)
     values[3] = json.loads(values[3])
     values[9] = json.loads(values[9]) if values[9] else None
+    values[14] = json.loads(values[14]) if values[14] else []
     return RunRecord(*values)
 
 

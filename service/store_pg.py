@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from ivkgen.service.store import (
+    _ADDED_COLUMNS,
     _RUN_COLUMNS,
     FINAL_STATUSES,
     RunExists,
@@ -54,6 +55,8 @@ class PostgresStore:
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             self._db.execute(_SCHEMA)
+            for column in _ADDED_COLUMNS:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column}")
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
@@ -72,9 +75,10 @@ class PostgresStore:
         values = list(dataclasses.astuple(record))
         values[3] = json.dumps(record.inputs)
         values[9] = None if record.outputs is None else json.dumps(record.outputs)
+        values[14] = json.dumps(record.batch) if record.batch else None
         try:
             self._db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", values
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})", values
             )
         except pg_errors.UniqueViolation as exc:
             raise RunExists(f"run {record.id}: {exc.diag.message_primary}") from exc

@@ -1,9 +1,8 @@
-"""One OpenAI images request run as ``n`` runs of a served workflow through the service's
-runner (spread over the servers, the least busy first), and its answer in OpenAI's shape."""
+"""One OpenAI images request run as one run of ``n`` items of a served workflow through the
+service's runner (its items spread over the servers), and its answer in OpenAI's shape."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from typing import Any, Literal
@@ -47,27 +46,22 @@ def request_body(
 
 async def run_images(
     request: Request, served: ServedWorkflow, bodies: list[BaseModel]
-) -> list[RunRecord]:
-    """Start one run per body, wait for them all to end; a run that did not complete (or a
-    refused start) cancels the others and is the request's error."""
+) -> RunRecord:
+    """Start one run with an item per body and wait for it to end; a run that did not
+    complete is canceled and is the request's error."""
     state = service(request)
-    started: list[str] = []
+    first, *more = bodies
+    run_id = (await start_run(request, Response(), served, first, None, None, more=more)).id
     try:
-        for body in bodies:
-            resource = await start_run(request, Response(), served, body, None, None)
-            started.append(resource.id)
-        waits = [state.runner.wait_final(run_id, state.config.max_wait) for run_id in started]
-        records = [r for r in await asyncio.gather(*waits) if r is not None]
+        record = await state.runner.wait_final(run_id, state.config.max_wait)
     except BaseException:
-        await asyncio.gather(*(state.runner.cancel(run_id) for run_id in started))
+        await state.runner.cancel(run_id)
         raise
-    unfinished = [r for r in records if r.status != "completed"]
-    if unfinished or len(records) != len(started):
-        await asyncio.gather(*(state.runner.cancel(run_id) for run_id in started))
-        failed = unfinished[0] if unfinished else None
-        why = failed.error if failed and failed.error else "it did not finish in time"
+    if record is None or record.status != "completed":
+        await state.runner.cancel(run_id)
+        why = record.error if record and record.error else "it did not finish in time"
         raise OpenAIError(500, f"the workflow {served.name!r} failed: {why}")
-    return records
+    return record
 
 
 def _file_path(state: Service, record: RunRecord, name: str) -> str:
@@ -80,23 +74,22 @@ def _file_path(state: Service, record: RunRecord, name: str) -> str:
     return signed_path(secret, record.id, name, expires)
 
 
-def images_answer(request: Request, records: list[RunRecord], format_: Format) -> dict[str, Any]:
-    """``{"created", "data": [...]}``: each output image of each run, as a URL of the service's
-    file route or as base64."""
+def images_answer(request: Request, record: RunRecord, format_: Format) -> dict[str, Any]:
+    """``{"created", "data": [...]}``: each output image of the run's items, as a URL of the
+    service's file route or as base64."""
     state = service(request)
     base = str(request.base_url).rstrip("/")
     data = []
-    for record in records:
-        for entries in (record.outputs or {}).values():
-            for entry in entries:
-                name = entry["file"]
-                if format_ == "b64_json":
-                    raw = (state.runner.files_of(record.id) / name).read_bytes()
-                    data.append({"b64_json": base64.b64encode(raw).decode()})
-                else:
-                    data.append({"url": base + _file_path(state, record, name)})
+    for entries in (record.outputs or {}).values():
+        for entry in entries:
+            name = entry["file"]
+            if format_ == "b64_json":
+                raw = (state.runner.files_of(record.id) / name).read_bytes()
+                data.append({"b64_json": base64.b64encode(raw).decode()})
+            else:
+                data.append({"url": base + _file_path(state, record, name)})
     if not data:
-        raise OpenAIError(500, f"the workflow {records[0].workflow!r} made no image")
+        raise OpenAIError(500, f"the workflow {record.workflow!r} made no image")
     return {"created": int(time.time()), "data": data}
 
 

@@ -97,7 +97,7 @@ async def _images(
     model: tuple[ServedWorkflow, Binding],
     media: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Run ``fields.n`` items of the model's workflow with the bound inputs set."""
+    """Run ``fields.n`` items of the model's workflow, as one run, with the bound inputs set."""
     served, binding = model
     values: dict[str, Any] = {**media, **requested_size(fields.size, binding)}
     if binding.prompt and fields.prompt is not None:
@@ -112,8 +112,8 @@ async def _images(
         if binding.seed and fields.seed is not None:
             values[binding.seed] = fields.seed + index
         bodies.append(request_body(served, binding, values, field_of, fields.size))
-    records = await run_images(request, served, bodies)
-    return images_answer(request, records, fields.response_format)
+    record = await run_images(request, served, bodies)
+    return images_answer(request, record, fields.response_format)
 
 
 @router.post("/v1/images/generations")

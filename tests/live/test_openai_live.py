@@ -97,7 +97,7 @@ def test_an_edit_paints_where_the_uploaded_mask_says(server_url: str, tmp_path: 
     assert server_holdings(server_url) == before
 
 
-async def test_n_images_are_made_on_both_servers(
+async def test_n_images_are_one_run_whose_items_are_made_on_both_servers(
     server_url: str, spare: InvokeAIServer, tmp_path: Path  # noqa: F811
 ) -> None:
     urls = [server_url, spare.url]
@@ -110,13 +110,14 @@ async def test_n_images_are_made_on_both_servers(
         await client.close()
         assert answer.data is not None and len(answer.data) == 3
         async with httpx.AsyncClient(base_url=base_url) as http:
-            runs = []
             for item in answer.data:
                 assert item.url is not None
                 image = Image.open(io.BytesIO((await http.get(item.url)).content))
                 assert image.size == (32, 32)
-                runs.append((await http.get(f"{base_url}/runs/{_run_of(item.url)}")).json())
-    assert {run["server"] for run in runs} == set(urls)
+            [run_id] = {_run_of(item.url or "") for item in answer.data}
+            run = (await http.get(f"{base_url}/runs/{run_id}")).json()
+    made_by = [f["server"] for files in run["outputs"].values() for f in files]
+    assert len(made_by) == 3 and set(made_by) == set(urls)  # one batch, spread over both
     assert [server_holdings(url) for url in urls] == before
 
 

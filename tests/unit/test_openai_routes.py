@@ -68,7 +68,9 @@ async def test_a_generation_answers_urls_of_the_service_and_leaves_the_server_cl
     assert server.items == {}
 
 
-async def test_n_items_spread_over_the_servers_and_come_as_base64(tmp_path: Path) -> None:
+async def test_n_items_are_one_batch_spread_over_the_servers_and_come_as_base64(
+    tmp_path: Path,
+) -> None:
     servers = [fake("a"), fake("b")]
     async with openai_service(servers, tmp_path) as http:
         body = {"model": "prompt_canvas", "prompt": "x", "n": 4, "response_format": "b64_json"}
@@ -77,8 +79,23 @@ async def test_n_items_spread_over_the_servers_and_come_as_base64(tmp_path: Path
     data = answer.json()["data"]
     assert len(data) == 4
     assert all(base64.b64decode(d["b64_json"]).startswith(b"\x89PNG") for d in data)
-    assert [_enqueued(s) for s in servers] == [2, 2]
+    assert [s.chunks for s in servers] == [[2], [2]]  # one enqueue of two items on each
     assert all(s.items == {} for s in servers)
+
+
+async def test_n_items_are_one_run_whose_outputs_name_the_servers_that_made_them(
+    tmp_path: Path,
+) -> None:
+    servers = [fake("a"), fake("b")]
+    async with openai_service(servers, tmp_path) as http:
+        body = {"model": "prompt_canvas", "prompt": "x", "n": 3}
+        answer = await http.post("/v1/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        [run_id] = {item["url"].split("/")[5] for item in answer.json()["data"]}
+        run = (await http.get(f"/v1/runs/{run_id}")).json()
+    made_by = [f["server"] for files in run["outputs"].values() for f in files]
+    assert sorted(made_by) == ["http://a", "http://a", "http://b"]
+    assert len(answer.json()["data"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -117,10 +134,13 @@ async def test_a_body_that_is_not_json_is_a_400(tmp_path: Path) -> None:
 
 
 async def test_pending_runs_past_the_limit_are_a_429(tmp_path: Path) -> None:
-    async with openai_service([fake("a")], tmp_path, max_pending=2) as http:
+    async with openai_service([fake("a", duration=3600)], tmp_path, max_pending=1) as http:
+        waiting = await http.post("/v1/workflows/prompt_canvas/runs", json={"prompt": "y"})
+        assert waiting.status_code == 202, waiting.text
         body = {"model": "prompt_canvas", "prompt": "x", "n": 3}
         answer = await http.post("/v1/images/generations", json=body)
         models = await http.get("/v1/models")
+        await http.delete(waiting.json()["links"]["cancel"])
     assert _error(answer, 429)["type"] == "rate_limit_exceeded"
     assert answer.headers["retry-after"] == "5"
     assert models.status_code == 200
@@ -185,12 +205,10 @@ async def test_a_seed_goes_to_the_bound_input_one_more_for_each_further_image(
         body = {"model": "prompt_canvas", "prompt": "x", "n": 3, "seed": 20}
         answer = await http.post("/v1/images/generations", json=body)
         assert answer.status_code == 200, answer.text
-        runs = [
-            (await http.get(f"/v1/runs/{item['url'].split('/')[5]}")).json()
-            for item in answer.json()["data"]
-        ]
+        [run_id] = {item["url"].split("/")[5] for item in answer.json()["data"]}
+        run = (await http.get(f"/v1/runs/{run_id}")).json()
         refused = await http.post("/v1/images/generations", json={**body, "seed": 2})
-    assert sorted(run["inputs"]["height"] for run in runs) == [20, 21, 22]
+    assert [{**run["inputs"], **change}["height"] for change in run["batch"]] == [20, 21, 22]
     error = _error(refused, 400)
     assert error["param"] == "seed"
     assert "greater than or equal to 16" in error["message"]
