@@ -3,10 +3,8 @@ of model-free runs from concurrent clients, one replica SIGKILLed mid-load. No r
 InvokeAI item runs twice (an item enqueued twice would be left on its server: the service follows
 and cleans up only the item its ledger names), nothing is left on InvokeAI.
 
-The load is ``IVKGEN_FAILOVER_RUNS`` runs (default 60) from ``IVKGEN_FAILOVER_CLIENTS`` clients
-(default 12), so that the test ends well within its timeout on a small shared machine
-(``IVKGEN_FAILOVER_RUNS=300 IVKGEN_FAILOVER_CLIENTS=50`` for the full load, bound by the two
-InvokeAI servers' pace). A client follows its run through the run's event stream (resumed on
+The load is ``IVKGEN_FAILOVER_RUNS`` runs (default 300) from ``IVKGEN_FAILOVER_CLIENTS``
+clients (default 50), bound by the two InvokeAI servers' pace. A client follows its run through the run's event stream (resumed on
 another replica from its last event when a replica dies), as a client of a load balancer does,
 rather than polling: 50 clients polling every 0.2 s send the replicas 250 requests a second, CPU
 that the InvokeAI servers running the items need on a small machine. p50/p99 request latency and
@@ -27,8 +25,8 @@ from tests.harness.server import InvokeAIServer
 from tests.live._serve import server_holdings
 from tests.live._serve_process import ServeProcess, slow_workflow_file
 
-RUNS = int(os.environ.get("IVKGEN_FAILOVER_RUNS", "60"))
-CLIENTS = int(os.environ.get("IVKGEN_FAILOVER_CLIENTS", "12"))
+RUNS = int(os.environ.get("IVKGEN_FAILOVER_RUNS", "300"))
+CLIENTS = int(os.environ.get("IVKGEN_FAILOVER_CLIENTS", "50"))
 LEASE_SECONDS = 3
 FINAL = ("completed", "failed", "canceled")
 RUN = "/v1/workflows/slow_blur/runs"
