@@ -1,25 +1,21 @@
-"""A sweep of a generated module's workflow over a pool: one item per value of one input."""
+"""A sweep of a generated module's workflow over a pool: one inputs object per value of one
+input (the pool's ``map`` runs them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime._pool.work import Work, module_work
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from ivkgen.runtime._typed import At, InputsT, Workflow
 
 
-def sweep_work(
-    workflow: Workflow[Any, Any],
-    inputs: InputsT,
-    attribute: str,
-    values: Sequence[Any],
-    board_id: str | None,
-) -> Work:
-    """One item per value of input ``attribute``; a value the input's type rejects is a
+def sweep_inputs(
+    workflow: Workflow[Any, Any], inputs: InputsT, attribute: str, values: Sequence[Any]
+) -> list[InputsT]:
+    """A copy of ``inputs`` per value of input ``attribute``; a value the input's type rejects is a
     ``ValueError`` naming the value and the input's form label."""
     type(inputs).location(attribute)
     copies = []
@@ -32,16 +28,14 @@ def sweep_work(
             label = _form_label(workflow, type(inputs).location(attribute), attribute)
             raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
         copies.append(copy)
-    return module_work(workflow, copies, board_id=board_id)
+    return copies
 
 
 def _form_label(workflow: Workflow[Any, Any], at: At, attribute: str) -> str:
     """The label the workflow's form shows for the input at ``at`` (else ``attribute``)."""
-    for node in workflow.definition.nodes:
-        if node.get("id") == at.node_id:
-            field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
-            return str(field.get("label") or attribute)
-    return attribute
+    node = workflow.definition.node_by_id(at.node_id) or {}
+    field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
+    return str(field.get("label") or attribute)
 
 
-__all__ = ["sweep_work"]
+__all__ = ["sweep_inputs"]
