@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivkgen.runtime._fields import takes_image
 from ivkgen.runtime._jobs.resolve import resolve_models
+from ivkgen.runtime._jobs.submission import batch_group, batch_item
 from ivkgen.runtime._jobs.uploads import Pending, PendingImage, PendingVideo, read_file
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._server.dto import ModelConfig
@@ -145,16 +146,11 @@ def _input(handle: WorkflowHandle[Any], key: int | str) -> IvkWorkflowInput:
 
 def _json_scalar(entry: IvkWorkflowInput, value: Any) -> Any:
     """A value checked by the input's field class, as the scalar a batch datum carries."""
-    field = entry.field
-    try:
-        checked = type(field).model_validate({**field.constraints(), "value": value})
-    except ValueError as exc:
-        raise ValueError(f"value {value!r} for input {entry.label!r}: {exc}") from None
-    result = checked.to_json_dict()
+    result = batch_item(entry, value)
     if not isinstance(result, str | int | float) or isinstance(result, bool):
         raise ValueError(
-            f"input {entry.label!r} holds a {type(field).__name__}: the queue substitutes only "
-            "strings and numbers per item"
+            f"input {entry.label!r} holds a {type(entry.field).__name__}: the queue substitutes "
+            "only strings and numbers per item"
         )
     return result
 
@@ -295,23 +291,11 @@ def chunk_body(
     }
     if work.keys:
         batch["runs"] = 1
-        batch["data"] = [
-            [
-                {
-                    "node_path": node_id,
-                    "field_name": field_name,
-                    "items": (
-                        [
-                            _file_value(work.files[n], uploads[n])
-                            for n in (work.values[i][column] for i in indexes)
-                        ]
-                        if column in work.file_columns
-                        else [work.values[i][column] for i in indexes]
-                    ),
-                }
-                for column, (node_id, field_name) in enumerate(work.keys)
-            ]
-        ]
+        rows = [work.values[i] for i in indexes]
+        columns = [[row[c] for row in rows] for c in range(len(work.keys))]
+        for c in work.file_columns:
+            columns[c] = [_file_value(work.files[n], uploads[n]) for n in columns[c]]
+        batch["data"] = [batch_group(work.keys, columns)]
     else:
         batch["runs"] = len(indexes)
     return {"batch": batch, "prepend": False}
