@@ -11,6 +11,7 @@ from ivkgen.runtime._errors import NotFoundError
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime._repositories._media import OrderDir
+from ivkgen.runtime._repositories.images import ROUTES as IMAGE_ROUTES
 from ivkgen.runtime._repositories.images import ImageOps
 from ivkgen.runtime._server.core import (
     AsyncBound,
@@ -182,16 +183,13 @@ class BoardHandleOps:
                 f"order_by={order_by!r}: the server orders images by creation time only "
                 "(order_by='created_at'; order_dir='ASC' or 'DESC')"
             )
-        return Call(
-            "GET",
-            "/api/v1/images/",
+        return IMAGE_ROUTES.listing(
             _image_names,
-            params={
-                "board_id": self.board_id,
-                "offset": offset,
-                "limit": limit,
-                "order_dir": order_dir,
-            },
+            None,
+            board_id=self.board_id,
+            offset=offset,
+            limit=limit,
+            order_dir=order_dir,
         )
 
     @operation
@@ -241,11 +239,7 @@ class BoardHandleOps:
     @operation
     def delete_image(self, image_name: str) -> Call[bool]:
         """Delete an image from the server; True if it was deleted."""
-        return Call(
-            "DELETE",
-            f"/api/v1/images/i/{segment(image_name)}",
-            _listed("deleted_images", image_name),
-        )
+        return Call("DELETE", IMAGE_ROUTES.path(image_name), _listed("deleted_images", image_name))
 
     @operation
     def star_image(self, image_name: str) -> Call[bool]:
