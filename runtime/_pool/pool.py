@@ -31,8 +31,7 @@ from ivkgen.runtime._pool.run import PoolRun
 from ivkgen.runtime._pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime._pool.servers import ServerState
 from ivkgen.runtime._pool.step import next_interval
-from ivkgen.runtime._pool.sweep import sweep_inputs
-from ivkgen.runtime._pool.work import Work, module_work
+from ivkgen.runtime._pool.work import Work, module_work, sweep_inputs
 from ivkgen.runtime._server.core import AsyncBound, SyncBound
 
 if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool

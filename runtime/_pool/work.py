@@ -11,6 +11,8 @@ server before its first item goes there; an input whose file differs per item is
 whose values are numbers of ``files``, each uploaded to a server before the first chunk that
 needs it, and given to its items as batch data (``{"image_name": ...}``).
 
+``Workflow.sweep`` is a run of ``sweep_inputs``: a copy of the inputs per value, run as ``map``.
+
 Every queue item carries the run's tag in ``destination`` and its chunk's tag in ``origin``, so
 an enqueue whose answer was lost can be looked up on the server instead of being sent again.
 """
@@ -35,12 +37,10 @@ from ivkgen.runtime._server.dto import ModelConfig
 from ivkgen.runtime._workflow.definition import FieldRef, node_labels
 from ivkgen.runtime._workflow.form import IvkWorkflowInput
 from ivkgen.runtime._workflow.handle import WorkflowHandle
+from pydantic import ValidationError
 
 if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
-    from ivkgen.runtime._typed import (
-        Workflow,
-        WorkflowInputs,
-    )
+    from ivkgen.runtime._typed import At, InputsT, Workflow, WorkflowInputs
 
 TAG_PREFIX = "ivkgen:"
 
@@ -339,6 +339,32 @@ def module_work(
     return files.work(handles[0], tuple(keys), items, board_id)
 
 
+def sweep_inputs(
+    workflow: Workflow[Any, Any], inputs: InputsT, attribute: str, values: Sequence[Any]
+) -> list[InputsT]:
+    """A copy of ``inputs`` per value of input ``attribute``; a value the input's type rejects is a
+    ``ValueError`` naming the value and the input's form label."""
+    type(inputs).location(attribute)
+    copies = []
+    for value in values:
+        copy = inputs.model_copy()
+        try:
+            setattr(copy, attribute, value)
+        except ValidationError as exc:
+            problem = "; ".join(str(error["msg"]) for error in exc.errors())
+            label = _form_label(workflow, type(inputs).location(attribute), attribute)
+            raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
+        copies.append(copy)
+    return copies
+
+
+def _form_label(workflow: Workflow[Any, Any], at: At, attribute: str) -> str:
+    """The label the workflow's form shows for the input at ``at`` (else ``attribute``)."""
+    node = workflow.definition.node_by_id(at.node_id) or {}
+    field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
+    return str(field.get("label") or attribute)
+
+
 def _module_handle(workflow: Workflow[Any, Any], inputs: WorkflowInputs) -> WorkflowHandle[Any]:
     handle = WorkflowHandle(workflow.definition, workflow.catalog())
     for index, name in inputs.apply_to(handle).items():
@@ -366,4 +392,5 @@ __all__ = [
     "module_work",
     "run_tag",
     "server_body",
+    "sweep_inputs",
 ]
