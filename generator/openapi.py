@@ -100,23 +100,20 @@ def load_file(path: str | Path, invokeai_version: str | None = None) -> Spec:
 
 
 def fetch(url: str, invokeai_version: str | None = None, timeout: float = SCHEMA_TIMEOUT) -> Spec:
-    """Download ``/openapi.json`` (and ``/api/v1/app/version``) from a running server."""
-    import httpx  # here: generating from a file needs no HTTP client
-    from ivkgen.runtime._server.address import check_server_url
+    """Download the schema (and the server's version) from a running server."""
+    from ivkgen.runtime._client import InvokeAIClient  # here: generating from a file needs none
+    from ivkgen.runtime._errors import IvkgenError
+    from ivkgen.runtime._server.core import Call, parse_bytes
+    from ivkgen.runtime._server.features import SCHEMA_PATH
 
-    check_server_url(url)
-    base = url.rstrip("/")
-    try:
-        with httpx.Client(timeout=timeout) as client:
-            response = client.get(f"{base}/openapi.json")
-            response.raise_for_status()
-            if invokeai_version is None:
-                reply = client.get(f"{base}/api/v1/app/version")
-                reply.raise_for_status()
-                invokeai_version = str(reply.json()["version"])
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        raise OpenAPIError(f"{base}: cannot fetch the OpenAPI schema ({exc})") from None
-    return parse_spec(response.content, f"{base}/openapi.json", invokeai_version)
+    with InvokeAIClient(url, timeout=timeout) as client:
+        try:
+            raw = client.execute(Call("GET", SCHEMA_PATH, parse_bytes))
+            version = invokeai_version or client.get_version()
+        except (IvkgenError, ValueError) as exc:
+            problem = f"{client.base_url}: cannot fetch the OpenAPI schema ({exc})"
+            raise OpenAPIError(problem) from None
+    return parse_spec(raw, client.base_url + SCHEMA_PATH, version)
 
 
 def build_catalog(spec: Spec) -> list[NodeSpec]:

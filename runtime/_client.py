@@ -58,6 +58,13 @@ class _ClientBase(AccountOps):
         self.sessions = SessionIndex()
         """The sessions this client enqueued (for ``EventSocket.subscribe_session``)."""
 
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:9090``); ``options`` are
+        the constructor's (``email``, ``password``, ``token``, ``timeout`` in seconds per
+        request, ``retries``, ``transport``). No request is made until the first call."""
+        return cls(url, **options)
+
     @property
     def base_url(self) -> str:
         return self._core.base_url
@@ -136,30 +143,6 @@ class InvokeAIClient(_ClientBase, SyncClient):
         self.workflow_repo = WorkflowRepository(self)
         self.model_repo = ModelRepository(self)
         self.queue_repo = QueueRepository(self)
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        email: str | None = None,
-        password: str | None = None,
-        token: str | None = None,
-        timeout: float = REQUEST_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
-    ) -> Self:
-        """A client of the server at ``url`` (e.g. ``http://127.0.0.1:9090``); ``timeout`` is in
-        seconds per request. No request is made until the first call."""
-        return cls(
-            url,
-            token=token,
-            email=email,
-            password=password,
-            timeout=timeout,
-            retries=retries,
-            transport=transport,
-        )
 
     def execute(self, call: Call[T]) -> T:
         """Send a ``Call`` (logging in first if needed, and again once if the server refuses the
@@ -257,30 +240,6 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         self.workflow_repo = AsyncWorkflowRepository(self)
         self.model_repo = AsyncModelRepository(self)
         self.queue_repo = AsyncQueueRepository(self)
-
-    @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        email: str | None = None,
-        password: str | None = None,
-        token: str | None = None,
-        timeout: float = REQUEST_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Self:
-        """A client of the server at ``url``; ``timeout`` is in seconds per request. No request
-        is made until the first awaited call."""
-        return cls(
-            url,
-            token=token,
-            email=email,
-            password=password,
-            timeout=timeout,
-            retries=retries,
-            transport=transport,
-        )
 
     async def execute(self, call: Call[T]) -> T:
         """Send a ``Call`` (logging in first if needed, and again once if the server refuses the

@@ -39,6 +39,7 @@ from typing_extensions import TypeVar as DefaultedTypeVar
 
 if TYPE_CHECKING:
     from ivkgen.runtime._client import AsyncInvokeAIClient, InvokeAIClient
+    from ivkgen.runtime._jobs.plans import Plan
     from ivkgen.runtime._workflow.catalog import Catalog
     from ivkgen.runtime._workflow.definition import WorkflowDefinition
     from ivkgen.runtime._workflow.handle import WorkflowHandle
@@ -227,34 +228,38 @@ class Workflow(Generic[InputsT, OutputsT, NameT]):
         names are then resolved against its server, and a server whose schema differs from the
         module's where the workflow uses it gets a ``SchemaDriftWarning``)."""
         handle = self._new_handle()
-        by_name = inputs.apply_to(handle)
         if client is None:
-            if by_name:
+            if inputs.apply_to(handle):
                 raise WorkflowError(f"{type(self).__name__}: model names need a client to resolve")
             return handle
-        bound = handle.bind_client(client)
-        from ivkgen.runtime._workflow.drift import warn_drift
+        from ivkgen.runtime._jobs.plans import drive_sync
 
-        warn_drift(type(self).__name__, bound.definition, self.catalog(), client)
-        installed = client.model_repo.list_models() if by_name else []
-        for index, name in by_name.items():
-            pick_model(bound, index, name, installed)
+        bound = handle.bind_client(client)
+        drive_sync(self._bind_plan(bound, inputs), client.execute)
         return bound
 
     async def ahandle(
         self, inputs: InputsT, client: AsyncInvokeAIClient
     ) -> WorkflowHandle[AsyncInvokeAIClient]:
         """``handle()`` for an async client."""
-        handle = self._new_handle()
-        by_name = inputs.apply_to(handle)
-        bound = handle.bind_client(client)
-        from ivkgen.runtime._workflow.drift import awarn_drift
+        from ivkgen.runtime._jobs.plans import drive
 
-        await awarn_drift(type(self).__name__, bound.definition, self.catalog(), client)
-        installed = await client.model_repo.list_models() if by_name else []
-        for index, name in by_name.items():
-            pick_model(bound, index, name, installed)
+        bound = self._new_handle().bind_client(client)
+        await drive(self._bind_plan(bound, inputs), client)
         return bound
+
+    def _bind_plan(self, handle: WorkflowHandle[Any], inputs: InputsT) -> Plan[None]:
+        """Apply ``inputs`` to a bound handle: warn about the server's schema drift, resolve
+        model names against the installed models."""
+        from ivkgen.runtime._jobs.plans import MODELS
+        from ivkgen.runtime._repositories.models import ModelOps
+        from ivkgen.runtime._workflow.drift import drift_plan
+
+        by_name = inputs.apply_to(handle)
+        yield from drift_plan(type(self).__name__, handle.definition, self.catalog())
+        installed = (yield ModelOps.list_models.call(MODELS)) if by_name else []
+        for index, name in by_name.items():
+            pick_model(handle, index, name, installed)
 
     def outputs(self, files: Sequence[OutputImage | OutputVideo]) -> OutputsT:
         """The typed outputs of one queue item's images and videos (those of a called workflow

@@ -190,11 +190,6 @@ def created_names(item: SessionQueueItem, catalog: Catalog, kind: OutputKind) ->
     return names
 
 
-def created_image_names(item: SessionQueueItem, catalog: Catalog) -> list[str]:
-    """The images of :func:`created_names`."""
-    return created_names(item, catalog, "image")
-
-
 __all__ = [
     "OutputImage",
     "OutputKind",
@@ -202,7 +197,6 @@ __all__ = [
     "OutputVideo",
     "collect_files",
     "collect_outputs",
-    "created_image_names",
     "created_names",
     "graph_output_nodes",
     "output_files",

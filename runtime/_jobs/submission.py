@@ -72,24 +72,30 @@ def sweep_group(
             "sweep values must be non-empty lists of one length (they are zipped), got "
             + ", ".join(f"{entry.label!r}: {len(values)}" for entry, values in entries)
         )
+    keys = [(entry.node_id, entry.field_name) for entry, _ in entries]
+    columns = [[batch_item(entry, v, "sweep value") for v in values] for entry, values in entries]
+    return batch_group(keys, columns)
+
+
+def batch_group(keys: Sequence[FieldRef], columns: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """One zipped group of ``Batch.data``: input ``keys[c]`` takes the values of ``columns[c]``
+    in turn, one queue item per position. Both sweeps send their values this way: a handle's
+    ``submit(sweep=...)`` as one group, a pool run as one group per chunk."""
     return [
-        {
-            "node_path": entry.node_id,
-            "field_name": entry.field_name,
-            "items": [_json_item(entry, value) for value in values],
-        }
-        for entry, values in entries
+        {"node_path": node_id, "field_name": field_name, "items": list(items)}
+        for (node_id, field_name), items in zip(keys, columns, strict=True)
     ]
 
 
-def _json_item(entry: IvkWorkflowInput, value: Any) -> Any:
-    """A sweep value checked by the input's field class, as the JSON the server takes."""
+def batch_item(entry: IvkWorkflowInput, value: Any, what: str = "value") -> Any:
+    """A value (or a field's dict) checked by the input's field class, as the JSON the server
+    takes; ``what`` names the value in the error."""
     field: IvkField[Any] = entry.field
     data = value if isinstance(value, Mapping) else {"value": value}
     try:
         return type(field).model_validate({**field.constraints(), **data}).to_json_dict()
     except ValueError as exc:
-        raise ValueError(f"sweep value {value!r} for input {entry.label!r}: {exc}") from exc
+        raise ValueError(f"{what} {value!r} for input {entry.label!r}: {exc}") from None
 
 
 def user_set_models(
@@ -190,6 +196,8 @@ __all__ = [
     "BodyBuilder",
     "EnqueueRequest",
     "WorkflowFacts",
+    "batch_group",
+    "batch_item",
     "submit_plan",
     "sweep_group",
     "upload_inputs_plan",

@@ -31,8 +31,7 @@ from ivkgen.runtime._pool.run import PoolRun
 from ivkgen.runtime._pool.scheduler import DEFAULT_WINDOW
 from ivkgen.runtime._pool.servers import ServerState
 from ivkgen.runtime._pool.step import next_interval
-from ivkgen.runtime._pool.sweep import sweep_work
-from ivkgen.runtime._pool.work import Work, module_work
+from ivkgen.runtime._pool.work import Work, module_work, sweep_inputs
 from ivkgen.runtime._server.core import AsyncBound, SyncBound
 
 if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
@@ -47,13 +46,16 @@ ProgressCallback = Callable[[PoolProgress], None]
 class _PoolBase:
     def __init__(
         self,
-        clients: Sequence[SyncBound | AsyncBound],
+        servers: Sequence[SyncBound | AsyncBound | str],
         *,
         window: int,
         poll_interval: float,
         max_failures: int,
         connect: Connect,
     ) -> None:
+        clients = [connect(s) if isinstance(s, str) else s for s in servers]
+        self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
+        """The clients the pool made from URLs (closed with the pool)."""
         names = [str(getattr(c, "base_url", f"server {i}")) for i, c in enumerate(clients)]
         if len(set(names)) != len(names):
             raise ValueError(f"a server is given twice: {', '.join(names)}")
@@ -127,12 +129,10 @@ class ServerPool(_PoolBase):
         clock: Callable[[], float] = time.monotonic,
         connect: Callable[[str], InvokeAIClient] = InvokeAIClient.from_url,
     ) -> None:
-        """``connect`` makes the client of a former server (one a resumed run's ledger names
-        that is not in ``servers``) from its URL."""
-        clients = [InvokeAIClient.from_url(s) if isinstance(s, str) else s for s in servers]
-        self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
+        """``connect`` makes a client from a URL: of a server given by URL, and of a former
+        server (one a resumed run's ledger names that is not in ``servers``)."""
         super().__init__(
-            clients,
+            servers,
             window=window,
             poll_interval=poll_interval,
             max_failures=max_failures,
@@ -218,8 +218,8 @@ class ServerPool(_PoolBase):
     ) -> list[OutputsT]:
         """``Workflow.sweep`` over the pool: one item per value of input ``attribute``; the
         outputs in value order. ``options`` are those of ``run``."""
-        work = sweep_work(workflow, inputs, attribute, values, board_id)
-        return [workflow.outputs(r.images) for r in self.run(work, **options)]
+        copies = sweep_inputs(workflow, inputs, attribute, values)
+        return self.map(workflow, copies, board_id=board_id, **options)
 
     def map(
         self,
@@ -268,10 +268,8 @@ class AsyncServerPool(_PoolBase):
         connect: Callable[[str], AsyncInvokeAIClient] = AsyncInvokeAIClient.from_url,
     ) -> None:
         """``connect``: as for ``ServerPool``."""
-        clients = [AsyncInvokeAIClient.from_url(s) if isinstance(s, str) else s for s in servers]
-        self._owned = [c for c, s in zip(clients, servers, strict=True) if isinstance(s, str)]
         super().__init__(
-            clients,
+            servers,
             window=window,
             poll_interval=poll_interval,
             max_failures=max_failures,
@@ -355,8 +353,8 @@ class AsyncServerPool(_PoolBase):
         **options: Any,
     ) -> list[OutputsT]:
         """``ServerPool.sweep``, awaited."""
-        work = sweep_work(workflow, inputs, attribute, values, board_id)
-        return [workflow.outputs(r.images) for r in await self.run(work, **options)]
+        copies = sweep_inputs(workflow, inputs, attribute, values)
+        return await self.map(workflow, copies, board_id=board_id, **options)
 
     async def map(
         self,

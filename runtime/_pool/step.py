@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ivkgen.runtime._errors import HTTPStatusError, QueueFullWarning
 from ivkgen.runtime._jobs.enqueue import acknowledge_plan, keyed, receipt_plan
-from ivkgen.runtime._jobs.outputs import collect_outputs, created_image_names
+from ivkgen.runtime._jobs.outputs import collect_outputs, created_names
 from ivkgen.runtime._jobs.plans import IMAGES, Plan, chunked_plan, queue_ops
 from ivkgen.runtime._media import safe_file_name
 from ivkgen.runtime._pool.ledger import Finished
@@ -201,7 +201,7 @@ def _finish(run: PoolRun, state: ServerState, index: int, item: SessionQueueItem
     ledger record."""
     failed = item.status == "failed"
     images = collect_outputs(item, run.output_nodes, state.downloader)
-    created = created_image_names(item, run.work.handle.catalog)
+    created = created_names(item, run.work.handle.catalog, "image")
     files: list[Path] = []
     if not failed and run.download_to is not None:
         for name in dict.fromkeys(image.image_name for image in images):

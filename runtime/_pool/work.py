@@ -11,6 +11,8 @@ server before its first item goes there; an input whose file differs per item is
 whose values are numbers of ``files``, each uploaded to a server before the first chunk that
 needs it, and given to its items as batch data (``{"image_name": ...}``).
 
+``Workflow.sweep`` is a run of ``sweep_inputs``: a copy of the inputs per value, run as ``map``.
+
 Every queue item carries the run's tag in ``destination`` and its chunk's tag in ``origin``, so
 an enqueue whose answer was lost can be looked up on the server instead of being sent again.
 """
@@ -28,18 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 from ivkgen.runtime._fields import takes_image
 from ivkgen.runtime._jobs.resolve import resolve_models
+from ivkgen.runtime._jobs.submission import batch_group, batch_item
 from ivkgen.runtime._jobs.uploads import Pending, PendingImage, PendingVideo, read_file
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._server.dto import ModelConfig
 from ivkgen.runtime._workflow.definition import FieldRef, node_labels
 from ivkgen.runtime._workflow.form import IvkWorkflowInput
 from ivkgen.runtime._workflow.handle import WorkflowHandle
+from pydantic import ValidationError
 
 if TYPE_CHECKING:  # annotations only: Workflow.sweep runs on a one-server pool
-    from ivkgen.runtime._typed import (
-        Workflow,
-        WorkflowInputs,
-    )
+    from ivkgen.runtime._typed import At, InputsT, Workflow, WorkflowInputs
 
 TAG_PREFIX = "ivkgen:"
 
@@ -145,16 +146,11 @@ def _input(handle: WorkflowHandle[Any], key: int | str) -> IvkWorkflowInput:
 
 def _json_scalar(entry: IvkWorkflowInput, value: Any) -> Any:
     """A value checked by the input's field class, as the scalar a batch datum carries."""
-    field = entry.field
-    try:
-        checked = type(field).model_validate({**field.constraints(), "value": value})
-    except ValueError as exc:
-        raise ValueError(f"value {value!r} for input {entry.label!r}: {exc}") from None
-    result = checked.to_json_dict()
+    result = batch_item(entry, value)
     if not isinstance(result, str | int | float) or isinstance(result, bool):
         raise ValueError(
-            f"input {entry.label!r} holds a {type(field).__name__}: the queue substitutes only "
-            "strings and numbers per item"
+            f"input {entry.label!r} holds a {type(entry.field).__name__}: the queue substitutes "
+            "only strings and numbers per item"
         )
     return result
 
@@ -295,23 +291,11 @@ def chunk_body(
     }
     if work.keys:
         batch["runs"] = 1
-        batch["data"] = [
-            [
-                {
-                    "node_path": node_id,
-                    "field_name": field_name,
-                    "items": (
-                        [
-                            _file_value(work.files[n], uploads[n])
-                            for n in (work.values[i][column] for i in indexes)
-                        ]
-                        if column in work.file_columns
-                        else [work.values[i][column] for i in indexes]
-                    ),
-                }
-                for column, (node_id, field_name) in enumerate(work.keys)
-            ]
-        ]
+        rows = [work.values[i] for i in indexes]
+        columns = [[row[c] for row in rows] for c in range(len(work.keys))]
+        for c in work.file_columns:
+            columns[c] = [_file_value(work.files[n], uploads[n]) for n in columns[c]]
+        batch["data"] = [batch_group(work.keys, columns)]
     else:
         batch["runs"] = len(indexes)
     return {"batch": batch, "prepend": False}
@@ -355,6 +339,32 @@ def module_work(
     return files.work(handles[0], tuple(keys), items, board_id)
 
 
+def sweep_inputs(
+    workflow: Workflow[Any, Any], inputs: InputsT, attribute: str, values: Sequence[Any]
+) -> list[InputsT]:
+    """A copy of ``inputs`` per value of input ``attribute``; a value the input's type rejects is a
+    ``ValueError`` naming the value and the input's form label."""
+    type(inputs).location(attribute)
+    copies = []
+    for value in values:
+        copy = inputs.model_copy()
+        try:
+            setattr(copy, attribute, value)
+        except ValidationError as exc:
+            problem = "; ".join(str(error["msg"]) for error in exc.errors())
+            label = _form_label(workflow, type(inputs).location(attribute), attribute)
+            raise ValueError(f"sweep value {value!r} for input {label!r}: {problem}") from None
+        copies.append(copy)
+    return copies
+
+
+def _form_label(workflow: Workflow[Any, Any], at: At, attribute: str) -> str:
+    """The label the workflow's form shows for the input at ``at`` (else ``attribute``)."""
+    node = workflow.definition.node_by_id(at.node_id) or {}
+    field = (node.get("data") or {}).get("inputs", {}).get(at.field) or {}
+    return str(field.get("label") or attribute)
+
+
 def _module_handle(workflow: Workflow[Any, Any], inputs: WorkflowInputs) -> WorkflowHandle[Any]:
     handle = WorkflowHandle(workflow.definition, workflow.catalog())
     for index, name in inputs.apply_to(handle).items():
@@ -382,4 +392,5 @@ __all__ = [
     "module_work",
     "run_tag",
     "server_body",
+    "sweep_inputs",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from ivkgen.runtime._errors import NotFoundError
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime._repositories._media import OrderDir
+from ivkgen.runtime._repositories.images import ROUTES as IMAGE_ROUTES
 from ivkgen.runtime._repositories.images import ImageOps
 from ivkgen.runtime._server.core import (
     AsyncBound,
@@ -27,6 +28,8 @@ NO_BOARD = "none"
 """The board id the server uses for "no board" (uncategorized images)."""
 
 _BOARD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+T = TypeVar("T")
 
 
 def is_board_id(board: str) -> bool:
@@ -77,18 +80,19 @@ def _listed(key: str, image_name: str) -> Callable[[httpx.Response], bool]:
     return parse
 
 
+def _every_board(parse: Callable[[httpx.Response], T], include_archived: bool) -> Call[T]:
+    """The list of all boards, read by ``parse``."""
+    params = {"all": True, "include_archived": include_archived}
+    return Call("GET", "/api/v1/boards/", parse, params=params)
+
+
 class BoardOps:
     """Board operations, written once for the sync and async repositories."""
 
     @operation
     def list_boards(self, *, include_archived: bool = False) -> Call[list[BoardDTO]]:
         """All boards the user can see."""
-        return Call(
-            "GET",
-            "/api/v1/boards/",
-            parse_model_list(BoardDTO),
-            params={"all": True, "include_archived": include_archived},
-        )
+        return _every_board(parse_model_list(BoardDTO), include_archived)
 
     @operation
     def get_board(self, board_id: str) -> Call[BoardDTO]:
@@ -100,23 +104,13 @@ class BoardOps:
         self, board_name: str, *, include_archived: bool = False
     ) -> Call[BoardDTO | None]:
         """The first board named exactly ``board_name`` (names need not be unique), or None."""
-        return Call(
-            "GET",
-            "/api/v1/boards/",
-            _by_name(board_name),
-            params={"all": True, "include_archived": include_archived},
-        )
+        return _every_board(_by_name(board_name), include_archived)
 
     @operation
     def find_board(self, board: str) -> Call[BoardDTO]:
         """The board with this id or, else, this exact name (``NotFoundError`` listing the
         boards there are if none has)."""
-        return Call(
-            "GET",
-            "/api/v1/boards/",
-            _named(board),
-            params={"all": True, "include_archived": True},
-        )
+        return _every_board(_named(board), include_archived=True)
 
     @operation
     def create_board(self, board_name: str) -> Call[BoardDTO]:
@@ -182,16 +176,13 @@ class BoardHandleOps:
                 f"order_by={order_by!r}: the server orders images by creation time only "
                 "(order_by='created_at'; order_dir='ASC' or 'DESC')"
             )
-        return Call(
-            "GET",
-            "/api/v1/images/",
+        return IMAGE_ROUTES.listing(
             _image_names,
-            params={
-                "board_id": self.board_id,
-                "offset": offset,
-                "limit": limit,
-                "order_dir": order_dir,
-            },
+            None,
+            board_id=self.board_id,
+            offset=offset,
+            limit=limit,
+            order_dir=order_dir,
         )
 
     @operation
@@ -241,11 +232,7 @@ class BoardHandleOps:
     @operation
     def delete_image(self, image_name: str) -> Call[bool]:
         """Delete an image from the server; True if it was deleted."""
-        return Call(
-            "DELETE",
-            f"/api/v1/images/i/{segment(image_name)}",
-            _listed("deleted_images", image_name),
-        )
+        return Call("DELETE", IMAGE_ROUTES.path(image_name), _listed("deleted_images", image_name))
 
     @operation
     def star_image(self, image_name: str) -> Call[bool]:

@@ -6,7 +6,6 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime._repositories._media import (
@@ -14,7 +13,14 @@ from ivkgen.runtime._repositories._media import (
     OrderDir,
     read_source,
 )
-from ivkgen.runtime._server.core import Call, operation, parse_bytes, parse_json, parse_model
+from ivkgen.runtime._server.core import (
+    Call,
+    operation,
+    parse_bytes,
+    parse_json,
+    parse_model,
+    parse_names,
+)
 from ivkgen.runtime._server.dto import DeleteImagesResult, ImageCategory, ImageDTO, ImagePage
 from ivkgen.runtime._server.urls import query
 
@@ -165,22 +171,14 @@ class ImageOps:
     @operation
     def star_images(self, image_names: Sequence[str]) -> Call[list[str]]:
         """Star images; returns the names starred."""
-        return Call("POST", "/api/v1/images/star", _starred, json=ROUTES.names_body(image_names))
+        body = ROUTES.names_body(image_names)
+        return Call("POST", "/api/v1/images/star", parse_names("starred_images"), json=body)
 
     @operation
     def unstar_images(self, image_names: Sequence[str]) -> Call[list[str]]:
         """Remove the star from images; returns the names changed."""
-        return Call(
-            "POST", "/api/v1/images/unstar", _unstarred, json=ROUTES.names_body(image_names)
-        )
-
-
-def _starred(response: httpx.Response) -> list[str]:
-    return [str(name) for name in response.json()["starred_images"]]
-
-
-def _unstarred(response: httpx.Response) -> list[str]:
-    return [str(name) for name in response.json()["unstarred_images"]]
+        body = ROUTES.names_body(image_names)
+        return Call("POST", "/api/v1/images/unstar", parse_names("unstarred_images"), json=body)
 
 
 class ImageRepository(SyncRepository, ImageOps):

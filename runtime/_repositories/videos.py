@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 from ivkgen.runtime._media import VideoSource
 from ivkgen.runtime._repositories._base import AsyncRepository, SyncRepository
 from ivkgen.runtime._repositories._media import MediaRoutes, OrderDir, read_source
-from ivkgen.runtime._server.core import Call, operation, parse_bytes, parse_model
+from ivkgen.runtime._server.core import Call, operation, parse_bytes, parse_model, parse_names
 from ivkgen.runtime._server.dto import DeleteVideosResult, ImageCategory, VideoDTO, VideoPage
 
 VIDEO_MIME = "video/mp4"
@@ -108,12 +107,13 @@ class VideoOps:
     def add_video_to_board(self, video_name: str, board_id: str) -> Call[list[str]]:
         """Move a video onto a board; returns the names added."""
         body = {"board_id": board_id, "video_name": video_name}
-        return Call("POST", "/api/v1/videos/board", _added, json=body)
+        return Call("POST", "/api/v1/videos/board", parse_names("added_videos"), json=body)
 
     @operation
     def remove_video_from_board(self, video_name: str) -> Call[list[str]]:
         """Take a video off its board; returns the names removed."""
-        return Call("DELETE", "/api/v1/videos/board", _removed, json={"video_name": video_name})
+        body = {"video_name": video_name}
+        return Call("DELETE", "/api/v1/videos/board", parse_names("removed_videos"), json=body)
 
     @operation
     def delete_video(self, video_name: str) -> Call[DeleteVideosResult]:
@@ -124,14 +124,6 @@ class VideoOps:
     def delete_videos(self, video_names: Sequence[str]) -> Call[DeleteVideosResult]:
         """Delete up to 1000 videos; names that fail are in ``failed_videos``."""
         return ROUTES.delete_many(video_names, parse_model(DeleteVideosResult))
-
-
-def _added(response: httpx.Response) -> list[str]:
-    return [str(name) for name in response.json()["added_videos"]]
-
-
-def _removed(response: httpx.Response) -> list[str]:
-    return [str(name) for name in response.json()["removed_videos"]]
 
 
 class VideoRepository(SyncRepository, VideoOps):

@@ -176,78 +176,63 @@ def _new_handle(
     return WorkflowHandle(definition)
 
 
-HandleT = TypeVar("HandleT", bound="WorkflowHandle[Any]")
+ClientT = TypeVar("ClientT", bound="InvokeAIClient | AsyncInvokeAIClient")
 
 
-class _Handles(Generic[HandleT]):
-    """The handles a repository made: every one while it is in use, and those of library
-    workflows by id (kept)."""
+class _HandleMaker(Generic[ClientT]):
+    """The handles a repository made for its client: every one while it is in use, and those
+    of library workflows by id (kept)."""
 
-    def __init__(self) -> None:
-        self._made: weakref.WeakValueDictionary[int, HandleT] = weakref.WeakValueDictionary()
-        self._count = itertools.count()
-        self.by_id: dict[str, HandleT] = {}
-
-    def add(self, handle: HandleT) -> HandleT:
-        self._made[next(self._count)] = handle
-        return handle
-
-    def alive(self) -> list[HandleT]:
-        return list(self._made.values())
-
-
-class WorkflowRepository(SyncRepository, WorkflowOps):
-    """``client.workflow_repo``: the server's workflow library and workflow handles."""
-
-    def __init__(self, client: InvokeAIClient) -> None:
-        super().__init__(client)
+    def __init__(self, client: ClientT) -> None:
         self._owner = client
-        self._handles: _Handles[WorkflowHandle[InvokeAIClient]] = _Handles()
+        self._made: weakref.WeakValueDictionary[int, WorkflowHandle[ClientT]] = (
+            weakref.WeakValueDictionary()
+        )
+        self._count = itertools.count()
+        self._by_id: dict[str, WorkflowHandle[ClientT]] = {}
 
     def create_workflow_handle(
         self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
-    ) -> WorkflowHandle[InvokeAIClient]:
+    ) -> WorkflowHandle[ClientT]:
         """A handle to set inputs of a workflow (a definition, a workflow dict or a file path)
         and run it; each call returns a new, independent handle. No request is made."""
-        return self._handles.add(_new_handle(definition).bind_client(self._owner))
+        handle = _new_handle(definition).bind_client(self._owner)
+        self._made[next(self._count)] = handle
+        return handle
 
-    def list_workflow_handles(self) -> list[WorkflowHandle[InvokeAIClient]]:
+    def list_workflow_handles(self) -> list[WorkflowHandle[ClientT]]:
         """The handles this repository made that are still in use, oldest first."""
-        return self._handles.alive()
+        return list(self._made.values())
+
+
+class WorkflowRepository(SyncRepository, WorkflowOps, _HandleMaker["InvokeAIClient"]):
+    """``client.workflow_repo``: the server's workflow library and workflow handles."""
+
+    def __init__(self, client: InvokeAIClient) -> None:
+        SyncRepository.__init__(self, client)
+        _HandleMaker.__init__(self, client)
 
     def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle[InvokeAIClient]:
         """The handle of a workflow in the server's library: the one this repository already
         made for ``workflow_id``, else a new one loaded from the library (one request)."""
-        known = self._handles.by_id.get(workflow_id)
+        known = self._by_id.get(workflow_id)
         if known is None:
             known = self.create_workflow_handle(self.download_workflow(workflow_id))
-            self._handles.by_id[workflow_id] = known
+            self._by_id[workflow_id] = known
         return known
 
 
-class AsyncWorkflowRepository(AsyncRepository, WorkflowOps):
+class AsyncWorkflowRepository(AsyncRepository, WorkflowOps, _HandleMaker["AsyncInvokeAIClient"]):
     """``async_client.workflow_repo``: the server's workflow library and workflow handles."""
 
     def __init__(self, client: AsyncInvokeAIClient) -> None:
-        super().__init__(client)
-        self._owner = client
-        self._handles: _Handles[WorkflowHandle[AsyncInvokeAIClient]] = _Handles()
-
-    def create_workflow_handle(
-        self, definition: WorkflowDefinition | Mapping[str, Any] | str | Path
-    ) -> WorkflowHandle[AsyncInvokeAIClient]:
-        """A handle to set inputs of a workflow and run it, awaited (see
-        ``WorkflowRepository.create_workflow_handle``)."""
-        return self._handles.add(_new_handle(definition).bind_client(self._owner))
-
-    def list_workflow_handles(self) -> list[WorkflowHandle[AsyncInvokeAIClient]]:
-        """The handles this repository made that are still in use, oldest first."""
-        return self._handles.alive()
+        AsyncRepository.__init__(self, client)
+        _HandleMaker.__init__(self, client)
 
     async def get_workflow_handle(self, workflow_id: str) -> WorkflowHandle[AsyncInvokeAIClient]:
         """Like ``WorkflowRepository.get_workflow_handle``, awaited."""
-        known = self._handles.by_id.get(workflow_id)
+        known = self._by_id.get(workflow_id)
         if known is None:
             known = self.create_workflow_handle(await self.download_workflow(workflow_id))
-            self._handles.by_id[workflow_id] = known
+            self._by_id[workflow_id] = known
         return known

@@ -130,6 +130,15 @@ def parse_key(key: str, kind: type[T]) -> Callable[[httpx.Response], T]:
     return parse
 
 
+def parse_names(key: str) -> Callable[[httpx.Response], list[str]]:
+    """A parser returning the file names listed under one key of a JSON object."""
+
+    def parse(response: httpx.Response) -> list[str]:
+        return [str(name) for name in response.json()[key]]
+
+    return parse
+
+
 # Core ----------------------------------------------------------------------------------------
 
 

@@ -129,19 +129,11 @@ def _edge_for_batch(edge: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_enqueue_body(
-    workflow: Workflow,
-    catalog: Catalog | None = None,
-    *,
-    runs: int = 1,
-    prepend: bool = False,
-    board: str | None = None,
-    origin: str = "workflows",
-    destination: str = "gallery",
+    workflow: Workflow, catalog: Catalog | None = None, **options: Any
 ) -> dict[str, Any]:
-    """The ``POST /api/v1/queue/{queue}/enqueue_batch`` body for ``workflow``."""
-    return Conversion(workflow, catalog).enqueue_body(
-        runs=runs, prepend=prepend, board=board, origin=origin, destination=destination
-    )
+    """The ``POST /api/v1/queue/{queue}/enqueue_batch`` body for ``workflow``; ``options`` are
+    those of :meth:`Conversion.enqueue_body`."""
+    return Conversion(workflow, catalog).enqueue_body(**options)
 
 
 def write_value(slot: dict[str, Any], value: Any) -> None:

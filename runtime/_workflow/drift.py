@@ -1,7 +1,7 @@
 """Drift: how the server a workflow runs on differs from the schema its module was generated for.
 
 A generated module carries the node catalog of one OpenAPI schema (its fields package). Before a
-run, :func:`warn_drift` reads the server's schema (``ServerSchema``, read once per client) and
+run, :func:`drift_plan` reads the server's schema (``ServerSchema``, read once per client) and
 compares the nodes and fields the workflow uses: a node type the server lacks or has in another
 version, a field it removed or retyped, an enum value it no longer accepts. Each difference is
 one line of a :class:`SchemaDriftWarning` naming the node and the field; ``ivkgen check MODULE
@@ -11,7 +11,7 @@ one line of a :class:`SchemaDriftWarning` naming the node and the field; ``ivkge
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from ivkgen.runtime._server.features import ServerSchema, schema_call
 from ivkgen.runtime._workflow.catalog import Catalog, NodeSpec
 
 if TYPE_CHECKING:
-    from ivkgen.runtime._client import AsyncInvokeAIClient, InvokeAIClient
+    from ivkgen.runtime._server.core import Call
     from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
 
@@ -83,10 +83,12 @@ def compare(
     return found
 
 
-def _check(
-    module: str, definition: WorkflowDefinition, ours: Catalog, schema: ServerSchema
-) -> list[Drift]:
-    """The drift of this workflow on the server of ``schema``, warned about when there is any."""
+def drift_plan(
+    module: str, definition: WorkflowDefinition, ours: Catalog
+) -> Generator[Call[Any], Any, list[Drift]]:
+    """Read the server's schema and warn (:class:`SchemaDriftWarning`) when it differs from
+    ``ours`` for this workflow; returns the differences."""
+    schema: ServerSchema = yield schema_call()
     if schema.sha256 == ours.openapi_sha256:
         return []
     drift = compare(definition, ours, schema.nodes)
@@ -100,18 +102,3 @@ def _check(
             stacklevel=2,
         )
     return drift
-
-
-def warn_drift(
-    module: str, definition: WorkflowDefinition, ours: Catalog, client: InvokeAIClient
-) -> list[Drift]:
-    """Warn (:class:`SchemaDriftWarning`) when ``client``'s server differs from ``ours`` for
-    this workflow, and return the differences."""
-    return _check(module, definition, ours, client.execute(schema_call()))
-
-
-async def awarn_drift(
-    module: str, definition: WorkflowDefinition, ours: Catalog, client: AsyncInvokeAIClient
-) -> list[Drift]:
-    """:func:`warn_drift` for an async client."""
-    return _check(module, definition, ours, await client.execute(schema_call()))

@@ -12,7 +12,7 @@ from ivkgen.generator.fields import generate_fields
 from ivkgen.generator.module import render_module
 from ivkgen.generator.openapi import load_file
 from ivkgen.generator.package import generate_modules
-from ivkgen.runtime._jobs.outputs import collect_outputs, created_image_names, output_nodes
+from ivkgen.runtime._jobs.outputs import collect_outputs, created_names, output_nodes
 from ivkgen.runtime._server.dto import SessionQueueItem
 from ivkgen.runtime._workflow.catalog import Catalog, default_catalog
 
@@ -97,5 +97,5 @@ def test_outputs_of_a_recorded_gui_run(shared_dir: Path) -> None:
     assert all(o.item_id == item.item_id and o.session_id == item.session_id for o in outputs)
     save = next(o for o in outputs if o.image_name == "2436c4fd-4207-497d-89d0-86d6d4ef8b5a.png")
     assert (save.node_id, save.node_type) == ("4414d4b5-82c3-4513-8c3f-86d88c24aadc", "save_image")
-    created = created_image_names(item, CATALOG)
+    created = created_names(item, CATALOG, "image")
     assert names <= set(created) and "f3edf77d-31c4-4934-b7c3-d5155f080da0.png" in created

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, SchemaDriftWarning
+from ivkgen.runtime._jobs.plans import drive, drive_sync
 from ivkgen.runtime._workflow.catalog import default_catalog
 from ivkgen.runtime._workflow.definition import WorkflowDefinition
-from ivkgen.runtime._workflow.drift import awarn_drift, compare, warn_drift
+from ivkgen.runtime._workflow.drift import compare, drift_plan
 from ivkgen.runtime._workflow.schema import node_specs
 
 from tests.conftest import REPO
@@ -100,7 +101,7 @@ def test_the_schema_a_module_was_generated_from_is_no_drift(tmp_path: Path) -> N
     definition = WorkflowDefinition.from_file(WORKFLOW)
     with _client(server) as client, warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert warn_drift("M", definition, default_catalog(), client) == []
+        assert drive_sync(drift_plan("M", definition, default_catalog()), client.execute) == []
     assert server.requests == ["GET /openapi.json"]
 
 
@@ -110,6 +111,6 @@ async def test_an_async_client_gets_the_same_warning() -> None:
     transport = server.transport()
     async with AsyncInvokeAIClient.from_url("http://h:9090", transport=transport) as client:
         with pytest.warns(SchemaDriftWarning, match="field cfg_scale: the server's node has no"):
-            found = await awarn_drift("M", definition, default_catalog(), client)
+            found = await drive(drift_plan("M", definition, default_catalog()), client)
         assert [str(item) for item in found] == EXPECTED
     assert server.requests == ["GET /openapi.json"]

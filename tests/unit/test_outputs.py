@@ -12,7 +12,7 @@ from ivkgen.runtime._errors import WorkflowError
 from ivkgen.runtime._jobs.outputs import (
     OutputImage,
     collect_outputs,
-    created_image_names,
+    created_names,
     output_nodes,
     safe_file_name,
 )
@@ -104,7 +104,7 @@ def test_created_images_leave_out_pass_through_nodes() -> None:
             "results": {"a": image_result("input.png"), "b": image_result("made.png")},
         }
     )
-    assert created_image_names(item, CATALOG) == ["made.png"]
+    assert created_names(item, CATALOG, "image") == ["made.png"]
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../x.png", "a/b.png", "a\\b.png", "x\x00.png"])
