@@ -42,7 +42,8 @@ class EventHub:
         if not self.closed and self._latest.get(run_id, 0) <= seq:
             arrival = self._arrivals.setdefault(run_id, asyncio.Event())
             try:
-                await asyncio.wait_for(arrival.wait(), timeout)
+                async with asyncio.timeout(timeout):  # wakes at the loop's next turn
+                    await arrival.wait()
             except TimeoutError:
                 return False
         return not self.closed

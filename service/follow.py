@@ -93,6 +93,7 @@ class RunFollower:
         already reported ended only cleans up)."""
         if not self.record.final:
             await self._drive()
+            await asyncio.sleep(0)  # a client waiting for the end is answered first
         self.cleaning = True
         await self._clean_up()
 
