@@ -6,8 +6,13 @@ never poll on their own here)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from ivkgen.runtime import InvocationCompleteEvent, SessionEvent
 from ivkgen.service.follow import RunFollower
@@ -40,26 +45,20 @@ async def _ended(app: FastAPI, run_id: str) -> str:
     return record.status
 
 
-async def test_an_item_the_socket_said_ended_is_read_without_reading_its_status(
-    tmp_path: Path,
-) -> None:
-    clock = VirtualClock()
-    server = FakeInvokeAI("a", clock, duration=1.0)
-    async with served([server], cache=tmp_path, poll_interval=3600) as (http, app):
-        run = (await http.post(RUN, json={"scale": 2})).json()
-        follower, item_id = await _follower(app, server)
-        clock.sleep(2.0)
-        before = len(server.requests)
-        follower.item_ended(SERVER, item_id)
-        assert await _ended(app, run["id"]) == "completed"
-        reads = [r for r in server.requests[before:] if r.endswith("_by_ids")]
-        assert reads[0] == "POST /api/v1/queue/default/items_by_ids"
-        assert "POST /api/v1/queue/default/item_summaries_by_ids" not in reads
+@dataclass
+class _Scene:
+    http: httpx.AsyncClient
+    app: FastAPI
+    server: FakeInvokeAI
+    run: dict[str, Any]
+    follower: RunFollower
+    item_id: int
 
 
-async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_then(
-    tmp_path: Path,
-) -> None:
+@contextlib.asynccontextmanager
+async def _an_ended_item(tmp_path: Path) -> AsyncIterator[_Scene]:
+    """A service whose followers never poll on their own, with one run whose item has just
+    ended on its simulated server (the follower not told yet)."""
     clock = VirtualClock()
     server = FakeInvokeAI("a", clock, duration=1.0)
     async with served([server], cache=tmp_path, poll_interval=3600) as (http, app):
@@ -67,6 +66,26 @@ async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_th
         follower, item_id = await _follower(app, server)
         clock.sleep(2.0)
         server.advance()
+        yield _Scene(http, app, server, run, follower, item_id)
+
+
+async def test_an_item_the_socket_said_ended_is_read_without_reading_its_status(
+    tmp_path: Path,
+) -> None:
+    async with _an_ended_item(tmp_path) as scene:
+        before = len(scene.server.requests)
+        scene.follower.item_ended(SERVER, scene.item_id)
+        assert await _ended(scene.app, scene.run["id"]) == "completed"
+        reads = [r for r in scene.server.requests[before:] if r.endswith("_by_ids")]
+    assert reads[0] == "POST /api/v1/queue/default/items_by_ids"
+    assert "POST /api/v1/queue/default/item_summaries_by_ids" not in reads
+
+
+async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_then(
+    tmp_path: Path,
+) -> None:
+    async with _an_ended_item(tmp_path) as scene:
+        server, item_id = scene.server, scene.item_id
         [(node_id, _, name, _)] = server.items[item_id].outputs
         event = InvocationCompleteEvent(
             type=SessionEvent.INVOCATION_COMPLETE,
@@ -75,15 +94,15 @@ async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_th
             invocation_source_id=node_id,
             result={"type": "image_output", "image": {"image_name": name}},
         )
-        follower.node_completed(SERVER, event)
+        scene.follower.node_completed(SERVER, event)
         fetch = f"GET /api/v1/images/i/{name}/full"
         while fetch not in server.requests:
             await asyncio.sleep(0.01)
-        service: Service = app.state.service
-        assert not service.store.get_run(run["id"]).final  # type: ignore[union-attr]
-        follower.item_ended(SERVER, item_id)
-        assert await _ended(app, run["id"]) == "completed"
-        done = (await http.get(run["links"]["self"])).json()
+        service: Service = scene.app.state.service
+        assert not service.store.get_run(scene.run["id"]).final  # type: ignore[union-attr]
+        scene.follower.item_ended(SERVER, item_id)
+        assert await _ended(scene.app, scene.run["id"]) == "completed"
+        done = (await scene.http.get(scene.run["links"]["self"])).json()
         [output] = [f for files in done["outputs"].values() for f in files]
-        assert (await http.get(output["url"])).content == b"\x89PNG " + name.encode()
-        assert server.requests.count(fetch) == 1
+        assert (await scene.http.get(output["url"])).content == b"\x89PNG " + name.encode()
+    assert server.requests.count(fetch) == 1
