@@ -3,12 +3,12 @@ of model-free runs from concurrent clients, one replica SIGKILLed mid-load. No r
 InvokeAI item runs twice (an item enqueued twice would be left on its server: the service follows
 and cleans up only the item its ledger names), nothing is left on InvokeAI.
 
-The load is ``IVKGEN_FAILOVER_RUNS`` runs (default 300) from ``IVKGEN_FAILOVER_CLIENTS``
-clients (default 50), bound by the two InvokeAI servers' pace. A client follows its run through
-the run's event stream (resumed on another replica from its last event when a replica dies), as
-a client of a load balancer does, rather than polling: 50 clients polling every 0.2 s send the replicas 250 requests a second, CPU
-that the InvokeAI servers running the items need on a small machine. p50/p99 request latency and
-the take-over time are printed (``-s``)."""
+The load is ``IVKGEN_FAILOVER_RUNS`` runs (default 300) from ``IVKGEN_FAILOVER_CLIENTS`` clients
+(default 50), bound by the two InvokeAI servers' pace. A client follows its run through the run's
+event stream (resumed on another replica from its last event when a replica dies), as a client of
+a load balancer does, rather than polling: 50 clients polling every 0.2 s send the replicas 250
+requests a second, CPU that the InvokeAI servers running the items need on a small machine.
+p50/p99 request latency and the take-over time are printed (``-s``)."""
 
 from __future__ import annotations
 
