@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import HTTPException
+from ivkgen.service.ledger import owing_cleanup
 
 from tests.unit._serve import fake, finished, served, service_on
 
@@ -112,11 +113,13 @@ async def test_runs_spread_over_two_servers_and_fail_over_when_one_is_down(
     tmp_path: Path,
 ) -> None:
     first, second = fake("a", duration=0.2), fake("b", duration=0.2)
-    async with service_on([first, second], cache=tmp_path) as http:
+    async with served([first, second], cache=tmp_path) as (http, app):
         runs = [(await http.post(RUN, json={"scale": s})).json() for s in range(1, 7)]
         ended = [await finished(http, run["id"]) for run in runs]
         assert {run["status"] for run in ended} == {"completed"}
         assert {run["server"] for run in ended} == {"http://a", "http://b"}
+        while owing_cleanup(app.state.service.store):  # each run's clean-up follows its answer
+            await asyncio.sleep(0.01)
         first.down = True
         later = [(await http.post(RUN, json={"scale": s})).json() for s in range(7, 9)]
         ended = [await finished(http, run["id"]) for run in later]

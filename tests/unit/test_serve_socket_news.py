@@ -64,8 +64,9 @@ async def _an_ended_item(tmp_path: Path) -> AsyncIterator[_Scene]:
     async with served([server], cache=tmp_path, poll_interval=3600) as (http, app):
         run = (await http.post(RUN, json={"scale": 2})).json()
         follower, item_id = await _follower(app, server)
+        server.advance()  # the item starts
         clock.sleep(2.0)
-        server.advance()
+        server.advance()  # and ends
         yield _Scene(http, app, server, run, follower, item_id)
 
 
