@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ class RunFollower:
             dict(clients),
             self.ledger,
             resume=True,
-            window=-(-work.count // len(clients)),  # a run of n items: spread over the servers
+            window=math.ceil(work.count / len(clients)),  # n items: spread over the servers
             download_to=files,
             connect=connect,
         )
@@ -91,9 +92,13 @@ class RunFollower:
     async def follow(self) -> None:
         """Drive the run until its item ended and report it, then clean up on InvokeAI (a run
         already reported ended only cleans up)."""
-        if not self.record.final:
-            await self._drive()
-            await asyncio.sleep(0)  # a client waiting for the end is answered first
+        try:
+            if not self.record.final:
+                await self._drive()
+                await asyncio.sleep(0)  # a client waiting for the end is answered first
+        finally:
+            for task in self._prefetching:  # a run canceled or failed fetches nothing more
+                task.cancel()
         self.cleaning = True
         await self._clean_up()
 
