@@ -32,6 +32,7 @@ from ivkgen.runtime._pool.servers import ServerState
 from ivkgen.runtime._pool.step import download_plan
 from ivkgen.runtime._pool.work import module_work
 from ivkgen.runtime._server.core import AsyncBound
+from ivkgen.runtime._server.dto import SessionQueueItem
 from ivkgen.service.catalog import ServedWorkflow
 from ivkgen.service.ledger import StoreLedger
 from ivkgen.service.orphans import take_back_plans
@@ -134,12 +135,13 @@ class RunFollower:
             return False
         return item_id in state.queued or (batch_id is not None and batch_id in state.batches)
 
-    def item_ended(self, server: str, item_id: int) -> None:
+    def item_ended(self, server: str, item_id: int, heard: SessionQueueItem | None) -> None:
         """The server's event socket said the run's queue item ended: the next step, at once,
-        reads the item without first reading its status."""
+        takes the item as ``heard`` (the socket heard all of it), else reads it without first
+        reading its status."""
         state = self.run.states.get(server)
         if state is not None and item_id in state.queued:
-            state.heard_ended.add(item_id)
+            state.heard_ended[item_id] = heard
         self.wake.set()
 
     def node_completed(self, server: str, event: InvocationCompleteEvent) -> None:

@@ -1,7 +1,7 @@
 """What each InvokeAI server's event socket says about the service's runs: node started,
 progress and completed become run events, an output node's image is fetched at once, and a
-queue item that ended wakes the run's follower (it polls as well, so a socket that drops loses
-nothing but speed)."""
+queue item that ended wakes the run's follower, with the item itself when the socket heard all
+of it (it polls as well, so a socket that drops loses nothing but speed)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from ivkgen.runtime._client import AsyncInvokeAIClient
+from ivkgen.runtime._events.heard import HeardItems
 from ivkgen.runtime._events.messages import (
     Event,
     InvocationCompleteEvent,
@@ -22,8 +23,9 @@ from ivkgen.runtime._events.messages import (
     QueueItemStatusChangedEvent,
     SessionEvent,
 )
+from ivkgen.runtime._events.socket import ConnectionChanged
 from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE
-from ivkgen.runtime._server.dto import TERMINAL_STATUSES
+from ivkgen.runtime._server.dto import TERMINAL_STATUSES, SessionQueueItem
 
 log = logging.getLogger("ivkgen.service")
 
@@ -52,7 +54,7 @@ class Follower(Protocol):
 
     async def mark_running(self, server: str) -> None: ...
 
-    def item_ended(self, server: str, item_id: int) -> None: ...
+    def item_ended(self, server: str, item_id: int, heard: SessionQueueItem | None) -> None: ...
 
     def node_completed(self, server: str, event: InvocationCompleteEvent) -> None: ...
 
@@ -107,8 +109,12 @@ class NodeEvents:
                 await socket.subscribe(DEFAULT_QUEUE)
                 subscription = socket.listen_events(kinds=KINDS)
                 self._tried[server].set()
-                async for event in subscription:
-                    await self._take(server, event)
+                heard = HeardItems()
+                while (message := await subscription.get()) is not None:
+                    if isinstance(message, ConnectionChanged):
+                        heard.forget()
+                    else:
+                        await self._take(server, message, heard)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a socket that fails: the followers poll meanwhile
@@ -116,18 +122,19 @@ class NodeEvents:
                 self._tried[server].set()
             await asyncio.sleep(RECONNECT_SECONDS)
 
-    async def _take(self, server: str, event: Event) -> None:
+    async def _take(self, server: str, event: Event, heard: HeardItems) -> None:
         item_id = getattr(event, "item_id", None)
         if not isinstance(item_id, int):
             return
         follower = self.lookup(server, item_id, getattr(event, "batch_id", None))
         if follower is None:
             return
+        item = heard.take(event)
         if isinstance(event, QueueItemStatusChangedEvent):
             if event.status == "in_progress":
                 await follower.mark_running(server)
             if event.status in TERMINAL_STATUSES:
-                follower.item_ended(server, item_id)
+                follower.item_ended(server, item_id, item)
             return
         if isinstance(event, InvocationEvent):
             await follower.mark_running(server)

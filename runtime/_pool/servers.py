@@ -17,7 +17,7 @@ from ivkgen.runtime._pool.ledger import Ledger
 from ivkgen.runtime._pool.work import Work, server_body
 from ivkgen.runtime._repositories.models import ModelOps
 from ivkgen.runtime._server.core import AsyncBound, SyncBound
-from ivkgen.runtime._server.dto import ModelConfig
+from ivkgen.runtime._server.dto import ModelConfig, SessionQueueItem
 from ivkgen.runtime._server.features import ServerFeatures, ServerSchema, schema_call
 from ivkgen.runtime._workflow.checks import missing_models, node_findings
 
@@ -54,9 +54,10 @@ class ServerState:
     """Queue item id -> item index, for the items in the server's queue."""
     batches: set[str] = field(default_factory=set)
     """Every chunk the run sent the server."""
-    heard_ended: set[int] = field(default_factory=set)
-    """Queued items the server's event socket said ended: the next step reads them at once,
-    without first reading their status."""
+    heard_ended: dict[int, SessionQueueItem | None] = field(default_factory=dict)
+    """Queued items the server's event socket said ended, with the item as heard there when
+    every event of it was (see ``HeardItems``): the next step takes those as read, and reads
+    the others at once without first reading their status."""
     running: int = 0
     """Items running there at the last step."""
     failures: int = 0

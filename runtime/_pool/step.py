@@ -8,7 +8,8 @@ A server's items are read with the single-server path's chunked reads: where the
 full items of those that ended, so a session is read once, not on every step. Of an ended item
 only what the outputs need is parsed (the results, the source/prepared mappings, the prepared
 nodes' types): not the session's graph, whose output nodes' boards are those the run sent, nor
-the workflow. The ledger records all items that ended in one step in one transaction.
+the workflow. An item the run's event socket heard whole (``ServerState.heard_ended``) is not
+read at all. The ledger records all items that ended in one step in one transaction.
 
 With many servers, one that finishes items quickly is stepped less often than the pool's longest
 interval: the run steps its servers about ``STEPS_PER_SECOND`` times a second in all (a step
@@ -24,7 +25,7 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ivkgen.runtime._errors import HTTPStatusError, QueueFullWarning
 from ivkgen.runtime._jobs.enqueue import acknowledge_plan, keyed, receipt_plan
@@ -139,18 +140,22 @@ def _reconcile(run: PoolRun, state: ServerState) -> Plan[None]:
 
 def _read_plan(
     state: ServerState, ids: Sequence[int]
-) -> Plan[tuple[dict[int, str], dict[int, _EndedItem]]]:
-    """Statuses of the held items (missing ids are left out) and the ended ones as read."""
+) -> Plan[tuple[dict[int, str], dict[int, SessionQueueItem]]]:
+    """Statuses of the held items (missing ids are left out) and the ended ones as read (or as
+    the event socket heard them)."""
+    heard = {i: item for i in ids if (item := state.heard_ended.get(i)) is not None}
+    ids = [i for i in ids if i not in heard]
     if state.features.summaries:
         unheard = [i for i in ids if i not in state.heard_ended]
         summaries = (yield from chunked_plan(_summaries_call, unheard)) if unheard else []
         statuses = {s["item_id"]: s["status"] for s in summaries}
         ended = [i for i in ids if i in state.heard_ended or statuses.get(i) in TERMINAL_STATUSES]
-        read = (yield from chunked_plan(_ended_items_call, ended)) if ended else []
-        statuses.update({item.item_id: str(item.status) for item in read})
-        return statuses, {item.item_id: item for item in read}
-    read = yield from chunked_plan(_ended_items_call, ids)
-    return {i.item_id: str(i.status) for i in read}, {i.item_id: i for i in read}
+    else:
+        statuses, ended = {}, ids
+    read = (yield from chunked_plan(_ended_items_call, ended)) if ended else []
+    found: dict[int, SessionQueueItem] = {item.item_id: item for item in read} | heard
+    statuses.update({i: str(item.status) for i, item in found.items()})
+    return statuses, found
 
 
 def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
@@ -179,7 +184,8 @@ def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
                 running += 1
     finally:
         run.ledger.finished_many(records)
-        state.heard_ended &= state.queued.keys()
+        heard = state.heard_ended
+        state.heard_ended = {i: heard[i] for i in heard.keys() & state.queued.keys()}
     if again:
         log.warning("server %s: item(s) %s were canceled there; rerunning", state.name, again)
         run.scheduler.requeue(state.name, again)
@@ -189,10 +195,10 @@ def _poll(run: PoolRun, state: ServerState) -> Plan[None]:
         run.scheduler.starved(state.name)
 
 
-def _as_read(run: PoolRun, item: _EndedItem) -> SessionQueueItem:
+def _as_read(run: PoolRun, item: SessionQueueItem) -> SessionQueueItem:
     """An ended item as the outputs read it: its session's graph holds only the boards of the
     output nodes (those the run sent)."""
-    cast(dict[str, Any], item.session)["graph"] = run.boards
+    item.session["graph"] = run.boards
     return item
 
 

@@ -1,5 +1,6 @@
 """A run's Server-Sent Events against the real server: in order, ending with the outputs, and
-a client reconnecting with ``Last-Event-ID`` misses nothing; a run canceled with DELETE leaves
+a client reconnecting with ``Last-Event-ID`` misses nothing; a run whose item the service's event
+socket heard whole is answered without reading the item; a run canceled with DELETE leaves
 nothing on InvokeAI."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.harness.proxy import FaultProxy, Rule
+from tests.harness.server import InvokeAIServer
 from tests.live._serve import server_holdings, serving
 from tests.live._serve_process import slow_workflow_file
 
@@ -54,6 +57,28 @@ async def test_a_runs_events_arrive_in_order_end_with_the_outputs_and_resume_aft
         assert last["status"] == "completed" and last["outputs"]["square"][0]["url"]
         again = await _events(http, run["links"]["events"], last=2)
         assert again == events[2:]
+
+
+async def test_a_run_the_event_socket_heard_whole_is_answered_without_reading_its_item(
+    invokeai: InvokeAIServer, tmp_path: Path
+) -> None:
+    read = Rule(b"/items_by_ids", answer=500)  # a read of the item would fail once
+    proxy = FaultProxy(invokeai.port, rules=[read]).start()
+    try:  # the service polls only after 30 s: its socket wakes it when the item ended
+        async with serving([proxy.url], tmp_path / "store.sqlite3", poll_interval=30) as http:
+            answer = await http.post(
+                "/v1/workflows/prompt_arithmetic/runs",
+                json={"base_size": 13, "scale": 2},
+                headers={"Prefer": "wait=60"},
+            )
+            run = answer.json()
+            assert answer.status_code == 200 and run["status"] == "completed", answer.text
+            [square] = run["outputs"]["square"]
+            image = await http.get(square["url"])
+            assert image.content.startswith(b"\x89PNG")
+    finally:
+        proxy.stop()
+    assert read.seen == 0
 
 
 async def test_delete_cancels_a_running_run_and_leaves_nothing_on_invokeai(

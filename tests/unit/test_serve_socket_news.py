@@ -1,5 +1,6 @@
-"""What a server's event socket tells a run's follower saves reads: an item said to have ended
-is read at once without first reading its status, and an output node's image is downloaded as
+"""What a server's event socket tells a run's follower saves reads: an item the socket heard
+whole is not read at all, an item said to have ended is read at once without first reading its
+status, and an output node's image is downloaded as
 soon as the node completed, once (a simulated server whose clock the test moves; the followers
 never poll on their own here)."""
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from ivkgen.runtime import InvocationCompleteEvent, SessionEvent
+from ivkgen.runtime import InvocationCompleteEvent, SessionEvent, SessionQueueItem
 from ivkgen.service.follow import RunFollower
 from ivkgen.service.state import Service
 
@@ -75,11 +76,25 @@ async def test_an_item_the_socket_said_ended_is_read_without_reading_its_status(
 ) -> None:
     async with _an_ended_item(tmp_path) as scene:
         before = len(scene.server.requests)
-        scene.follower.item_ended(SERVER, scene.item_id)
+        scene.follower.item_ended(SERVER, scene.item_id, None)
         assert await _ended(scene.app, scene.run["id"]) == "completed"
         reads = [r for r in scene.server.requests[before:] if r.endswith("_by_ids")]
     assert reads[0] == "POST /api/v1/queue/default/items_by_ids"
     assert "POST /api/v1/queue/default/item_summaries_by_ids" not in reads
+
+
+async def test_an_item_the_socket_heard_whole_is_not_read(tmp_path: Path) -> None:
+    async with _an_ended_item(tmp_path) as scene:
+        before = len(scene.server.requests)
+        item = scene.server.items[scene.item_id]
+        [(_, _, name, _)] = item.outputs or ()
+        scene.follower.item_ended(SERVER, scene.item_id, SessionQueueItem(**item.as_json()))
+        assert await _ended(scene.app, scene.run["id"]) == "completed"
+        reads = [r for r in scene.server.requests[before:] if r.endswith("_by_ids")]
+        done = (await scene.http.get(scene.run["links"]["self"])).json()
+        [output] = [f for files in done["outputs"].values() for f in files]
+        assert (await scene.http.get(output["url"])).content == b"\x89PNG " + name.encode()
+    assert reads == []
 
 
 async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_then(
@@ -101,7 +116,7 @@ async def test_an_output_image_is_downloaded_when_its_node_completed_and_only_th
             await asyncio.sleep(0.01)
         service: Service = scene.app.state.service
         assert not service.store.get_run(scene.run["id"]).final  # type: ignore[union-attr]
-        scene.follower.item_ended(SERVER, item_id)
+        scene.follower.item_ended(SERVER, item_id, None)
         assert await _ended(scene.app, scene.run["id"]) == "completed"
         done = (await scene.http.get(scene.run["links"]["self"])).json()
         [output] = [f for files in done["outputs"].values() for f in files]
