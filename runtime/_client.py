@@ -324,6 +324,3 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-__all__ = ["AsyncInvokeAIClient", "InvokeAIClient"]

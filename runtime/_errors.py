@@ -299,37 +299,3 @@ class SourceChangedWarning(IvkgenWarning):
 class FormerServerWarning(IvkgenWarning):
     """A resumed run's ledger names a server, no longer among the run's servers, that holds
     items of the run and cannot be reached: those items run again on the others."""
-
-
-__all__ = [
-    "AuthError",
-    "FormerServerWarning",
-    "HTTPStatusError",
-    "InputLookupError",
-    "InvokeAIVersionWarning",
-    "IvkgenError",
-    "IvkgenWarning",
-    "JobCanceledError",
-    "JobError",
-    "JobFailedError",
-    "JobTimeoutError",
-    "LedgerError",
-    "MissingExtraError",
-    "NoServerError",
-    "NotFoundError",
-    "PriorityWarning",
-    "QueueFullWarning",
-    "RequestTimeoutError",
-    "RevisionConflictError",
-    "SchemaDriftWarning",
-    "ServeSetupError",
-    "ServerURLError",
-    "ServerUnfitError",
-    "ServerUnreachableError",
-    "ServerValidationError",
-    "SetupRequiredError",
-    "SourceChangedWarning",
-    "TransportError",
-    "WorkflowError",
-    "WorkflowWarning",
-]

@@ -73,6 +73,3 @@ def final_sessions_plan(tracker: JobTracker) -> Plan[None]:
     ``call_saved_workflow`` nodes enqueued."""
     yield from poll_plan(tracker, tracker.needs_session())
     yield from called_items_plan(tracker)
-
-
-__all__ = ["called_item_ids", "called_items_plan", "final_sessions_plan"]

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime._media import Downloader, OutputImage, OutputKind, OutputVideo, safe_file_name
+from ivkgen.runtime._media import Downloader, OutputImage, OutputKind, OutputVideo
 from ivkgen.runtime._workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
@@ -188,20 +188,3 @@ def created_names(item: SessionQueueItem, catalog: Catalog, kind: OutputKind) ->
         if name is not None and known and name not in names:
             names.append(name)
     return names
-
-
-__all__ = [
-    "OutputImage",
-    "OutputKind",
-    "OutputNode",
-    "OutputVideo",
-    "collect_files",
-    "collect_outputs",
-    "created_names",
-    "graph_output_nodes",
-    "output_files",
-    "output_nodes",
-    "safe_file_name",
-    "saved_kind",
-    "saves_images",
-]

@@ -93,6 +93,3 @@ class PollPacer:
         if not self._busy or not self._running_since:
             return None
         return min(self._running_since.values()) + EARLY * min(self._busy)
-
-
-__all__ = ["EARLY", "FIRST", "GROWTH", "HISTORY", "PollPacer", "recent_busy_seconds"]

@@ -274,26 +274,3 @@ class ClientDownloader(Downloader):
 
     async def afetch(self, kind: OutputKind, name: str) -> bytes:
         return await drive(download_plan(kind, name), self._client)
-
-
-__all__ = [
-    "IMAGES",
-    "MODELS",
-    "VIDEOS",
-    "ClientDownloader",
-    "Pause",
-    "Plan",
-    "cancel_plan",
-    "chunked_plan",
-    "chunks",
-    "delete_files_plan",
-    "delete_queue_items_plan",
-    "download_plan",
-    "drive",
-    "drive_sync",
-    "file_dto_plan",
-    "follow_plan",
-    "poll_plan",
-    "queue_ops",
-    "status_plan",
-]

@@ -190,16 +190,3 @@ def submit_plan(
         item_ids=sorted(enqueued.item_ids),
         session_id=first.session_id if first else None,
     )
-
-
-__all__ = [
-    "BodyBuilder",
-    "EnqueueRequest",
-    "WorkflowFacts",
-    "batch_group",
-    "batch_item",
-    "submit_plan",
-    "sweep_group",
-    "upload_inputs_plan",
-    "user_set_models",
-]

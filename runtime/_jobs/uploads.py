@@ -123,15 +123,3 @@ def delete_uploads_plan(uploads: Sequence[Uploaded]) -> Plan[list[str]]:
         if names:
             deleted += yield from delete_files_plan(names, kind)
     return deleted
-
-
-__all__ = [
-    "Pending",
-    "PendingImage",
-    "PendingVideo",
-    "UploadTracker",
-    "Uploaded",
-    "delete_uploads_plan",
-    "read_file",
-    "upload_plan",
-]

@@ -279,20 +279,3 @@ def dispatch(run: Run, event: Event) -> None:
         callback(event)
     except Exception:
         log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
-
-
-__all__ = [
-    "ERROR_GRACE",
-    "POLL_INTERVAL",
-    "QUIET_POLL",
-    "SAFETY_POLL",
-    "EventCallback",
-    "NextEvent",
-    "Run",
-    "Tracking",
-    "dispatch",
-    "invocation_callbacks",
-    "listen",
-    "watch",
-    "watch_plan",
-]

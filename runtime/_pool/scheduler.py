@@ -152,6 +152,3 @@ class Scheduler:
 
     def holding(self, server: str) -> set[int]:
         return self.slots[server].holding
-
-
-__all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "Scheduler", "Slot"]

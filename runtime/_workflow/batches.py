@@ -138,6 +138,3 @@ def _checked_items(node: Mapping[str, Any], field_name: str, items: Any) -> list
             field_name=field_name,
         )
     return list(items)
-
-
-__all__ = ["BATCH_FIELDS", "GENERATOR_TYPES", "build_batch_data", "resolve_source"]

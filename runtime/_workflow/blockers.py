@@ -248,16 +248,3 @@ def require_runnable(definition: WorkflowDefinition, catalog: Catalog) -> None:
             node_id=unknown[0].node_id,
             node_type=unknown[0].node_type,
         )
-
-
-__all__ = [
-    "Blocker",
-    "BlockerKind",
-    "InputProblems",
-    "form_problems",
-    "node_title",
-    "require_runnable",
-    "unknown_node_blockers",
-    "version_tuple",
-    "workflow_blockers",
-]
