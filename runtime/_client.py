@@ -29,11 +29,7 @@ from ivkgen.runtime._repositories.videos import AsyncVideoRepository, VideoRepos
 from ivkgen.runtime._repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 from ivkgen.runtime._server.account import AccountOps
 from ivkgen.runtime._server.auth import AuthState
-from ivkgen.runtime._server.core import (
-    DEFAULT_RETRIES,
-    Call,
-    ClientCore,
-)
+from ivkgen.runtime._server.core import DEFAULT_RETRIES, Call, ClientCore
 from ivkgen.runtime._timeouts import REQUEST_TIMEOUT
 
 T = TypeVar("T")

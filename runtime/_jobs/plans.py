@@ -181,9 +181,7 @@ def _items_by_ids(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Ses
 
 
 def _each_item(
-    tracker: JobTracker,
-    item_ids: Sequence[int],
-    op: operation[..., SessionQueueItem],
+    tracker: JobTracker, item_ids: Sequence[int], op: operation[..., SessionQueueItem]
 ) -> Plan[list[SessionQueueItem]]:
     """Apply a queue-item operation ``op`` (read or cancel) to each item and feed the answers to the
     tracker; an item gone from the queue counts as canceled."""

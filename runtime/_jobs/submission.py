@@ -62,9 +62,7 @@ class WorkflowFacts:
     labels: Mapping[str, str]
 
 
-def sweep_group(
-    entries: Sequence[tuple[IvkWorkflowInput, Sequence[Any]]],
-) -> list[dict[str, Any]]:
+def sweep_group(entries: Sequence[tuple[IvkWorkflowInput, Sequence[Any]]]) -> list[dict[str, Any]]:
     """One zipped batch group: each input takes its list of values in turn."""
     lengths = {len(values) for _, values in entries}
     if len(lengths) != 1 or 0 in lengths:

@@ -35,12 +35,7 @@ from ivkgen.runtime._events.messages import (
     InvocationProgressEvent,
     InvocationStartedEvent,
 )
-from ivkgen.runtime._events.socket import (
-    ConnectionChanged,
-    EventSocket,
-    SocketLease,
-    Subscription,
-)
+from ivkgen.runtime._events.socket import ConnectionChanged, EventSocket, SocketLease, Subscription
 from ivkgen.runtime._jobs.clients import AnyClient
 from ivkgen.runtime._jobs.pacing import PollPacer
 from ivkgen.runtime._jobs.plans import Pause, Plan, drive, follow_plan, poll_plan

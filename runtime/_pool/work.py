@@ -223,12 +223,7 @@ class _Files:
             for item in values
         ]
         return Work(
-            handle,
-            keys,
-            tuple(shift),
-            (*shared, *self.varying),
-            frozenset(self.columns),
-            board_id,
+            handle, keys, tuple(shift), (*shared, *self.varying), frozenset(self.columns), board_id
         )
 
     def _varying_inputs(self) -> set[int]:

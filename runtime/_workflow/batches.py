@@ -79,9 +79,7 @@ def build_batch_data(workflow: Workflow) -> list[list[dict[str, Any]]]:
 
 
 def _batch_items(
-    node: Mapping[str, Any],
-    nodes: Mapping[str, Mapping[str, Any]],
-    edges: list[Mapping[str, Any]],
+    node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]], edges: list[Mapping[str, Any]]
 ) -> list[Any]:
     data = node["data"]
     field_name = BATCH_FIELDS[data["type"]]

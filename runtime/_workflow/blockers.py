@@ -20,11 +20,7 @@ from typing import Any, Literal
 from ivkgen.runtime._errors import WorkflowError
 from ivkgen.runtime._workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime._workflow.convert import is_executable
-from ivkgen.runtime._workflow.definition import (
-    HANDLED_EDGE_TYPES,
-    FieldRef,
-    WorkflowDefinition,
-)
+from ivkgen.runtime._workflow.definition import HANDLED_EDGE_TYPES, FieldRef, WorkflowDefinition
 from ivkgen.runtime._workflow.form import IvkWorkflowInput
 
 BlockerKind = Literal["unknown_type", "newer_version", "missing_field", "required_value"]

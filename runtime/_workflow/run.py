@@ -24,12 +24,7 @@ from ivkgen.runtime._jobs.pacing import recent_busy_seconds
 from ivkgen.runtime._jobs.plans import ClientDownloader, Plan, cancel_plan, poll_plan
 from ivkgen.runtime._jobs.sessions import remember_session
 from ivkgen.runtime._jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime._jobs.watch import (
-    POLL_INTERVAL,
-    Run,
-    listen,
-    watch_plan,
-)
+from ivkgen.runtime._jobs.watch import POLL_INTERVAL, Run, listen, watch_plan
 from ivkgen.runtime._media import OutputImage, OutputVideo
 from ivkgen.runtime._server.dto import SessionQueueItem
 from ivkgen.runtime._timeouts import JOB_TIMEOUT
@@ -180,11 +175,7 @@ class WorkflowRun(Submission[ClientT], Generic[ClientT]):
     """
 
     def __init__(
-        self,
-        client: ClientT,
-        form: WorkflowForm,
-        run: Run,
-        deleted_outputs: set[str] | None = None,
+        self, client: ClientT, form: WorkflowForm, run: Run, deleted_outputs: set[str] | None = None
     ) -> None:
         self._client = client
         self._form = form
