@@ -71,12 +71,11 @@ class Submission(OnClient[ClientT], Generic[ClientT]):
         return run.tracker.job(run.result.item_ids[0])
 
     async def wait_for_completion(self: BoundSubmission, timeout: float = JOB_TIMEOUT) -> Job:
-        """Wait until every item ended, following the server's events (polling when they
-        stop); returns the first item's ``Job`` (all of them: ``jobs``). Raises
-        ``JobFailedError`` / ``JobCanceledError`` if an item failed or was canceled,
-        ``JobTimeoutError`` after ``timeout`` seconds (the job keeps running: wait again or
-        cancel it). Works after a blocking submission too (it subscribes, then polls once, so a
-        job that already ended is seen)."""
+        """Wait until every item ended, following the server's events (polling when they stop);
+        returns the first item's ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` /
+        ``JobCanceledError`` if an item failed or was canceled, ``JobTimeoutError`` after
+        ``timeout`` seconds (the job keeps running: wait again or cancel it). Works after a blocking
+        submission too (it subscribes, then polls once, so a job that already ended is seen)."""
         run = self._current
         if run.watcher is None:
             result = run.result
