@@ -155,15 +155,12 @@ class ServerValidationError(HTTPStatusError):
         self,
         message: str,
         *,
-        method: str,
-        path: str,
-        status_code: int,
-        detail: Any,
         errors: list[dict[str, Any]],
         node_id: str | None,
         field: str | None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, method=method, path=path, status_code=status_code, detail=detail)
+        super().__init__(message, **kwargs)
         self.errors = errors
         self.node_id = node_id
         self.field = field
