@@ -36,11 +36,6 @@ def saved_kind(spec: NodeSpec) -> OutputKind | None:
     return next((kind for kind, name in _FIELD_TYPES.items() if name in types), None)
 
 
-def saves_images(spec: NodeSpec) -> bool:
-    """Whether nodes of this type write a new image to the gallery when they run."""
-    return saved_kind(spec) == "image"
-
-
 @dataclass(frozen=True, slots=True)
 class OutputNode:
     """A node whose images or videos are a workflow's outputs; ``label`` is the user's title
