@@ -20,8 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ivkgen.runtime import InvokeAIClient, IvkgenError, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime._pool import ItemResult, PoolProgress, ServerPool, grid_work
-from ivkgen.runtime._pool.work import run_tag
+from ivkgen.runtime._pool.outcome import ItemResult
+from ivkgen.runtime._pool.pool import ServerPool
+from ivkgen.runtime._pool.progress import PoolProgress
+from ivkgen.runtime._pool.work import grid_work, run_tag
 
 from bench.stats import Figure, Row
 from tests.harness.server import InvokeAIServer

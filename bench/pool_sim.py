@@ -21,7 +21,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import httpx  # noqa: E402
 from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle  # noqa: E402
-from ivkgen.runtime._pool import ServerPool, grid_work  # noqa: E402
+from ivkgen.runtime._pool.pool import ServerPool  # noqa: E402
+from ivkgen.runtime._pool.work import grid_work  # noqa: E402
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock  # noqa: E402
 

@@ -14,7 +14,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from ivkgen.cli.console import console, plain
-from ivkgen.runtime._pool import PoolProgress
+from ivkgen.runtime._pool.progress import PoolProgress
 from rich.console import Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar

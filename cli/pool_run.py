@@ -25,7 +25,8 @@ from ivkgen.cli.run import INTERRUPTED, RunOptions, uncancel
 from ivkgen.cli.sweep_files import print_files, record_sweep, sweep_files
 from ivkgen.cli.workflow_inputs import find_named, load_handle
 from ivkgen.runtime._client import AsyncInvokeAIClient
-from ivkgen.runtime._pool import AsyncServerPool, grid_work
+from ivkgen.runtime._pool.pool import AsyncServerPool
+from ivkgen.runtime._pool.work import grid_work
 from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from ivkgen.cli.terminal import safe
 from ivkgen.cli.workflow_inputs import named_inputs
 from ivkgen.generator.render import write_files
-from ivkgen.runtime._pool import ItemResult, Work
+from ivkgen.runtime._pool.outcome import ItemResult
+from ivkgen.runtime._pool.work import Work
 from ivkgen.runtime._workflow.handle import WorkflowHandle
 
 MANIFEST = "ivkgen-sweep.json"

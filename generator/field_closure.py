@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.openapi import Schemas, ivk_class_name, ref_name
+from ivkgen.runtime._workflow.schema import Schemas, ivk_class_name, ref_name
 
 MIXINS = {
     "ColorField": "IvkColorMixin",

@@ -8,8 +8,8 @@ import ast
 from typing import Any
 
 from ivkgen.generator import GeneratorError
-from ivkgen.generator.openapi import Schemas
 from ivkgen.generator.render import docstring
+from ivkgen.runtime._workflow.schema import Schemas
 
 BASE_CLASS = "ivkgen.runtime.IvkStructField"
 _PROSE = frozenset({"title", "examples"})

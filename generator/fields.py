@@ -26,12 +26,7 @@ from ivkgen.generator.field_closure import (
 from ivkgen.generator.field_models import models_source
 from ivkgen.generator.field_partition import Definition, FieldsPart, definitions, field_parts
 from ivkgen.generator.openapi import Spec, build_catalog, input_structs
-from ivkgen.generator.render import (
-    all_order,
-    import_sections,
-    render_python,
-    write_files,
-)
+from ivkgen.generator.render import all_order, import_sections, render_python, write_files
 from ivkgen.runtime._workflow.catalog import (
     CATALOG_FILE,
     NodeSpec,

@@ -20,25 +20,9 @@ from ivkgen.runtime._workflow.schema import (
     branches,
     is_enum_schema,
     is_invocation,
-    ivk_class_name,
     node_specs,
-    parse_property,
     ref_name,
 )
-
-__all__ = [
-    "OpenAPIError",
-    "Schemas",
-    "Spec",
-    "build_catalog",
-    "fetch",
-    "input_structs",
-    "ivk_class_name",
-    "load_file",
-    "parse_property",
-    "read_file",
-    "ref_name",
-]
 
 _VERSION_IN_NAME = re.compile(r"invokeai-(\d+(?:\.\d+)*)\.json$")
 

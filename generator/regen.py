@@ -98,9 +98,7 @@ def find_modules(folder: Path) -> list[ExistingModule]:
 
 
 def rerender(
-    module: ExistingModule,
-    catalogs: dict[str, Catalog],
-    library: LibraryOrigin | None = None,
+    module: ExistingModule, catalogs: dict[str, Catalog], library: LibraryOrigin | None = None
 ) -> WorkflowModule:
     """``module`` rendered again from its workflow JSON with its folder's fields package (and
     ``library`` as its library entry, when given)."""

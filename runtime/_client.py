@@ -1,11 +1,10 @@
 """``InvokeAIClient`` (sync, httpx.Client) and ``AsyncInvokeAIClient`` (async, httpx.AsyncClient).
 
-Both are thin shells over ``ivkgen.runtime._server.core.ClientCore``: they send the ``Call``
-objects that the repositories build and return the parsed answers. Every request has a
-timeout; GET requests are retried a bounded number of times on connection errors, other methods
-never. With ``email`` and ``password`` the client logs in before its first request (InvokeAI
-multi-user mode), sends ``Authorization: Bearer``, and adopts the ``X-Refreshed-Token`` the
-server returns.
+Both are thin shells over ``ivkgen.runtime._server.core.ClientCore``: they send the ``Call`` objects
+that the repositories build and return the parsed answers. Every request has a timeout; GET requests
+are retried a bounded number of times on connection errors, other methods never. With ``email`` and
+``password`` the client logs in before its first request (InvokeAI multi-user mode), sends
+``Authorization: Bearer``, and adopts the ``X-Refreshed-Token`` the server returns.
 """
 
 from __future__ import annotations
@@ -29,19 +28,14 @@ from ivkgen.runtime._repositories.videos import AsyncVideoRepository, VideoRepos
 from ivkgen.runtime._repositories.workflows import AsyncWorkflowRepository, WorkflowRepository
 from ivkgen.runtime._server.account import AccountOps
 from ivkgen.runtime._server.auth import AuthState
-from ivkgen.runtime._server.core import (
-    DEFAULT_RETRIES,
-    Call,
-    ClientCore,
-)
+from ivkgen.runtime._server.core import DEFAULT_RETRIES, Call, ClientCore
 from ivkgen.runtime._timeouts import REQUEST_TIMEOUT
 
 T = TypeVar("T")
 
 
 class _ClientBase(AccountOps):
-    """What both clients share: the core, the account operations, the socket options, the
-    repr."""
+    """What both clients share: the core, the account operations, the socket options, the repr."""
 
     def __init__(
         self,
@@ -324,6 +318,3 @@ class AsyncInvokeAIClient(_ClientBase, AsyncClient):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-__all__ = ["AsyncInvokeAIClient", "InvokeAIClient"]

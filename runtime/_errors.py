@@ -155,15 +155,12 @@ class ServerValidationError(HTTPStatusError):
         self,
         message: str,
         *,
-        method: str,
-        path: str,
-        status_code: int,
-        detail: Any,
         errors: list[dict[str, Any]],
         node_id: str | None,
         field: str | None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, method=method, path=path, status_code=status_code, detail=detail)
+        super().__init__(message, **kwargs)
         self.errors = errors
         self.node_id = node_id
         self.field = field
@@ -299,37 +296,3 @@ class SourceChangedWarning(IvkgenWarning):
 class FormerServerWarning(IvkgenWarning):
     """A resumed run's ledger names a server, no longer among the run's servers, that holds
     items of the run and cannot be reached: those items run again on the others."""
-
-
-__all__ = [
-    "AuthError",
-    "FormerServerWarning",
-    "HTTPStatusError",
-    "InputLookupError",
-    "InvokeAIVersionWarning",
-    "IvkgenError",
-    "IvkgenWarning",
-    "JobCanceledError",
-    "JobError",
-    "JobFailedError",
-    "JobTimeoutError",
-    "LedgerError",
-    "MissingExtraError",
-    "NoServerError",
-    "NotFoundError",
-    "PriorityWarning",
-    "QueueFullWarning",
-    "RequestTimeoutError",
-    "RevisionConflictError",
-    "SchemaDriftWarning",
-    "ServeSetupError",
-    "ServerURLError",
-    "ServerUnfitError",
-    "ServerUnreachableError",
-    "ServerValidationError",
-    "SetupRequiredError",
-    "SourceChangedWarning",
-    "TransportError",
-    "WorkflowError",
-    "WorkflowWarning",
-]

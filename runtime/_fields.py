@@ -183,15 +183,3 @@ class IvkBoundingBoxMixin:
             ("x_min", "y_min", "x_max", "y_max"), (x_min, y_min, x_max, y_max), strict=True
         ):
             setattr(self, name, coordinate)
-
-
-__all__ = [
-    "CONSTRAINTS",
-    "IvkBoundingBoxMixin",
-    "IvkColorMixin",
-    "IvkField",
-    "IvkImageMixin",
-    "IvkResourceMixin",
-    "IvkStructField",
-    "takes_image",
-]

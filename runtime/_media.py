@@ -161,16 +161,3 @@ def safe_file_name(name: str) -> str:
             "empty or contains a path separator"
         )
     return name
-
-
-__all__ = [
-    "Downloader",
-    "ImageSource",
-    "OutputFile",
-    "OutputImage",
-    "OutputKind",
-    "OutputVideo",
-    "SupportsSave",
-    "VideoSource",
-    "safe_file_name",
-]

@@ -19,12 +19,3 @@ SUBSCRIBE_TIMEOUT = 5.0
 
 SETTLE_TIMEOUT = 120.0
 """Waiting, before clean-up, for the node a cancel interrupted to finish or stop."""
-
-__all__ = [
-    "CONNECT_TIMEOUT",
-    "JOB_TIMEOUT",
-    "REQUEST_TIMEOUT",
-    "SCHEMA_TIMEOUT",
-    "SETTLE_TIMEOUT",
-    "SUBSCRIBE_TIMEOUT",
-]

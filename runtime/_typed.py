@@ -17,20 +17,11 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    ClassVar,
-    Generic,
-    NamedTuple,
-    TypeVar,
-    cast,
-    overload,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, cast, overload
 
 from ivkgen.runtime._errors import InputLookupError, SourceChangedWarning, WorkflowError
 from ivkgen.runtime._fields import IvkField, takes_image
-from ivkgen.runtime._media import ImageSource, OutputImage, OutputVideo, VideoSource
+from ivkgen.runtime._media import OutputImage, OutputVideo
 from ivkgen.runtime._timeouts import JOB_TIMEOUT
 from ivkgen.runtime._versions import acheck_version, check_version
 from ivkgen.runtime._workflow.model_inputs import pick_model
@@ -43,18 +34,6 @@ if TYPE_CHECKING:
     from ivkgen.runtime._workflow.catalog import Catalog
     from ivkgen.runtime._workflow.definition import WorkflowDefinition
     from ivkgen.runtime._workflow.handle import WorkflowHandle
-
-__all__ = [
-    "At",
-    "ImageSource",
-    "OutputAt",
-    "OutputImage",
-    "OutputVideo",
-    "VideoSource",
-    "Workflow",
-    "WorkflowInputs",
-    "WorkflowOutputs",
-]
 
 
 class At(NamedTuple):

@@ -149,17 +149,3 @@ class IvkAnyField(IvkValueField[Any]):
     """An input of any type (``Any``, free-form objects): normally fed by a connection."""
 
     value: Any = None
-
-
-__all__ = [
-    "IvkAnyField",
-    "IvkBooleanField",
-    "IvkCollectionField",
-    "IvkEnumField",
-    "IvkFloatField",
-    "IvkIntegerField",
-    "IvkSchedulerField",
-    "IvkStringField",
-    "IvkValueField",
-    "constraint_problem",
-]

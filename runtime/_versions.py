@@ -57,6 +57,3 @@ def _compare(
         InvokeAIVersionWarning,
         stacklevel=4,
     )
-
-
-__all__ = ["acheck_version", "check_version"]

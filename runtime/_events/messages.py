@@ -293,23 +293,3 @@ def parse_event(name: str, payload: Mapping[str, Any] | None) -> Event:
     model = _MODELS.get(kind, Event)
     data = {k: v for k, v in (payload or {}).items() if k not in ("type", "name")}
     return model.model_validate({**data, "type": kind, "name": name})
-
-
-__all__ = [
-    "BatchEnqueuedEvent",
-    "Event",
-    "GraphCompleteEvent",
-    "InvocationCompleteEvent",
-    "InvocationErrorEvent",
-    "InvocationEvent",
-    "InvocationProgressEvent",
-    "InvocationStartedEvent",
-    "ModelLoadEvent",
-    "ProgressRevisions",
-    "QueueClearedEvent",
-    "QueueItemEvent",
-    "QueueItemStatusChangedEvent",
-    "QueueItemsCanceledEvent",
-    "SessionEvent",
-    "parse_event",
-]

@@ -57,6 +57,3 @@ def board_overrides(
                 continue
             overrides[ref] = {"board_id": board_id}
     return overrides
-
-
-__all__ = ["board_id_plan", "board_overrides"]

@@ -1,16 +1,14 @@
 """Queue items that ``call_saved_workflow`` nodes enqueue (InvokeAI 6.14).
 
-A parent item that reaches a ``call_saved_workflow`` node goes ``waiting``; the server enqueues
-one child item per execution of the saved workflow, in the parent's batch, with
-``parent_item_id`` set, and the parent's session lists their ids: in
-``waiting_workflow_call_execution.child_item_ids`` while it waits, then in
-``workflow_call_history[].child_item_ids`` (with ``source_call_node_id``, the call node). A
-child can call further workflows: its own session lists its children the same way.
+A parent item that reaches a ``call_saved_workflow`` node goes ``waiting``; the server enqueues one
+child item per execution of the saved workflow, in the parent's batch, with ``parent_item_id`` set,
+and the parent's session lists their ids: in ``waiting_workflow_call_execution.child_item_ids``
+while it waits, then in ``workflow_call_history[].child_item_ids`` (with ``source_call_node_id``,
+the call node). A child can call further workflows: its own session lists its children the same way.
 
-The children are not in the enqueue result, so their outputs and their clean-up are found by
-reading these lists once their parent ended (:func:`called_items_plan`, run by
-:func:`final_sessions_plan`). Canceling or deleting
-the caller cancels or deletes its whole chain on the server.
+The children are not in the enqueue result, so their outputs and their clean-up are found by reading
+these lists once their parent ended (:func:`called_items_plan`, run by :func:`final_sessions_plan`).
+Canceling or deleting the caller cancels or deletes its whole chain on the server.
 """
 
 from __future__ import annotations
@@ -73,6 +71,3 @@ def final_sessions_plan(tracker: JobTracker) -> Plan[None]:
     ``call_saved_workflow`` nodes enqueued."""
     yield from poll_plan(tracker, tracker.needs_session())
     yield from called_items_plan(tracker)
-
-
-__all__ = ["called_item_ids", "called_items_plan", "final_sessions_plan"]

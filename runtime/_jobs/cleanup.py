@@ -150,12 +150,3 @@ def exit_plan(
             yield from cancel_plan(tracker)
             yield from delete_outputs_plan([tracker], catalog, deleted)
     yield from delete_inputs_plan(uploads)
-
-
-__all__ = [
-    "delete_inputs_plan",
-    "delete_items_plan",
-    "delete_made_plan",
-    "delete_outputs_plan",
-    "exit_plan",
-]

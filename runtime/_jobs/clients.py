@@ -34,6 +34,3 @@ class AsyncClient(AsyncBound, ABC):
 
 AnyClient: TypeAlias = SyncClient | AsyncClient
 """Either kind of client."""
-
-
-__all__ = ["AnyClient", "AsyncClient", "SyncClient"]

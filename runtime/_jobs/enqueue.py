@@ -155,6 +155,3 @@ def _result(
         priority=priority,
         item_ids=sorted(item_ids, reverse=True),
     )
-
-
-__all__ = ["acknowledge_plan", "enqueue_plan", "features_plan", "keyed", "receipt_plan"]

@@ -1,13 +1,12 @@
-"""A workflow's output nodes and the images and videos they produced in a finished queue item.
-Pure.
+"""A workflow's output nodes and the images and videos they produced in a finished queue item. Pure.
 
 An **output node** is a node that saves a new image or video (its type has an ``ImageField`` or
-``VideoField`` output and a ``board`` input) and is meant to be kept: ``save_image``, a node that
-is not intermediate, or a node whose board input is set to a board. What a node produced is read
-from the final session: ``source_prepared_mapping[node_id]`` lists its prepared copies (several
-under ``iterate``), ``results[prepared_id].image.image_name`` (``.video.video_name``) their
-files. Items a ``call_saved_workflow`` node enqueued have no workflow of ours: their output nodes
-come from their session's graph (:func:`graph_output_nodes`).
+``VideoField`` output and a ``board`` input) and is meant to be kept: ``save_image``, a node that is
+not intermediate, or a node whose board input is set to a board. What a node produced is read from
+the final session: ``source_prepared_mapping[node_id]`` lists its prepared copies (several under
+``iterate``), ``results[prepared_id].image.image_name`` (``.video.video_name``) their files. Items a
+``call_saved_workflow`` node enqueued have no workflow of ours: their output nodes come from their
+session's graph (:func:`graph_output_nodes`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ivkgen.runtime._media import Downloader, OutputImage, OutputKind, OutputVideo, safe_file_name
+from ivkgen.runtime._media import Downloader, OutputImage, OutputKind, OutputVideo
 from ivkgen.runtime._workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime._workflow.definition import WorkflowDefinition
 
@@ -35,11 +34,6 @@ def saved_kind(spec: NodeSpec) -> OutputKind | None:
         return None
     types = {o.type for o in spec.outputs.values()}
     return next((kind for kind, name in _FIELD_TYPES.items() if name in types), None)
-
-
-def saves_images(spec: NodeSpec) -> bool:
-    """Whether nodes of this type write a new image to the gallery when they run."""
-    return saved_kind(spec) == "image"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +103,8 @@ def collect_files(
     called_by: str | None = None,
     downloader: Downloader | None = None,
 ) -> list[OutputImage | OutputVideo]:
-    """The images and videos each output node produced in a finished queue item, in node
-    order, then in the order the server prepared the node's copies; ``downloader`` lets them
-    download."""
+    """The images and videos each output node produced in a finished queue item, in node order, then
+    in the order the server prepared the node's copies; ``downloader`` lets them download."""
     session = item.session or {}
     mapping: Mapping[str, list[str]] = session.get("source_prepared_mapping") or {}
     results: Mapping[str, Any] = session.get("results") or {}
@@ -188,20 +181,3 @@ def created_names(item: SessionQueueItem, catalog: Catalog, kind: OutputKind) ->
         if name is not None and known and name not in names:
             names.append(name)
     return names
-
-
-__all__ = [
-    "OutputImage",
-    "OutputKind",
-    "OutputNode",
-    "OutputVideo",
-    "collect_files",
-    "collect_outputs",
-    "created_names",
-    "graph_output_nodes",
-    "output_files",
-    "output_nodes",
-    "safe_file_name",
-    "saved_kind",
-    "saves_images",
-]

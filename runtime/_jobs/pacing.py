@@ -4,9 +4,8 @@ change, then backing off; close to the expected end of a running item.
 The expected busy time of an item is the shortest of the recent ones the server recorded
 (``completed_at - started_at`` of the run's own completed items and of the runs before it on the
 same handle). A running item is first polled at ``EARLY`` of that time after it started (its
-``started_at - created_at`` counted from the local time of the enqueue, or when it was first
-seen running if that is earlier), then ever less often.
-The pauses never exceed ``longest``.
+``started_at - created_at`` counted from the local time of the enqueue, or when it was first seen
+running if that is earlier), then ever less often. The pauses never exceed ``longest``.
 """
 
 from __future__ import annotations
@@ -93,6 +92,3 @@ class PollPacer:
         if not self._busy or not self._running_since:
             return None
         return min(self._running_since.values()) + EARLY * min(self._busy)
-
-
-__all__ = ["EARLY", "FIRST", "GROWTH", "HISTORY", "PollPacer", "recent_busy_seconds"]

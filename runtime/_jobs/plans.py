@@ -181,9 +181,7 @@ def _items_by_ids(tracker: JobTracker, item_ids: Sequence[int]) -> Plan[list[Ses
 
 
 def _each_item(
-    tracker: JobTracker,
-    item_ids: Sequence[int],
-    op: operation[..., SessionQueueItem],
+    tracker: JobTracker, item_ids: Sequence[int], op: operation[..., SessionQueueItem]
 ) -> Plan[list[SessionQueueItem]]:
     """Apply a queue-item operation ``op`` (read or cancel) to each item and feed the answers to the
     tracker; an item gone from the queue counts as canceled."""
@@ -274,26 +272,3 @@ class ClientDownloader(Downloader):
 
     async def afetch(self, kind: OutputKind, name: str) -> bytes:
         return await drive(download_plan(kind, name), self._client)
-
-
-__all__ = [
-    "IMAGES",
-    "MODELS",
-    "VIDEOS",
-    "ClientDownloader",
-    "Pause",
-    "Plan",
-    "cancel_plan",
-    "chunked_plan",
-    "chunks",
-    "delete_files_plan",
-    "delete_queue_items_plan",
-    "download_plan",
-    "drive",
-    "drive_sync",
-    "file_dto_plan",
-    "follow_plan",
-    "poll_plan",
-    "queue_ops",
-    "status_plan",
-]

@@ -51,6 +51,3 @@ def require_sendable(
             node_id=unset[0].node_id,
             field_name=unset[0].field_name,
         )
-
-
-__all__ = ["require_sendable"]

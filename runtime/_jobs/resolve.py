@@ -177,16 +177,3 @@ def _listing(close: Sequence[ModelConfig]) -> str:
     if not close:
         return "the server has no models installed"
     return "closest installed: " + ", ".join(f"{m.name!r} ({m.base} {m.type})" for m in close)
-
-
-__all__ = [
-    "candidates",
-    "find_model",
-    "installed_it_takes",
-    "kind_problem",
-    "model_fields",
-    "model_kind",
-    "not_installed",
-    "resolve_models",
-    "takes",
-]

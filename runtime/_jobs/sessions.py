@@ -100,14 +100,3 @@ def session_status(
         return status_event(item)
 
     return lookup
-
-
-__all__ = [
-    "MAX_SESSIONS",
-    "SessionIndex",
-    "SessionStatus",
-    "first_item_plan",
-    "remember_session",
-    "session_status",
-    "status_event",
-]

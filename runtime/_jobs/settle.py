@@ -58,6 +58,3 @@ def _processor_let_go(status: QueueAndProcessorStatus, item_ids: list[int]) -> b
     """The processor is idle, or runs an item that is not one of ``item_ids``."""
     current = status.queue.item_id
     return not status.processor.is_processing or (current is not None and current not in item_ids)
-
-
-__all__ = ["late_outputs_plan"]

@@ -62,9 +62,7 @@ class WorkflowFacts:
     labels: Mapping[str, str]
 
 
-def sweep_group(
-    entries: Sequence[tuple[IvkWorkflowInput, Sequence[Any]]],
-) -> list[dict[str, Any]]:
+def sweep_group(entries: Sequence[tuple[IvkWorkflowInput, Sequence[Any]]]) -> list[dict[str, Any]]:
     """One zipped batch group: each input takes its list of values in turn."""
     lengths = {len(values) for _, values in entries}
     if len(lengths) != 1 or 0 in lengths:
@@ -190,16 +188,3 @@ def submit_plan(
         item_ids=sorted(enqueued.item_ids),
         session_id=first.session_id if first else None,
     )
-
-
-__all__ = [
-    "BodyBuilder",
-    "EnqueueRequest",
-    "WorkflowFacts",
-    "batch_group",
-    "batch_item",
-    "submit_plan",
-    "sweep_group",
-    "upload_inputs_plan",
-    "user_set_models",
-]

@@ -392,6 +392,3 @@ def server_seconds(started_at: str | None, completed_at: str | None) -> float | 
     except ValueError:
         return None
     return max(0.0, (completed - started).total_seconds())
-
-
-__all__ = ["CalledItem", "Job", "JobTracker", "SubmitResult", "server_seconds"]

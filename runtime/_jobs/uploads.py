@@ -3,9 +3,8 @@
 An image input takes a file path, image bytes or a PIL image; a video input an MP4 file path or
 bytes. ``UploadTracker`` is the bookkeeping of one ``WorkflowHandle`` (no I/O): which inputs wait
 for an upload, which files the handle uploaded (``get_uploaded_assets()``), and which of them
-clean-up has deleted. An input whose upload was deleted is uploaded again on the next
-submission. The upload and delete plans (:func:`upload_plan`, :func:`delete_uploads_plan`)
-send the calls.
+clean-up has deleted. An input whose upload was deleted is uploaded again on the next submission.
+The upload and delete plans (:func:`upload_plan`, :func:`delete_uploads_plan`) send the calls.
 """
 
 from __future__ import annotations
@@ -123,15 +122,3 @@ def delete_uploads_plan(uploads: Sequence[Uploaded]) -> Plan[list[str]]:
         if names:
             deleted += yield from delete_files_plan(names, kind)
     return deleted
-
-
-__all__ = [
-    "Pending",
-    "PendingImage",
-    "PendingVideo",
-    "UploadTracker",
-    "Uploaded",
-    "delete_uploads_plan",
-    "read_file",
-    "upload_plan",
-]

@@ -35,12 +35,7 @@ from ivkgen.runtime._events.messages import (
     InvocationProgressEvent,
     InvocationStartedEvent,
 )
-from ivkgen.runtime._events.socket import (
-    ConnectionChanged,
-    EventSocket,
-    SocketLease,
-    Subscription,
-)
+from ivkgen.runtime._events.socket import ConnectionChanged, EventSocket, SocketLease, Subscription
 from ivkgen.runtime._jobs.clients import AnyClient
 from ivkgen.runtime._jobs.pacing import PollPacer
 from ivkgen.runtime._jobs.plans import Pause, Plan, drive, follow_plan, poll_plan
@@ -279,20 +274,3 @@ def dispatch(run: Run, event: Event) -> None:
         callback(event)
     except Exception:
         log.exception("the %s callback of batch %s raised", event.type, run.result.batch_id)
-
-
-__all__ = [
-    "ERROR_GRACE",
-    "POLL_INTERVAL",
-    "QUIET_POLL",
-    "SAFETY_POLL",
-    "EventCallback",
-    "NextEvent",
-    "Run",
-    "Tracking",
-    "dispatch",
-    "invocation_callbacks",
-    "listen",
-    "watch",
-    "watch_plan",
-]

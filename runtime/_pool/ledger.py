@@ -254,6 +254,3 @@ class Unrecorded(Ledger):
 
     def close(self) -> None:
         pass
-
-
-__all__ = ["ENTRY_COLUMNS", "Entry", "Finished", "Ledger", "Unrecorded"]

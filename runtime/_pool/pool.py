@@ -385,6 +385,3 @@ class AsyncServerPool(_PoolBase):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-__all__ = ["AsyncServerPool", "ServerPool"]

@@ -55,6 +55,3 @@ def progress(run: PoolRun) -> PoolProgress:
     eta = remaining * elapsed / ended_now if ended_now and elapsed > 0 else None
     total = run.work.count
     return PoolProgress(total, ended, failed, len(run.scheduler.waiting), servers, eta)
-
-
-__all__ = ["PoolProgress", "ServerProgress", "progress"]

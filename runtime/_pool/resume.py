@@ -143,6 +143,3 @@ def _connect_former(
                 flying[name],
             )
     return unreached
-
-
-__all__ = ["Connect", "Resumed", "from_ledger"]

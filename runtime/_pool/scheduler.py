@@ -1,17 +1,16 @@
 """Which items go to which server, and when. Pure: no I/O, no clock.
 
-Each server holds at most ``window`` items (pending or running in its own queue). When it
-finishes items, it gets as many new ones, so each server is fed in proportion to what it
-finishes: a server with two generation devices finishes twice as fast and is refilled twice as
-often. A server seen with nothing pending while work waits gets a larger window, and so does one
-that finishes items faster than the pool means to step it (``at_least``). No server holds more
-than its share of the unfinished items (waiting or held), in proportion to how many it finished
-so far, so the last items of a run are spread to end about together instead of piling up on
-the servers that asked first.
+Each server holds at most ``window`` items (pending or running in its own queue). When it finishes
+items, it gets as many new ones, so each server is fed in proportion to what it finishes: a server
+with two generation devices finishes twice as fast and is refilled twice as often. A server seen
+with nothing pending while work waits gets a larger window, and so does one that finishes items
+faster than the pool means to step it (``at_least``). No server holds more than its share of the
+unfinished items (waiting or held), in proportion to how many it finished so far, so the last items
+of a run are spread to end about together instead of piling up on the servers that asked first.
 Nothing is sent ahead of need: the rest of a sweep waits here, not in a server's queue.
 
-A *retired* server (one the ledger of a resumed run names, no longer among the run's servers)
-keeps the items it already holds until they end there, and takes no new ones.
+A *retired* server (one the ledger of a resumed run names, no longer among the run's servers) keeps
+the items it already holds until they end there, and takes no new ones.
 """
 
 from __future__ import annotations
@@ -152,6 +151,3 @@ class Scheduler:
 
     def holding(self, server: str) -> set[int]:
         return self.slots[server].holding
-
-
-__all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "Scheduler", "Slot"]

@@ -223,12 +223,7 @@ class _Files:
             for item in values
         ]
         return Work(
-            handle,
-            keys,
-            tuple(shift),
-            (*shared, *self.varying),
-            frozenset(self.columns),
-            board_id,
+            handle, keys, tuple(shift), (*shared, *self.varying), frozenset(self.columns), board_id
         )
 
     def _varying_inputs(self) -> set[int]:
@@ -380,17 +375,3 @@ def _module_handle(workflow: Workflow[Any, Any], inputs: WorkflowInputs) -> Work
             f"{type(workflow).__name__}: the inputs are not ready for a pool run ({listing})"
         )
     return handle
-
-
-__all__ = [
-    "Work",
-    "chunk_body",
-    "chunk_tag",
-    "file_id",
-    "grid_work",
-    "local_file",
-    "module_work",
-    "run_tag",
-    "server_body",
-    "sweep_inputs",
-]

@@ -96,6 +96,3 @@ class MediaRoutes:
     def delete_many(self, names: Sequence[str], parse: Callable[[httpx.Response], T]) -> Call[T]:
         """Delete up to ``MAX_NAMES_PER_CALL`` files."""
         return Call("POST", f"{self.root}/delete", parse, json=self.names_body(names))
-
-
-__all__ = ["MAX_NAMES_PER_CALL", "MediaRoutes", "OrderDir", "read_source"]

@@ -8,11 +8,7 @@ from typing import Any
 
 from ivkgen.runtime._media import ImageSource
 from ivkgen.runtime._repositories._base import AsyncRepository, SyncRepository
-from ivkgen.runtime._repositories._media import (
-    MediaRoutes,
-    OrderDir,
-    read_source,
-)
+from ivkgen.runtime._repositories._media import MediaRoutes, OrderDir, read_source
 from ivkgen.runtime._server.core import (
     Call,
     operation,

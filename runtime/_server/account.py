@@ -74,6 +74,3 @@ class AccountOps:
     def get_version(self) -> Call[str]:
         """The server's InvokeAI version, e.g. ``"6.14.2"``."""
         return Call("GET", "/api/v1/app/version", parse_key("version", str))
-
-
-__all__ = ["AccountOps"]

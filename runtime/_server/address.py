@@ -43,6 +43,3 @@ def not_the_api(base_url: str, method: str, path: str, response: httpx.Response)
     return ServerURLError(
         f"{method} {path} at {base_url} answered {kind}, not InvokeAI's API; {advice}"
     )
-
-
-__all__ = ["check_server_url", "json_answer", "not_the_api"]

@@ -2,11 +2,9 @@
 
 A request is data (``Call``: method, path, parameters, body and the parser of its answer).
 ``ClientCore`` turns a ``Call`` into ``httpx.Client.build_request`` arguments, turns an
-``httpx.Response`` into the parsed value or an error from
-``ivkgen.runtime._errors``, and decides whether a
-failed attempt is retried.
-The clients only send; the repositories only describe calls. ``operation`` writes a repository
-method once and binds it to a sync or an async executor.
+``httpx.Response`` into the parsed value or an error from ``ivkgen.runtime._errors``, and decides
+whether a failed attempt is retried. The clients only send; the repositories only describe calls.
+``operation`` writes a repository method once and binds it to a sync or an async executor.
 """
 
 from __future__ import annotations

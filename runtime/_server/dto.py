@@ -331,39 +331,3 @@ class AuthStatus(ServerModel):
     setup_required: bool
     multiuser_enabled: bool
     admin_email: str | None = None
-
-
-__all__ = [
-    "TERMINAL_STATUSES",
-    "AuthStatus",
-    "BatchStatus",
-    "BoardDTO",
-    "DeleteBoardResult",
-    "DeleteImagesResult",
-    "DeleteVideosResult",
-    "EnqueueBatchResult",
-    "EnqueueReceipt",
-    "FileRecord",
-    "ImageCategory",
-    "ImageDTO",
-    "ImagePage",
-    "IvkImage",
-    "JobStatus",
-    "ModelConfig",
-    "Page",
-    "PolledItem",
-    "ProcessorStatus",
-    "QueueAndProcessorStatus",
-    "QueueItemStatus",
-    "QueueItemSummary",
-    "QueueStatus",
-    "ServerModel",
-    "SessionQueueItem",
-    "StatusReport",
-    "UserDTO",
-    "VideoDTO",
-    "VideoPage",
-    "WorkflowPage",
-    "WorkflowRecord",
-    "WorkflowSummary",
-]

@@ -157,6 +157,3 @@ def transport_error(call: Call[Any], exc: httpx.TransportError, base_url: str) -
         reason = f"the connection to {base_url} was lost during {where} ({type(exc).__name__})"
         hint = "the server may have stopped or restarted"
     return ServerUnreachableError(f"{reason}; {hint}", method=call.method, path=call.path)
-
-
-__all__ = ["detail_of", "error_from_response", "transport_error"]

@@ -93,6 +93,3 @@ def _parse(response: httpx.Response) -> ServerSchema:
 def schema_call() -> Call[ServerSchema]:
     """The server's schema: the one request for it, sent once per client."""
     return Call("GET", SCHEMA_PATH, _parse, timeout=SCHEMA_TIMEOUT, memo="schema")
-
-
-__all__ = ["SCHEMA_PATH", "ServerFeatures", "ServerSchema", "schema_call"]

@@ -14,6 +14,3 @@ def segment(value: str) -> str:
 def query(**params: Any) -> dict[str, Any]:
     """Query parameters without the ones left as None."""
     return {key: value for key, value in params.items() if value is not None}
-
-
-__all__ = ["query", "segment"]

@@ -79,9 +79,7 @@ def build_batch_data(workflow: Workflow) -> list[list[dict[str, Any]]]:
 
 
 def _batch_items(
-    node: Mapping[str, Any],
-    nodes: Mapping[str, Mapping[str, Any]],
-    edges: list[Mapping[str, Any]],
+    node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]], edges: list[Mapping[str, Any]]
 ) -> list[Any]:
     data = node["data"]
     field_name = BATCH_FIELDS[data["type"]]
@@ -138,6 +136,3 @@ def _checked_items(node: Mapping[str, Any], field_name: str, items: Any) -> list
             field_name=field_name,
         )
     return list(items)
-
-
-__all__ = ["BATCH_FIELDS", "GENERATOR_TYPES", "build_batch_data", "resolve_source"]

@@ -20,11 +20,7 @@ from typing import Any, Literal
 from ivkgen.runtime._errors import WorkflowError
 from ivkgen.runtime._workflow.catalog import Catalog, NodeSpec
 from ivkgen.runtime._workflow.convert import is_executable
-from ivkgen.runtime._workflow.definition import (
-    HANDLED_EDGE_TYPES,
-    FieldRef,
-    WorkflowDefinition,
-)
+from ivkgen.runtime._workflow.definition import HANDLED_EDGE_TYPES, FieldRef, WorkflowDefinition
 from ivkgen.runtime._workflow.form import IvkWorkflowInput
 
 BlockerKind = Literal["unknown_type", "newer_version", "missing_field", "required_value"]
@@ -248,16 +244,3 @@ def require_runnable(definition: WorkflowDefinition, catalog: Catalog) -> None:
             node_id=unknown[0].node_id,
             node_type=unknown[0].node_type,
         )
-
-
-__all__ = [
-    "Blocker",
-    "BlockerKind",
-    "InputProblems",
-    "form_problems",
-    "node_title",
-    "require_runnable",
-    "unknown_node_blockers",
-    "version_tuple",
-    "workflow_blockers",
-]

@@ -83,6 +83,3 @@ def missing_models(
         for node_id, field_name, value in model_fields(graph, catalog)
         if find_model(value, models) is None
     ]
-
-
-__all__ = ["Finding", "missing_models", "node_findings"]

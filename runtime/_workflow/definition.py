@@ -92,12 +92,7 @@ class WorkflowDefinition(BaseModel):
         return self
 
     @classmethod
-    def from_dict(
-        cls,
-        data: Mapping[str, Any],
-        *,
-        source: str = "<dict>",
-    ) -> WorkflowDefinition:
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> WorkflowDefinition:
         """Validate a workflow dict (deep-copied)."""
         return cls._validated(data, source, copy.deepcopy)
 

@@ -19,12 +19,7 @@ from ivkgen.runtime._events.socket import EventSocket
 from ivkgen.runtime._jobs.clients import AnyClient, AsyncClient, SyncClient
 from ivkgen.runtime._jobs.enqueue import features_plan
 from ivkgen.runtime._jobs.tracker import SubmitResult
-from ivkgen.runtime._jobs.watch import (
-    EventCallback,
-    Run,
-    invocation_callbacks,
-    listen,
-)
+from ivkgen.runtime._jobs.watch import EventCallback, Run, invocation_callbacks, listen
 from ivkgen.runtime._repositories.queue import DEFAULT_QUEUE
 from ivkgen.runtime._workflow.catalog import Catalog
 from ivkgen.runtime._workflow.definition import WorkflowDefinition

@@ -61,6 +61,3 @@ def loose_spec(node_type: str, field_name: str, saved: Mapping[str, Any]) -> Inp
         connection_only=False,
         description=loose_note(node_type),
     )
-
-
-__all__ = ["loose_note", "loose_spec"]

@@ -64,6 +64,3 @@ def _spec(handle: WorkflowForm, index: int) -> InputSpec:
     from ivkgen.runtime._workflow.form import entry_spec
 
     return entry_spec(handle.definition, handle.get_input(index), handle.catalog)
-
-
-__all__ = ["input_candidates", "pick_model"]

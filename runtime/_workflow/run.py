@@ -24,12 +24,7 @@ from ivkgen.runtime._jobs.pacing import recent_busy_seconds
 from ivkgen.runtime._jobs.plans import ClientDownloader, Plan, cancel_plan, poll_plan
 from ivkgen.runtime._jobs.sessions import remember_session
 from ivkgen.runtime._jobs.tracker import Job, JobTracker, SubmitResult
-from ivkgen.runtime._jobs.watch import (
-    POLL_INTERVAL,
-    Run,
-    listen,
-    watch_plan,
-)
+from ivkgen.runtime._jobs.watch import POLL_INTERVAL, Run, listen, watch_plan
 from ivkgen.runtime._media import OutputImage, OutputVideo
 from ivkgen.runtime._server.dto import SessionQueueItem
 from ivkgen.runtime._timeouts import JOB_TIMEOUT
@@ -76,12 +71,11 @@ class Submission(OnClient[ClientT], Generic[ClientT]):
         return run.tracker.job(run.result.item_ids[0])
 
     async def wait_for_completion(self: BoundSubmission, timeout: float = JOB_TIMEOUT) -> Job:
-        """Wait until every item ended, following the server's events (polling when they
-        stop); returns the first item's ``Job`` (all of them: ``jobs``). Raises
-        ``JobFailedError`` / ``JobCanceledError`` if an item failed or was canceled,
-        ``JobTimeoutError`` after ``timeout`` seconds (the job keeps running: wait again or
-        cancel it). Works after a blocking submission too (it subscribes, then polls once, so a
-        job that already ended is seen)."""
+        """Wait until every item ended, following the server's events (polling when they stop);
+        returns the first item's ``Job`` (all of them: ``jobs``). Raises ``JobFailedError`` /
+        ``JobCanceledError`` if an item failed or was canceled, ``JobTimeoutError`` after
+        ``timeout`` seconds (the job keeps running: wait again or cancel it). Works after a blocking
+        submission too (it subscribes, then polls once, so a job that already ended is seen)."""
         run = self._current
         if run.watcher is None:
             result = run.result
@@ -180,11 +174,7 @@ class WorkflowRun(Submission[ClientT], Generic[ClientT]):
     """
 
     def __init__(
-        self,
-        client: ClientT,
-        form: WorkflowForm,
-        run: Run,
-        deleted_outputs: set[str] | None = None,
+        self, client: ClientT, form: WorkflowForm, run: Run, deleted_outputs: set[str] | None = None
     ) -> None:
         self._client = client
         self._form = form

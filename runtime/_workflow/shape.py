@@ -172,6 +172,3 @@ def _check_form_depth(elements: Mapping[str, Any], root_id: str) -> None:
             children = element.get("data", {}).get("children", [])
             stack += ((child, depth + 1) for child in children if child not in seen)
             seen.update(children)
-
-
-__all__ = ["MAPPING", "MAX_DEPTH", "ShapeError", "check_form", "check_shape", "check_values"]

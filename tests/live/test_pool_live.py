@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from ivkgen.runtime import InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime._pool import PoolProgress, ServerPool, grid_work
-from ivkgen.runtime._pool.work import run_tag
+from ivkgen.runtime._pool.pool import ServerPool
+from ivkgen.runtime._pool.progress import PoolProgress
+from ivkgen.runtime._pool.work import grid_work, run_tag
 from PIL import Image
 
 from tests.conftest import REPO

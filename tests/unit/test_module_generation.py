@@ -139,7 +139,7 @@ def test_mypy_catches_misuse_of_a_generated_module(tmp_path: Path) -> None:
 SWEEP = """\
 from generated.sd15_text_to_image import Sd15TextToImage, Sd15TextToImageInputs
 from ivkgen.runtime import InvokeAIClient
-from ivkgen.runtime._pool import ServerPool
+from ivkgen.runtime._pool.pool import ServerPool
 
 with InvokeAIClient.from_url("http://127.0.0.1:9090") as client:
     inputs = Sd15TextToImageInputs(model="tiny-sd15")

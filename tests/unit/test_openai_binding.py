@@ -159,7 +159,7 @@ def test_the_documented_binding_file_binds_its_workflow(
 HAND_WRITTEN = '''
 from typing import Annotated, ClassVar
 
-from ivkgen.runtime._typed import At, ImageSource, Workflow, WorkflowInputs, WorkflowOutputs
+from ivkgen.runtime import At, ImageSource, Workflow, WorkflowInputs, WorkflowOutputs
 from pydantic import Field
 
 from generated.fields_6_14_2 import IvkImageField

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from ivkgen.cli.main import main
-from ivkgen.generator.openapi import OpenAPIError, load_file, parse_property
+from ivkgen.generator.openapi import OpenAPIError, load_file
+from ivkgen.runtime._workflow.schema import parse_property
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "data" / "openapi" / "invokeai-6.14.2.json"

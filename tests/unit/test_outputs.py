@@ -9,17 +9,11 @@ import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient
 from ivkgen.runtime._errors import WorkflowError
-from ivkgen.runtime._jobs.outputs import (
-    OutputImage,
-    collect_outputs,
-    created_names,
-    output_nodes,
-    safe_file_name,
-)
+from ivkgen.runtime._jobs.outputs import collect_outputs, created_names, output_nodes
 from ivkgen.runtime._jobs.plans import ClientDownloader
 from ivkgen.runtime._jobs.resolve import resolve_models
 from ivkgen.runtime._jobs.uploads import PendingImage, Uploaded, UploadTracker
-from ivkgen.runtime._media import Downloader, OutputKind
+from ivkgen.runtime._media import Downloader, OutputImage, OutputKind, safe_file_name
 from ivkgen.runtime._server.dto import ModelConfig, SessionQueueItem
 from ivkgen.runtime._workflow.catalog import default_catalog
 from ivkgen.runtime._workflow.definition import WorkflowDefinition

@@ -12,19 +12,18 @@ from pathlib import Path
 import httpx
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
-from ivkgen.runtime._errors import JobFailedError, NoServerError, QueueFullWarning
-from ivkgen.runtime._pool import (
-    AsyncServerPool,
+from ivkgen.runtime._errors import (
     FormerServerWarning,
-    ItemError,
-    ItemResult,
-    Ledger,
+    JobFailedError,
     LedgerError,
-    ServerPool,
-    grid_work,
+    NoServerError,
+    QueueFullWarning,
 )
+from ivkgen.runtime._pool.ledger import Ledger
+from ivkgen.runtime._pool.outcome import ItemError, ItemResult
+from ivkgen.runtime._pool.pool import AsyncServerPool, ServerPool
 from ivkgen.runtime._pool.scheduler import Scheduler
-from ivkgen.runtime._pool.work import Work
+from ivkgen.runtime._pool.work import Work, grid_work
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock
 from tests.unit._workflows import field, node, workflow

@@ -14,7 +14,9 @@ from ivkgen.cli.pool_progress import PoolDisplay, describe
 from ivkgen.cli.pool_run import parse_sweeps
 from ivkgen.cli.sweep_files import print_files, record_sweep, sweep_files
 from ivkgen.cli.workflow_inputs import load_handle
-from ivkgen.runtime._pool import ItemResult, PoolProgress, ServerProgress, grid_work
+from ivkgen.runtime._pool.outcome import ItemResult
+from ivkgen.runtime._pool.progress import PoolProgress, ServerProgress
+from ivkgen.runtime._pool.work import grid_work
 
 PROMPT = Path(__file__).resolve().parents[2] / "data" / "workflows" / "prompt-arithmetic.json"
 

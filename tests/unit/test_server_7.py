@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ivkgen.runtime import AsyncInvokeAIClient, InvokeAIClient, WorkflowDefinition, WorkflowHandle
 from ivkgen.runtime._errors import AuthError, RevisionConflictError, SetupRequiredError
-from ivkgen.runtime._pool import ServerPool, grid_work
+from ivkgen.runtime._pool.pool import ServerPool
+from ivkgen.runtime._pool.work import grid_work
 from ivkgen.runtime._server.features import ServerFeatures
 
 from tests.harness.fake_invokeai import FakeInvokeAI, VirtualClock

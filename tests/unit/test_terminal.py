@@ -21,7 +21,7 @@ from ivkgen.runtime._events.messages import (
     InvocationStartedEvent,
     parse_event,
 )
-from ivkgen.runtime._pool import PoolProgress, ServerProgress
+from ivkgen.runtime._pool.progress import PoolProgress, ServerProgress
 
 from tests.unit._workflows import field, node, workflow
 
