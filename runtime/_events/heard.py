@@ -73,6 +73,3 @@ class HeardItems:
     def forget(self) -> None:
         """The connection dropped: events of the items under way may be lost."""
         self._sessions.clear()
-
-
-__all__ = ["HeardItems"]

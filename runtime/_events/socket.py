@@ -395,6 +395,3 @@ class SocketLease:
         """Close the socket if the job owns it."""
         if self.owned:
             await self.socket.close()
-
-
-__all__ = ["ConnectionChanged", "EventSocket", "SocketLease", "Subscription"]

@@ -52,6 +52,3 @@ class ItemResult:
     created: list[str] = field(default_factory=list)
     """Every image the item's nodes saved (for clean-up)."""
     session_id: str | None = None
-
-
-__all__ = ["ItemError", "ItemResult"]

@@ -270,6 +270,3 @@ class PoolRun:
 
     def ordered_results(self) -> list[ItemResult]:
         return [self.results[i] for i in sorted(self.results)]
-
-
-__all__ = ["FormerServerWarning", "PoolRun", "ServerUnfitError"]

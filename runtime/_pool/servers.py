@@ -130,6 +130,3 @@ def send_files_plan(
         uploaded = yield from upload_plan(work.files[number])
         files.uploaded[number] = uploaded.name
         ledger.uploaded(state.name, number, uploaded.name)
-
-
-__all__ = ["ServerFiles", "ServerState", "fitness_plan", "send_files_plan"]

@@ -322,6 +322,3 @@ def per_item_seconds(run: PoolRun, state: ServerState) -> float | None:
 def _step_spacing(run: PoolRun) -> float:
     """Seconds between two steps of one server at the run's pace of steps."""
     return run.scheduler.takers / STEPS_PER_SECOND
-
-
-__all__ = ["STEPS_PER_SECOND", "download_plan", "next_interval", "per_item_seconds", "step_plan"]
