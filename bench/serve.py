@@ -63,13 +63,14 @@ def _server_seconds(event: QueueItemStatusChangedEvent) -> float:
     return (moment(event.get("completed_at")) - moment(event.created_at)).total_seconds()
 
 
-async def _overhead(url: str, runs: int) -> Overhead:
+async def _overhead(url: str, runs: int, *, control: bool = False) -> Overhead:
     """Runs through the service (``Prefer: wait``) and direct, in pairs one after the other (a
     change of the machine's load meanwhile touches both of a pair), each run once the service's
     clean-up of the one before is done. The second run of a pair takes longer on InvokeAI's
     side whichever it is, so the pairs alternate which goes first; the two make images one
     pixel apart (the same work, never the same node cache entry). A socket of the bench's own
-    hears each item end, with the server's timestamps."""
+    hears each item end, with the server's timestamps. ``control``: the service's slot runs
+    ``Workflow.arun`` too, which shows the measure's own spread."""
     from ivkgen.runtime._client import AsyncInvokeAIClient
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
@@ -106,8 +107,12 @@ async def _overhead(url: str, runs: int) -> Overhead:
 
         async def run_served(size: int) -> None:
             started = time.perf_counter()
-            answer = await http.post(RUN, json={"base_size": size}, headers={"Prefer": "wait=60"})
-            assert answer.json()["status"] == "completed", answer.text
+            if control:
+                await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=size))
+            else:
+                wait = {"Prefer": "wait=60"}
+                answer = await http.post(RUN, json={"base_size": size}, headers=wait)
+                assert answer.json()["status"] == "completed", answer.text
             await record(found.served, found.served_outside, started)
             while owing_cleanup(app.state.service.store):
                 await asyncio.sleep(0.01)
@@ -199,12 +204,17 @@ def _simulated(sizes: ServeSizes) -> tuple[tuple[int, int], float, float]:
     return accepted, before, with_streams
 
 
+def _added_ms(served: list[float], direct: list[float]) -> float:
+    """The median of each pair's difference, in ms."""
+    return statistics.median([s - d for s, d in zip(served, direct, strict=True)]) * 1000
+
+
 def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
     runs = asyncio.run(_overhead(url, sizes.runs))
-    pairs = zip(runs.served_outside, runs.direct_outside, strict=True)
-    added_ms = statistics.median([s - d for s, d in pairs]) * 1000
-    walls = zip(runs.served, runs.direct, strict=True)
-    wall_ms = statistics.median([s - d for s, d in walls]) * 1000
+    added_ms = _added_ms(runs.served_outside, runs.direct_outside)
+    control = asyncio.run(_overhead(url, sizes.runs, control=True))
+    spread_ms = _added_ms(control.served_outside, control.direct_outside)
+    wall_ms = _added_ms(runs.served, runs.direct)
     (accepted, dropped), before, with_streams = _simulated(sizes)
     rate = accepted / sizes.seconds
     streams_mib = with_streams
@@ -222,6 +232,16 @@ def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
             "alternate), each run's wall time less its queue item's enqueued-to-completed time "
             "on the server's clock; the service answers once the output is saved, then "
             "deletes it, its queue item and uploads on InvokeAI",
+        ),
+        Row(
+            SECTION,
+            f"the same measure with Workflow.arun in the service's slot too ({sizes.runs})",
+            Figure(tuple(s * 1000 for s in control.served_outside), "ms"),
+            "Workflow.arun direct",
+            Figure(tuple(d * 1000 for d in control.direct_outside), "ms"),
+            "",
+            None,
+            notes=f"{spread_ms:+.1f} ms where nothing differs: the spread of the measure itself",
         ),
         Row(
             SECTION,
