@@ -102,7 +102,11 @@ def run_suite(sizes: Sizes, url: str, shared: Path = SHARED_WORKFLOWS) -> list[R
     finally:
         spare.stop()
         spare.remove_root()
-    rows += simulated_rows(sizes.pool) + serve_rows(url, sizes.serve) + openai_rows(url)
+    rows += (
+        simulated_rows(sizes.pool)
+        + serve_rows(url, sizes.serve)
+        + openai_rows(url, sizes.serve.runs)
+    )
     return rows + replica_rows(sizes.replicas)
 
 

@@ -6,22 +6,25 @@ open event streams (both on simulated servers)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from ivkgen.runtime import EventSocket, QueueItemStatusChangedEvent, SessionEvent
+from ivkgen.runtime import AsyncInvokeAIClient
 
+from bench.pairs import Timed, added_ms, paired
 from bench.stats import Figure, Row
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 SECTION = "8 serve"
 HERE = Path(__file__).resolve().parent
@@ -43,44 +46,16 @@ def _free_port() -> int:
     return port
 
 
-@dataclass
-class Overhead:
-    """Wall seconds per run, direct and through the service, and of each the seconds outside
-    InvokeAI's own time for its queue item (enqueued to completed, from the server's clock)."""
-
-    direct: list[float]
-    served: list[float]
-    direct_outside: list[float]
-    served_outside: list[float]
-
-
-def _server_seconds(event: QueueItemStatusChangedEvent) -> float:
-    """Seconds from the item's enqueue to its end, by the server's timestamps."""
-
-    def moment(text: object) -> datetime:
-        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S.%f")
-
-    return (moment(event.get("completed_at")) - moment(event.created_at)).total_seconds()
-
-
-async def _overhead(url: str, runs: int, *, control: bool = False) -> Overhead:
-    """Runs through the service (``Prefer: wait``) and direct, in pairs one after the other (a
-    change of the machine's load meanwhile touches both of a pair), each run once the service's
-    clean-up of the one before is done. The second run of a pair takes longer on InvokeAI's
-    side whichever it is, so the pairs alternate which goes first; the two make images one
-    pixel apart (the same work, never the same node cache entry). A socket of the bench's own
-    hears each item end, with the server's timestamps. ``control``: the service's slot runs
-    ``Workflow.arun`` too, which shows the measure's own spread."""
-    from ivkgen.runtime._client import AsyncInvokeAIClient
+async def _overhead(url: str, runs: int, *, control: bool = False) -> tuple[Timed, Timed]:
+    """``Workflow.arun`` direct and ``Prefer: wait`` through the service, timed in pairs (see
+    ``bench.pairs``); the images of one pair are one pixel apart. ``control``: the service's
+    slot runs ``Workflow.arun`` too, which shows the measure's own spread."""
     from ivkgen.service.app import create_app
     from ivkgen.service.catalog import load_catalog
     from ivkgen.service.config import ServiceConfig
-    from ivkgen.service.ledger import owing_cleanup
 
     from generated.prompt_arithmetic import PromptArithmetic, PromptArithmeticInputs
 
-    found = Overhead([], [], [], [])
-    ended: list[QueueItemStatusChangedEvent] = []
     with tempfile.TemporaryDirectory(prefix="ivkgen-bench-serve-") as scratch:
         catalog = load_catalog([HERE.parent / "generated"], cache=Path(scratch))
         app = create_app(ServiceConfig(catalog=catalog, servers=[url]))
@@ -88,46 +63,25 @@ async def _overhead(url: str, runs: int, *, control: bool = False) -> Overhead:
         http = httpx.AsyncClient(transport=transport, base_url="http://service", timeout=120)
         client = AsyncInvokeAIClient.from_url(url)
 
-        async def hear(socket: EventSocket) -> None:
-            kinds = [SessionEvent.QUEUE_ITEM_STATUS_CHANGED]
-            async for event in socket.listen_events(kinds=kinds):
-                if isinstance(event, QueueItemStatusChangedEvent) and event.status == "completed":
-                    ended.append(event)
+        async def direct(number: int) -> None:
+            await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=500 + number))
 
-        async def record(wall: list[float], outside: list[float], started: float) -> None:
-            wall.append(time.perf_counter() - started)
-            while not ended:  # the bench's socket may hear the end after the run's client
-                await asyncio.sleep(0.001)
-            outside.append(wall[-1] - _server_seconds(ended.pop()))
-
-        async def run_direct(size: int) -> None:
-            started = time.perf_counter()
-            await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=size))
-            await record(found.direct, found.direct_outside, started)
-
-        async def run_served(size: int) -> None:
-            started = time.perf_counter()
-            if control:
-                await PromptArithmetic().arun(client, PromptArithmeticInputs(base_size=size))
-            else:
-                wait = {"Prefer": "wait=60"}
-                answer = await http.post(RUN, json={"base_size": size}, headers=wait)
-                assert answer.json()["status"] == "completed", answer.text
-            await record(found.served, found.served_outside, started)
-            while owing_cleanup(app.state.service.store):
-                await asyncio.sleep(0.01)
+        async def served(number: int) -> None:
+            body, wait = {"base_size": 500 + number}, {"Prefer": "wait=60"}
+            answer = await http.post(RUN, json=body, headers=wait)
+            assert answer.json()["status"] == "completed", answer.text
 
         async with app.router.lifespan_context(app), http, client:
-            socket = await client.event_socket()
-            await socket.subscribe()
-            hearing = asyncio.create_task(hear(socket))
-            for pair in range(runs + 1):
-                first, second = (run_direct, run_served) if pair % 2 else (run_served, run_direct)
-                await first(500 + 2 * pair)
-                await second(501 + 2 * pair)
-            hearing.cancel()
-    # the first pair warms up
-    return Overhead(*(figures[1:] for figures in dataclasses.astuple(found)))
+            settle = partial(cleaned_up, app)
+            return await paired(client, runs, direct, direct if control else served, settle)
+
+
+async def cleaned_up(app: FastAPI) -> None:
+    """Returns once the service owes InvokeAI no clean-up."""
+    from ivkgen.service.ledger import owing_cleanup
+
+    while owing_cleanup(app.state.service.store):
+        await asyncio.sleep(0.01)
 
 
 async def _accepted(base: str, clients: int, seconds: float) -> tuple[int, int]:
@@ -204,17 +158,12 @@ def _simulated(sizes: ServeSizes) -> tuple[tuple[int, int], float, float]:
     return accepted, before, with_streams
 
 
-def _added_ms(served: list[float], direct: list[float]) -> float:
-    """The median of each pair's difference, in ms."""
-    return statistics.median([s - d for s, d in zip(served, direct, strict=True)]) * 1000
-
-
 def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
-    runs = asyncio.run(_overhead(url, sizes.runs))
-    added_ms = _added_ms(runs.served_outside, runs.direct_outside)
-    control = asyncio.run(_overhead(url, sizes.runs, control=True))
-    spread_ms = _added_ms(control.served_outside, control.direct_outside)
-    wall_ms = _added_ms(runs.served, runs.direct)
+    direct, served = asyncio.run(_overhead(url, sizes.runs))
+    added = added_ms(served.outside, direct.outside)
+    control, again = asyncio.run(_overhead(url, sizes.runs, control=True))
+    spread_ms = added_ms(again.outside, control.outside)
+    wall_ms = added_ms(served.wall, direct.wall)
     (accepted, dropped), before, with_streams = _simulated(sizes)
     rate = accepted / sizes.seconds
     streams_mib = with_streams
@@ -223,12 +172,12 @@ def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
             SECTION,
             f"ms a run takes outside InvokeAI's time for its item, Prefer: wait through the "
             f"service, prompt-arithmetic ({sizes.runs})",
-            Figure(tuple(s * 1000 for s in runs.served_outside), "ms"),
+            Figure(tuple(s * 1000 for s in served.outside), "ms"),
             "Workflow.arun direct",
-            Figure(tuple(d * 1000 for d in runs.direct_outside), "ms"),
+            Figure(tuple(d * 1000 for d in direct.outside), "ms"),
             "added <= 5 ms (median)",
-            added_ms <= 5,
-            notes=f"added {added_ms:.1f} ms: the median of each pair's difference (the runs "
+            added <= 5,
+            notes=f"added {added:.1f} ms: the median of each pair's difference (the runs "
             "alternate), each run's wall time less its queue item's enqueued-to-completed time "
             "on the server's clock; the service answers once the output is saved, then "
             "deletes it, its queue item and uploads on InvokeAI",
@@ -236,9 +185,9 @@ def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
         Row(
             SECTION,
             f"the same measure with Workflow.arun in the service's slot too ({sizes.runs})",
-            Figure(tuple(s * 1000 for s in control.served_outside), "ms"),
+            Figure(tuple(s * 1000 for s in again.outside), "ms"),
             "Workflow.arun direct",
-            Figure(tuple(d * 1000 for d in control.direct_outside), "ms"),
+            Figure(tuple(d * 1000 for d in control.outside), "ms"),
             "",
             None,
             notes=f"{spread_ms:+.1f} ms where nothing differs: the spread of the measure itself",
@@ -246,9 +195,9 @@ def serve_rows(url: str, sizes: ServeSizes = ServeSizes()) -> list[Row]:
         Row(
             SECTION,
             f"ms a run takes, wall time, Prefer: wait through the service ({sizes.runs})",
-            Figure(tuple(s * 1000 for s in runs.served), "ms"),
+            Figure(tuple(s * 1000 for s in served.wall), "ms"),
             "Workflow.arun direct",
-            Figure(tuple(d * 1000 for d in runs.direct), "ms"),
+            Figure(tuple(d * 1000 for d in direct.wall), "ms"),
             "",
             None,
             notes=f"{wall_ms:+.1f} ms: the median of each pair's difference, InvokeAI's time "
