@@ -51,8 +51,9 @@ class FakeInvokeAI(InvokeAI7Routes):
     summaries: bool = True
     schema: bytes | None = None
     boards: list[dict[str, Any]] = field(default_factory=list)
-    enqueued: list[dict[str, Any]] = field(default_factory=list)
-    """The body of every enqueue request the server read."""
+    last_enqueued: dict[str, Any] | None = None
+    """The body of the last enqueue request the server read (only the last: a benchmark's
+    simulated servers read thousands)."""
     items: dict[int, FakeItem] = field(default_factory=dict)
     images: set[str] = field(default_factory=set)
     uploads: dict[str, bytes] = field(default_factory=dict)
@@ -173,7 +174,7 @@ class FakeInvokeAI(InvokeAI7Routes):
             if self.reject_enqueues is not None:
                 detail = [{"loc": ["body", "batch"], "msg": self.reject_enqueues, "type": "value"}]
                 return httpx.Response(422, json={"detail": detail})
-            self.enqueued.append(body)
+            self.last_enqueued = body
             result = self._enqueue(body["batch"])
             if self.lose_enqueue_answers:
                 self.lose_enqueue_answers -= 1
@@ -253,7 +254,7 @@ class FakeInvokeAI(InvokeAI7Routes):
         made = []
         text = json.dumps(batch["graph"], sort_keys=True)
         graph = self.graphs.setdefault(text, json.loads(text))  # one copy per distinct graph
-        batch["graph"] = graph  # ``enqueued`` keeps the shared copy too
+        batch["graph"] = graph  # ``last_enqueued`` keeps the shared copy too
         for values in combos[: max(0, room)]:
             item_id = next(self._ids)
             self.items[item_id] = FakeItem(

@@ -56,7 +56,7 @@ class InvokeAI7Routes:
         if path == f"{QUEUE}/enqueue_batch" and "idempotency_key" in body["batch"]:
             self.requests.append(f"POST {path} (keyed)")
             self.reset_if_due(request)
-            self.enqueued.append(body)
+            self.last_enqueued = body
             return self._keyed_enqueue(request, body)
         if path == f"{QUEUE}/enqueue_batch/receipt":
             self.requests.append(f"GET {path}")

@@ -67,7 +67,8 @@ def image_workflow() -> dict[str, Any]:
 
 
 def enqueued_batch(server: FakeInvokeAI) -> dict[str, Any]:
-    batch: dict[str, Any] = server.enqueued[-1]["batch"]
+    assert server.last_enqueued is not None
+    batch: dict[str, Any] = server.last_enqueued["batch"]
     return batch
 
 
@@ -205,7 +206,7 @@ def test_an_unknown_board_name_lists_the_boards_and_enqueues_nothing() -> None:
     handle = client_for(server).workflow_repo.create_workflow_handle(board_workflow())
     with pytest.raises(NotFoundError, match=r"no board with the id or name 'sample'.*'samples'"):
         handle.submit_sync(board_id="sample")
-    assert server.enqueued == []
+    assert server.last_enqueued is None
 
 
 def test_a_priority_the_server_cannot_honour_warns_and_prepends() -> None:
@@ -213,10 +214,10 @@ def test_a_priority_the_server_cannot_honour_warns_and_prepends() -> None:
     handle = client_for(server).workflow_repo.create_workflow_handle(image_workflow())
     with pytest.warns(PriorityWarning, match="priority=5: the InvokeAI queue has no numeric"):
         handle.submit_sync(priority=5)
-    assert server.enqueued[-1]["prepend"] is True
+    assert server.last_enqueued is not None and server.last_enqueued["prepend"] is True
     with pytest.warns(PriorityWarning, match="priority=-1.*after them"):
         handle.submit_sync(priority=-1)
-    assert server.enqueued[-1]["prepend"] is False
+    assert server.last_enqueued["prepend"] is False
 
 
 def test_a_model_typed_by_name_without_key_or_hash_resolves_by_name_base_and_type() -> None:
