@@ -201,7 +201,7 @@ class Runner:
         if follower is None or not self._waits_on_server(run_id):
             return None
         for state in follower.run.live_states():
-            for item_id in state.queued:
+            for item_id in list(state.queued):  # the run's step may take it meanwhile
                 place = await self.positions.position(state.name, item_id)
                 if place is not None:
                     return place

@@ -75,3 +75,30 @@ async def test_the_place_in_the_services_queue_skips_the_runs_canceled_ahead(
         for run in (runs[0], runs[3]):
             await http.delete(run["links"]["cancel"])
     assert not server.items
+
+
+async def test_a_run_whose_item_leaves_the_queue_while_its_place_is_read_is_answered(
+    tmp_path: Path,
+) -> None:
+    server = fake("a", duration=3600)
+    other = {"batch_id": "another-client", "graph": {"nodes": {}, "edges": []}, "runs": 1}
+    enqueue = "http://a/api/v1/queue/default/enqueue_batch"
+    server.handle(httpx.Request("POST", enqueue, json={"batch": other}))  # it runs first
+    async with served([server], cache=tmp_path) as (http, app):
+        run = (await http.post(RUN, json={"scale": 2})).json()
+        while len(server.items) < 2:
+            await asyncio.sleep(0.01)
+        runner = _service(app).runner
+        follower = runner.follower_of("http://a", 2, None)
+        assert follower is not None
+        state = follower.run.states["http://a"]
+
+        async def taken_meanwhile(server_name: str, item_id: int) -> int | None:
+            state.queued.pop(item_id, None)  # the run's step took the item as it ended
+            return None
+
+        runner.positions.position = taken_meanwhile  # type: ignore[method-assign]
+        answer = await http.get(run["links"]["self"])
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["server_position"] is None
+        await http.delete(run["links"]["cancel"])
